@@ -1,0 +1,177 @@
+"""The connector interface every plant data source implements.
+
+Shape borrowed from the meltano SDK: a connector *declares* its :class:`Capability` set and its
+``Config`` schema (pydantic, ``extra="forbid"``, secrets as ``SecretStr``); the framework checks calls
+against the declaration, and ``factorypilot.testing.ConnectorContract`` checks behaviour.
+
+Subclasses implement the underscore hooks (``_connect``, ``_read`` ...). The public methods here add the
+checks that must not depend on each connector getting them right: capability checks, connection state, and
+the write permit (writes only ever come from the safety layer).
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import AsyncIterator, Sequence
+from datetime import datetime
+from enum import StrEnum
+from types import TracebackType
+from typing import Any, ClassVar, Generic, Self, TypeVar
+
+from pydantic import BaseModel, ConfigDict
+
+from factorypilot.permits import WritePermit
+from factorypilot.errors import CapabilityError, ConnectionError_
+from factorypilot.vocabulary import ActionKind, ActionRequest, Gap, Sample, Scalar, Tag
+
+__all__ = ["BaseConnector", "Capability", "ConnectorConfig", "Health"]
+
+
+class Capability(StrEnum):
+    BROWSE = "browse"
+    READ = "read"
+    SUBSCRIBE = "subscribe"
+    HISTORY = "history"
+    WRITE = "write"
+    METHOD = "method"
+    EXPORT_FILES = "export-files"
+
+
+class ConnectorConfig(BaseModel):
+    """Base of every connector's ``Config``: unknown keys are an error, never ignored."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Health(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    ok: bool
+    connector: str
+    detail: str = ""
+    endpoint: str | None = None
+
+
+ConfigT = TypeVar("ConfigT", bound="ConnectorConfig")
+
+
+class BaseConnector(abc.ABC, Generic[ConfigT]):
+    """Async context manager around one plant data source.
+
+    ``async with MyConnector(MyConnector.Config(...)) as c: await c.read([...])``
+    """
+
+    name: ClassVar[str] = "base"
+    """Kebab-case id, the same as the entry-point name."""
+    Config: ClassVar[type[ConnectorConfig]] = ConnectorConfig
+    capabilities: ClassVar[frozenset[Capability]] = frozenset()
+
+    def __init__(self, config: ConfigT) -> None:
+        self.config = config
+        self._connected = False
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+    async def __aenter__(self) -> Self:
+        await self.connect()
+        return self
+
+    async def __aexit__(self, et: type[BaseException] | None, e: BaseException | None,
+                        tb: TracebackType | None) -> None:
+        await self.close()
+
+    async def connect(self) -> None:
+        if not self._connected:
+            await self._connect()
+            self._connected = True
+
+    async def close(self) -> None:
+        if self._connected:
+            self._connected = False
+            await self._close()
+
+    @property
+    def connected(self) -> bool:
+        return self._connected
+
+    def _need(self, capability: Capability) -> None:
+        if capability not in self.capabilities:
+            raise CapabilityError(f"connector {self.name!r} does not support {capability.value}",
+                                  hint=f"its capabilities are: {sorted(c.value for c in self.capabilities)}")
+        if not self._connected:
+            raise ConnectionError_(f"connector {self.name!r} is not connected",
+                                   hint="use it as 'async with connector:' or call connect() first")
+
+    # -- public operations -------------------------------------------------------------------------
+    async def browse(self) -> list[Tag]:
+        self._need(Capability.BROWSE)
+        return await self._browse()
+
+    async def read(self, tag_ids: Sequence[str]) -> list[Sample]:
+        """Current values, one sample per id, in the order asked. Unknown ids raise ``NodeNotFoundError``."""
+        self._need(Capability.READ)
+        if not tag_ids:
+            return []
+        return await self._read(list(tag_ids))
+
+    def subscribe(self, tag_ids: Sequence[str], period: float = 1.0) -> AsyncIterator[Sample | Gap]:
+        """Samples as they change (the current value of each tag first), and a ``Gap`` for every outage.
+
+        Close the iterator (``contextlib.aclosing``) to end the subscription.
+        """
+        self._need(Capability.SUBSCRIBE)
+        return self._subscribe(list(tag_ids), period)
+
+    async def history(self, tag_ids: Sequence[str], start: datetime, end: datetime) -> list[Sample]:
+        self._need(Capability.HISTORY)
+        return await self._history(list(tag_ids), start, end)
+
+    async def write(self, request: ActionRequest, permit: WritePermit) -> None:
+        """Write ``request.value`` to ``request.target``. Needs a permit from the safety layer.
+
+        Returns once the server accepted the write; confirmation is a separate read-back (``verify``).
+        """
+        self._need(Capability.WRITE)
+        if request.kind is not ActionKind.WRITE:
+            raise CapabilityError(f"write() got a {request.kind.value} request", where=request.target)
+        permit.check(request)
+        await self._write(request.target, request.value)
+
+    async def call(self, request: ActionRequest, permit: WritePermit) -> list[Scalar]:
+        """Call a method (OPC UA Call service). Needs a permit, like ``write``."""
+        self._need(Capability.METHOD)
+        if request.kind is not ActionKind.METHOD:
+            raise CapabilityError(f"call() got a {request.kind.value} request", where=request.target)
+        permit.check(request)
+        return await self._call(request.object_id, request.target, list(request.args))
+
+    async def health(self) -> Health:
+        return Health(ok=self._connected, connector=self.name,
+                      detail="connected" if self._connected else "not connected")
+
+    # -- hooks for subclasses ----------------------------------------------------------------------
+    @abc.abstractmethod
+    async def _connect(self) -> None: ...
+
+    @abc.abstractmethod
+    async def _close(self) -> None: ...
+
+    async def _browse(self) -> list[Tag]:
+        raise NotImplementedError
+
+    async def _read(self, tag_ids: list[str]) -> list[Sample]:
+        raise NotImplementedError
+
+    def _subscribe(self, tag_ids: list[str], period: float) -> AsyncIterator[Sample | Gap]:
+        raise NotImplementedError
+
+    async def _history(self, tag_ids: list[str], start: datetime, end: datetime) -> list[Sample]:
+        raise NotImplementedError
+
+    async def _write(self, tag_id: str, value: Scalar) -> None:
+        raise NotImplementedError
+
+    async def _call(self, object_id: str | None, method_id: str, args: list[Scalar]) -> list[Scalar]:
+        raise NotImplementedError
+
+    def describe(self) -> dict[str, Any]:
+        return {"name": self.name, "capabilities": sorted(c.value for c in self.capabilities)}

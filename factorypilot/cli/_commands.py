@@ -1,0 +1,12 @@
+"""Registration of the command groups. Each group lives in its own module; add one line here."""
+
+from __future__ import annotations
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    """Attach every command group to the root app (imports are local so ``--help`` stays quick)."""
+    if getattr(app, "_factorypilot_registered", False):
+        return
+    app._factorypilot_registered = True  # type: ignore[attr-defined]

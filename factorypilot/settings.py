@@ -1,0 +1,41 @@
+"""Process-wide settings from the environment (prefix ``FACTORYPILOT_``), pydantic-settings.
+
+Only what every layer needs lives here; components keep their own pydantic configs (``extra="forbid"``).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings", "get_settings"]
+
+
+class Settings(BaseSettings):
+    """``FACTORYPILOT_HOME`` (default ``./.factorypilot``) holds ledgers, checkpoints, stores and reports."""
+
+    model_config = SettingsConfigDict(env_prefix="FACTORYPILOT_", extra="ignore")
+
+    home: Path = Field(default=Path(".factorypilot"), description="data directory")
+    log_level: str = Field(default="WARNING", description="logging level for the factorypilot logger")
+    allow_model_requests: bool = Field(
+        default=True,
+        description="when false, any attempt to call a real (network) chat or embedding model raises; "
+        "the test suite sets FACTORYPILOT_ALLOW_MODEL_REQUESTS=false",
+    )
+    lang: str = Field(default="en", description="default report language: en or ko")
+
+    def path(self, *parts: str) -> Path:
+        """A path under ``home``, with its parent directory created."""
+        p = self.home.joinpath(*parts)
+        p.parent.mkdir(parents=True, exist_ok=True)
+        return p
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The settings read once per process. Tests call ``get_settings.cache_clear()`` after changing env."""
+    return Settings()
