@@ -12,7 +12,7 @@ the write permit (writes only ever come from the safety layer).
 from __future__ import annotations
 
 import abc
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from datetime import datetime
 from enum import StrEnum
 from types import TracebackType
@@ -20,8 +20,8 @@ from typing import Any, ClassVar, Generic, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
-from factorypilot.permits import WritePermit
 from factorypilot.errors import CapabilityError, ConnectionError_
+from factorypilot.permits import WritePermit
 from factorypilot.vocabulary import ActionKind, ActionRequest, Gap, Sample, Scalar, Tag
 
 __all__ = ["BaseConnector", "Capability", "ConnectorConfig", "Health"]
@@ -113,7 +113,7 @@ class BaseConnector(abc.ABC, Generic[ConfigT]):
             return []
         return await self._read(list(tag_ids))
 
-    def subscribe(self, tag_ids: Sequence[str], period: float = 1.0) -> AsyncIterator[Sample | Gap]:
+    def subscribe(self, tag_ids: Sequence[str], period: float = 1.0) -> AsyncGenerator[Sample | Gap, None]:
         """Samples as they change (the current value of each tag first), and a ``Gap`` for every outage.
 
         Close the iterator (``contextlib.aclosing``) to end the subscription.
@@ -161,7 +161,7 @@ class BaseConnector(abc.ABC, Generic[ConfigT]):
     async def _read(self, tag_ids: list[str]) -> list[Sample]:
         raise NotImplementedError
 
-    def _subscribe(self, tag_ids: list[str], period: float) -> AsyncIterator[Sample | Gap]:
+    def _subscribe(self, tag_ids: list[str], period: float) -> AsyncGenerator[Sample | Gap, None]:
         raise NotImplementedError
 
     async def _history(self, tag_ids: list[str], start: datetime, end: datetime) -> list[Sample]:

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, Iterator
 from datetime import datetime
 
+from factorypilot.connectors.base import BaseConnector, Capability, ConnectorConfig
 from pydantic import Field
 
-from factorypilot.connectors.base import BaseConnector, Capability, ConnectorConfig
 from factorypilot.errors import ConnectionError_, DataError, NodeNotFoundError, SafetyViolation
 from factorypilot.vocabulary import DataType, Gap, Sample, Scalar, Tag, utcnow
 
@@ -113,7 +113,7 @@ class InMemoryConnector(BaseConnector[InMemoryConfig]):
         return [Sample(tag_id=t, value=self._values[self._tag(t).id], source_time=now, server_time=now)
                 for t in tag_ids]
 
-    async def _subscribe(self, tag_ids: list[str], period: float) -> AsyncIterator[Sample | Gap]:
+    async def _subscribe(self, tag_ids: list[str], period: float) -> AsyncGenerator[Sample | Gap, None]:
         wanted = {self._tag(t).id for t in tag_ids}
         queue: asyncio.Queue[Sample | Gap] = asyncio.Queue()
         self._listeners.append(queue)
