@@ -55,13 +55,13 @@ class InMemoryConnector(BaseConnector[InMemoryConfig]):
         super().__init__(config or InMemoryConfig())
         self._tags = {t.id: t for t in self.config.tags}
         self._values: dict[str, Scalar] = {t.id: self.config.values.get(t.id) for t in self.config.tags}
-        self._history: dict[str, list[Sample]] = {t: [] for t in self._tags}
+        self._log: dict[str, list[Sample]] = {t: [] for t in self._tags}
         self._listeners: list[asyncio.Queue[Sample | Gap]] = []
         self._down_since: datetime | None = None
         self.calls: list[tuple[str, list[Scalar]]] = []
         self.writes: list[tuple[str, Scalar]] = []
         for tid, v in self._values.items():
-            self._history[tid].append(Sample(tag_id=tid, value=v, source_time=utcnow()))
+            self._log[tid].append(Sample(tag_id=tid, value=v, source_time=utcnow()))
 
     async def _connect(self) -> None:
         return None
@@ -75,7 +75,7 @@ class InMemoryConnector(BaseConnector[InMemoryConfig]):
         self._tag(tag_id)
         self._values[tag_id] = value
         sample = Sample(tag_id=tag_id, value=value, source_time=utcnow(), server_time=utcnow())
-        self._history[tag_id].append(sample)
+        self._log[tag_id].append(sample)
         if self._down_since is None:
             for q in self._listeners:
                 q.put_nowait(sample)
@@ -133,7 +133,7 @@ class InMemoryConnector(BaseConnector[InMemoryConfig]):
         out: list[Sample] = []
         for tid in tag_ids:
             self._tag(tid)
-            out += [s for s in self._history[tid] if s.time is not None and start <= s.time <= end]
+            out += [s for s in self._log[tid] if s.time is not None and start <= s.time <= end]
         return out
 
     async def _write(self, tag_id: str, value: Scalar) -> None:
