@@ -1,0 +1,125 @@
+"""The plant's clock: steps every line model, applies faults, and keeps the published values.
+
+No OPC UA here — the server (``_server.py``) publishes what the engine computes. Everything is a function of
+the seed, the tick index, the injected faults and the accepted client writes (never the wall clock).
+"""
+
+from __future__ import annotations
+
+import random
+
+from factorypilot.errors import ConfigError
+from factorypilot.vocabulary import DataType, Scalar
+
+from ._faults import Fault, FaultKind, FaultPlan, TickFaults
+from ._model import MethodSpec, PlantModel, Signal
+
+__all__ = ["PlantEngine", "role_name"]
+
+
+def role_name(unit: int, role: str) -> str:
+    """Role as published: line 1 keeps the model's role, line k>1 is ``lineKK_<role>`` (k two digits)."""
+    return role if unit == 0 else f"line{unit + 1:02d}_{role}"
+
+
+def _coerce(sig: Signal, value: Scalar) -> Scalar:
+    if sig.data_type is DataType.FLOAT:
+        return float(value or 0.0)
+    if sig.data_type is DataType.INTEGER:
+        return round(float(value or 0))
+    return value
+
+
+class PlantEngine:
+    """``scale`` replicated lines of one model class, stepped together."""
+
+    def __init__(self, cls: type[PlantModel], *, seed: int, scale: int = 1,
+                 first: PlantModel | None = None) -> None:
+        if scale < 1:
+            raise ConfigError(f"scale must be >= 1, got {scale}", where="scale", hint="scale=N replicates N lines")
+        self.cls = cls
+        self.seed = seed
+        self.models: list[PlantModel] = [first if (first is not None and u == 0) else cls() for u in range(scale)]
+        self.signals: dict[str, Signal] = {}
+        self.unit_of: dict[str, int] = {}
+        self.local_of: dict[str, str] = {}
+        for unit, model in enumerate(self.models):
+            model.bind(random.Random(f"{seed}:{cls.name}:{unit}"))
+            for sig in cls.signals:
+                full = role_name(unit, sig.role)
+                self.signals[full] = sig
+                self.unit_of[full] = unit
+                self.local_of[full] = sig.role
+        self.published: dict[str, Scalar] = {r: self.models[self.unit_of[r]].values[self.local_of[r]]
+                                             for r in self.signals}
+        self.tick_index = 0
+        self.plan = FaultPlan(seed)
+        self.write_log: list[tuple[int, str, Scalar]] = []
+        self.method_log: list[tuple[int, str, tuple[Scalar, ...]]] = []
+        self._numeric = {r for r, s in self.signals.items() if s.data_type in (DataType.FLOAT, DataType.INTEGER)}
+
+    # -- faults ------------------------------------------------------------------------------------
+    def inject(self, fault: Fault) -> None:
+        self.plan.add(fault, now=self.tick_index, numeric_roles=self._numeric, all_roles=set(self.signals),
+                      has_alarm=self.cls.alarm_roles is not None)
+
+    def clear_faults(self) -> None:
+        self.plan.clear()
+
+    # -- ticking -----------------------------------------------------------------------------------
+    def tick(self) -> tuple[dict[str, Scalar], TickFaults]:
+        """Advance one tick; returns the published values that changed and the faults' effects."""
+        t = self.tick_index
+        raw = {r: self.models[self.unit_of[r]].values[self.local_of[r]] for r in self.signals}
+        effects = self.plan.evaluate(t, dict(raw))
+        absorbs = self.cls.absorbs
+        for unit, model in enumerate(self.models):
+            model.external_alarm = effects.alarm_code
+            disturbance = {local: effects.offsets[role_name(unit, local)] for local in absorbs
+                           if role_name(unit, local) in effects.offsets}
+            model.step(t, disturbance)
+            if model.alarm_reset_requested:
+                model.alarm_reset_requested = False
+                self.plan.clear(FaultKind.ALARM)
+        changed: dict[str, Scalar] = {}
+        for role, sig in self.signals.items():
+            local = self.local_of[role]
+            if role in effects.stuck:
+                continue
+            value = self.models[self.unit_of[role]].values[local]
+            offset = effects.offsets.get(role)
+            if offset is not None and local not in absorbs:
+                value = _coerce(sig, float(value or 0.0) + offset)  # type: ignore[arg-type]
+            if value != self.published[role]:
+                self.published[role] = value
+                changed[role] = value
+        self.tick_index += 1
+        return changed, effects
+
+    # -- client actions ----------------------------------------------------------------------------
+    def accepts(self, role: str, value: Scalar) -> bool:
+        sig = self.signals[role]
+        return sig.writable and sig.accepts(value)
+
+    def apply_write(self, role: str, value: Scalar) -> None:
+        """An accepted client write: logged, handed to the model, published at once."""
+        self.write_log.append((self.tick_index, role, value))
+        self.models[self.unit_of[role]].on_write(self.local_of[role], value)
+        self.published[role] = value
+
+    def call(self, unit: int, spec: MethodSpec, args: tuple[Scalar, ...]) -> tuple[Scalar, dict[str, Scalar]]:
+        """Run a method handler; returns its output and the published values it changed."""
+        model = self.models[unit]
+        out = model.call(spec.name, args)
+        self.method_log.append((self.tick_index, role_name(unit, spec.name), args))
+        if model.alarm_reset_requested:
+            model.alarm_reset_requested = False
+            self.plan.clear(FaultKind.ALARM)
+        changed: dict[str, Scalar] = {}
+        for sig in self.cls.signals:
+            role = role_name(unit, sig.role)
+            value = model.values[sig.role]
+            if value != self.published[role]:
+                self.published[role] = value
+                changed[role] = value
+        return out, changed
