@@ -12,7 +12,7 @@ the write permit (writes only ever come from the safety layer).
 from __future__ import annotations
 
 import abc
-from collections.abc import AsyncGenerator, Sequence
+from collections.abc import AsyncGenerator, Mapping, Sequence
 from datetime import datetime
 from enum import StrEnum
 from types import TracebackType
@@ -144,6 +144,16 @@ class BaseConnector(abc.ABC, Generic[ConfigT]):
         permit.check(request)
         return await self._call(request.object_id, request.target, list(request.args))
 
+    async def records(self, kind: str, *, since: datetime | None = None,
+                      filters: Mapping[str, Scalar] | None = None, limit: int | None = None) -> list[dict[str, Any]]:
+        """Records of one ``kind`` (e.g. ``production``, ``downtime``) from file exports (``EXPORT_FILES``).
+
+        ``since`` keeps records at or after that (aware) time; ``filters`` are field == value; rows are
+        plain dicts of the kind's canonical fields, oldest first.
+        """
+        self._need(Capability.EXPORT_FILES)
+        return await self._records(kind, since=since, filters=dict(filters or {}), limit=limit)
+
     async def health(self) -> Health:
         return Health(ok=self._connected, connector=self.name,
                       detail="connected" if self._connected else "not connected")
@@ -171,6 +181,10 @@ class BaseConnector(abc.ABC, Generic[ConfigT]):
         raise NotImplementedError
 
     async def _call(self, object_id: str | None, method_id: str, args: list[Scalar]) -> list[Scalar]:
+        raise NotImplementedError
+
+    async def _records(self, kind: str, *, since: datetime | None, filters: dict[str, Scalar],
+                       limit: int | None) -> list[dict[str, Any]]:
         raise NotImplementedError
 
     def describe(self) -> dict[str, Any]:

@@ -1,0 +1,71 @@
+"""Built-in column-name aliases (English and Korean) used when a mapping does not name a column."""
+
+from __future__ import annotations
+
+import re
+
+from factorypilot.connectors.mes.records import FIELDS, RecordKind
+
+ALIASES: dict[str, tuple[str, ...]] = {
+    "order_id": ("order", "orderid", "work_order", "workorder", "wo", "작업지시", "작업지시번호", "지시번호",
+                 "오더번호"),
+    "product": ("product", "item", "part", "품목", "품번", "제품", "제품코드", "품목코드"),
+    "quantity": ("qty", "quantity", "수량", "지시수량", "계획수량", "불량수량", "폐기수량"),
+    "unit": ("uom", "unit", "단위"),
+    "status": ("status", "state", "상태"),
+    "equipment": ("equipment", "machine", "equipment_id", "설비", "설비코드", "설비명", "기계", "호기"),
+    "start": ("start", "start_time", "begin", "시작", "시작시간", "시작일시", "정지시작"),
+    "end": ("end", "end_time", "finish", "종료", "종료시간", "종료일시", "정지종료"),
+    "time": ("time", "timestamp", "datetime", "일시", "시간", "생산일시", "발생일시", "기록시간"),
+    "good": ("good", "good_qty", "ok", "양품", "양품수량", "생산수량", "양품수"),
+    "scrap": ("scrap", "ng", "reject", "불량", "불량수", "불량수량", "폐기"),
+    "lot_id": ("lot", "lot_id", "lotno", "lot_no", "로트", "로트번호", "lot번호"),
+    "shift": ("shift", "근무조", "조", "교대"),
+    "reason": ("reason", "cause", "사유", "원인", "불량유형", "정지사유"),
+    "minutes": ("minutes", "duration", "duration_min", "정지시간", "비가동시간", "시간(분)"),
+    "category": ("category", "구분", "유형"),
+    "material": ("material", "material_id", "자재", "자재코드"),
+    "material_id": ("material", "material_id", "자재", "자재코드"),
+    "location": ("location", "storage", "위치", "창고"),
+    "description": ("description", "desc", "설명", "품명"),
+    "equipment_id": ("equipment", "equipment_id", "설비", "설비코드"),
+    "name": ("name", "이름", "명칭", "설비명"),
+    "level": ("level", "레벨"),
+    "equipment_class": ("class", "equipment_class", "설비유형"),
+    "material_class": ("class", "material_class", "자재유형"),
+    "parent": ("parent", "상위", "상위설비"),
+}
+
+
+def norm(name: str) -> str:
+    return re.sub(r"[\s_\-/.()]+", "", name.strip().lower())
+
+
+def auto_columns(columns: list[str], kind: RecordKind, explicit: dict[str, str]) -> dict[str, str]:
+    """source column -> canonical field: the explicit mapping first, then exact names, then aliases."""
+    out = {src: dst for src, dst in explicit.items() if src in columns}
+    taken = set(out.values())
+    for field in FIELDS[kind]:
+        if field in taken:
+            continue
+        wanted = {norm(field), *(norm(a) for a in ALIASES.get(field, ()))}
+        for col in columns:
+            if col not in out and norm(col) in wanted:
+                out[col] = field
+                taken.add(field)
+                break
+    return out
+
+
+def guess_kind(columns: list[str]) -> RecordKind | None:
+    """The kind whose required fields are all found and that maps the most columns."""
+    best: tuple[int, RecordKind] | None = None
+    for kind, fields in FIELDS.items():
+        mapped = auto_columns(columns, kind, {})
+        got = set(mapped.values())
+        if not all(f in got for f, (_, req) in fields.items() if req):
+            continue
+        score = len(got)
+        if best is None or score > best[0]:
+            best = (score, kind)
+    return best[1] if best else None

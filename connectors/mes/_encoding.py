@@ -1,0 +1,54 @@
+"""Text encoding detection for exports: BOM, strict UTF-8, then charset-normalizer (CP949 is the usual answer)."""
+
+from __future__ import annotations
+
+import codecs
+
+from factorypilot.errors import DataError
+
+_HEAD = 256 * 1024
+
+
+def normalise(name: str) -> str:
+    """Canonical codec name; EUC-KR is read as CP949 (its superset, what Korean Windows writes)."""
+    try:
+        codec = codecs.lookup(name).name
+    except LookupError as exc:
+        raise DataError(f"unknown text encoding {name!r}",
+                        hint="use a Python codec name such as utf-8, utf-8-sig, cp949, euc-kr") from exc
+    return "cp949" if codec in ("euc_kr", "cp949", "uhc", "ks_c_5601_1987") else codec
+
+
+def sniff_binary(head: bytes, file: str) -> None:
+    if b"\x00" in head[:8192] and not head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise DataError("file looks binary (NUL bytes), not a text export", file=file,
+                        hint="export as CSV/TSV text, XLSX, JSON or B2MML XML")
+
+
+def detect(head: bytes, file: str) -> str:
+    """Encoding of a text file from its first bytes."""
+    sniff_binary(head, file)
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    sample = head[:_HEAD]
+    try:
+        sample.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError as exc:
+        if exc.start >= len(sample) - 3 and len(sample) == _HEAD:
+            return "utf-8"  # a multi-byte character cut at the sample end
+    try:
+        sample.decode("cp949")
+        return "cp949"
+    except UnicodeDecodeError as exc:
+        if exc.start >= len(sample) - 1 and len(sample) == _HEAD:
+            return "cp949"
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(sample).best()
+    if best is None:
+        raise DataError("cannot detect the text encoding", file=file,
+                        hint="set `encoding` in the mapping (e.g. cp949) or pass --encoding")
+    return normalise(best.encoding)

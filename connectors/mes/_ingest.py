@@ -1,0 +1,245 @@
+"""One-shot ingest and inspection of an export file: read -> map -> validate -> store + quarantine.
+
+Counts: ``total`` data rows = ``accepted`` (passed validation) + ``quarantined``. Of the accepted rows,
+``inserted`` are new, ``updated`` replaced a record with the same natural key, ``duplicates`` were already
+stored unchanged (re-ingest or overlapping export). Blank lines are counted, not records.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+from factorypilot.connectors.mes._aliases import auto_columns, guess_kind
+from factorypilot.connectors.mes._b2mml import read_b2mml
+from factorypilot.connectors.mes._store import MesStore
+from factorypilot.connectors.mes._tabular import FileInfo, Progress, RawBatch, read_csv, read_json, read_xlsx, sniff_csv
+from factorypilot.connectors.mes._validate import CONTENT, KEY, check
+from factorypilot.connectors.mes.config import MappingConfig, MesFilesConfig
+from factorypilot.connectors.mes.records import FIELDS, RecordKind
+
+from factorypilot.errors import DataError
+
+__all__ = ["IngestReport", "InspectReport", "detect_format", "ingest_file", "inspect_file"]
+
+_FORMATS = {".csv": "csv", ".tsv": "csv", ".txt": "csv", ".xlsx": "xlsx", ".xlsm": "xlsx", ".json": "json",
+            ".jsonl": "json", ".ndjson": "json", ".xml": "b2mml"}
+
+
+@dataclass
+class IngestReport:
+    file: str
+    format: str
+    encoding: str | None = None
+    delimiter: str | None = None
+    detail: str = ""
+    kinds: list[str] = field(default_factory=list)
+    total: int = 0
+    accepted: int = 0
+    quarantined: int = 0
+    inserted: int = 0
+    updated: int = 0
+    duplicates: int = 0
+    blank_lines: int = 0
+    quarantine_file: str | None = None
+    sha256: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class InspectReport:
+    file: str
+    format: str
+    encoding: str | None
+    delimiter: str | None
+    detail: str
+    columns: list[str]
+    kind: str | None
+    mapping: dict[str, str]
+    unmapped: list[str]
+    missing_required: list[str]
+    preview: list[dict[str, Any]]
+    records: list[dict[str, Any]]
+    problems: list[dict[str, Any]]
+    accepted: int
+    quarantined: int
+
+
+def detect_format(path: Path) -> str:
+    fmt = _FORMATS.get(path.suffix.lower())
+    if fmt:
+        return fmt
+    with path.open("rb") as fh:
+        head = fh.read(64).lstrip(b"\xef\xbb\xbf \r\n\t")
+    if head.startswith(b"<"):
+        return "b2mml"
+    if head.startswith((b"{", b"[")):
+        return "json"
+    if head.startswith(b"PK"):
+        return "xlsx"
+    return "csv"
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+@dataclass
+class _Plan:
+    info: FileInfo
+    streams: list[tuple[RecordKind, MappingConfig, dict[str, str], Iterator[RawBatch]]]
+
+
+def _plan(path: Path, cfg: MesFilesConfig, kind: RecordKind | None, progress: Progress | None) -> _Plan:
+    if not path.is_file():
+        raise DataError("no such file", file=str(path), hint="check the path")
+    fmt = detect_format(path)
+    if fmt == "b2mml":
+        info, batches = read_b2mml(path, cfg.schema_dir)
+        streams = []
+        for k, batch in batches.items():
+            m = cfg.mapping_for(path, k) or MappingConfig(kind=k)
+            streams.append((k, m, {c: c for c in batch.table.column_names}, iter([batch])))
+        return _Plan(info, streams)
+    mapping = cfg.mapping_for(path, kind) or MappingConfig(kind=kind or RecordKind.PRODUCTION)
+    if fmt == "csv":
+        info = sniff_csv(path, mapping)
+        batches_it: Iterator[RawBatch] | None = None
+    elif fmt == "xlsx":
+        info, batches_it = read_xlsx(path, mapping, cfg)
+    else:
+        info, batches_it = read_json(path, mapping, cfg)
+    chosen = kind or (mapping.kind if cfg.mapping_for(path, kind) else guess_kind(info.columns))
+    if chosen is None:
+        raise DataError(f"cannot tell which record kind the columns {info.columns} are", file=str(path),
+                        hint="add a mapping with `kind` and `columns` to the config, or pass --kind"
+                        + (f"; only one column was found — is the delimiter {info.delimiter!r} right?"
+                           if len(info.columns) == 1 else ""))
+    if chosen is not mapping.kind:
+        mapping = mapping.model_copy(update={"kind": chosen})
+    missing_cols = [c for c in mapping.columns if c not in info.columns]
+    if missing_cols:
+        raise DataError(f"the mapping names columns the file does not have: {missing_cols}", file=str(path),
+                        hint=f"columns in the file: {info.columns}")
+    cols = auto_columns(info.columns, chosen, mapping.columns)
+    got = set(cols.values()) | set(mapping.constants)
+    missing = [f for f, (_, req) in FIELDS[chosen].items() if req and f not in got]
+    if missing:
+        raise DataError(f"required {chosen.value} fields {missing} are not mapped from columns {info.columns}",
+                        file=str(path),
+                        hint="map them under `columns` in the mapping (source column: canonical field)"
+                        + (f"; only one column was found — is the delimiter {info.delimiter!r} right?"
+                           if len(info.columns) == 1 else ""))
+    if batches_it is None:
+        batches_it = read_csv(path, mapping, cfg, info, progress)
+    return _Plan(info, [(chosen, mapping, cols, batches_it)])
+
+
+def _rename(batch: RawBatch, cols: dict[str, str]) -> pa.Table:
+    present = [c for c in cols if c in batch.table.column_names]
+    return batch.table.select(present).rename_columns([cols[c] for c in present])
+
+
+class _Quarantine:
+    def __init__(self, cfg: MesFilesConfig, path: Path) -> None:
+        stamp = datetime.now().strftime("%Y%m%dT%H%M%S%f")
+        self.path = cfg.mes_home() / "quarantine" / cfg.source / f"{path.name}.{stamp}.jsonl"
+        self._fh: Any = None
+
+    def write(self, entries: list[dict[str, Any]]) -> None:
+        if not entries:
+            return
+        if self._fh is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._fh = self.path.open("w", encoding="utf-8")
+        for e in entries:
+            self._fh.write(json.dumps(e, ensure_ascii=False, default=str) + "\n")
+
+    def close(self) -> str | None:
+        if self._fh is None:
+            return None
+        self._fh.close()
+        return str(self.path)
+
+
+def ingest_file(path: Path, cfg: MesFilesConfig, store: MesStore | None, *, kind: RecordKind | None = None,
+                progress: Progress | None = None) -> IngestReport:
+    """Ingest one file (blocking; run it in a worker thread). ``store=None`` validates only (a dry run)."""
+    path = Path(path)
+    plan = _plan(path, cfg, kind, progress)
+    info = plan.info
+    report = IngestReport(file=str(path), format=info.format, encoding=info.encoding, delimiter=info.delimiter,
+                          detail=info.detail, kinds=[k.value for k, *_ in plan.streams])
+    quarantine = _Quarantine(cfg, path) if store is not None else None
+    try:
+        for k, mapping, cols, batches in plan.streams:
+            sources = {v: s for s, v in cols.items()}
+            for batch in batches:
+                report.blank_lines += batch.blank
+                report.quarantined += len(batch.rejects)
+                if quarantine:
+                    quarantine.write(batch.rejects)
+                if batch.rows.__len__() == 0:
+                    continue
+                checked = check(_rename(batch, cols), batch.rows, k, mapping, cfg, str(path), sources)
+                report.accepted += checked.table.num_rows
+                report.quarantined += len(checked.quarantined)
+                if quarantine:
+                    quarantine.write(checked.quarantined)
+                if store is not None:
+                    up = store.upsert(k, checked.table, str(path))
+                    report.inserted += up.inserted
+                    report.updated += up.updated
+                    report.duplicates += up.duplicates
+    finally:
+        if quarantine:
+            report.quarantine_file = quarantine.close()
+    report.total = report.accepted + report.quarantined
+    if store is not None:
+        report.sha256 = _sha256(path)
+        store.log_ingest(str(path), report.sha256, info.format, info.encoding, report.as_dict())
+    return report
+
+
+def inspect_file(path: Path, cfg: MesFilesConfig, *, kind: RecordKind | None = None,
+                 rows: int = 5) -> InspectReport:
+    """What the connector sees in a file and what the mapping would make of its first rows (nothing stored)."""
+    path = Path(path)
+    small = cfg.model_copy(update={"batch_rows": max(rows, 200)})
+    plan = _plan(path, small, kind, None)
+    k, mapping, cols, batches = plan.streams[0]
+    batch = next(batches, None)
+    preview: list[dict[str, Any]] = []
+    records: list[dict[str, Any]] = []
+    problems: list[dict[str, Any]] = []
+    accepted = quarantined = 0
+    if batch is not None:
+        preview = batch.table.slice(0, rows).to_pylist()
+        problems = list(batch.rejects)
+        if len(batch.rows):
+            checked = check(_rename(batch, cols), batch.rows, k, mapping, small, str(path),
+                            {v: s for s, v in cols.items()})
+            accepted = checked.table.num_rows
+            records = checked.table.drop_columns([KEY, CONTENT]).slice(0, rows).to_pylist()
+            problems += checked.quarantined
+        quarantined = len(problems)
+    columns = plan.info.columns or (list(batch.table.column_names) if batch is not None else [])
+    got = set(cols.values()) | set(mapping.constants)
+    return InspectReport(
+        file=str(path), format=plan.info.format, encoding=plan.info.encoding, delimiter=plan.info.delimiter,
+        detail=plan.info.detail, columns=columns, kind=k.value, mapping=cols,
+        unmapped=[c for c in columns if c not in cols],
+        missing_required=[f for f, (_, req) in FIELDS[k].items() if req and f not in got],
+        preview=preview, records=records, problems=problems[:20], accepted=accepted, quarantined=quarantined)

@@ -1,0 +1,341 @@
+"""Tabular readers: CSV/TSV (pyarrow streaming, in batches), XLSX (openpyxl) and JSON / JSON Lines.
+
+Each reader yields ``RawBatch`` es of *string* columns named as in the export plus the source row number
+of every row; structural problems (a row with the wrong number of fields, a JSON line that is not an
+object) come back as ready-made quarantine entries. Typing and validation happen later, vectorised.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+from factorypilot.connectors.mes._encoding import detect, normalise, sniff_binary
+from factorypilot.connectors.mes.config import MappingConfig, MesFilesConfig
+
+from factorypilot.errors import DataError
+
+Progress = Callable[[int], None]
+"""Called with the number of bytes read so far."""
+
+
+@dataclass
+class RawBatch:
+    table: pa.Table
+    rows: pa.Array
+    rejects: list[dict[str, Any]] = field(default_factory=list)
+    blank: int = 0
+
+
+@dataclass
+class FileInfo:
+    format: str
+    encoding: str | None = None
+    delimiter: str | None = None
+    columns: list[str] = field(default_factory=list)
+    detail: str = ""
+
+
+def _dedupe(names: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    out = []
+    for i, raw in enumerate(names):
+        name = raw.strip() or f"column_{i + 1}"
+        if name in seen:
+            seen[name] += 1
+            name = f"{name}_{seen[name]}"
+        else:
+            seen[name] = 1
+        out.append(name)
+    return out
+
+
+def _join_headers(header_rows: list[list[str]]) -> list[str]:
+    """Several header rows (merged cells already filled forward) -> one name per column: 'a/b'."""
+    width = max(len(r) for r in header_rows)
+    names = []
+    for i in range(width):
+        parts: list[str] = []
+        for r in header_rows:
+            cell = r[i].strip() if i < len(r) and r[i] is not None else ""
+            if cell and (not parts or parts[-1] != cell):
+                parts.append(cell)
+        names.append("/".join(parts))
+    return _dedupe(names)
+
+
+class _Counting(io.RawIOBase):
+    def __init__(self, inner: IO[bytes], progress: Progress | None) -> None:
+        self._inner, self._progress, self.count = inner, progress, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: Any) -> int:
+        data = self._inner.read(len(b))
+        n = len(data)
+        b[:n] = data
+        self.count += n
+        if self._progress is not None:
+            self._progress(self.count)
+        return n
+
+
+def sniff_csv(path: Path, mapping: MappingConfig) -> FileInfo:
+    with path.open("rb") as fh:
+        head = fh.read(256 * 1024)
+    file = str(path)
+    encoding = normalise(mapping.encoding) if mapping.encoding else detect(head, file)
+    sniff_binary(head, file)
+    text = head.decode(encoding, errors="replace")
+    lines = text.splitlines()[mapping.skip_rows: mapping.skip_rows + mapping.header_rows]
+    if not lines:
+        raise DataError("the file has no header row", file=file, hint="is the file empty or truncated?")
+    delimiter = mapping.delimiter
+    if delimiter is None:
+        if path.suffix.lower() == ".tsv":
+            delimiter = "\t"
+        else:
+            counts = {d: lines[0].count(d) for d in (",", "\t", ";", "|")}
+            delimiter = max(counts, key=lambda d: counts[d]) if any(counts.values()) else ","
+    headers = [next(csv.reader([line], delimiter=delimiter)) for line in lines]
+    return FileInfo("csv", encoding, delimiter, _join_headers(headers))
+
+
+def read_csv(path: Path, mapping: MappingConfig, cfg: MesFilesConfig, info: FileInfo,
+             progress: Progress | None = None) -> Iterator[RawBatch]:
+    import pyarrow.csv as pcsv
+
+    file = str(path)
+    first = mapping.skip_rows + mapping.header_rows  # physical rows before the data
+    invalid: list[dict[str, Any]] = []
+
+    def on_invalid(row: Any) -> str:
+        line = int(row.number) + first if row.number is not None else None
+        invalid.append({"file": file, "row": line, "column": None, "field": None, "value": row.text[:200],
+                        "expected": f"{row.expected_columns} fields", "reason":
+                        f"row has {row.actual_columns} fields, the header has {row.expected_columns}",
+                        "problems": [], "raw": {}})
+        return "skip"
+
+    read = pcsv.ReadOptions(column_names=info.columns, skip_rows=first, block_size=8 << 20, use_threads=False,
+                            encoding=info.encoding or "utf-8")
+    parse = pcsv.ParseOptions(delimiter=info.delimiter or ",", invalid_row_handler=on_invalid,
+                              ignore_empty_lines=False, newlines_in_values=False)
+    conv = pcsv.ConvertOptions(column_types={c: pa.string() for c in info.columns}, strings_can_be_null=False,
+                               quoted_strings_can_be_null=False)
+    emitted = 0
+    seen_invalid = 0
+    with path.open("rb") as raw:
+        stream = io.BufferedReader(_Counting(raw, progress), buffer_size=1 << 20)
+        try:
+            reader = pcsv.open_csv(stream, read_options=read, parse_options=parse, convert_options=conv)
+            pending: pa.RecordBatch | None = None
+            for batch in _rebatch(reader, cfg.batch_rows):
+                pending = batch
+                new_invalid = invalid[seen_invalid:]
+                seen_invalid = len(invalid)
+                yield _number(pending, emitted, first, new_invalid)
+                emitted += pending.num_rows
+        except (pa.ArrowInvalid, UnicodeDecodeError, ValueError) as exc:
+            raise DataError(f"cannot parse CSV: {_short(exc)}", file=file, row=first + emitted + 1,
+                            hint="check the delimiter/encoding (set them in the mapping) or whether the file "
+                                 "is truncated") from exc
+    if invalid[seen_invalid:]:
+        yield RawBatch(pa.table({c: pa.array([], pa.string()) for c in info.columns}), pa.array([], pa.int64()),
+                       invalid[seen_invalid:])
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return text[:300]
+
+
+def _rebatch(reader: Any, rows: int) -> Iterator[pa.RecordBatch]:
+    buf: list[pa.RecordBatch] = []
+    count = 0
+    for batch in reader:
+        buf.append(batch)
+        count += batch.num_rows
+        if count >= rows:
+            yield pa.Table.from_batches(buf).combine_chunks().to_batches()[0]
+            buf, count = [], 0
+    if count:
+        yield pa.Table.from_batches(buf).combine_chunks().to_batches()[0]
+
+
+def _number(batch: pa.RecordBatch, emitted: int, first: int, invalid: list[dict[str, Any]]) -> RawBatch:
+    """Physical row numbers of a batch's rows, given the rows skipped as invalid before/among them."""
+    pos = np.arange(first + emitted + 1, first + emitted + 1 + batch.num_rows, dtype=np.int64)
+    for v in sorted(int(e["row"]) for e in invalid if e["row"] is not None):
+        pos[pos >= v] += 1
+    table = pa.Table.from_batches([batch])
+    blank_mask = np.ones(batch.num_rows, dtype=bool)
+    for col in table.columns:
+        blank_mask &= pc.equal(col.combine_chunks(), "").to_numpy(zero_copy_only=False)
+    blank = int(blank_mask.sum())
+    if blank:
+        table = table.filter(pa.array(~blank_mask))
+        pos = pos[~blank_mask]
+    return RawBatch(table, pa.array(pos), invalid, blank)
+
+
+# -- XLSX -------------------------------------------------------------------------------------------------
+def read_xlsx(path: Path, mapping: MappingConfig, cfg: MesFilesConfig) -> tuple[FileInfo, Iterator[RawBatch]]:
+    import openpyxl
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    file = str(path)
+    try:
+        wb = openpyxl.load_workbook(path, data_only=True)  # not read-only: merged cells are needed
+    except (InvalidFileException, OSError, KeyError, ValueError, zipfile.BadZipFile, SyntaxError) as exc:
+        raise DataError(f"cannot open the workbook: {_short(exc)}", file=file,
+                        hint="is it a real, complete .xlsx (not .xls or a renamed CSV)? re-export it") from exc
+    if mapping.sheet is not None and mapping.sheet not in wb.sheetnames:
+        raise DataError(f"no sheet named {mapping.sheet!r}", file=file, hint=f"sheets: {', '.join(wb.sheetnames)}")
+    ws = wb[mapping.sheet] if mapping.sheet else wb.worksheets[0]
+    grid = [[_cell(v) for v in row] for row in ws.iter_rows(values_only=True)]
+    for rng in ws.merged_cells.ranges:  # fill merged areas with their top-left value
+        top = grid[rng.min_row - 1][rng.min_col - 1] if rng.min_row - 1 < len(grid) else ""
+        for r in range(rng.min_row - 1, min(rng.max_row, len(grid))):
+            for c in range(rng.min_col - 1, min(rng.max_col, len(grid[r]))):
+                grid[r][c] = top
+    start = mapping.skip_rows + mapping.header_rows
+    if len(grid) < start:
+        raise DataError("the sheet has no header row", file=file, hint="check skip_rows/header_rows or the sheet")
+    columns = _join_headers(grid[mapping.skip_rows:start])
+    data = [(i + 1, row) for i, row in enumerate(grid) if i >= start and any(v != "" for v in row)]
+    info = FileInfo("xlsx", None, None, columns, detail=f"sheet {ws.title!r}")
+
+    def batches() -> Iterator[RawBatch]:
+        for lo in range(0, len(data), cfg.batch_rows):
+            chunk = data[lo: lo + cfg.batch_rows]
+            cols = {name: pa.array([r[i] if i < len(r) else "" for _, r in chunk], pa.string())
+                    for i, name in enumerate(columns)}
+            yield RawBatch(pa.table(cols), pa.array([n for n, _ in chunk], pa.int64()))
+
+    return info, batches()
+
+
+def _cell(v: object) -> str:
+    if v is None:
+        return ""
+    if hasattr(v, "strftime"):
+        return v.strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v)
+
+
+# -- JSON / JSON Lines ------------------------------------------------------------------------------------
+def _depth(obj: object, limit: int) -> int:
+    stack: list[tuple[object, int]] = [(obj, 1)]
+    deepest = 0
+    while stack:
+        cur, d = stack.pop()
+        deepest = max(deepest, d)
+        if deepest > limit:
+            return deepest
+        if isinstance(cur, dict):
+            stack.extend((v, d + 1) for v in cur.values())
+        elif isinstance(cur, list):
+            stack.extend((v, d + 1) for v in cur)
+    return deepest
+
+
+def _scalar(v: object) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, dict | list):
+        return json.dumps(v, ensure_ascii=False)
+    return str(v)
+
+
+def read_json(path: Path, mapping: MappingConfig, cfg: MesFilesConfig) -> tuple[FileInfo, Iterator[RawBatch]]:
+    file = str(path)
+    head = path.read_bytes()[:65536]
+    encoding = normalise(mapping.encoding) if mapping.encoding else detect(head, file)
+    lines_mode = path.suffix.lower() in (".jsonl", ".ndjson")
+    rejects: list[dict[str, Any]] = []
+    records: list[tuple[int, dict[str, Any]]] = []
+    try:
+        text = path.read_text(encoding=encoding)
+    except UnicodeDecodeError as exc:
+        raise DataError(f"not valid {encoding} text: {_short(exc)}", file=file,
+                        hint="set `encoding` in the mapping") from exc
+
+    def take(obj: object, row: int, line: str) -> None:
+        if not isinstance(obj, dict):
+            rejects.append({"file": file, "row": row, "column": None, "field": None, "value": line[:200],
+                            "expected": "JSON object", "reason": f"a {type(obj).__name__}, not an object",
+                            "problems": [], "raw": {}})
+        elif _depth(obj, cfg.max_json_depth) > cfg.max_json_depth:
+            rejects.append({"file": file, "row": row, "column": None, "field": None, "value": line[:200],
+                            "expected": f"nesting depth <= {cfg.max_json_depth}", "reason": "nested too deeply",
+                            "problems": [], "raw": {}})
+        else:
+            records.append((row, obj))
+
+    if lines_mode:
+        for n, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except (json.JSONDecodeError, RecursionError) as exc:
+                rejects.append({"file": file, "row": n, "column": None, "field": None, "value": line[:200],
+                                "expected": "JSON object", "reason": f"invalid JSON: {_short(exc)}",
+                                "problems": [], "raw": {}})
+                continue
+            take(obj, n, line)
+    else:
+        try:
+            doc = json.loads(text)
+        except RecursionError as exc:
+            raise DataError("JSON nested too deeply", file=file, hint="flatten the export") from exc
+        except json.JSONDecodeError as exc:
+            raise DataError(f"invalid JSON: {exc.msg}", file=file, row=exc.lineno,
+                            hint="is the file truncated? JSON Lines files need the .jsonl extension") from exc
+        if _depth(doc, cfg.max_json_depth + 2) > cfg.max_json_depth + 2:
+            raise DataError(f"JSON nested deeper than {cfg.max_json_depth}", file=file, hint="flatten the export")
+        if isinstance(doc, dict):
+            key = mapping.records_key or next((k for k, v in doc.items() if isinstance(v, list)), None)
+            if key is None or not isinstance(doc.get(key), list):
+                raise DataError("no list of records found in the JSON object", file=file,
+                                hint="set `records_key` in the mapping")
+            doc = doc[key]
+        if not isinstance(doc, list):
+            raise DataError("the JSON document is not a list of records", file=file, hint="export a list")
+        for i, obj in enumerate(doc, start=1):
+            take(obj, i, json.dumps(obj, ensure_ascii=False)[:200])
+    columns: list[str] = []
+    for _, obj in records:
+        for k in obj:
+            if k not in columns:
+                columns.append(str(k))
+    info = FileInfo("jsonl" if lines_mode else "json", encoding, None, columns)
+
+    def batches() -> Iterator[RawBatch]:
+        yielded = False
+        for lo in range(0, len(records), cfg.batch_rows):
+            chunk = records[lo: lo + cfg.batch_rows]
+            cols = {c: pa.array([_scalar(o.get(c)) for _, o in chunk], pa.string()) for c in columns}
+            yield RawBatch(pa.table(cols) if cols else pa.table({}), pa.array([n for n, _ in chunk], pa.int64()),
+                           rejects if not yielded else [])
+            yielded = True
+        if not yielded and rejects:
+            yield RawBatch(pa.table({c: pa.array([], pa.string()) for c in columns}), pa.array([], pa.int64()),
+                           rejects)
+
+    return info, batches()

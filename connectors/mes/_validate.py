@@ -1,0 +1,201 @@
+"""Vectorised validation: string columns in, typed columns + quarantine entries out.
+
+No Python loop touches good rows: casts are pyarrow compute kernels, a boolean mask marks bad cells, and
+only the bad rows are turned into quarantine entries (file, row, column, value, expected type, reason).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+from factorypilot.connectors.mes.config import MappingConfig, MesFilesConfig
+from factorypilot.connectors.mes.records import FIELDS, MODELS, NATURAL_KEYS, FieldType, RecordKind
+
+ROW = "__row__"
+KEY = "__key__"
+CONTENT = "__content__"
+_UTC = pa.timestamp("s", tz="UTC")
+_ARROW: dict[FieldType, pa.DataType] = {"str": pa.string(), "int": pa.int64(), "float": pa.float64(),
+                                        "datetime": _UTC}
+_INT_RE = r"^[+-]?\d{1,18}$"
+_FLOAT_RE = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
+
+
+@dataclass
+class Checked:
+    """A validated batch: typed records (with ``__row__``, ``__key__``, ``__content__``) and rejects."""
+
+    table: pa.Table
+    quarantined: list[dict[str, Any]] = field(default_factory=list)
+
+
+def arrow_schema(kind: RecordKind) -> pa.Schema:
+    cols = [pa.field(name, _ARROW[t]) for name, (t, _) in FIELDS[kind].items()]
+    if kind in (RecordKind.PRODUCTION, RecordKind.SCRAP):
+        cols.append(pa.field("shift_date", pa.string()))
+    return pa.schema([*cols, pa.field(ROW, pa.int64()), pa.field(KEY, pa.string()), pa.field(CONTENT, pa.string())])
+
+
+def _clean(col: pa.ChunkedArray | pa.Array) -> pa.Array:
+    arr = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+    if not pa.types.is_string(arr.type):
+        arr = arr.cast(pa.string())
+    arr = pc.utf8_trim_whitespace(arr)
+    return pc.if_else(pc.equal(arr, ""), pa.scalar(None, pa.string()), arr)
+
+
+def _parse_time(arr: pa.Array, mapping: MappingConfig) -> pa.Array:
+    out = pa.nulls(len(arr), _UTC)
+    naive = [f for f in mapping.timestamp_formats if "%z" not in f]
+    for fmt in naive:
+        ts = pc.strptime(arr, format=fmt, unit="s", error_is_null=True)
+        zoned = pc.assume_timezone(ts, timezone=mapping.timezone, ambiguous="earliest", nonexistent="earliest")
+        out = pc.coalesce(out, zoned.cast(_UTC))
+    # ISO 8601 with an offset or Z (B2MML xs:dateTime, JSON exports): normalise and parse with %z
+    iso = pc.replace_substring_regex(arr, pattern=r"Z$", replacement="+0000")
+    iso = pc.replace_substring_regex(iso, pattern=r"([+-]\d\d):(\d\d)$", replacement=r"\1\2")
+    iso = pc.replace_substring_regex(iso, pattern=r"\.\d+([+-]\d{4})$", replacement=r"\1")
+    for fmt in ("%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d %H:%M:%S%z"):
+        ts = pc.strptime(iso, format=fmt, unit="s", error_is_null=True)
+        out = pc.coalesce(out, ts.cast(_UTC))
+    return out
+
+
+def _cast(arr: pa.Array, ftype: FieldType, name: str, mapping: MappingConfig) -> pa.Array:
+    if ftype == "str":
+        return arr
+    if ftype == "datetime":
+        return _parse_time(arr, mapping)
+    num = pc.replace_substring(arr, pattern=",", replacement="")
+    if ftype == "int":
+        num = pc.replace_substring_regex(num, pattern=r"\.0+$", replacement="")
+        ok = pc.match_substring_regex(num, _INT_RE)
+        val = pc.if_else(ok, num, pa.scalar(None, pa.string())).cast(pa.int64())
+    else:
+        ok = pc.match_substring_regex(num, _FLOAT_RE)
+        val = pc.if_else(ok, num, pa.scalar(None, pa.string())).cast(pa.float64())
+    factor = mapping.scale.get(name)
+    if factor is not None and factor != 1:
+        val = pc.multiply(val.cast(pa.float64()), factor)
+        if ftype == "int":
+            val = pc.round(val).cast(pa.int64())
+    return val
+
+
+def _shifts(times: pa.Array, cfg: MesFilesConfig) -> tuple[pa.Array, pa.Array]:
+    """Shift name and production date (the local date the shift started) for each UTC timestamp."""
+    starts = sorted((int(v[:2]) * 60 + int(v[3:5]), k) for k, v in cfg.shifts.items())
+    local = times.cast(pa.timestamp("s", tz=cfg.shift_timezone))
+    minute = pc.add(pc.multiply(pc.hour(local), 60), pc.minute(local))
+    shift = pa.nulls(len(times), pa.string())
+    shift = pc.coalesce(shift, pa.scalar(starts[-1][1]))  # before the first start: the last (night) shift
+    for start, name in starts:
+        shift = pc.if_else(pc.greater_equal(minute, start), pa.scalar(name), shift)
+    before_first = pc.less(minute, starts[0][0])
+    day = pc.if_else(before_first, pc.subtract(local, pa.scalar(timedelta(days=1))), local)
+    date = pc.strftime(day, format="%Y-%m-%d")
+    null = pc.is_null(times)
+    return (pc.if_else(null, pa.scalar(None, pa.string()), shift),
+            pc.if_else(null, pa.scalar(None, pa.string()), date))
+
+
+def _join(cols: list[pa.Array]) -> pa.Array:
+    parts = [pc.fill_null(c.cast(pa.string()), "") for c in cols]
+    return pc.binary_join_element_wise(*parts, "\x1f")
+
+
+def check(table: pa.Table, rows: pa.Array, kind: RecordKind, mapping: MappingConfig, cfg: MesFilesConfig,
+          file: str, sources: dict[str, str] | None = None) -> Checked:
+    """Validate ``table`` (string columns named by canonical field) against ``kind``.
+
+    ``sources`` maps canonical field -> source column name, so quarantine entries name the export's column.
+    """
+    n = table.num_rows
+    bad = np.zeros(n, dtype=bool)
+    issues: list[tuple[str, np.ndarray, pa.Array, str]] = []
+    typed: dict[str, pa.Array] = {}
+    for name, (ftype, required) in FIELDS[kind].items():
+        if name in table.column_names:
+            raw = _clean(table[name])
+        elif name in mapping.constants:
+            raw = pa.array([mapping.constants[name]] * n, pa.string())
+        else:
+            raw = pa.nulls(n, pa.string())
+        too_long = pc.fill_null(pc.greater(pc.utf8_length(raw), cfg.max_field_chars), False)
+        if pc.any(too_long).as_py():
+            issues.append((name, too_long.to_numpy(zero_copy_only=False), raw,
+                           f"text of at most {cfg.max_field_chars} characters"))
+            raw = pc.if_else(too_long, pa.scalar(None, pa.string()), raw)
+        enum = mapping.enums.get(name)
+        if enum:
+            keys = pa.array(list(enum), pa.string())
+            idx = pc.index_in(raw, value_set=keys)
+            unknown = pc.and_(pc.is_valid(raw), pc.is_null(idx))
+            if pc.any(unknown).as_py():
+                issues.append((name, unknown.to_numpy(zero_copy_only=False), raw,
+                               "one of " + ", ".join(enum)))
+            raw = pc.take(pa.array(list(enum.values()), pa.string()), idx)
+        value = _cast(raw, ftype, name, mapping)
+        failed = pc.and_(pc.is_valid(raw), pc.is_null(value))
+        if pc.any(failed).as_py():
+            issues.append((name, failed.to_numpy(zero_copy_only=False), raw, ftype))
+        if required:
+            missing = pc.is_null(raw).to_numpy(zero_copy_only=False)
+            if missing.any():
+                issues.append((name, missing, raw, f"{ftype} (required)"))
+        default = MODELS[kind].model_fields[name].default
+        if isinstance(default, int | float) and not isinstance(default, bool):
+            value = pc.fill_null(value, default)
+        typed[name] = value
+    if kind is RecordKind.DOWNTIME:
+        start, end = typed["start"], typed["end"]
+        backwards = pc.fill_null(pc.less(end, start), False)
+        if pc.any(backwards).as_py():
+            issues.append(("end", backwards.to_numpy(zero_copy_only=False), end.cast(pa.string()),
+                           "datetime not before start"))
+        span = pc.divide(pc.seconds_between(start, end).cast(pa.float64()), 60.0)
+        typed["minutes"] = pc.coalesce(typed["minutes"], span)
+    for _, mask, _, _ in issues:
+        bad |= mask
+    if kind in (RecordKind.PRODUCTION, RecordKind.SCRAP):
+        shift, date = _shifts(typed["time"], cfg)
+        typed["shift"] = pc.coalesce(typed["shift"], shift)
+        typed["shift_date"] = date
+    fields = list(FIELDS[kind])
+    content = _join([typed[f] for f in fields])
+    keys = NATURAL_KEYS[kind]
+    typed[ROW] = rows
+    typed[KEY] = _join([typed[k] for k in keys]) if keys else content
+    typed[CONTENT] = content
+    schema = arrow_schema(kind)
+    out = pa.Table.from_arrays([typed[f.name] for f in schema], schema=schema)
+    if not bad.any():
+        return Checked(out)
+    quarantined = _entries(bad, issues, rows, file, table, sources or {})
+    return Checked(out.filter(pa.array(~bad)), quarantined)
+
+
+def _entries(bad: np.ndarray, issues: list[tuple[str, np.ndarray, pa.Array, str]], rows: pa.Array, file: str,
+             table: pa.Table, sources: dict[str, str]) -> list[dict[str, Any]]:
+    row_numbers = rows.to_pylist()
+    per_row: dict[int, list[dict[str, Any]]] = {}
+    for name, mask, raw, expected in issues:
+        for i in np.flatnonzero(mask):
+            value = raw[int(i)].as_py()
+            reason = "missing value" if value is None else f"cannot read {value!r} as {expected}"
+            per_row.setdefault(int(i), []).append({"column": sources.get(name, name), "field": name,
+                                                   "value": value, "expected": expected, "reason": reason})
+    out = []
+    for i in np.flatnonzero(bad):
+        problems = per_row[int(i)]
+        first = problems[0]
+        out.append({"file": file, "row": row_numbers[int(i)], "column": first["column"], "field": first["field"],
+                    "value": first["value"],
+                     "expected": first["expected"], "reason": first["reason"], "problems": problems,
+                     "raw": {sources.get(c, c): table[c][int(i)].as_py() for c in table.column_names}})
+    return out

@@ -1,0 +1,89 @@
+"""Configuration of the MES export connector (pydantic, unknown keys rejected).
+
+A ``MappingConfig`` says how one family of export files (matched by a file-name glob) becomes records of
+one kind: source column -> canonical field, units/scale, timestamp formats and time zone (default
+Asia/Seoul), and value enums such as Korean status words. Without a matching mapping the connector maps
+columns by name using built-in English/Korean aliases (see ``_aliases.py``) — ``inspect`` shows the result.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from pathlib import Path
+
+from factorypilot.connectors.base import ConnectorConfig
+from factorypilot.connectors.mes.records import RecordKind
+from pydantic import Field, field_validator
+
+__all__ = ["MappingConfig", "MesFilesConfig"]
+
+DEFAULT_TIME_FORMATS = (
+    "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y/%m/%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M",
+    "%Y.%m.%d %H:%M:%S", "%Y.%m.%d %H:%M", "%Y%m%d%H%M%S", "%Y-%m-%d",
+)
+
+
+class MappingConfig(ConnectorConfig):
+    """How files whose name matches ``pattern`` map to records of ``kind``."""
+
+    kind: RecordKind
+    pattern: str = Field(default="*", description="glob on the file name, e.g. '생산실적_*.csv'")
+    columns: dict[str, str] = Field(default_factory=dict,
+                                    description="source column -> canonical field; unmapped columns use aliases")
+    constants: dict[str, str] = Field(default_factory=dict, description="canonical field -> fixed value")
+    timestamp_formats: list[str] = Field(default_factory=lambda: list(DEFAULT_TIME_FORMATS),
+                                         description="strptime formats tried in order")
+    timezone: str = Field(default="Asia/Seoul", description="time zone of naive timestamps in the export")
+    enums: dict[str, dict[str, str]] = Field(
+        default_factory=dict, description="canonical field -> {export value: canonical value}; other values "
+        "are quarantined")
+    scale: dict[str, float] = Field(default_factory=dict, description="canonical field -> factor (unit change)")
+    units: dict[str, str] = Field(default_factory=dict, description="canonical field -> unit (documentation)")
+    encoding: str | None = Field(default=None, description="text encoding; detected when not set")
+    delimiter: str | None = Field(default=None, description="CSV delimiter; sniffed when not set")
+    sheet: str | None = Field(default=None, description="XLSX sheet name; the first sheet when not set")
+    header_rows: int = Field(default=1, ge=1, le=5, description="header rows (merged header cells are joined)")
+    skip_rows: int = Field(default=0, ge=0, description="rows before the header (titles, export banners)")
+    records_key: str | None = Field(default=None, description="JSON: key of the record list in an object")
+
+    def matches(self, path: Path) -> bool:
+        return fnmatch.fnmatch(path.name, self.pattern)
+
+
+class MesFilesConfig(ConnectorConfig):
+    """Config of the ``mes-files`` connector."""
+
+    source: str = Field(default="default", pattern=r"^[\w.-]+$",
+                        description="store name: records live in FACTORYPILOT_HOME/mes/<source>.sqlite")
+    watch_dir: Path | None = Field(default=None, description="folder watched by `factorypilot mes watch`")
+    mappings: list[MappingConfig] = Field(default_factory=list)
+    schema_dir: Path | None = Field(default=None, description="B2MML XSDs; when set, XML is validated")
+    home: Path | None = Field(default=None, description="overrides FACTORYPILOT_HOME/mes")
+    shifts: dict[str, str] = Field(default_factory=lambda: {"A": "06:00", "B": "14:00", "C": "22:00"},
+                                   description="shift name -> local start time (HH:MM)")
+    shift_timezone: str = "Asia/Seoul"
+    batch_rows: int = Field(default=65_536, ge=1, description="rows per columnar batch (bounds memory)")
+    max_field_chars: int = Field(default=10_000, ge=1, description="longer cells are quarantined")
+    max_json_depth: int = Field(default=32, ge=2)
+    settle_seconds: float = Field(default=1.0, gt=0, description="watch: a file is read once its size and "
+                                  "mtime are unchanged for this long")
+
+    @field_validator("shifts")
+    @classmethod
+    def _check_shifts(cls, v: dict[str, str]) -> dict[str, str]:
+        for name, start in v.items():
+            hh, _, mm = start.partition(":")
+            if not (hh.isdigit() and mm.isdigit() and int(hh) < 24 and int(mm) < 60):
+                raise ValueError(f"shift {name!r}: start {start!r} is not HH:MM")
+        return v
+
+    def mapping_for(self, path: Path, kind: RecordKind | None = None) -> MappingConfig | None:
+        for m in self.mappings:
+            if m.matches(path) and (kind is None or m.kind is kind):
+                return m
+        return None
+
+    def mes_home(self) -> Path:
+        from factorypilot.settings import get_settings
+
+        return self.home if self.home is not None else get_settings().home / "mes"

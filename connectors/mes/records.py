@@ -1,0 +1,172 @@
+"""Canonical MES record types: what every export format (CSV, XLSX, JSON, B2MML) is mapped to.
+
+Timestamps are timezone-aware (UTC after ingest). ``shift`` and ``shift_date`` of production and scrap
+records are derived from the local time and the configured shift table when the export has none.
+``FIELDS`` describes each kind for the columnar validator: canonical field -> (type, required).
+``NATURAL_KEYS`` lists the fields that identify a record across exports (re-exports update it); kinds
+without natural keys are de-duplicated by their full content.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+__all__ = [
+    "FIELDS",
+    "MODELS",
+    "NATURAL_KEYS",
+    "TIME_FIELD",
+    "Downtime",
+    "Equipment",
+    "FieldType",
+    "Lot",
+    "Material",
+    "MesRecord",
+    "ProductionCount",
+    "RecordKind",
+    "Scrap",
+    "WorkOrder",
+]
+
+FieldType = Literal["str", "int", "float", "datetime"]
+
+
+class RecordKind(StrEnum):
+    WORK_ORDER = "work_order"
+    PRODUCTION = "production"
+    SCRAP = "scrap"
+    DOWNTIME = "downtime"
+    LOT = "lot"
+    MATERIAL = "material"
+    EQUIPMENT = "equipment"
+
+
+class MesRecord(BaseModel):
+    """Base of the canonical records: frozen values; ``source_file``/``source_row`` say where it came from."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    source_file: str | None = None
+    source_row: int | None = None
+
+
+class WorkOrder(MesRecord):
+    order_id: str
+    product: str | None = None
+    quantity: float | None = None
+    unit: str | None = None
+    status: str | None = None
+    equipment: str | None = None
+    start: datetime | None = None
+    end: datetime | None = None
+
+
+class ProductionCount(MesRecord):
+    equipment: str
+    time: datetime
+    good: int
+    scrap: int = 0
+    order_id: str | None = None
+    product: str | None = None
+    lot_id: str | None = None
+    shift: str | None = None
+    shift_date: str | None = None
+
+
+class Scrap(MesRecord):
+    equipment: str
+    time: datetime
+    quantity: int
+    reason: str | None = None
+    order_id: str | None = None
+    product: str | None = None
+    lot_id: str | None = None
+    shift: str | None = None
+    shift_date: str | None = None
+
+
+class Downtime(MesRecord):
+    equipment: str
+    start: datetime
+    end: datetime | None = None
+    minutes: float | None = None
+    reason: str | None = None
+    category: str | None = None
+
+
+class Lot(MesRecord):
+    lot_id: str
+    material: str | None = None
+    quantity: float | None = None
+    unit: str | None = None
+    status: str | None = None
+    location: str | None = None
+    time: datetime | None = None
+
+
+class Material(MesRecord):
+    material_id: str
+    description: str | None = None
+    unit: str | None = None
+    material_class: str | None = None
+
+
+class Equipment(MesRecord):
+    equipment_id: str
+    name: str | None = None
+    level: str | None = None
+    equipment_class: str | None = None
+    parent: str | None = None
+
+
+MODELS: dict[RecordKind, type[MesRecord]] = {
+    RecordKind.WORK_ORDER: WorkOrder,
+    RecordKind.PRODUCTION: ProductionCount,
+    RecordKind.SCRAP: Scrap,
+    RecordKind.DOWNTIME: Downtime,
+    RecordKind.LOT: Lot,
+    RecordKind.MATERIAL: Material,
+    RecordKind.EQUIPMENT: Equipment,
+}
+
+NATURAL_KEYS: dict[RecordKind, tuple[str, ...]] = {
+    RecordKind.WORK_ORDER: ("order_id",),
+    RecordKind.PRODUCTION: ("equipment", "time", "order_id", "product", "lot_id"),
+    RecordKind.SCRAP: (),
+    RecordKind.DOWNTIME: ("equipment", "start"),
+    RecordKind.LOT: ("lot_id",),
+    RecordKind.MATERIAL: ("material_id",),
+    RecordKind.EQUIPMENT: ("equipment_id",),
+}
+
+TIME_FIELD: dict[RecordKind, str | None] = {
+    RecordKind.WORK_ORDER: "start",
+    RecordKind.PRODUCTION: "time",
+    RecordKind.SCRAP: "time",
+    RecordKind.DOWNTIME: "start",
+    RecordKind.LOT: "time",
+    RecordKind.MATERIAL: None,
+    RecordKind.EQUIPMENT: None,
+}
+
+_DERIVED = {"shift_date"}
+
+
+def _fields(model: type[MesRecord]) -> dict[str, tuple[FieldType, bool]]:
+    out: dict[str, tuple[FieldType, bool]] = {}
+    for name, info in model.model_fields.items():
+        if name in ("source_file", "source_row") or name in _DERIVED:
+            continue
+        text = str(info.annotation)
+        kind: FieldType = ("datetime" if "datetime" in text else "int" if "int" in text
+                           else "float" if "float" in text else "str")
+        out[name] = (kind, info.is_required())
+    return out
+
+
+FIELDS: dict[RecordKind, dict[str, tuple[FieldType, bool]]] = {k: _fields(m) for k, m in MODELS.items()}
+"""Per kind: canonical field -> (type, required). Derived fields (``shift_date``) are not listed."""
