@@ -113,7 +113,7 @@ def _plan(path: Path, cfg: MesFilesConfig, kind: RecordKind | None, progress: Pr
             m = cfg.mapping_for(path, k) or MappingConfig(kind=k)
             streams.append((k, m, {c: c for c in batch.table.column_names}, iter([batch])))
         return _Plan(info, streams)
-    mapping = cfg.mapping_for(path, kind) or MappingConfig(kind=kind or RecordKind.PRODUCTION)
+    mapping = cfg.mapping_for(path, kind) or MappingConfig(kind=kind)
     if fmt == "csv":
         info = sniff_csv(path, mapping)
         batches_it: Iterator[RawBatch] | None = None
@@ -121,7 +121,7 @@ def _plan(path: Path, cfg: MesFilesConfig, kind: RecordKind | None, progress: Pr
         info, batches_it = read_xlsx(path, mapping, cfg)
     else:
         info, batches_it = read_json(path, mapping, cfg)
-    chosen = kind or (mapping.kind if cfg.mapping_for(path, kind) else guess_kind(info.columns))
+    chosen = kind or mapping.kind or guess_kind(info.columns)
     if chosen is None:
         raise DataError(f"cannot tell which record kind the columns {info.columns} are", file=str(path),
                         hint="add a mapping with `kind` and `columns` to the config, or pass --kind"

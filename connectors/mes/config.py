@@ -26,7 +26,7 @@ DEFAULT_TIME_FORMATS = (
 class MappingConfig(ConnectorConfig):
     """How files whose name matches ``pattern`` map to records of ``kind``."""
 
-    kind: RecordKind
+    kind: RecordKind | None = Field(default=None, description="record kind; guessed from the columns if unset")
     pattern: str = Field(default="*", description="glob on the file name, e.g. '생산실적_*.csv'")
     columns: dict[str, str] = Field(default_factory=dict,
                                     description="source column -> canonical field; unmapped columns use aliases")
@@ -79,7 +79,7 @@ class MesFilesConfig(ConnectorConfig):
 
     def mapping_for(self, path: Path, kind: RecordKind | None = None) -> MappingConfig | None:
         for m in self.mappings:
-            if m.matches(path) and (kind is None or m.kind is kind):
+            if m.matches(path) and (kind is None or m.kind is None or m.kind is kind):
                 return m
         return None
 

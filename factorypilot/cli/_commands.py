@@ -10,3 +10,6 @@ def register(app: typer.Typer) -> None:
     if getattr(app, "_factorypilot_registered", False):
         return
     app._factorypilot_registered = True  # type: ignore[attr-defined]
+    from factorypilot.cli._mes import mes_app
+
+    app.add_typer(mes_app, name="mes")
