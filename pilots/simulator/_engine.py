@@ -56,6 +56,11 @@ class PlantEngine:
         self.plan = FaultPlan(seed)
         self.write_log: list[tuple[int, str, Scalar]] = []
         self.method_log: list[tuple[int, str, tuple[Scalar, ...]]] = []
+        self.counter_log: list[tuple[int, int, int, int]] = []
+        """(tick, line index, good total, scrap total) whenever a line's published counters change;
+        the entries at tick -1 are the initial totals. The MES export generator reads it."""
+        self._last_counts: dict[int, tuple[int, int]] = {}
+        self._log_counters(-1, force=True)
         self._numeric = {r for r, s in self.signals.items() if s.data_type in (DataType.FLOAT, DataType.INTEGER)}
 
     # -- faults ------------------------------------------------------------------------------------
@@ -93,8 +98,20 @@ class PlantEngine:
             if value != self.published[role]:
                 self.published[role] = value
                 changed[role] = value
+        self._log_counters(t)
         self.tick_index += 1
         return changed, effects
+
+    def _log_counters(self, tick: int, *, force: bool = False) -> None:
+        pair = self.cls.counter_roles
+        if pair is None:
+            return
+        for unit in range(len(self.models)):
+            good = int(self.published[role_name(unit, pair[0])] or 0)
+            scrap = int(self.published[role_name(unit, pair[1])] or 0)
+            if force or self._last_counts.get(unit) != (good, scrap):
+                self._last_counts[unit] = (good, scrap)
+                self.counter_log.append((tick, unit, good, scrap))
 
     # -- client actions ----------------------------------------------------------------------------
     def accepts(self, role: str, value: Scalar) -> bool:
@@ -122,4 +139,5 @@ class PlantEngine:
             if value != self.published[role]:
                 self.published[role] = value
                 changed[role] = value
+        self._log_counters(self.tick_index - 1)
         return out, changed

@@ -95,6 +95,8 @@ class MobilityModel(PlantModel):
     )
     absorbs: ClassVar[frozenset[str]] = frozenset({"spindle_vibration"})
     alarm_roles: ClassVar[tuple[str, str] | None] = ("alarm_active", "alarm_code")
+    counter_roles: ClassVar[tuple[str, str] | None] = ("good_count", "scrap_count")
+    product_id: ClassVar[str] = "BRK-CALIPER-2201"
 
     def reset(self) -> None:
         self.vibration = 2.1

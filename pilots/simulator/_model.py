@@ -144,6 +144,10 @@ class PlantModel(ABC):
     """Roles whose fault disturbances the model folds into its physics itself (not added to the output)."""
     alarm_roles: ClassVar[tuple[str, str] | None] = None
     """(alarm_active role, alarm_code role) that an ALARM fault raises."""
+    counter_roles: ClassVar[tuple[str, str] | None] = None
+    """(good count role, scrap count role) the MES export generator reports per work order."""
+    product_id: ClassVar[str] = "PART-0001"
+    """Material definition id of what the line makes (MES exports)."""
 
     def __init__(self) -> None:
         self.rng = random.Random(0)
@@ -170,8 +174,9 @@ class PlantModel(ABC):
         for m in cls.methods:
             if m.equipment is not None and m.equipment not in keys:
                 raise ConfigError(f"method {m.name!r} names unknown equipment {m.equipment!r}", where=where)
-        if cls.alarm_roles and not set(cls.alarm_roles) <= roles:
-            raise ConfigError(f"alarm roles {cls.alarm_roles} are not declared signals", where=where)
+        for label, pair in (("alarm", cls.alarm_roles), ("counter", cls.counter_roles)):
+            if pair and not set(pair) <= roles:
+                raise ConfigError(f"{label} roles {pair} are not declared signals", where=where)
 
     @classmethod
     def signal(cls, role: str) -> Signal:

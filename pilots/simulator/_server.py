@@ -12,7 +12,7 @@ from typing import Any
 
 from asyncua import Server, ua
 
-from factorypilot.errors import ConfigError, ConnectionError_, NodeNotFoundError
+from factorypilot.errors import ConfigError, ConnectionError_, FactoryPilotError, NodeNotFoundError
 from factorypilot.vocabulary import Scalar
 
 from ._address_space import NodeLayout, variant
@@ -196,6 +196,13 @@ class PlantSimulator:
     async def _stop_server(self) -> None:
         server, self._server = self._server, None
         if server is not None:
+            # asyncua's clock task sleeps 1 s between updates and stop() waits for it; cancel it instead
+            clock = server.iserver.time_task
+            if clock is not None:
+                clock.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await clock
+                server.iserver.time_task = None
             await server.stop()
 
     # -- ticking -----------------------------------------------------------------------------------
@@ -208,7 +215,10 @@ class PlantSimulator:
         loop = asyncio.get_running_loop()
         deadline = loop.time()
         while True:
-            await self._tick()
+            try:
+                await self._tick()
+            except (FactoryPilotError, OSError) as exc:  # e.g. the port was taken during a comms drop
+                _log.error("simulator tick %d failed: %s", self.engine.tick_index, exc)
             deadline += self.tick_seconds
             await asyncio.sleep(max(0.0, deadline - loop.time()))
 
