@@ -75,7 +75,7 @@ def generate_certificates(directory: Path | str, *, days: int = 365, overwrite: 
         raise SecurityError(f"cannot create certificate directory: {exc}", where=str(directory),
                             hint="pass a writable --cert-dir") from exc
     host = socket.gethostname()
-    names = {"O": "factorypilot", "C": "KR", "L": "Daegu"}
+    names = {"organizationName": "factorypilot", "countryName": "KR", "localityName": "Daegu"}
     specs = (
         (paths.server_cert, paths.server_key, "factorypilot simulator", SERVER_URI, ExtendedKeyUsageOID.SERVER_AUTH),
         (paths.client_cert, paths.client_key, "factorypilot client", CLIENT_URI, ExtendedKeyUsageOID.CLIENT_AUTH),
