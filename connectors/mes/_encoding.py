@@ -37,14 +37,14 @@ def detect(head: bytes, file: str) -> str:
         sample.decode("utf-8")
         return "utf-8"
     except UnicodeDecodeError as exc:
-        if exc.start >= len(sample) - 3 and len(sample) == _HEAD:
-            return "utf-8"  # a multi-byte character cut at the sample end
+        if exc.start >= len(sample) - 3 and exc.reason == "unexpected end of data":
+            return "utf-8"  # a multi-byte character cut at the sample end (or a truncated file)
     try:
         sample.decode("cp949")
         return "cp949"
     except UnicodeDecodeError as exc:
-        if exc.start >= len(sample) - 1 and len(sample) == _HEAD:
-            return "cp949"
+        if exc.start >= len(sample) - 1:
+            return "cp949"  # a double-byte character cut at the sample end (or a truncated file)
     from charset_normalizer import from_bytes
 
     best = from_bytes(sample).best()

@@ -120,7 +120,7 @@ def read_csv(path: Path, mapping: MappingConfig, cfg: MesFilesConfig, info: File
     invalid: list[dict[str, Any]] = []
 
     def on_invalid(row: Any) -> str:
-        line = int(row.number) + first if row.number is not None else None
+        line = int(row.number) if row.number is not None else None  # physical line (skipped rows count)
         invalid.append({"file": file, "row": line, "column": None, "field": None, "value": row.text[:200],
                         "expected": f"{row.expected_columns} fields", "reason":
                         f"row has {row.actual_columns} fields, the header has {row.expected_columns}",
@@ -147,7 +147,7 @@ def read_csv(path: Path, mapping: MappingConfig, cfg: MesFilesConfig, info: File
                 yield _number(pending, emitted, first, new_invalid)
                 emitted += pending.num_rows
         except (pa.ArrowInvalid, UnicodeDecodeError, ValueError) as exc:
-            raise DataError(f"cannot parse CSV: {_short(exc)}", file=file, row=first + emitted + 1,
+            raise DataError(f"cannot parse CSV at or after row {first + emitted + 1}: {_short(exc)}", file=file,
                             hint="check the delimiter/encoding (set them in the mapping) or whether the file "
                                  "is truncated") from exc
     if invalid[seen_invalid:]:

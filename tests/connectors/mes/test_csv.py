@@ -1,0 +1,172 @@
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from factorypilot.connectors.mes import MappingConfig, MesFilesConfig, MesFilesConnector
+from factorypilot.errors import DataError
+
+Make = Callable[..., MesFilesConnector]
+
+
+async def test_cp949_korean_headers_detected_and_mapped(write_ko_csv: Callable[..., Path], make_mes: Make) -> None:
+    path = write_ko_csv()
+    async with make_mes() as mes:
+        report = await mes.ingest(path)
+        rows = await mes.records("production")
+    assert report.encoding == "cp949"
+    assert report.kinds == ["production"]
+    assert (report.total, report.accepted, report.quarantined, report.inserted) == (4, 4, 0, 4)
+    assert [r["product"] for r in rows][:1] == ["브래킷-A"]
+    first = rows[0]
+    # 07:00 in Asia/Seoul is 22:00 UTC the day before; shift A starts at 06:00 local
+    assert first["time"] == "2026-11-24T22:00:00+00:00"
+    assert (first["shift"], first["shift_date"]) == ("A", "2026-11-25")
+    night = next(r for r in rows if r["time"].startswith("2026-11-25T17:00"))
+    assert (night["shift"], night["shift_date"]) == ("C", "2026-11-25")  # 02:00 local belongs to yesterday's C
+
+
+async def test_utf8_bom_and_euc_kr_and_tsv(write_ko_csv: Callable[..., Path], make_mes: Make) -> None:
+    bom = write_ko_csv("bom.csv", encoding="utf-8-sig")
+    euc = write_ko_csv("euc.csv", rows=["CNC-03,2026-11-25 09:00:00,5,0,WO-9,부품"], encoding="euc-kr")
+    tsv = write_ko_csv("tab.tsv", rows=["CNC-04\t2026-11-25 09:00:00\t7\t0\tWO-8\t부품"],
+                       header="설비\t생산일시\t양품수량\t불량수량\t작업지시번호\t품번")
+    async with make_mes() as mes:
+        r_bom = await mes.ingest(bom)
+        r_euc = await mes.ingest(euc)
+        r_tsv = await mes.ingest(tsv)
+        equipment = {r["equipment"] for r in await mes.records("production")}
+    assert r_bom.encoding == "utf-8-sig" and r_bom.accepted == 4
+    assert r_euc.encoding == "cp949" and r_euc.accepted == 1
+    assert r_tsv.delimiter == "\t" and r_tsv.accepted == 1
+    assert "설비" not in equipment and {"CNC-03", "CNC-04"} <= equipment  # the BOM did not leak into a header
+
+
+async def test_encoding_from_config_wins(write_ko_csv: Callable[..., Path], make_mes: Make) -> None:
+    path = write_ko_csv(encoding="utf-8")
+    async with make_mes(mappings=[{"kind": "production", "encoding": "utf-8"}]) as mes:
+        assert (await mes.ingest(path)).encoding == "utf-8"
+
+
+async def test_bad_rows_quarantined_with_location(write_ko_csv: Callable[..., Path], make_mes: Make) -> None:
+    rows = [
+        "CNC-01,2026-11-25 07:00:00,120,3,WO-1,A",
+        "CNC-01,2026-11-25 08:00:00,열두개,3,WO-1,A",   # not an integer
+        "CNC-01,어제,10,3,WO-1,A",                      # not a timestamp
+        ",2026-11-25 09:00:00,10,3,WO-1,A",             # required equipment missing
+        "CNC-01,2026-11-25 10:00:00,10",                # too few fields
+        "",                                             # blank line: counted, not a record
+        "CNC-01,2026-11-25 11:00:00,\"1,234\",0,WO-1,A",  # thousands separator is fine
+    ]
+    path = write_ko_csv(rows=rows)
+    async with make_mes() as mes:
+        report = await mes.ingest(path)
+    assert (report.total, report.accepted, report.quarantined, report.blank_lines) == (6, 2, 4, 1)
+    assert report.quarantine_file is not None
+    entries = [json.loads(line) for line in Path(report.quarantine_file).read_text(encoding="utf-8").splitlines()]
+    by_row = {e["row"]: e for e in entries}
+    assert set(by_row) == {3, 4, 5, 6}
+    assert (by_row[3]["column"], by_row[3]["value"], by_row[3]["expected"]) == ("양품수량", "열두개", "int")
+    assert (by_row[4]["column"], by_row[4]["expected"]) == ("생산일시", "datetime")
+    assert by_row[5]["column"] == "설비" and by_row[5]["reason"] == "missing value"
+    assert "3 fields" in by_row[6]["reason"]
+    assert all(e["file"] == str(path) for e in entries)
+
+
+async def test_reingest_and_overlapping_export_are_idempotent(write_ko_csv: Callable[..., Path],
+                                                              make_mes: Make, ko_rows: list[str]) -> None:
+    first = write_ko_csv("day1.csv", rows=ko_rows[:3])
+    overlap = write_ko_csv("day1-2.csv", rows=ko_rows[1:])
+    async with make_mes() as mes:
+        a = await mes.ingest(first)
+        b = await mes.ingest(first)
+        c = await mes.ingest(overlap)
+        stored = await mes.records("production")
+    assert (a.inserted, a.duplicates) == (3, 0)
+    assert (b.inserted, b.duplicates, b.accepted) == (0, 3, 3)
+    assert (c.inserted, c.duplicates) == (1, 2)
+    assert len(stored) == 4
+
+
+async def test_reexport_with_new_status_updates_by_natural_key(tmp_path: Path, make_mes: Make) -> None:
+    v1 = tmp_path / "orders_v1.csv"
+    v2 = tmp_path / "orders_v2.csv"
+    v1.write_text("작업지시번호,품번,지시수량,상태\nWO-1,브래킷,100,대기\nWO-2,하우징,50,진행\n", encoding="utf-8")
+    v2.write_text("작업지시번호,품번,지시수량,상태\nWO-1,브래킷,100,완료\nWO-2,하우징,50,진행\n", encoding="utf-8")
+    enums = {"status": {"대기": "planned", "진행": "running", "완료": "completed"}}
+    async with make_mes(mappings=[{"kind": "work_order", "pattern": "orders_*.csv", "enums": enums}]) as mes:
+        await mes.ingest(v1)
+        r2 = await mes.ingest(v2)
+        orders = {o["order_id"]: o["status"] for o in await mes.records("work_order")}
+    assert (r2.updated, r2.duplicates, r2.inserted) == (1, 1, 0)
+    assert orders == {"WO-1": "completed", "WO-2": "running"}
+
+
+async def test_enum_unknown_value_scale_and_timezone(tmp_path: Path, make_mes: Make) -> None:
+    path = tmp_path / "stops.csv"
+    path.write_text("machine,from,to,hours,why\n"
+                    "PRESS-1,25.11.2026 08:00,25.11.2026 09:30,1.5,금형교체\n"
+                    "PRESS-1,25.11.2026 10:00,,0.25,자재대기\n"
+                    "PRESS-2,25.11.2026 10:00,25.11.2026 09:00,,금형교체\n"
+                    "PRESS-2,25.11.2026 11:00,,1,외계인\n", encoding="utf-8")
+    mapping = MappingConfig(kind="downtime", columns={"machine": "equipment", "from": "start", "to": "end",
+                                                      "hours": "minutes", "why": "reason"},
+                            scale={"minutes": 60}, units={"minutes": "min"}, timezone="UTC",
+                            timestamp_formats=["%d.%m.%Y %H:%M"],
+                            enums={"reason": {"금형교체": "die change", "자재대기": "waiting for material"}})
+    async with MesFilesConnector(MesFilesConfig(mappings=[mapping])) as mes:
+        report = await mes.ingest(path)
+        rows = await mes.records("downtime")
+        per_machine = await mes.downtime_per_machine()
+    assert (report.accepted, report.quarantined) == (2, 2)  # end before start; unknown reason word
+    assert rows[0]["start"] == "2026-11-25T08:00:00+00:00"
+    assert [r["minutes"] for r in rows] == [90.0, 15.0]
+    assert rows[0]["reason"] == "die change"
+    assert per_machine == [{"equipment": "PRESS-1", "stops": 2, "minutes": 105.0}]
+
+
+async def test_wrong_delimiter_is_a_clear_error(tmp_path: Path, make_mes: Make) -> None:
+    path = tmp_path / "semi.csv"
+    path.write_text("설비;생산일시;양품수량\nCNC-01;2026-11-25 07:00:00;5\n", encoding="utf-8")
+    async with make_mes(mappings=[{"kind": "production", "delimiter": ","}]) as mes:
+        with pytest.raises(DataError, match="delimiter") as info:
+            await mes.ingest(path)
+    assert info.value.file == str(path)
+
+
+async def test_hostile_tabular_input_is_an_error_not_a_crash(tmp_path: Path, make_mes: Make,
+                                                             write_ko_csv: Callable[..., Path]) -> None:
+    junk = tmp_path / "junk.csv"
+    junk.write_bytes(bytes(range(256)) * 64)
+    truncated = tmp_path / "cut.csv"  # cut inside a double-byte character
+    truncated.write_bytes("설비,생산일시,양품수량\nCNC-01,2026-11-25 07:00:00,5\n설비".encode("cp949")[:-1])
+    cut_row = tmp_path / "cut-row.csv"  # cut inside a quoted field: the last row is incomplete
+    cut_row.write_text('설비,생산일시,양품수량\nCNC-01,2026-11-25 07:00:00,5\nCNC-01,"2026-11-25', encoding="utf-8")
+    huge = write_ko_csv("huge.csv", rows=["CNC-01,2026-11-25 07:00:00,5,0,WO-1," + "가" * 20_000,
+                                          "CNC-01,2026-11-25 08:00:00,5,0,WO-1,B"])
+    async with make_mes(max_field_chars=1000) as mes:
+        with pytest.raises(DataError, match="binary"):
+            await mes.ingest(junk)
+        with pytest.raises(DataError) as info:
+            await mes.ingest(truncated)
+        assert info.value.file == str(truncated)
+        assert "cp949" in str(info.value)
+        cut = await mes.ingest(cut_row)
+        report = await mes.ingest(huge)
+    assert (cut.accepted, cut.quarantined) == (1, 1)
+    assert (report.accepted, report.quarantined) == (1, 1)
+
+
+async def test_unknown_kind_and_unmappable_columns(tmp_path: Path, make_mes: Make) -> None:
+    path = tmp_path / "mystery.csv"
+    path.write_text("a,b\n1,2\n", encoding="utf-8")
+    async with make_mes() as mes:
+        with pytest.raises(DataError, match="record kind"):
+            await mes.ingest(path)
+        with pytest.raises(DataError, match="unknown record kind"):
+            await mes.ingest(path, kind="widgets")
+        with pytest.raises(DataError, match="required production fields"):
+            await mes.ingest(path, kind="production")
