@@ -13,3 +13,6 @@ def register(app: typer.Typer) -> None:
     from factorypilot.cli._mes import mes_app
 
     app.add_typer(mes_app, name="mes")
+    from factorypilot.cli._simulator import simulator_app
+
+    app.add_typer(simulator_app, name="simulator")
