@@ -8,6 +8,7 @@ Editor/office lock and temp files (``~$x.xlsx``, ``.x.swp``, ``*.tmp``, ``*.part
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass
@@ -82,15 +83,31 @@ async def watch_folder(folder: Path, settle: float, handle: Callable[[Path], Awa
             log.warning("refused %s: %s", path, exc)
             return WatchEvent(path, error=str(exc))
 
-    if initial:
-        for path in sorted(await asyncio.to_thread(lambda: list(folder.iterdir()))):
-            event = await process(path)
-            if event is not None:
-                yield event
-    async for changes in awatch(folder, stop_event=stop_event, recursive=False, debounce=200, step=50):
-        for change, name in sorted(changes, key=lambda c: c[1]):
-            if change is Change.deleted:
-                continue
-            event = await process(Path(name))
-            if event is not None:
-                yield event
+    queue: asyncio.Queue[set[tuple[Change, str]] | None] = asyncio.Queue()
+
+    async def pump() -> None:
+        try:
+            async for changes in awatch(folder, stop_event=stop_event, recursive=False, debounce=200, step=50):
+                await queue.put(changes)
+        finally:
+            queue.put_nowait(None)
+
+    # the watcher is installed before the initial scan, so a file created meanwhile is not missed
+    task = asyncio.create_task(pump())
+    try:
+        if initial:
+            for path in sorted(await asyncio.to_thread(lambda: list(folder.iterdir()))):
+                event = await process(path)
+                if event is not None:
+                    yield event
+        while (changes := await queue.get()) is not None:
+            for change, name in sorted(changes, key=lambda c: c[1]):
+                if change is Change.deleted:
+                    continue
+                event = await process(Path(name))
+                if event is not None:
+                    yield event
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

@@ -1,0 +1,87 @@
+"""Any mix of valid and invalid rows: every row is accepted or quarantined, none dropped or invented."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from factorypilot.connectors.mes import MesFilesConfig, MesStore
+from factorypilot.connectors.mes._ingest import ingest_file
+
+_good_cell = {
+    "equipment": st.sampled_from(["CNC-01", "프레스-2", "로봇셀 3"]),
+    "time": st.datetimes(min_value=__import__("datetime").datetime(2020, 1, 1),
+                         max_value=__import__("datetime").datetime(2030, 1, 1)).map(
+        lambda d: d.strftime("%Y-%m-%d %H:%M:%S")),
+    "good": st.integers(0, 10**9).map(str),
+    "scrap": st.integers(0, 10**6).map(str),
+}
+_bad_cell = {
+    "equipment": st.just(""),
+    "time": st.sampled_from(["", "어제", "2026-13-45 99:99:99", "12/34"]),
+    "good": st.sampled_from(["", "열둘", "1.5", "1e3", "--1", "0x10"]),
+    "scrap": st.sampled_from(["many", "3.7", "불량"]),
+}
+_text = st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), max_size=12)
+
+
+@st.composite
+def rows(draw: st.DrawFn) -> tuple[list[list[str]], int]:
+    """Rows as cell lists plus how many of them are valid."""
+    out: list[list[str]] = []
+    valid = 0
+    for _ in range(draw(st.integers(0, 40))):
+        kind = draw(st.sampled_from(["good", "bad-cell", "short", "long"]))
+        cells = [draw(_good_cell[c]) for c in ("equipment", "time", "good", "scrap")] + [draw(_text)]
+        if kind == "good":
+            valid += 1
+        elif kind == "bad-cell":
+            col = draw(st.sampled_from(list(_bad_cell)))
+            cells[list(_good_cell).index(col)] = draw(_bad_cell[col])
+        elif kind == "short":
+            cells = cells[: draw(st.integers(1, 3))]
+        else:
+            cells = [*cells, "extra"]
+        out.append(cells)
+    return out, valid
+
+
+def _csv_line(cells: list[str]) -> str:
+    return ",".join('"' + c.replace('"', '""') + '"' for c in cells)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=rows(), encoding=st.sampled_from(["utf-8", "cp949", "utf-8-sig"]))
+def test_accepted_plus_quarantined_is_total(data: tuple[list[list[str]], int], encoding: str) -> None:
+    table, valid = data
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "rows.csv"
+        lines = ["설비,생산일시,양품수량,불량수량,메모", *(_csv_line(r) for r in table)]
+        text = "\n".join(lines) + "\n"
+        try:
+            payload = text.encode(encoding)
+        except UnicodeEncodeError:  # a character CP949 cannot represent: write UTF-8 instead
+            encoding = "utf-8"
+            payload = text.encode(encoding)
+        path.write_bytes(payload)
+        cfg = MesFilesConfig(home=Path(tmp) / "home", batch_rows=7,
+                             mappings=[{"kind": "production", "encoding": encoding, "columns": {"메모": "product"}}])
+        store = MesStore(Path(tmp) / "home" / "s.sqlite")
+        try:
+            report = ingest_file(path, cfg, store)
+        finally:
+            store.close()
+        assert report.accepted + report.quarantined == report.total == len(table)
+        assert report.accepted == valid
+        assert report.inserted + report.updated + report.duplicates == report.accepted
+        quarantined = 0
+        if report.quarantine_file:
+            entries = [json.loads(x) for x in Path(report.quarantine_file).read_text("utf-8").splitlines()]
+            quarantined = len(entries)
+            assert all(2 <= e["row"] <= len(table) + 1 for e in entries)
+            assert len({e["row"] for e in entries}) == quarantined
+        assert quarantined == report.quarantined
