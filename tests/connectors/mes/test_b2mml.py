@@ -4,8 +4,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-
 from factorypilot.connectors.mes import NS_V0401, NS_V0600, MesFilesConnector
+
 from factorypilot.errors import ConfigError, DataError
 
 Make = Callable[..., MesFilesConnector]
@@ -83,7 +83,8 @@ async def test_schedule_material_lot_and_equipment(tmp_path: Path, make_mes: Mak
     assert sorted(r2.kinds) == ["equipment", "lot", "material"]
     assert (lots[0]["lot_id"], lots[0]["quantity"], lots[0]["location"]) == ("LOT-77", 1500.5, "자재창고-2")
     assert materials[0]["material_class"] == "원자재"
-    assert equipment["CNC-01"]["parent"] == "1라인" and equipment["1라인"]["parent"] == "대구공장"
+    assert equipment["CNC-01"]["parent"] == "1라인"
+    assert equipment["1라인"]["parent"] == "대구공장"
     assert equipment["대구공장"]["parent"] is None
 
 

@@ -1,3 +1,4 @@
+# ruff: noqa: ASYNC240  (tests read fixture/quarantine files synchronously on purpose)
 from __future__ import annotations
 
 import json
@@ -5,8 +6,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-
 from factorypilot.connectors.mes import MappingConfig, MesFilesConfig, MesFilesConnector
+
 from factorypilot.errors import DataError
 
 Make = Callable[..., MesFilesConnector]
@@ -39,10 +40,14 @@ async def test_utf8_bom_and_euc_kr_and_tsv(write_ko_csv: Callable[..., Path], ma
         r_euc = await mes.ingest(euc)
         r_tsv = await mes.ingest(tsv)
         equipment = {r["equipment"] for r in await mes.records("production")}
-    assert r_bom.encoding == "utf-8-sig" and r_bom.accepted == 4
-    assert r_euc.encoding == "cp949" and r_euc.accepted == 1
-    assert r_tsv.delimiter == "\t" and r_tsv.accepted == 1
-    assert "설비" not in equipment and {"CNC-03", "CNC-04"} <= equipment  # the BOM did not leak into a header
+    assert r_bom.encoding == "utf-8-sig"
+    assert r_bom.accepted == 4
+    assert r_euc.encoding == "cp949"
+    assert r_euc.accepted == 1
+    assert r_tsv.delimiter == "\t"
+    assert r_tsv.accepted == 1
+    assert "설비" not in equipment
+    assert {"CNC-03", "CNC-04"} <= equipment  # the BOM did not leak into a header
 
 
 async def test_encoding_from_config_wins(write_ko_csv: Callable[..., Path], make_mes: Make) -> None:
@@ -71,7 +76,8 @@ async def test_bad_rows_quarantined_with_location(write_ko_csv: Callable[..., Pa
     assert set(by_row) == {3, 4, 5, 6}
     assert (by_row[3]["column"], by_row[3]["value"], by_row[3]["expected"]) == ("양품수량", "열두개", "int")
     assert (by_row[4]["column"], by_row[4]["expected"]) == ("생산일시", "datetime")
-    assert by_row[5]["column"] == "설비" and by_row[5]["reason"] == "missing value"
+    assert by_row[5]["column"] == "설비"
+    assert by_row[5]["reason"] == "missing value"
     assert "3 fields" in by_row[6]["reason"]
     assert all(e["file"] == str(path) for e in entries)
 

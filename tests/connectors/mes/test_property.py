@@ -6,11 +6,10 @@ import json
 import tempfile
 from pathlib import Path
 
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-
 from factorypilot.connectors.mes import MesFilesConfig, MesStore
 from factorypilot.connectors.mes._ingest import ingest_file
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 _good_cell = {
     "equipment": st.sampled_from(["CNC-01", "프레스-2", "로봇셀 3"]),

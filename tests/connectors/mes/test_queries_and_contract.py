@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-
 from factorypilot.connectors import BaseConnector, Capability, InMemoryConnector, create
 from factorypilot.connectors.mes import MesFilesConfig, MesFilesConnector
+
 from factorypilot.errors import CapabilityError, DataError
 from factorypilot.testing import ConnectorContract
 
@@ -31,8 +31,10 @@ async def test_records_through_the_base_interface(write_ko_csv: Callable[..., Pa
             await conn.records("equipment", since=since)
     assert [r["time"] for r in later] == ["2026-11-25T06:10:00+00:00", "2026-11-25T14:30:00+00:00",
                                           "2026-11-25T17:00:00+00:00"]
-    assert len(cnc2) == 1 and cnc2[0]["equipment"] == "CNC-02"
-    assert conn.store_path.name == "대구-cnc.sqlite" and conn.store_path.is_file()
+    assert len(cnc2) == 1
+    assert cnc2[0]["equipment"] == "CNC-02"
+    assert conn.store_path.name == "대구-cnc.sqlite"
+    assert conn.store_path.is_file()
 
 
 async def test_records_need_the_capability_and_a_connection() -> None:

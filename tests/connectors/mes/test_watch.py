@@ -6,10 +6,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-
 from factorypilot.connectors.mes import MesFilesConnector, WatchEvent, wait_stable
 from factorypilot.connectors.mes._ingest import IngestReport
 from factorypilot.connectors.mes._watch import wanted, watch_folder
+
 from factorypilot.errors import ConfigError
 
 Make = Callable[..., MesFilesConnector]
@@ -58,7 +58,9 @@ async def test_wait_stable_gives_up_when_the_file_vanishes(tmp_path: Path) -> No
 
 
 def test_lock_and_temp_files_are_ignored(tmp_path: Path) -> None:
-    assert wanted(tmp_path / "생산실적.csv") and wanted(tmp_path / "a.XLSX") and wanted(tmp_path / "b.xml")
+    assert wanted(tmp_path / "생산실적.csv")
+    assert wanted(tmp_path / "a.XLSX")
+    assert wanted(tmp_path / "b.xml")
     for name in ("~$생산실적.xlsx", ".hidden.csv", "export.csv.part", "x.tmp", "readme.pdf"):
         assert not wanted(tmp_path / name), name
 
@@ -84,8 +86,10 @@ async def test_watch_picks_up_new_files_and_survives_a_bad_one(tmp_path: Path, m
         await asyncio.wait_for(consume(), timeout=30)
         totals = {s.tag_id: s.value for s in await mes.read(["CNC-01/good", "CNC-02/good"])}
     by_name = {e.path.name: e for e in seen}
-    assert by_name["junk.csv"].error is not None and "binary" in by_name["junk.csv"].error
-    assert by_name["second.csv"].report is not None and by_name["second.csv"].report.accepted == 1
+    assert by_name["junk.csv"].error is not None
+    assert "binary" in by_name["junk.csv"].error
+    assert by_name["second.csv"].report is not None
+    assert by_name["second.csv"].report.accepted == 1
     assert totals == {"CNC-01/good": 10.0, "CNC-02/good": 7.0}
 
 

@@ -1,3 +1,4 @@
+# ruff: noqa: ASYNC240  (tests read fixture/quarantine files synchronously on purpose)
 from __future__ import annotations
 
 import json
@@ -6,8 +7,8 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-
 from factorypilot.connectors.mes import MesFilesConnector
+
 from factorypilot.errors import DataError
 
 Make = Callable[..., MesFilesConnector]
@@ -114,4 +115,5 @@ async def test_json_document_with_records_key_and_hostile_json(tmp_path: Path, m
         with pytest.raises(DataError, match="invalid JSON"):
             await mes.ingest(cut, kind="downtime")
     assert report.accepted == 1
-    assert rows[0]["minutes"] == 45.0 and rows[0]["start"] == "2026-11-24T23:00:00+00:00"
+    assert rows[0]["minutes"] == 45.0
+    assert rows[0]["start"] == "2026-11-24T23:00:00+00:00"
