@@ -122,7 +122,8 @@ class MesStore:
                 limit: int | None = None) -> list[dict[str, Any]]:
         fields = [*FIELDS[kind], *(["shift_date"] if kind in (RecordKind.PRODUCTION, RecordKind.SCRAP) else []),
                   "source_file", "source_row"]
-        where, args = [], []
+        where: list[str] = []
+        args: list[Scalar] = []
         tf = TIME_FIELD[kind]
         if since is not None:
             if tf is None:

@@ -13,6 +13,7 @@ import json
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from pathlib import Path
 from typing import IO, Any
 
@@ -229,7 +230,7 @@ def read_xlsx(path: Path, mapping: MappingConfig, cfg: MesFilesConfig) -> tuple[
 def _cell(v: object) -> str:
     if v is None:
         return ""
-    if hasattr(v, "strftime"):
+    if isinstance(v, datetime | date):
         return v.strftime("%Y-%m-%d %H:%M:%S")
     if isinstance(v, float) and v.is_integer():
         return str(int(v))

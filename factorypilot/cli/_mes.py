@@ -86,7 +86,7 @@ def ingest(
 
     Example:  factorypilot mes ingest 생산실적_1125.csv --source daegu-cnc
     """
-    from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
+    from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TimeRemainingColumn
 
     from factorypilot.connectors.mes import MesFilesConnector
 
@@ -101,7 +101,11 @@ def ingest(
                     with Progress("[progress.description]{task.description}", BarColumn(), DownloadColumn(),
                                   TimeRemainingColumn(), console=console, transient=True) as bar:
                         task = bar.add_task(f.name, total=size)
-                        out.append(await conn.ingest(f, progress=lambda n, t=task: bar.update(t, completed=n)))
+
+                        def advance(n: int, bar: Progress = bar, task: TaskID = task) -> None:
+                            bar.update(task, completed=n)
+
+                        out.append(await conn.ingest(f, progress=advance))
                 else:
                     out.append(await conn.ingest(f))
         return out
