@@ -56,6 +56,7 @@ def run(
     Example:  factorypilot simulator run --model mobility --port 4840 --seed 0 --fault drift:spindle_vibration
     """
     import asyncio
+    import contextlib
 
     from factorypilot.pilots.simulator import Fault, PlantSimulator
 
@@ -73,13 +74,14 @@ def run(
     async def serve() -> None:
         async with sim:
             _print_start(sim)
-            while ticks is None or sim.tick_index < ticks:
+            done = asyncio.Event()  # set by the tick watcher once --ticks is reached; Ctrl-C otherwise
+            while not done.is_set():
                 await asyncio.sleep(min(tick, 0.2))
+                if ticks is not None and sim.tick_index >= ticks:
+                    done.set()
 
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve())
-    except KeyboardInterrupt:
-        pass
     _console().print(f"stopped at tick {sim.tick_index}")
 
 

@@ -10,8 +10,8 @@ See ``docs/simulator.md`` for models, node ids, faults and how to add a sector m
 """
 
 from ._faults import Fault, FaultKind
-from ._model import Asset, Hierarchy, MethodArg, MethodSpec, PlantModel, Signal
 from ._mobility import MobilityModel
+from ._model import Asset, Hierarchy, MethodArg, MethodSpec, PlantModel, Signal
 from ._registry import ENTRY_POINT_GROUP, available_models
 from ._security import CertificatePaths, generate_certificates
 from ._server import PlantSimulator

@@ -14,21 +14,23 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import cast
 
 from asyncua import ua
+from asyncua.ua.object_ids import ObjectIds
 
 from factorypilot.vocabulary import DataType, Scalar
 
 from ._engine import role_name
 from ._model import Asset, MethodSpec, PlantModel, Signal
 
-__all__ = ["UNECE_NAMESPACE", "NodeLayout", "build_items", "variant", "unece_unit_id"]
+__all__ = ["UNECE_NAMESPACE", "NodeLayout", "build_items", "unece_unit_id", "variant"]
 
 UNECE_NAMESPACE = "http://www.opcfoundation.org/UA/units/un/cefact"
 _VT = {DataType.FLOAT: ua.VariantType.Double, DataType.INTEGER: ua.VariantType.Int32,
        DataType.BOOLEAN: ua.VariantType.Boolean, DataType.STRING: ua.VariantType.String}
-_DT = {DataType.FLOAT: ua.ObjectIds.Double, DataType.INTEGER: ua.ObjectIds.Int32,
-       DataType.BOOLEAN: ua.ObjectIds.Boolean, DataType.STRING: ua.ObjectIds.String}
+_DT = {DataType.FLOAT: ObjectIds.Double, DataType.INTEGER: ObjectIds.Int32,
+       DataType.BOOLEAN: ObjectIds.Boolean, DataType.STRING: ObjectIds.String}
 
 
 def variant(data_type: DataType, value: Scalar) -> ua.Variant:
@@ -47,6 +49,11 @@ def unece_unit_id(code: str) -> int:
     for ch in code.strip().upper()[:3]:
         uid = (uid << 8) | ord(ch)
     return uid
+
+
+def _std(identifier: int) -> ua.NodeId:
+    """A namespace-0 numeric node id (asyncua's stubs want its Int32 wrapper)."""
+    return ua.NodeId(cast(ua.Int32, identifier))
 
 
 def _ko(text: str) -> ua.LocalizedText:
@@ -78,16 +85,16 @@ class _Batch:
         self.items: list[ua.AddNodesItem] = []
 
     def nid(self, text: str) -> ua.NodeId:
-        return ua.NodeId(text, self.ns)
+        return ua.NodeId(cast(ua.String, text), cast(ua.Int16, self.ns))
 
     def obj(self, nid: ua.NodeId, parent: ua.NodeId, asset: Asset, *, folder: bool, organizes: bool) -> None:
         item = ua.AddNodesItem()
         item.RequestedNewNodeId = nid
         item.BrowseName = ua.QualifiedName(asset.browse_name, self.ns)
         item.ParentNodeId = parent
-        item.ReferenceTypeId = ua.NodeId(ua.ObjectIds.Organizes if organizes else ua.ObjectIds.HasComponent)
+        item.ReferenceTypeId = _std(ObjectIds.Organizes if organizes else ObjectIds.HasComponent)
         item.NodeClass = ua.NodeClass.Object
-        item.TypeDefinition = ua.NodeId(ua.ObjectIds.FolderType if folder else ua.ObjectIds.BaseObjectType)
+        item.TypeDefinition = _std(ObjectIds.FolderType if folder else ObjectIds.BaseObjectType)
         attrs = ua.ObjectAttributes()
         attrs.EventNotifier = 0
         attrs.DisplayName = _ko(asset.name_ko)
@@ -103,16 +110,17 @@ class _Batch:
         item.RequestedNewNodeId = nid
         item.BrowseName = ua.QualifiedName(name, 0)
         item.ParentNodeId = parent
-        item.ReferenceTypeId = ua.NodeId(ua.ObjectIds.HasProperty)
+        item.ReferenceTypeId = _std(ObjectIds.HasProperty)
         item.NodeClass = ua.NodeClass.Variable
-        item.TypeDefinition = ua.NodeId(ua.ObjectIds.PropertyType)
+        item.TypeDefinition = _std(ObjectIds.PropertyType)
         attrs = ua.VariableAttributes()
         attrs.DisplayName = ua.LocalizedText(name)
         attrs.Description = ua.LocalizedText(name)
-        attrs.DataType = ua.NodeId(dtype)
+        attrs.DataType = _std(dtype)
         attrs.Value = value
         attrs.ValueRank = ua.ValueRank.OneDimension if array else ua.ValueRank.Scalar
-        attrs.ArrayDimensions = [0] if array else None
+        if array:
+            attrs.ArrayDimensions = [cast(ua.UInt32, 0)]
         attrs.AccessLevel = ua.AccessLevel.CurrentRead.mask
         attrs.UserAccessLevel = ua.AccessLevel.CurrentRead.mask
         attrs.WriteMask = 0
@@ -126,9 +134,9 @@ class _Batch:
         item.RequestedNewNodeId = nid
         item.BrowseName = ua.QualifiedName(sig.browse_name, self.ns)
         item.ParentNodeId = parent
-        item.ReferenceTypeId = ua.NodeId(ua.ObjectIds.HasComponent)
+        item.ReferenceTypeId = _std(ObjectIds.HasComponent)
         item.NodeClass = ua.NodeClass.Variable
-        item.TypeDefinition = ua.NodeId(ua.ObjectIds.AnalogItemType if analog else ua.ObjectIds.BaseDataVariableType)
+        item.TypeDefinition = _std(ObjectIds.AnalogItemType if analog else ObjectIds.BaseDataVariableType)
         access = ua.AccessLevel.CurrentRead.mask
         if sig.writable:
             access |= ua.AccessLevel.CurrentWrite.mask
@@ -137,10 +145,9 @@ class _Batch:
         attrs = ua.VariableAttributes()
         attrs.DisplayName = _ko(sig.name_ko)
         attrs.Description = _en(sig.description)
-        attrs.DataType = ua.NodeId(_DT[sig.data_type])
+        attrs.DataType = _std(_DT[sig.data_type])
         attrs.Value = variant(sig.data_type, value)
         attrs.ValueRank = ua.ValueRank.Scalar
-        attrs.ArrayDimensions = None
         attrs.AccessLevel = access
         attrs.UserAccessLevel = access
         attrs.Historizing = sig.historize
@@ -149,23 +156,23 @@ class _Batch:
         attrs.UserWriteMask = 0
         item.NodeAttributes = attrs
         self.items.append(item)
-        base = nid.Identifier
+        base = str(nid.Identifier)
         if sig.unit is not None:
             eu = ua.EUInformation(NamespaceUri=UNECE_NAMESPACE,
                                   UnitId=unece_unit_id(sig.unece_code) if sig.unece_code else -1,
                                   DisplayName=ua.LocalizedText(sig.unit), Description=ua.LocalizedText(sig.unit))
             self.prop(self.nid(f"{base}.EngineeringUnits"), nid, "EngineeringUnits", ua.Variant(eu),
-                      ua.ObjectIds.EUInformation)
+                      ObjectIds.EUInformation)
         if analog and sig.eu_range is not None:
             rng = ua.Range(Low=float(sig.eu_range[0]), High=float(sig.eu_range[1]))
-            self.prop(self.nid(f"{base}.EURange"), nid, "EURange", ua.Variant(rng), ua.ObjectIds.Range)
+            self.prop(self.nid(f"{base}.EURange"), nid, "EURange", ua.Variant(rng), ObjectIds.Range)
 
     def method(self, nid: ua.NodeId, parent: ua.NodeId, spec: MethodSpec) -> None:
         item = ua.AddNodesItem()
         item.RequestedNewNodeId = nid
         item.BrowseName = ua.QualifiedName(spec.name, self.ns)
         item.ParentNodeId = parent
-        item.ReferenceTypeId = ua.NodeId(ua.ObjectIds.HasComponent)
+        item.ReferenceTypeId = _std(ObjectIds.HasComponent)
         item.NodeClass = ua.NodeClass.Method
         attrs = ua.MethodAttributes()
         attrs.DisplayName = _ko(spec.name_ko)
@@ -179,10 +186,10 @@ class _Batch:
         for label, args in (("InputArguments", spec.args), ("OutputArguments", (spec.output,) if spec.output else ())):
             if not args:
                 continue
-            arguments = [ua.Argument(Name=a.name, DataType=ua.NodeId(_DT[a.data_type]), ValueRank=-1,
+            arguments = [ua.Argument(Name=a.name, DataType=_std(_DT[a.data_type]), ValueRank=-1,
                                      ArrayDimensions=[], Description=_en(a.description or a.name)) for a in args]
-            self.prop(self.nid(f"{nid.Identifier}.{label}"), nid, label,
-                      ua.Variant(arguments, ua.VariantType.ExtensionObject), ua.ObjectIds.Argument, array=True)
+            self.prop(self.nid(f"{nid.Identifier!s}.{label}"), nid, label,
+                      ua.Variant(arguments, ua.VariantType.ExtensionObject), ObjectIds.Argument, array=True)
 
 
 def build_items(cls: type[PlantModel], lines: int, values: Mapping[str, Scalar],
@@ -194,7 +201,7 @@ def build_items(cls: type[PlantModel], lines: int, values: Mapping[str, Scalar],
     b = _Batch(ns)
     layout = NodeLayout(ns)
     h = cls.hierarchy
-    parent = ua.NodeId(ua.ObjectIds.ObjectsFolder)
+    parent = _std(ObjectIds.ObjectsFolder)
     for asset in (h.enterprise, h.site, h.area):
         nid = b.nid(f"{cls.name}.{asset.key}")
         b.obj(nid, parent, asset, folder=True, organizes=True)
@@ -213,7 +220,7 @@ def build_items(cls: type[PlantModel], lines: int, values: Mapping[str, Scalar],
             eq_ids[eq.key] = eq_id
         for sig in cls.signals:
             parent_id = eq_ids[sig.equipment]
-            nid = b.nid(f"{parent_id.Identifier}.{sig.role}")
+            nid = b.nid(f"{parent_id.Identifier!s}.{sig.role}")
             full = role_name(unit, sig.role)
             b.var(nid, parent_id, sig, values.get(full, sig.default))
             layout.variables[full] = nid
@@ -222,7 +229,7 @@ def build_items(cls: type[PlantModel], lines: int, values: Mapping[str, Scalar],
             layout.local_role[full] = sig.role
         for spec in cls.methods:
             parent_id = eq_ids[spec.equipment]
-            nid = b.nid(f"{parent_id.Identifier}.{spec.name}")
+            nid = b.nid(f"{parent_id.Identifier!s}.{spec.name}")
             b.method(nid, parent_id, spec)
             layout.methods[nid] = (unit, spec)
     return b.items, layout

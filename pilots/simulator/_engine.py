@@ -94,7 +94,7 @@ class PlantEngine:
             value = self.models[self.unit_of[role]].values[local]
             offset = effects.offsets.get(role)
             if offset is not None and local not in absorbs:
-                value = _coerce(sig, float(value or 0.0) + offset)  # type: ignore[arg-type]
+                value = _coerce(sig, float(value or 0.0) + offset)
             if value != self.published[role]:
                 self.published[role] = value
                 changed[role] = value

@@ -17,7 +17,7 @@ from ._model import Asset, Hierarchy, MethodArg, MethodSpec, PlantModel, Signal
 
 __all__ = ["MobilityModel"]
 
-F, I, B, S = DataType.FLOAT, DataType.INTEGER, DataType.BOOLEAN, DataType.STRING
+F, INT, B, S = DataType.FLOAT, DataType.INTEGER, DataType.BOOLEAN, DataType.STRING
 VIBRATION_ALARM_CODE = 2101
 """Alarm code the model raises itself when spindle vibration exceeds 11 mm/s (clears below 8 mm/s)."""
 
@@ -75,14 +75,14 @@ class MobilityModel(PlantModel):
         Signal("door_open", "cnc-01", "DoorOpen", "도어 열림", "Machine door open", B, initial=False),
         Signal("press_tonnage", "press-01", "PressTonnage", "프레스 톤수", "Peak press force of the last stroke",
                F, "kN", "B47", (0.0, 2500.0), initial=1200.0, historize=True),
-        Signal("stroke_count", "press-01", "StrokeCount", "타수", "Press strokes since start", I, initial=0),
-        Signal("part_counter", None, "PartCounter", "생산 수량", "Parts produced since start", I, initial=0,
+        Signal("stroke_count", "press-01", "StrokeCount", "타수", "Press strokes since start", INT, initial=0),
+        Signal("part_counter", None, "PartCounter", "생산 수량", "Parts produced since start", INT, initial=0,
                historize=True),
-        Signal("good_count", None, "GoodCount", "양품 수량", "Good parts since start", I, initial=0, historize=True),
-        Signal("scrap_count", None, "ScrapCount", "불량 수량", "Scrapped parts since start", I, initial=0,
+        Signal("good_count", None, "GoodCount", "양품 수량", "Good parts since start", INT, initial=0, historize=True),
+        Signal("scrap_count", None, "ScrapCount", "불량 수량", "Scrapped parts since start", INT, initial=0,
                historize=True),
         Signal("alarm_active", None, "AlarmActive", "알람 발생", "A line alarm is active", B, initial=False),
-        Signal("alarm_code", None, "AlarmCode", "알람 코드", "Code of the active alarm (0 = none)", I, initial=0),
+        Signal("alarm_code", None, "AlarmCode", "알람 코드", "Code of the active alarm (0 = none)", INT, initial=0),
     )
     methods: ClassVar[tuple[MethodSpec, ...]] = (
         MethodSpec("ResetAlarm", None, "알람 리셋", "Acknowledge and reset the line alarm", _reset_alarm,

@@ -7,12 +7,15 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from asyncua import Server, ua
+from asyncua import ua
 from asyncua.crypto.permission_rules import User, UserRole
 from asyncua.server.address_space import AttributeService
 from asyncua.server.history import HistoryDict
+from asyncua.server.server import Server
+from asyncua.ua.attribute_ids import AttributeIds
+from asyncua.ua.status_codes import StatusCodes
 
 from factorypilot.errors import ConfigError
 from factorypilot.vocabulary import Scalar
@@ -21,7 +24,7 @@ from ._address_space import NodeLayout, build_items, variant
 from ._engine import PlantEngine
 from ._security import CertificatePaths
 
-__all__ = ["ServerOptions", "build_server", "datavalue"]
+__all__ = ["ServerOptions", "build_server", "datavalue", "status"]
 
 _log = logging.getLogger(__name__)
 WriteHook = Callable[[str, Scalar], Awaitable[None]]
@@ -57,19 +60,19 @@ class _GuardedAttributeService(AttributeService):
     async def write(self, params: ua.WriteParameters, user: User = User(role=UserRole.Admin)) -> list[ua.StatusCode]:  # noqa: B008
         results: list[ua.StatusCode] = []
         for wv in params.NodesToWrite:
-            role = self._role_of.get(wv.NodeId) if wv.AttributeId == ua.AttributeIds.Value else None
+            role = self._role_of.get(wv.NodeId) if wv.AttributeId == AttributeIds.Value else None
             if role is not None:
                 value = wv.Value.Value.Value if wv.Value and wv.Value.Value is not None else None
                 sig = self._engine.signals[role]
                 if sig.writable and not self._engine.accepts(role, value):
                     _log.info("simulator rejected write %s=%r (limits %s)", role, value, sig.limits)
-                    results.append(ua.StatusCode(ua.StatusCodes.BadOutOfRange))
+                    results.append(status(StatusCodes.BadOutOfRange))
                     continue
             single = ua.WriteParameters(NodesToWrite=[wv])
-            status = (await super().write(single, user))[0]
-            if role is not None and status.is_good():
+            result = (await super().write(single, user))[0]
+            if role is not None and result.is_good():
                 await self._on_write(role, wv.Value.Value.Value)
-            results.append(status)
+            results.append(result)
         return results
 
 
@@ -86,8 +89,12 @@ class History(HistoryDict):
 
 
 def datavalue(variant: ua.Variant, when: datetime | None = None) -> ua.DataValue:
-    now = when or datetime.now(UTC)
+    now = cast(ua.DateTime, when or datetime.now(UTC))
     return ua.DataValue(variant, SourceTimestamp=now, ServerTimestamp=now)
+
+
+def status(code: int) -> ua.StatusCode:
+    return ua.StatusCode(cast(ua.UInt32, code))
 
 
 class ServerOptions:
@@ -131,7 +138,7 @@ async def build_server(engine: PlantEngine, opts: ServerOptions, history: Histor
         store = TrustStore([Path(c.trusted_dir)], [])
         await store.load()
         options = CertificateValidatorOptions.TRUSTED_VALIDATION | CertificateValidatorOptions.PEER_CLIENT
-        server.set_certificate_validator(CertificateValidator(options, store))  # type: ignore[arg-type]
+        server.set_certificate_validator(CertificateValidator(options, store))
     else:
         server.set_security_policy([ua.SecurityPolicyType.NoSecurity])
     tokens: list[type] = []
@@ -161,9 +168,9 @@ async def build_server(engine: PlantEngine, opts: ServerOptions, history: Histor
 def _method_callback(unit: int, spec: Any, run: MethodRunner) -> Callable[..., Awaitable[Any]]:
     async def call(parent: ua.NodeId, *args: ua.Variant) -> Any:
         if len(args) != len(spec.args):
-            code = ua.StatusCodes.BadArgumentsMissing if len(args) < len(spec.args) else \
-                ua.StatusCodes.BadTooManyArguments
-            return ua.StatusCode(code)
+            code = StatusCodes.BadArgumentsMissing if len(args) < len(spec.args) else \
+                StatusCodes.BadTooManyArguments
+            return status(code)
         out, has_output = await run(unit, spec, tuple(a.Value for a in args))
         if not has_output or spec.output is None:
             return []

@@ -10,7 +10,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from asyncua import Server, ua
+from asyncua.server.server import Server
+from asyncua.ua.attribute_ids import AttributeIds
 
 from factorypilot.errors import ConfigError, ConnectionError_, FactoryPilotError, NodeNotFoundError
 from factorypilot.vocabulary import Scalar
@@ -243,7 +244,7 @@ class PlantSimulator:
             sig = self.engine.signals[role]
             nid = self._layout.variables[role]
             dv = datavalue(variant(sig.data_type, value))
-            await aspace.write_attribute_value(nid, ua.AttributeIds.Value, dv)
+            await aspace.write_attribute_value(nid, AttributeIds.Value, dv)
             if sig.historize:
                 await self._history.save_node_value(nid, dv)
 

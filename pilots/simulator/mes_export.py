@@ -89,12 +89,10 @@ def production_rows(engine: PlantEngine, *, ticks_per_order: int = 200, tick_sec
         line = f"{cls.hierarchy.line.key}-{unit + 1:02d}"
         entries = [(t, (g, sc)) for t, u, g, sc in engine.counter_log if u == unit]
         ticks, totals = [t for t, _ in entries], [v for _, v in entries]
-        seq = 0
-        for a in range(0, max(end_tick, 1), ticks_per_order):
+        for seq, a in enumerate(range(0, max(end_tick, 1), ticks_per_order), start=1):
             b = min(a + ticks_per_order, end_tick)
             g0, s0 = _totals_before(ticks, totals, a)
             g1, s1 = _totals_before(ticks, totals, b)
-            seq += 1
             start = start_time + timedelta(seconds=a * tick_seconds)
             end = start_time + timedelta(seconds=b * tick_seconds)
             rows.append(ProductionRow(f"WO-{start:%Y%m%d}-{unit + 1:02d}{seq:03d}", line, equipment, _shift(start),
@@ -157,7 +155,8 @@ def _xml_bytes(engine: PlantEngine, rows: list[ProductionRow], published: dateti
             el(q, "UnitOfMeasure", "EA")
             el(q, "Key", key)
     ET.indent(root)
-    return ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    data: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    return data
 
 
 def export_mes(source: PlantEngine | object, directory: Path | str, *, ticks_per_order: int = 200,

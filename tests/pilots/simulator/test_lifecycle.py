@@ -6,7 +6,6 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 from asyncua import Client, ua
-
 from factorypilot.pilots.simulator import Fault, FaultKind, PlantSimulator, running_plant
 
 
@@ -36,7 +35,7 @@ async def test_comms_drop_stops_serving_then_restarts_on_the_same_port() -> None
         client = Client(endpoint, timeout=2)
         try:
             await client.connect()
-        except (OSError, asyncio.TimeoutError, ua.UaError):
+        except (TimeoutError, OSError, ua.UaError):
             refused = True
         else:
             refused = False

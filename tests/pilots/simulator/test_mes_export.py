@@ -6,9 +6,8 @@ import csv
 import io
 from pathlib import Path
 
-import defusedxml.ElementTree as DET
 from asyncua import Client
-
+from defusedxml import ElementTree as SafeET
 from factorypilot.pilots.simulator import Fault, FaultKind, PlantSimulator
 from factorypilot.pilots.simulator.mes_export import B2MML_NS, CSV_HEADERS, export_mes
 
@@ -37,7 +36,7 @@ async def test_export_totals_equal_the_opcua_counters(tmp_path: Path) -> None:
     assert {r["교대"] for r in rows} <= {"주간", "오후", "야간"}
     assert rows[0]["작업지시번호"].startswith("WO-20260105-")
 
-    root = DET.parse(export.xml_path).getroot()
+    root = SafeET.parse(export.xml_path).getroot()
     ns = {"b": B2MML_NS}
     assert root.tag == f"{{{B2MML_NS}}}ProductionPerformance"
     xml_good = xml_scrap = 0
