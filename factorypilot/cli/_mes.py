@@ -200,6 +200,7 @@ def query(
     config: Path | None = _CONFIG,
     source: str | None = _SOURCE,
     limit: int = typer.Option(20, "--limit", help="rows to show for 'records'"),
+    as_json: bool = typer.Option(False, "--json", help="print JSON lines instead of a table"),
 ) -> None:
     """Query the stored records: scrap rate per shift, downtime per machine, or raw records of a kind.
 
@@ -223,6 +224,12 @@ def query(
             raise ConfigError(f"unknown query {what!r}", hint="use scrap-rate, downtime or records")
 
     rows = asyncio.run(run())
+    if as_json:
+        import json
+
+        for row in rows:
+            typer.echo(json.dumps(row, ensure_ascii=False, default=str))
+        return
     table = Table(title=f"{what} ({cfg.source})")
     if not rows:
         console.print(f"no {what} data in source {cfg.source!r}; ingest exports first", highlight=False)

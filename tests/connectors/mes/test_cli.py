@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from factorypilot.cli._app import app
+from factorypilot.cli._commands import register
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    register(app)
+    return CliRunner()
+
+
+def test_inspect_ingest_query_round_trip(runner: CliRunner, write_ko_csv: Callable[..., Path],
+                                         tmp_path: Path) -> None:
+    path = write_ko_csv(rows=["CNC-01,2026-11-25 07:00:00,120,3,WO-1,A", "CNC-01,2026-11-25 08:00:00,x,3,WO-1,A"])
+    shown = runner.invoke(app, ["mes", "inspect", str(path)])
+    assert shown.exit_code == 0, shown.output
+    assert "cp949" in shown.output
+    assert "양품수량" in shown.output
+    assert "accepted 1 / quarantined 1" in shown.output
+
+    first = runner.invoke(app, ["mes", "ingest", str(path), "--source", "cli-test"])
+    assert first.exit_code == 0, first.output
+    assert "accepted 1 / quarantined 1 / duplicates 0" in first.output
+    again = runner.invoke(app, ["mes", "ingest", str(path), "--source", "cli-test"])
+    assert "accepted 1 / quarantined 1 / duplicates 1" in again.output
+
+    rate = runner.invoke(app, ["mes", "query", "scrap-rate", "--source", "cli-test"])
+    assert rate.exit_code == 0, rate.output
+    assert "2.44%" in rate.output  # 3 / (120 + 3)
+    recs = runner.invoke(app, ["mes", "query", "records", "--kind", "production", "--source", "cli-test", "--json"])
+    assert [json.loads(x)["good"] for x in recs.output.splitlines()] == [120]
+    down = runner.invoke(app, ["mes", "query", "downtime", "--source", "cli-test"])
+    assert "no downtime data" in down.output
+
+
+def test_config_file_and_errors(runner: CliRunner, tmp_path: Path, write_ko_csv: Callable[..., Path]) -> None:
+    cfg = tmp_path / "mes.yaml"
+    cfg.write_text("source: yaml-src\nmappings:\n  - kind: production\n    encoding: cp949\n", encoding="utf-8")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("source: x\nwatchdir: /tmp\n", encoding="utf-8")
+    path = write_ko_csv()
+    ok = runner.invoke(app, ["mes", "ingest", str(path), "--config", str(cfg)])
+    assert ok.exit_code == 0, ok.output
+    assert "accepted 4" in ok.output
+    wrong = runner.invoke(app, ["mes", "ingest", str(path), "--config", str(bad)])
+    assert wrong.exit_code != 0
+    assert "watchdir" in str(wrong.exception)
+    missing = runner.invoke(app, ["mes", "ingest", str(tmp_path / "none.csv")])
+    assert missing.exit_code != 0
+    assert "no such file" in str(missing.exception)
+
+
+def test_watch_once_ingests_what_is_there(runner: CliRunner, tmp_path: Path,
+                                          write_ko_csv: Callable[..., Path]) -> None:
+    write_ko_csv("a.csv")
+    (tmp_path / "~$a.xlsx").write_bytes(b"lock")
+    out = runner.invoke(app, ["mes", "watch", str(tmp_path), "--once", "--source", "w"])
+    assert out.exit_code == 0, out.output
+    assert "a.csv: accepted 4" in out.output
+    assert "~$" not in out.output
+
+
+def test_every_mes_command_has_an_example(runner: CliRunner) -> None:
+    for cmd in ("ingest", "watch", "inspect", "query"):
+        out = runner.invoke(app, ["mes", cmd, "--help"])
+        assert out.exit_code == 0
+        assert "Example:" in out.output
