@@ -14,9 +14,10 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "unit": ("uom", "unit", "단위"),
     "status": ("status", "state", "상태"),
     "equipment": ("equipment", "machine", "equipment_id", "설비", "설비코드", "설비명", "기계", "호기"),
-    "start": ("start", "start_time", "begin", "시작", "시작시간", "시작일시", "정지시작"),
-    "end": ("end", "end_time", "finish", "종료", "종료시간", "종료일시", "정지종료"),
-    "time": ("time", "timestamp", "datetime", "일시", "시간", "생산일시", "발생일시", "기록시간"),
+    "start": ("start", "start_time", "begin", "시작", "시작시간", "시작일시", "시작시각", "정지시작"),
+    "end": ("end", "end_time", "finish", "종료", "종료시간", "종료일시", "종료시각", "정지종료"),
+    "time": ("time", "timestamp", "datetime", "end_time", "일시", "시간", "생산일시", "발생일시", "기록시간",
+             "종료시각", "종료일시", "종료시간", "완료시각", "시각", "시작시각", "시작일시", "start_time"),
     "good": ("good", "good_qty", "ok", "양품", "양품수량", "생산수량", "양품수"),
     "scrap": ("scrap", "ng", "reject", "불량", "불량수", "불량수량", "폐기"),
     "lot_id": ("lot", "lot_id", "lotno", "lot_no", "로트", "로트번호", "lot번호"),
@@ -45,12 +46,15 @@ def auto_columns(columns: list[str], kind: RecordKind, explicit: dict[str, str])
     """source column -> canonical field: the explicit mapping first, then exact names, then aliases."""
     out = {src: dst for src, dst in explicit.items() if src in columns}
     taken = set(out.values())
+    by_norm: dict[str, str] = {}
+    for col in columns:
+        by_norm.setdefault(norm(col), col)
     for field in FIELDS[kind]:
         if field in taken:
             continue
-        wanted = {norm(field), *(norm(a) for a in ALIASES.get(field, ()))}
-        for col in columns:
-            if col not in out and norm(col) in wanted:
+        for alias in (field, *ALIASES.get(field, ())):  # aliases in priority order
+            col = by_norm.get(norm(alias))
+            if col is not None and col not in out:
                 out[col] = field
                 taken.add(field)
                 break
