@@ -199,6 +199,10 @@ class ActionRequest(_Value):
     value: Scalar = None
     args: tuple[Scalar, ...] = ()
     object_id: str | None = Field(default=None, description="parent object of a method (OPC UA)")
+    expect: dict[str, Scalar] = Field(
+        default_factory=dict,
+        description="read-back expectations (tag id -> value) that confirm the action; a write expects its own value",
+    )
     reason: str = ""
     requested_by: str = "agent"
     event_id: str | None = None

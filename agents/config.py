@@ -1,0 +1,37 @@
+"""``AgentConfig``: what the framework needs to build an agent graph for one pilot.
+
+The pilot spec (``factorypilot.pilots.spec``) resolves its tag roles against a plant and produces this.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from factorypilot.agents.detectors import DetectorConfig
+from factorypilot.agents.planners.playbook import Playbook
+from factorypilot.agents.safety import SafetyPolicy
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = ["AgentConfig", "VerifyConfig"]
+
+
+class VerifyConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    tolerance: float = Field(default=1e-6, ge=0, description="absolute tolerance for numeric read-back")
+    attempts: int = Field(default=10, ge=1, description="read-back attempts before 'unconfirmed'")
+    interval_s: float = Field(default=0.2, ge=0)
+
+
+class AgentConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(description="pilot id (kebab-case)")
+    roles: dict[str, str] = Field(description="role -> tag id")
+    observe: list[str] = Field(default_factory=list, description="roles read by observe (default: all roles)")
+    detectors: list[DetectorConfig] = Field(default_factory=list)
+    playbooks: list[Playbook] = Field(default_factory=list)
+    policy: SafetyPolicy = Field(default_factory=SafetyPolicy)
+    verify: VerifyConfig = Field(default_factory=VerifyConfig)
+    lang: Literal["en", "ko"] = "en"
+    max_replans: int = Field(default=2, ge=0, description="planner retries after guard refusals (LLM planner)")

@@ -1,0 +1,63 @@
+"""The planner interface: one small protocol, so a playbook and an LLM are interchangeable."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol, runtime_checkable
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from factorypilot.vocabulary import ActionRequest, Event, Sample, Tag
+
+__all__ = ["Plan", "PlanContext", "Planner", "localized"]
+
+LocalizedText = str | dict[str, str]
+
+
+def localized(text: LocalizedText, lang: str) -> str:
+    """Pick ``lang`` from a ``{"en": ..., "ko": ...}`` mapping (falling back to English, then any)."""
+    if isinstance(text, str):
+        return text
+    return text.get(lang) or text.get("en") or next(iter(text.values()), "")
+
+
+class PlanContext(BaseModel):
+    """What a planner may see: the *selected* context for this run, never the whole plant."""
+
+    model_config = ConfigDict(frozen=True)
+
+    run_id: str
+    events: list[Event]
+    current: dict[str, Sample] = Field(default_factory=dict, description="tag id -> latest sample")
+    tags: dict[str, Tag] = Field(default_factory=dict, description="metadata of the relevant tags")
+    roles: dict[str, str] = Field(default_factory=dict, description="role -> tag id")
+    knowledge: list[dict[str, Any]] = Field(default_factory=list, description="retrieved chunks with citations")
+    refusals: list[str] = Field(default_factory=list, description="guard refusals from an earlier attempt")
+    lang: str = "en"
+
+    def value(self, role_or_id: str) -> Any:
+        s = self.current.get(self.roles.get(role_or_id, role_or_id))
+        return s.value if s else None
+
+
+class Plan(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    diagnosis: str
+    actions: list[ActionRequest] = Field(default_factory=list)
+    planner: str
+    model: str | None = None
+    playbook: str | None = None
+    prompt_tokens: int = 0
+    escalate: bool = Field(default=False, description="hand over to a person (no safe automatic action)")
+    note: str = ""
+
+
+@runtime_checkable
+class Planner(Protocol):
+    name: str
+
+    def knowledge_queries(self, events: list[Event], lang: str) -> list[str]:
+        """What to look up before planning (the retrieve node runs these)."""
+        ...
+
+    async def plan(self, ctx: PlanContext) -> Plan: ...

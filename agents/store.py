@@ -1,0 +1,207 @@
+"""Durable bookkeeping beside the LangGraph checkpoints: runs, the action table, approvals, work-order notes.
+
+The **action table** is what makes side effects exactly-once. Before a write, ``act`` records the action's
+idempotency key with state ``started`` (committed, fsync'd); after the connector accepted it, ``executed``;
+after read-back, ``verified`` / ``failed`` / ``unconfirmed``. LangGraph re-runs an interrupted node from the
+start, so ``act`` consults this table first and never repeats a write whose key is already ``executed``.
+
+Approvals are stored here too, so a person can decide from another process (``factorypilot runs approve``)
+while the pilot service waits; the service applies decisions by resuming the graph.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from factorypilot.errors import ApprovalError
+
+__all__ = ["ActionRow", "ApprovalRow", "RunRow", "RunStore"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    run_id TEXT PRIMARY KEY, pilot TEXT NOT NULL, status TEXT NOT NULL, created TEXT NOT NULL,
+    updated TEXT NOT NULL, summary TEXT NOT NULL DEFAULT '', data TEXT NOT NULL DEFAULT '{}'
+);
+CREATE TABLE IF NOT EXISTS actions (
+    key TEXT PRIMARY KEY, run_id TEXT NOT NULL, target TEXT NOT NULL, kind TEXT NOT NULL,
+    request TEXT NOT NULL, state TEXT NOT NULL, detail TEXT NOT NULL DEFAULT '',
+    created TEXT NOT NULL, updated TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS actions_target ON actions(target, updated);
+CREATE TABLE IF NOT EXISTS approvals (
+    run_id TEXT PRIMARY KEY, requested TEXT NOT NULL, request TEXT NOT NULL,
+    decision TEXT, decided_by TEXT, decided_at TEXT, edits TEXT, comment TEXT, applied INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS notes (
+    key TEXT PRIMARY KEY, run_id TEXT NOT NULL, topic TEXT NOT NULL, text TEXT NOT NULL, created TEXT NOT NULL
+);
+"""
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+@dataclass(frozen=True)
+class RunRow:
+    run_id: str
+    pilot: str
+    status: str
+    created: str
+    updated: str
+    summary: str
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ActionRow:
+    key: str
+    run_id: str
+    target: str
+    kind: str
+    request: dict[str, Any]
+    state: str
+    detail: str
+    updated: str
+
+
+@dataclass(frozen=True)
+class ApprovalRow:
+    run_id: str
+    requested: str
+    request: dict[str, Any]
+    decision: str | None
+    decided_by: str | None
+    decided_at: str | None
+    edits: dict[str, Any]
+    comment: str | None
+    applied: bool
+
+
+class RunStore:
+    """SQLite file ``agent.sqlite`` under ``FACTORYPILOT_HOME``. Safe to share between processes (WAL)."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        self._db.close()
+
+    def _exec(self, sql: str, args: tuple[Any, ...] = ()) -> sqlite3.Cursor:
+        with self._lock:
+            return self._db.execute(sql, args)
+
+    # -- runs --------------------------------------------------------------------------------------
+    def upsert_run(self, run_id: str, pilot: str, status: str, summary: str = "",
+                   data: dict[str, Any] | None = None) -> None:
+        now = _now()
+        self._exec(
+            "INSERT INTO runs(run_id, pilot, status, created, updated, summary, data) VALUES (?,?,?,?,?,?,?) "
+            "ON CONFLICT(run_id) DO UPDATE SET status=excluded.status, updated=excluded.updated, "
+            "summary=CASE WHEN excluded.summary != '' THEN excluded.summary ELSE runs.summary END, "
+            "data=CASE WHEN excluded.data != '{}' THEN excluded.data ELSE runs.data END",
+            (run_id, pilot, status, now, now, summary, json.dumps(data or {}, ensure_ascii=False, default=str)))
+
+    def run(self, run_id: str) -> RunRow | None:
+        r = self._exec("SELECT * FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+        return RunRow(r[0], r[1], r[2], r[3], r[4], r[5], json.loads(r[6])) if r else None
+
+    def runs(self, *, status: str | None = None, limit: int = 50) -> list[RunRow]:
+        sql = "SELECT * FROM runs" + (" WHERE status = ?" if status else "") + " ORDER BY created DESC LIMIT ?"
+        rows = self._exec(sql, (status, limit) if status else (limit,)).fetchall()
+        return [RunRow(r[0], r[1], r[2], r[3], r[4], r[5], json.loads(r[6])) for r in rows]
+
+    # -- actions -----------------------------------------------------------------------------------
+    def action(self, key: str) -> ActionRow | None:
+        r = self._exec("SELECT key, run_id, target, kind, request, state, detail, updated FROM actions "
+                       "WHERE key = ?", (key,)).fetchone()
+        return ActionRow(r[0], r[1], r[2], r[3], json.loads(r[4]), r[5], r[6], r[7]) if r else None
+
+    def start_action(self, key: str, run_id: str, target: str, kind: str, request: dict[str, Any]) -> None:
+        """Record intent *before* executing. Committed synchronously (``synchronous=FULL``)."""
+        now = _now()
+        self._exec("INSERT OR IGNORE INTO actions(key, run_id, target, kind, request, state, created, updated) "
+                   "VALUES (?,?,?,?,?,?,?,?)", (key, run_id, target, kind, json.dumps(request, default=str),
+                                                "started", now, now))
+
+    def mark_action(self, key: str, state: str, detail: str = "") -> None:
+        self._exec("UPDATE actions SET state = ?, detail = ?, updated = ? WHERE key = ?",
+                   (state, detail, _now(), key))
+
+    def recent_actions(self, window_s: float = 86400.0) -> list[tuple[datetime, str]]:
+        """(time, target) of actions that reached the plant, for rate limits."""
+        since = (datetime.now(UTC) - timedelta(seconds=window_s)).isoformat()
+        rows = self._exec("SELECT updated, target FROM actions WHERE state IN ('executed','verified','failed',"
+                          "'unconfirmed') AND updated >= ?", (since,)).fetchall()
+        return [(datetime.fromisoformat(t), target) for t, target in rows]
+
+    def actions_for(self, run_id: str) -> list[ActionRow]:
+        rows = self._exec("SELECT key, run_id, target, kind, request, state, detail, updated FROM actions "
+                          "WHERE run_id = ? ORDER BY created", (run_id,)).fetchall()
+        return [ActionRow(r[0], r[1], r[2], r[3], json.loads(r[4]), r[5], r[6], r[7]) for r in rows]
+
+    # -- approvals ---------------------------------------------------------------------------------
+    def request_approval(self, run_id: str, request: dict[str, Any]) -> None:
+        self._exec("INSERT OR IGNORE INTO approvals(run_id, requested, request) VALUES (?,?,?)",
+                   (run_id, _now(), json.dumps(request, ensure_ascii=False, default=str)))
+
+    def approval(self, run_id: str) -> ApprovalRow | None:
+        r = self._exec("SELECT * FROM approvals WHERE run_id = ?", (run_id,)).fetchone()
+        if not r:
+            return None
+        return ApprovalRow(r[0], r[1], json.loads(r[2]), r[3], r[4], r[5], json.loads(r[6] or "{}"), r[7],
+                           bool(r[8]))
+
+    def decide(self, run_id: str, decision: str, by: str, *, edits: dict[str, Any] | None = None,
+               comment: str = "") -> ApprovalRow:
+        """Record a person's decision. Refuses unknown runs and second decisions."""
+        if decision not in ("approve", "reject"):
+            raise ApprovalError(f"unknown decision {decision!r}", hint="use approve or reject")
+        if not by.strip():
+            raise ApprovalError("an approval needs the name of the person deciding", hint="pass --by NAME")
+        current = self.approval(run_id)
+        if current is None:
+            raise ApprovalError(f"run {run_id!r} is not waiting for approval",
+                                hint="list waiting runs with: factorypilot runs list --status waiting_approval")
+        if current.decision is not None:
+            raise ApprovalError(f"run {run_id!r} was already {current.decision}d by {current.decided_by}")
+        self._exec("UPDATE approvals SET decision=?, decided_by=?, decided_at=?, edits=?, comment=? "
+                   "WHERE run_id=? AND decision IS NULL",
+                   (decision, by, _now(), json.dumps(edits or {}, default=str), comment, run_id))
+        row = self.approval(run_id)
+        assert row is not None
+        return row
+
+    def undecided_applied(self) -> list[ApprovalRow]:
+        """Decided but not yet applied to the graph (the service resumes these)."""
+        rows = self._exec("SELECT run_id FROM approvals WHERE decision IS NOT NULL AND applied = 0").fetchall()
+        return [a for (rid,) in rows if (a := self.approval(rid)) is not None]
+
+    def mark_applied(self, run_id: str) -> None:
+        self._exec("UPDATE approvals SET applied = 1 WHERE run_id = ?", (run_id,))
+
+    # -- work-order notes --------------------------------------------------------------------------
+    def add_note(self, key: str, run_id: str, topic: str, text: str) -> None:
+        self._exec("INSERT OR IGNORE INTO notes(key, run_id, topic, text, created) VALUES (?,?,?,?,?)",
+                   (key, run_id, topic, text, _now()))
+
+    def note(self, key: str) -> tuple[str, str] | None:
+        r = self._exec("SELECT topic, text FROM notes WHERE key = ?", (key,)).fetchone()
+        return (r[0], r[1]) if r else None
+
+    def notes(self, run_id: str | None = None) -> list[dict[str, str]]:
+        sql = "SELECT key, run_id, topic, text, created FROM notes" + (" WHERE run_id = ?" if run_id else "")
+        rows = self._exec(sql + " ORDER BY created", (run_id,) if run_id else ()).fetchall()
+        return [dict(zip(("key", "run_id", "topic", "text", "created"), r, strict=True)) for r in rows]

@@ -1,0 +1,131 @@
+"""The agent graph end to end against the in-memory plant: detect, plan, guard, act once, read back."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from factorypilot.agents import AgentRuntime, TagRule
+from factorypilot.connectors import InMemoryConnector
+from factorypilot.vocabulary import Sample
+
+from .conftest import make_config
+
+
+def rising(values: list[float]) -> dict[str, list[Sample]]:
+    return {"cnc1.vib": [Sample(tag_id="cnc1.vib", value=v) for v in values]}
+
+
+async def test_fault_detected_action_executed_once_and_read_back(plant: InMemoryConnector, tmp_path: Path) -> None:
+    plant.set_value("cnc1.vib", 5.2)
+    async with plant, AgentRuntime(make_config(), plant, home=tmp_path) as rt:
+        out = await rt.handle(rising([2.0, 3.1, 4.5, 5.2]))
+        assert out.status == "done", out.report
+        assert plant.writes == [("cnc1.feed", 85.0)]
+        statuses = {r["request"]["target"]: r["status"] for r in out.report["results"]}  # type: ignore[index]
+        assert statuses == {"cnc1.feed": "done", "maintenance": "done"}
+        assert rt.ledger.verify().ok
+        kinds = [r.kind for r in rt.ledger.records(run_id=out.run_id)]
+        assert kinds[:4] == ["observation", "detection", "decision", "action"]
+        assert "read-back" in kinds and kinds[-1] == "report"
+
+
+async def test_fault_gone_by_observation_means_no_action(plant: InMemoryConnector, tmp_path: Path) -> None:
+    async with plant, AgentRuntime(make_config(), plant, home=tmp_path) as rt:
+        out = await rt.handle(rising([5.0, 5.5]))  # the plant now reads 2.0: the excursion is over
+        assert out.status == "no_event"
+        assert plant.writes == []
+
+
+async def test_no_event_means_no_action(plant: InMemoryConnector, tmp_path: Path) -> None:
+    async with plant, AgentRuntime(make_config(), plant, home=tmp_path) as rt:
+        out = await rt.handle(rising([2.0, 2.1, 2.0]))
+        assert out.status == "no_event"
+        assert plant.writes == []
+
+
+async def test_interlock_blocks_every_action(plant: InMemoryConnector, tmp_path: Path) -> None:
+    plant.set_value("cnc1.door", True)
+    plant.set_value("cnc1.vib", 5.5)
+    async with plant, AgentRuntime(make_config(), plant, home=tmp_path) as rt:
+        out = await rt.handle(rising([5.0, 5.5]))
+        assert plant.writes == []
+        reasons = [r["reason"] for r in out.report["results"]]  # type: ignore[index]
+        assert len(reasons) == 2
+        assert all("interlock 'door'" in r for r in reasons)
+        assert any(r.kind == "refusal" for r in rt.ledger.records(run_id=out.run_id))
+
+
+async def test_out_of_range_write_refused_and_never_reaches_plant(plant: InMemoryConnector, tmp_path: Path) -> None:
+    cfg = make_config(rules=[TagRule(target="feed_override", min=90, max=110)])  # 85 is below 90
+    plant.set_value("cnc1.vib", 5.5)
+    async with plant, AgentRuntime(cfg, plant, home=tmp_path) as rt:
+        out = await rt.handle(rising([5.0, 5.5]))
+        assert plant.writes == []
+        feed = next(r for r in out.report["results"] if r["request"]["target"] == "cnc1.feed")  # type: ignore[index]
+        assert feed["status"] == "refused"
+        assert "below allowed minimum 90" in feed["reason"]
+        assert (await plant.read(["cnc1.feed"]))[0].value == 100.0
+
+
+async def test_approval_interrupt_then_approve_executes_once(plant: InMemoryConnector, tmp_path: Path) -> None:
+    cfg = make_config(rules=[TagRule(target="feed_override", min=50, max=110, approval="always")])
+    plant.set_value("cnc1.vib", 5.5)
+    async with plant, AgentRuntime(cfg, plant, home=tmp_path) as rt:
+        out = await rt.handle(rising([5.0, 5.5]))
+        assert out.status == "waiting_approval"
+        assert plant.writes == []
+        assert rt.pending() == [out.run_id]
+        done = await rt.resume(out.run_id, "approve", by="김민수")
+        assert done.status == "done"
+        assert plant.writes == [("cnc1.feed", 85.0)]
+        approval = rt.ledger.records(run_id=out.run_id, kind="approval")[0]
+        assert approval.payload["by"] == "김민수"
+        # a second resume of a finished run changes nothing
+        again = await rt.recover()
+        assert again == []
+        assert plant.writes == [("cnc1.feed", 85.0)]
+
+
+async def test_reject_means_no_write(plant: InMemoryConnector, tmp_path: Path) -> None:
+    cfg = make_config(rules=[TagRule(target="feed_override", min=50, max=110, approval="always")])
+    plant.set_value("cnc1.vib", 5.5)
+    async with plant, AgentRuntime(cfg, plant, home=tmp_path) as rt:
+        out = await rt.handle(rising([5.0, 5.5]))
+        done = await rt.resume(out.run_id, "reject", by="lee", comment="line changeover")
+        assert plant.writes == []
+        feed = next(r for r in done.report["results"] if r["request"]["target"] == "cnc1.feed")  # type: ignore[index]
+        assert feed["status"] == "rejected"
+        assert "line changeover" in feed["reason"]
+
+
+async def test_edit_outside_policy_is_refused(plant: InMemoryConnector, tmp_path: Path) -> None:
+    cfg = make_config(rules=[TagRule(target="feed_override", min=50, max=110, approval="always")])
+    plant.set_value("cnc1.vib", 5.5)
+    async with plant, AgentRuntime(cfg, plant, home=tmp_path) as rt:
+        out = await rt.handle(rising([5.0, 5.5]))
+        done = await rt.resume(out.run_id, "approve", by="park", edits={"cnc1.feed": 20.0})
+        assert plant.writes == []
+        feed = next(r for r in done.report["results"] if r["request"]["target"] == "cnc1.feed")  # type: ignore[index]
+        assert feed["status"] == "refused"
+        assert "edited value refused" in feed["reason"]
+
+
+async def test_edit_within_policy_is_written(plant: InMemoryConnector, tmp_path: Path) -> None:
+    cfg = make_config(rules=[TagRule(target="feed_override", min=50, max=110, approval="always")])
+    plant.set_value("cnc1.vib", 5.5)
+    async with plant, AgentRuntime(cfg, plant, home=tmp_path) as rt:
+        out = await rt.handle(rising([5.0, 5.5]))
+        await rt.resume(out.run_id, "approve", by="park", edits={"0": 90.0})
+        assert plant.writes == [("cnc1.feed", 90.0)]
+
+
+async def test_rate_limit_across_runs(plant: InMemoryConnector, tmp_path: Path) -> None:
+    cfg = make_config(rules=[TagRule(target="feed_override", min=50, max=110, max_changes=1, window_s=3600)])
+    plant.set_value("cnc1.vib", 5.5)
+    async with plant, AgentRuntime(cfg, plant, home=tmp_path) as rt:
+        await rt.handle(rising([5.0, 5.5]))
+        second = await rt.handle(rising([5.0, 5.5]))
+        assert plant.writes == [("cnc1.feed", 85.0)]
+        feed = next(r for r in second.report["results"]  # type: ignore[index]
+                    if r["request"]["target"] == "cnc1.feed")
+        assert "rate limit" in feed["reason"]
