@@ -62,19 +62,15 @@ async def test_sign_and_encrypt_with_generated_client_cert_and_password(secure_s
     assert secure_sim.write_log == [(3, "feed_override", 70.0)]
 
 
-async def test_wrong_password_is_refused(secure_sim: PlantSimulator) -> None:
+async def test_wrong_password_and_untrusted_certificate_are_refused(secure_sim: PlantSimulator,
+                                                                     tmp_path: Path) -> None:
     certs = secure_sim.certificates
     assert certs is not None
     client = await _client(secure_sim, certs, user="operator", password="wrong")
     with pytest.raises(ua.UaError):
         await client.connect()
     await client.disconnect()  # idempotent clean-up of the half-open channel
-
-
-async def test_untrusted_client_certificate_is_refused(secure_sim: PlantSimulator, tmp_path: Path) -> None:
     stranger = generate_certificates(tmp_path / "stranger")  # a different, untrusted client pair
-    certs = secure_sim.certificates
-    assert certs is not None
     mixed = CertificatePaths(certs.directory, certs.server_cert, certs.server_key, stranger.client_cert,
                              stranger.client_key, certs.trusted_dir)
     client = await _client(secure_sim, mixed, user="operator", password=PASSWORD)
