@@ -74,7 +74,7 @@ def test_reordered_records_are_detected(ledger: Ledger) -> None:
     rows = db.execute("SELECT * FROM ledger WHERE seq IN (2,3) ORDER BY seq").fetchall()
     db.execute("DELETE FROM ledger WHERE seq IN (2,3)")
     db.executemany("INSERT INTO ledger VALUES (?,?,?,?,?,?,?,?)",
-                   [(3, *rows[1][1:]), (2, *rows[0][1:])])  # seq numbers swapped, content moved
+                   [(2, *rows[1][1:]), (3, *rows[0][1:])])  # the two records swap places
     db.commit()
     db.close()
     report = ledger.verify()
