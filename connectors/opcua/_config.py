@@ -1,0 +1,65 @@
+"""``OpcUaConfig``: everything needed to reach one plant over OPC UA (one or several endpoints)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal, Self
+
+from pydantic import Field, SecretStr, model_validator
+
+from factorypilot.connectors.base import ConnectorConfig
+
+__all__ = ["OpcUaConfig"]
+
+SecurityPolicyName = Literal["None", "Basic256Sha256"]
+SecurityModeName = Literal["None", "Sign", "SignAndEncrypt"]
+
+
+class OpcUaConfig(ConnectorConfig):
+    """Connection settings. Unknown keys are rejected; the password is a ``SecretStr``.
+
+    A plant served by several server processes (shards) lists them in ``endpoints``; browse, read and
+    subscribe fan out across them and each tag remembers which endpoint serves it.
+    """
+
+    endpoint: str | None = Field(default=None, description="opc.tcp://host:port/path of the server")
+    endpoints: list[str] = Field(default_factory=list, description="several endpoints for one sharded plant")
+    security_policy: SecurityPolicyName = "None"
+    security_mode: SecurityModeName = "None"
+    client_certificate: Path | None = Field(default=None, description="client application certificate (DER/PEM)")
+    client_private_key: Path | None = Field(default=None, description="client private key (PEM/DER)")
+    trusted_server_certificates: list[Path] = Field(
+        default_factory=list, description="server certificates (DER/PEM files) this client trusts")
+    trust_unknown_server: bool = Field(
+        default=False, description="explicit opt-in: accept a server certificate that is not in the trust list")
+    username: str | None = None
+    password: SecretStr | None = None
+    timeout_s: float = Field(default=4.0, gt=0, description="per-request timeout")
+    read_chunk_size: int = Field(default=500, ge=1, description="node ids per Read request")
+    session_tag_budget: int = Field(
+        default=1000, ge=1, description="tags per session; bigger subscriptions open more sessions")
+    browse_root: str = Field(default="i=85", description="node id where browse starts (default: Objects)")
+    reconnect_max_delay_s: float = Field(
+        default=10.0, ge=1.0, description="cap of the reconnect back-off (asyncua starts at 1 s and doubles)")
+    watchdog_interval_s: float = Field(default=1.0, gt=0, description="how often a quiet connection is probed")
+    namespace: str | int | None = Field(
+        default=None, description="only browse tags of this namespace (index or URI)")
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        if not self.endpoint and not self.endpoints:
+            raise ValueError("set 'endpoint' (or 'endpoints' for a plant served by several servers)")
+        if (self.security_policy == "None") != (self.security_mode == "None"):
+            raise ValueError("security_policy and security_mode go together: both 'None', or a policy such as "
+                             "'Basic256Sha256' with mode 'Sign' or 'SignAndEncrypt'")
+        if self.security_policy != "None" and not (self.client_certificate and self.client_private_key):
+            raise ValueError("a secure connection needs client_certificate and client_private_key")
+        return self
+
+    def all_endpoints(self) -> list[str]:
+        """``endpoint`` followed by ``endpoints``, without duplicates, in order."""
+        seen: list[str] = []
+        for ep in ([self.endpoint] if self.endpoint else []) + list(self.endpoints):
+            if ep not in seen:
+                seen.append(ep)
+        return seen
