@@ -191,7 +191,7 @@ async def _read_back(d: RuntimeDeps, expect: dict[str, Scalar], attempts: int, i
         except FactoryPilotError as exc:
             error = str(exc)
         if last and all(same_value(s.value, expect[s.tag_id], tol) for s in last):
-            return ActionStatus.DONE, f"read back {', '.join(f'{s.tag_id}={s.value}' for s in last)}", last[0]
+            return ActionStatus.DONE, "read back " + ", ".join(f"{s.value}" for s in last), last[0]
         if attempt + 1 < attempts:
             await asyncio.sleep(interval)
     if error:

@@ -188,7 +188,7 @@ class _Nodes:
                           "severity": e.get("severity")} for e in events],
             "diagnosis": plan.get("diagnosis", ""), "planner": plan.get("planner"), "playbook": plan.get("playbook"),
             "citations": [str(k.get("citation")) for k in state.get("knowledge", [])],
-            "results": results,
+            "results": [r | {"role": self.d.role_of(r["request"]["target"])} for r in results],
         }
         rec = self.d.ledger.append("report", {k: v for k, v in report.items() if k != "results"} | {
             "results": [{"target": r["request"]["target"], "status": r["status"], "reason": r.get("reason", "")}

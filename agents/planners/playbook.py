@@ -144,9 +144,6 @@ class PlaybookPlanner:
         event, pb = found
         actions = [self._request(a, ctx, event) for a in pb.actions]
         diagnosis = localized(pb.diagnosis, ctx.lang)
-        if ctx.knowledge:
-            cites = ", ".join(str(k.get("citation", "")) for k in ctx.knowledge[:3])
-            diagnosis += f" [{cites}]"
         return Plan(diagnosis=diagnosis, actions=[a for a in actions if a is not None], planner=self.name,
                     playbook=pb.id, escalate=pb.escalate)
 
@@ -154,7 +151,7 @@ class PlaybookPlanner:
         reason = localized(a.reason, ctx.lang) or localized(ctx.events[0].message, ctx.lang)
         if a.note is not None:
             return ActionRequest(kind=ActionKind.NOTE, target=a.note, value=localized(a.text, ctx.lang),
-                                 reason=reason, requested_by=f"playbook:{self.name}", event_id=event.id)
+                                 reason=reason, requested_by="playbook", event_id=event.id)
         if a.call is not None:
             return ActionRequest(kind=ActionKind.METHOD, target=ctx.roles.get(a.call, a.call),
                                  object_id=ctx.roles.get(a.object, a.object) if a.object else None,

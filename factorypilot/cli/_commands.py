@@ -19,3 +19,9 @@ def register(app: typer.Typer) -> None:
     from factorypilot.cli._knowledge import knowledge_app
 
     app.add_typer(knowledge_app, name="knowledge")
+    from factorypilot.cli._demo import demo
+
+    app.command("demo")(demo)
+    from factorypilot.cli._ledger import ledger_app
+
+    app.add_typer(ledger_app, name="ledger")

@@ -1,0 +1,71 @@
+"""``factorypilot ledger show|verify``: read and check the hash-chained audit ledger."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from factorypilot.errors import ConfigError, LedgerIntegrityError
+from factorypilot.settings import get_settings
+
+ledger_app = typer.Typer(help="Inspect and verify the tamper-evident audit ledger.", no_args_is_help=True)
+console = Console()
+
+
+def _open(path: Path | None):  # type: ignore[no-untyped-def]
+    from factorypilot.agents import Ledger
+
+    p = path or get_settings().home / "ledger.sqlite"
+    if not p.exists():
+        raise ConfigError(f"no ledger at {p}", hint="run a pilot first (factorypilot demo), or pass --path")
+    return Ledger(p)
+
+
+@ledger_app.command("show")
+def show(
+    run: str | None = typer.Option(None, "--run", help="only records of this run id"),
+    kind: str | None = typer.Option(None, "--kind", help="only this kind (observation, decision, action ...)"),
+    limit: int = typer.Option(30, help="newest N records"),
+    as_json: bool = typer.Option(False, "--json", help="print JSON lines instead of a table"),
+    path: Path | None = typer.Option(None, "--path", help="ledger file (default FACTORYPILOT_HOME/ledger.sqlite)"),
+) -> None:
+    """Show ledger records, newest last.
+
+    Example:  factorypilot ledger show --kind action --limit 10
+    """
+    with _open(path) as led:
+        records = led.records(run_id=run, kind=kind, limit=limit)
+    if as_json:
+        for r in records:
+            typer.echo(json.dumps({"seq": r.seq, "time": r.time, "kind": r.kind, "run_id": r.run_id,
+                                   "payload": r.payload, "hash": r.hash}, ensure_ascii=False))
+        return
+    table = Table(title=f"ledger — {len(records)} record(s)")
+    for col in ("seq", "time", "kind", "run", "payload", "hash"):
+        table.add_column(col, overflow="fold")
+    for r in records:
+        table.add_row(str(r.seq), r.time[:19], r.kind, r.run_id or "-",
+                      json.dumps(r.payload, ensure_ascii=False)[:120], r.hash[:12])
+    console.print(table)
+
+
+@ledger_app.command("verify")
+def verify(
+    path: Path | None = typer.Option(None, "--path", help="ledger file (default FACTORYPILOT_HOME/ledger.sqlite)"),
+) -> None:
+    """Recompute the hash chain; exit 1 naming the first edited, deleted or reordered record.
+
+    Example:  factorypilot ledger verify
+    """
+    with _open(path) as led:
+        report = led.verify()
+    if not report.ok:
+        for p in report.problems:
+            console.print(f"[red]✗[/] {p}")
+        raise LedgerIntegrityError(f"ledger chain broken: {report.problems[0]}", where=f"record {report.first_bad_seq}",
+                                   hint="restore the ledger from a backup; records from this point are untrusted")
+    console.print(f"[green]✓[/] ledger intact: {report.records} records, chain and head verified")

@@ -1,0 +1,92 @@
+"""Wiring a :class:`PilotSpec` to a plant: connector, knowledge, agent runtime.
+
+``open_pilot`` is what ``factorypilot pilot run``, the demo, the evaluation harness and the template flow
+share. Reference pilots ship inside the package (``factorypilot.pilots.<sector>/pilot.yaml``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+from factorypilot.agents import AgentRuntime, Planner
+from factorypilot.connectors.base import BaseConnector
+from factorypilot.connectors.registry import create
+from factorypilot.pilots.spec import PilotSpec, load_spec
+
+from factorypilot.errors import ConfigError
+from factorypilot.settings import get_settings
+
+__all__ = ["KnowledgeRetriever", "open_pilot", "reference_pilots", "resolve_spec"]
+
+log = logging.getLogger("factorypilot.pilots")
+
+
+def reference_pilots() -> dict[str, Path]:
+    """Reference pilots shipped with factorypilot, by directory name (``mobility`` ...)."""
+    root = Path(str(files("factorypilot.pilots")))
+    return {p.parent.name: p for p in sorted(root.glob("*/pilot.yaml"))}
+
+
+def resolve_spec(name_or_path: str | Path) -> tuple[PilotSpec, Path]:
+    """A spec from a file path, or a reference pilot by name (``mobility``) or id (``mobility-cnc``)."""
+    path = Path(name_or_path)
+    if path.is_dir():
+        path = path / "pilot.yaml"
+    if not path.exists():
+        refs = reference_pilots()
+        by_id = {load_spec(p).id: p for p in refs.values()} if str(name_or_path) not in refs else {}
+        found = refs.get(str(name_or_path)) or by_id.get(str(name_or_path))
+        if found is None:
+            raise ConfigError(f"no pilot spec {str(name_or_path)!r}",
+                              hint=f"give a path to pilot.yaml or one of: {', '.join(refs) or 'none'}")
+        path = found
+    return load_spec(path), path
+
+
+class KnowledgeRetriever:
+    """Adapts a company's ``KnowledgeStore`` to the agent's ``Retriever`` protocol."""
+
+    def __init__(self, store: Any) -> None:
+        self.store = store
+
+    async def search(self, query: str, k: int = 3) -> list[dict[str, Any]]:
+        hits = await self.store.aquery(query, k=k)
+        return [{"text": h.text[:600], "citation": str(h.citation), "score": h.score} for h in hits]
+
+
+async def _knowledge(spec: PilotSpec, spec_path: Path, company: str, home: Path) -> KnowledgeRetriever | None:
+    if not spec.knowledge:
+        return None
+    from factorypilot.knowledge import KnowledgeStore
+
+    store = KnowledgeStore.open(company, home=home)
+    paths = [spec_path.parent / p for p in spec.knowledge]
+    report = await store.aingest([p for p in paths if p.exists()])
+    log.info("knowledge for %s: %s", company, report)
+    return KnowledgeRetriever(store)
+
+
+@contextlib.asynccontextmanager
+async def open_pilot(spec: PilotSpec, spec_path: Path, *, connector: BaseConnector[Any] | None = None,
+                     bindings: dict[str, str] | None = None, home: Path | None = None, company: str | None = None,
+                     planner: Planner | None = None, knowledge: bool = True,
+                     checkpointer_url: str | None = None) -> AsyncIterator[AgentRuntime]:
+    """An entered :class:`AgentRuntime` for ``spec`` on a plant (the given connector, or the spec's)."""
+    home = Path(home or get_settings().home)
+    config = spec.agent_config(bindings)
+    async with contextlib.AsyncExitStack() as stack:
+        if connector is None:
+            if spec.connector is None:
+                raise ConfigError(f"pilot {spec.id!r} names no connector",
+                                  hint="add 'connector: {type: opcua, config: {endpoint: ...}}' to the spec")
+            connector = create(spec.connector.type, spec.connector.config)
+            await stack.enter_async_context(connector)
+        retriever = await _knowledge(spec, spec_path, company or spec.id, home) if knowledge else None
+        runtime = AgentRuntime(config, connector, home=home, planner=planner, retriever=retriever,
+                               checkpointer_url=checkpointer_url)
+        yield await stack.enter_async_context(runtime)

@@ -1,0 +1,123 @@
+"""``PilotSpec``: a pilot as a validated YAML file.
+
+A spec names **tag roles** (``spindle_vibration``) rather than concrete tags, so the same pilot runs on the
+simulator, on the lead firm's plant and — once mapped — on a small firm's plant. ``bindings`` maps roles to
+the concrete tag ids of one plant; on the simulator the roles bind themselves.
+
+Unknown keys are refused everywhere (``extra="forbid"``); ``factorypilot pilot schema`` prints the JSON
+Schema (also in ``docs/pilot-spec.schema.json``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from factorypilot.agents import AgentConfig, Playbook, SafetyPolicy, VerifyConfig, load_playbooks
+from factorypilot.agents.detectors import DetectorConfig
+from factorypilot.connectors.registry import config_error
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from factorypilot.errors import ConfigError
+from factorypilot.vocabulary import DataType
+
+__all__ = ["ConnectorSpec", "PilotSpec", "RoleSpec", "SimulatorSpec", "load_spec"]
+
+LocalizedText = str | dict[str, str]
+Sector = Literal["mobility", "healthcare", "robotics", "abb"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RoleSpec(_Strict):
+    """What a role means, so a person (or ``template map``) can find the right tag on another plant."""
+
+    description: LocalizedText = ""
+    unit: str | None = None
+    data_type: DataType = DataType.FLOAT
+    required: bool = True
+    writable: bool = False
+    aliases: list[str] = Field(default_factory=list, description="other names seen in plants (Korean/English)")
+    typical_range: tuple[float, float] | None = None
+
+
+class ConnectorSpec(_Strict):
+    type: str = Field(default="opcua", description="connector id (entry point in factorypilot.connectors)")
+    config: dict[str, Any] = Field(default_factory=dict)
+
+
+class SimulatorSpec(_Strict):
+    model: str
+    seed: int = 0
+    tick_seconds: float = Field(default=0.1, gt=0)
+
+
+class PilotSpec(_Strict):
+    id: str = Field(pattern=r"^[a-z][a-z0-9-]*$", description="kebab-case pilot id")
+    version: str = "0.1.0"
+    sector: Sector
+    title: LocalizedText
+    description: LocalizedText = ""
+    roles: dict[str, RoleSpec]
+    bindings: dict[str, str] = Field(default_factory=dict, description="role -> tag id on a concrete plant")
+    observe: list[str] = Field(default_factory=list, description="roles read on every run (default: all)")
+    connector: ConnectorSpec | None = None
+    simulator: SimulatorSpec | None = None
+    detectors: list[DetectorConfig] = Field(default_factory=list)
+    playbooks: list[Playbook] = Field(default_factory=list)
+    policy: SafetyPolicy = Field(default_factory=SafetyPolicy)
+    verify: VerifyConfig = Field(default_factory=VerifyConfig)
+    knowledge: list[str] = Field(default_factory=list, description="document paths, relative to the spec")
+    kpis: list[str] = Field(default_factory=list)
+    scenarios: list[dict[str, Any]] = Field(default_factory=list)
+    gate: dict[str, float] = Field(default_factory=dict, description="evaluation thresholds for --gate")
+    lang: Literal["en", "ko"] = "en"
+
+    @field_validator("detectors")
+    @classmethod
+    def _known_roles(cls, v: list[Any], info: Any) -> list[Any]:
+        roles = info.data.get("roles", {})
+        for d in v:
+            if roles and d.role not in roles:
+                raise ValueError(f"detector watches unknown role {d.role!r}; declare it under roles")
+        return v
+
+    def missing_roles(self, bindings: dict[str, str] | None = None) -> list[str]:
+        bound = bindings if bindings is not None else self.bindings
+        return [r for r, spec in self.roles.items() if spec.required and r not in bound]
+
+    def agent_config(self, bindings: dict[str, str] | None = None, *, lang: str | None = None) -> AgentConfig:
+        """Resolve roles against a plant. Refuses to build while a required role is unmapped."""
+        bound = dict(self.bindings if bindings is None else bindings)
+        missing = self.missing_roles(bound)
+        if missing:
+            raise ConfigError(f"pilot {self.id!r} has unmapped required roles: {', '.join(missing)}",
+                              hint="map them with: factorypilot template map (or add them under 'bindings')")
+        return AgentConfig(name=self.id, roles=bound, observe=[r for r in (self.observe or list(self.roles))
+                                                               if r in bound],
+                           detectors=self.detectors, playbooks=self.playbooks, policy=self.policy,
+                           verify=self.verify, lang=(lang or self.lang))  # type: ignore[arg-type]
+
+
+def load_spec(path: Path) -> PilotSpec:
+    """Read a pilot spec. ``playbooks: playbooks.yaml`` (a file name) is loaded relative to the spec."""
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"pilot spec not found: {path}", hint="give the path of a pilot.yaml, or a reference "
+                          "pilot name: factorypilot pilot list") from None
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise ConfigError(f"cannot read pilot spec: {exc}", where=str(path),
+                          hint="a pilot spec is UTF-8 YAML") from exc
+    if not isinstance(data, dict):
+        raise ConfigError("a pilot spec must be a YAML mapping", where=str(path))
+    if isinstance(data.get("playbooks"), str):
+        data["playbooks"] = [p.model_dump() for p in load_playbooks(path.parent / data["playbooks"])]
+    try:
+        return PilotSpec.model_validate(data)
+    except ValidationError as exc:
+        raise config_error(exc, where=str(path)) from exc
