@@ -1,0 +1,47 @@
+"""Stop the server mid-subscription, restart it on the same port: a Gap covers the outage, samples resume."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+from _plant import PlantOptions, running_test_plant
+
+from factorypilot.connectors.opcua import OpcUaConnector
+from factorypilot.vocabulary import Gap, Sample
+
+
+async def test_outage_becomes_a_gap_then_samples_resume() -> None:
+    with running_test_plant(PlantOptions()) as plant:
+        speed, vib = plant.node_id("SpindleSpeed"), plant.node_id("Vibration")
+        cfg = OpcUaConnector.Config(endpoint=plant.endpoint, timeout_s=2, watchdog_interval_s=0.2,
+                                    reconnect_max_delay_s=1.0)
+        async with OpcUaConnector(cfg) as c:
+            items: list[Sample | Gap] = []
+            async with contextlib.aclosing(c.subscribe([speed, vib], period=0.05)) as stream:
+                async for item in stream:  # the initial values
+                    items.append(item)
+                    if {s.tag_id for s in items if isinstance(s, Sample)} == {speed, vib}:
+                        break
+                await asyncio.to_thread(plant.stop)
+                stopped_at = len(items)
+                await asyncio.to_thread(plant.start)  # same port, fresh server (initial SpindleSpeed 1500)
+                await asyncio.to_thread(plant.set_value, "SpindleSpeed", 4321.0)
+                async for item in stream:
+                    items.append(item)
+                    if isinstance(item, Sample) and item.value == 4321.0:
+                        break
+        after = items[stopped_at:]
+        gaps = [i for i in after if isinstance(i, Gap)]
+        assert len(gaps) == 1, after
+        gap = gaps[0]
+        assert gap.connector == "opcua" and set(gap.tag_ids) == {speed, vib}
+        assert gap.end is not None and gap.start < gap.end
+        assert plant.endpoint in gap.reason
+        # the gap comes before every sample of the restored subscription, and those carry fresh data
+        first_gap = after.index(gap)
+        assert all(isinstance(i, Gap) for i in after[: first_gap + 1])
+        resumed = [i for i in after[first_gap + 1:] if isinstance(i, Sample)]
+        assert {s.tag_id for s in resumed} >= {speed}
+        assert all(s.time is None or s.time >= gap.start for s in resumed)
+        assert (await c.health()).ok is False  # closed
