@@ -122,7 +122,10 @@ async def build_server(engine: PlantEngine, opts: ServerOptions, history: Histor
     from asyncua.crypto.truststore import TrustStore
     from asyncua.crypto.validator import CertificateValidator, CertificateValidatorOptions
 
+    from ._fast_init import install
+
     server = Server(user_manager=_Users(opts.users, opts.allow_anonymous))  # type: ignore[arg-type]
+    install(server)
     await server.init()
     server.set_endpoint(opts.endpoint)
     server.set_server_name(f"factorypilot simulator ({engine.cls.name})")

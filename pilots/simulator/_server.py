@@ -231,8 +231,8 @@ class PlantSimulator:
                 _log.info("simulator comms drop at tick %d", self.engine.tick_index - 1)
                 await self._stop_server()
             elif not effects.comms_down and self._comms_down:
+                await self._start_server()  # if this fails, the next tick tries again
                 self._comms_down = False
-                await self._start_server()
                 return  # the new address space already carries every current value
             await self._publish(changed)
 
