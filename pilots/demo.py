@@ -54,11 +54,12 @@ async def run_demo(*, home: Path, seed: int = 7, lang: str = "en", timeout_s: fl
             except TimeoutError:
                 raise FactoryPilotError("the demo pilot did not act within the time limit",
                                         where=sim.endpoint, hint="run with --debug to see the agent's log") from None
-            peak = float(sim.value("spindle_vibration") or 0.0)
+            outcome = outcomes[-1]
+            seen = [o.get("value") for o in (outcome.report or {}).get("observed", [])]
+            peak = max([float(v) for v in seen if isinstance(v, int | float)] or [before])
             sim.clear_faults()
             await asyncio.sleep(1.0)  # let the line settle at the new feed
             after = float(sim.value("spindle_vibration") or 0.0)
-            outcome = outcomes[-1]
             say(f"vibration {before:.2f} → peak {peak:.2f} → {after:.2f} mm/s after the action")
             return DemoResult(endpoint=sim.endpoint, outcome=outcome, ledger=rt.ledger.verify(),
                               ledger_path=rt.ledger.path, writes=list(sim.write_log), vibration_peak=peak,
