@@ -25,3 +25,6 @@ def register(app: typer.Typer) -> None:
     from factorypilot.cli._ledger import ledger_app
 
     app.add_typer(ledger_app, name="ledger")
+    from factorypilot.cli._connect import connect_app
+
+    app.add_typer(connect_app, name="connect")
