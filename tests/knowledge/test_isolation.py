@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from factorypilot.knowledge import KnowledgeStore, company_dir, company_slug
 
 from factorypilot.errors import ConfigError
-from factorypilot.knowledge import KnowledgeStore, company_dir, company_slug
 
 SHARED = "# 공통 안전 수칙\n설비 점검 전에는 반드시 전원을 차단하고 잠금 장치를 건다. Lock out before any inspection.\n"
 
@@ -43,7 +43,8 @@ def test_ids_collide_but_stores_stay_apart(two_companies: tuple[KnowledgeStore, 
     b_hits = b.query("공통 안전 수칙 잠금", k=10)
     shared_a = {h.citation.chunk_id for h in a_hits if h.citation.file == "safety.md"}
     shared_b = {h.citation.chunk_id for h in b_hits if h.citation.file == "safety.md"}
-    assert shared_a and shared_a == shared_b  # the ids really collide
+    assert shared_a
+    assert shared_a == shared_b
     assert {h.citation.source for h in a_hits} <= {str(p) for p in (a.root.parents[2] / "a").glob("*")}
     assert all("/b/" not in h.citation.source for h in a_hits)
     assert all("/a/" not in h.citation.source for h in b_hits)
@@ -71,8 +72,10 @@ def test_tools_are_scoped(two_companies: tuple[KnowledgeStore, KnowledgeStore]) 
 def test_physically_separate_directories(two_companies: tuple[KnowledgeStore, KnowledgeStore]) -> None:
     a, b = two_companies
     assert a.root.name == "acme"
-    assert b.root.name == company_slug("대구정밀") and b.root.name.startswith("xn--")
-    assert (a.root / "chroma").is_dir() and (b.root / "chroma").is_dir()
+    assert b.root.name == company_slug("대구정밀")
+    assert b.root.name.startswith("xn--")
+    assert (a.root / "chroma").is_dir()
+    assert (b.root / "chroma").is_dir()
     assert a.root.parent == b.root.parent
     assert a.stats().chunks == b.stats().chunks == 2
 
@@ -97,5 +100,6 @@ def test_company_slugs() -> None:
     assert company_slug("대구정밀") == company_slug("대구정밀")
     assert company_slug("대구정밀") != company_slug("대구정밀2")
     slug = company_slug("대구정밀")
-    assert slug.isascii() and "/" not in slug
+    assert slug.isascii()
+    assert "/" not in slug
     assert slug.removeprefix("xn--").encode().decode("punycode") == "대구정밀"

@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 import yaml
-
 from factorypilot.knowledge import Filters, KnowledgeStore
 
 QUESTIONS: list[dict[str, Any]] = yaml.safe_load((Path(__file__).parent / "questions.yaml").read_text("utf-8"))
@@ -64,7 +63,9 @@ def test_every_hit_has_a_citation_and_ranks(shared_store: KnowledgeStore) -> Non
     assert len(hits) == 5
     assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
     for h in hits:
-        assert h.citation.chunk_id and h.citation.file and h.citation.source
+        assert h.citation.chunk_id
+        assert h.citation.file
+        assert h.citation.source
         assert h.vector_rank is not None or h.bm25_rank is not None
 
 
@@ -113,7 +114,8 @@ def test_agent_tool_returns_citations(shared_store: KnowledgeStore) -> None:
     msg = tool.invoke({"type": "tool_call", "id": "call-1", "name": tool.name,
                        "args": {"query": "프레스 유압 저하", "equipment": "PR-2"}})
     assert "press_hydraulic_manual.md" in msg.content
-    assert msg.artifact and all(a["citation"]["chunk_id"] for a in msg.artifact)
+    assert msg.artifact
+    assert all(a["citation"]["chunk_id"] for a in msg.artifact)
     assert {a["metadata"]["equipment"] for a in msg.artifact} == {"PR-2"}
 
 
