@@ -53,9 +53,9 @@ def auto_columns(columns: list[str], kind: RecordKind, explicit: dict[str, str])
         if field in taken:
             continue
         for alias in (field, *ALIASES.get(field, ())):  # aliases in priority order
-            col = by_norm.get(norm(alias))
-            if col is not None and col not in out:
-                out[col] = field
+            found = by_norm.get(norm(alias))
+            if found is not None and found not in out:
+                out[found] = field
                 taken.add(field)
                 break
     return out
