@@ -22,7 +22,7 @@ from factorypilot.connectors.mes._aliases import auto_columns, guess_kind
 from factorypilot.connectors.mes._b2mml import read_b2mml
 from factorypilot.connectors.mes._store import MesStore
 from factorypilot.connectors.mes._tabular import FileInfo, Progress, RawBatch, read_csv, read_json, read_xlsx, sniff_csv
-from factorypilot.connectors.mes._validate import CONTENT, KEY, Checked, check
+from factorypilot.connectors.mes._validate import CONTENT, KEY, ROW, Checked, check
 from factorypilot.connectors.mes.config import MappingConfig, MesFilesConfig
 from factorypilot.connectors.mes.records import FIELDS, RecordKind
 
@@ -108,6 +108,11 @@ def _plan(path: Path, cfg: MesFilesConfig, kind: RecordKind | None, progress: Pr
     if not path.is_file():
         raise DataError("no such file", file=str(path), hint="check the path")
     fmt = detect_format(path)
+    size_mb = path.stat().st_size / 1e6
+    if fmt != "csv" and size_mb > cfg.max_document_mb:
+        raise DataError(f"{fmt} file of {size_mb:.0f} MB is over the {cfg.max_document_mb:g} MB limit for "
+                        "documents read whole", file=str(path),
+                        hint="raise max_document_mb in the config, or export CSV (streamed)")
     if fmt == "b2mml":
         info, batches = read_b2mml(path, cfg.schema_dir)
         streams = []
@@ -248,7 +253,8 @@ def inspect_file(path: Path, cfg: MesFilesConfig, *, kind: RecordKind | None = N
             checked = check(_rename(batch, cols), batch.rows, k, mapping, small, str(path),
                             {v: s for s, v in cols.items()})
             accepted = checked.table.num_rows
-            records = checked.table.drop_columns([KEY, CONTENT]).slice(0, rows).to_pylist()
+            records = [{("row" if k == ROW else k): v for k, v in r.items()}
+                       for r in checked.table.drop_columns([KEY, CONTENT]).slice(0, rows).to_pylist()]
             problems += checked.quarantined
         quarantined = len(problems)
     columns = plan.info.columns or (list(batch.table.column_names) if batch is not None else [])

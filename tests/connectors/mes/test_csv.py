@@ -176,3 +176,31 @@ async def test_unknown_kind_and_unmappable_columns(tmp_path: Path, make_mes: Mak
             await mes.ingest(path, kind="widgets")
         with pytest.raises(DataError, match="required production fields"):
             await mes.ingest(path, kind="production")
+
+
+async def test_progress_reports_bytes_read(write_ko_csv: Callable[..., Path], make_mes: Make) -> None:
+    path = write_ko_csv()
+    seen: list[int] = []
+    async with make_mes() as mes:
+        await mes.ingest(path, progress=seen.append)
+    assert seen
+    assert seen == sorted(seen)
+    assert seen[-1] == path.stat().st_size
+
+
+async def test_documents_over_the_size_limit_are_refused(tmp_path: Path, make_mes: Make) -> None:
+    path = tmp_path / "big.jsonl"
+    path.write_text('{"lot": "L"}\n' * 2000, encoding="utf-8")
+    async with make_mes(max_document_mb=0.01) as mes:
+        with pytest.raises(DataError, match="limit"):
+            await mes.ingest(path, kind="lot")
+
+
+def test_public_api_is_pinned() -> None:
+    import factorypilot.connectors.mes as mes
+
+    assert sorted(mes.__all__) == sorted([
+        "NS_V0401", "NS_V0600", "Downtime", "Equipment", "IngestReport", "InspectReport", "Lot", "MappingConfig",
+        "Material", "MesFilesConfig", "MesFilesConnector", "MesRecord", "MesStore", "ProductionCount",
+        "RecordKind", "Scrap", "WatchEvent", "WorkOrder", "detect_format", "wait_stable"])
+    assert all(hasattr(mes, name) for name in mes.__all__)
