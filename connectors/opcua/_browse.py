@@ -12,16 +12,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from asyncua import Client, ua
-
+from asyncua import ua
+from asyncua.client.client import Client
+from asyncua.ua.attribute_ids import AttributeIds
+from asyncua.ua.object_ids import ObjectIds
 from factorypilot.connectors.opcua._values import data_type_of
+
 from factorypilot.vocabulary import AssetPath, Limits, Tag
 
 __all__ = ["BrowsedVariable", "browse_variables", "chunks", "read_many"]
 
-_HAS_PROPERTY = ua.NodeId(ua.ObjectIds.HasProperty)
-_ATTRS = (ua.AttributeIds.DisplayName, ua.AttributeIds.Description, ua.AttributeIds.DataType,
-          ua.AttributeIds.AccessLevel, ua.AttributeIds.UserAccessLevel)
+_HAS_PROPERTY = ua.NodeId(ua.Int32(ObjectIds.HasProperty))
+_ATTRS = (AttributeIds.DisplayName, AttributeIds.Description, AttributeIds.DataType,
+          AttributeIds.AccessLevel, AttributeIds.UserAccessLevel)
 _CURRENT_WRITE = 1 << ua.AccessLevel.CurrentWrite.value
 
 
@@ -38,7 +41,7 @@ def chunks(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
     return [items[i:i + size] for i in range(0, len(items), size)]
 
 
-async def read_many(client: Client, pairs: Sequence[tuple[ua.NodeId, ua.AttributeIds]],
+async def read_many(client: Client, pairs: Sequence[tuple[ua.NodeId, AttributeIds]],
                     chunk: int) -> list[ua.DataValue]:
     """Read (node, attribute) pairs with one Read request per ``chunk`` pairs, order preserved."""
     out: list[ua.DataValue] = []
@@ -89,7 +92,7 @@ async def browse_variables(client: Client, root: ua.NodeId, namespace: int | Non
     seen: set[ua.NodeId] = {root}
     frontier: list[tuple[ua.NodeId, list[str]]] = [(root, [])]
     mask = int(ua.NodeClass.Object) | int(ua.NodeClass.Variable)
-    hierarchical = ua.NodeId(ua.ObjectIds.HierarchicalReferences)
+    hierarchical = ua.NodeId(ua.Int32(ObjectIds.HierarchicalReferences))
     while frontier:
         refs_per_node = await _browse(client, [n for n, _ in frontier], hierarchical, mask, chunk)
         nxt: list[tuple[ua.NodeId, list[str]]] = []
@@ -118,7 +121,7 @@ async def _describe(client: Client, variables: list[BrowsedVariable], chunk: int
         for ref in refs:
             if ref.BrowseName.Name in ("EngineeringUnits", "EURange"):
                 wanted.append((i, ref.BrowseName.Name, ref.NodeId))
-    prop_values = await read_many(client, [(nid, ua.AttributeIds.Value) for _, _, nid in wanted], chunk)
+    prop_values = await read_many(client, [(nid, AttributeIds.Value) for _, _, nid in wanted], chunk)
     units: dict[int, str] = {}
     ranges: dict[int, Limits] = {}
     for (i, kind, _), dv in zip(wanted, prop_values, strict=True):

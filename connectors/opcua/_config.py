@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal, Self
 
-from pydantic import Field, SecretStr, model_validator
-
 from factorypilot.connectors.base import ConnectorConfig
+from pydantic import Field, SecretStr, model_validator
 
 __all__ = ["OpcUaConfig"]
 

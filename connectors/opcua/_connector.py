@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncGenerator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
-from asyncua import Client, ua
+from asyncua import ua
+from asyncua.client.client import Client
 from asyncua.ua import uaerrors
-
+from asyncua.ua.attribute_ids import AttributeIds
 from factorypilot.connectors.base import BaseConnector, Capability, Health
 from factorypilot.connectors.opcua import _services
 from factorypilot.connectors.opcua._browse import browse_variables, chunks
@@ -18,6 +19,7 @@ from factorypilot.connectors.opcua._config import OpcUaConfig
 from factorypilot.connectors.opcua._session import close_client, map_error, open_client, safe_url
 from factorypilot.connectors.opcua._subscribe import ShardPlan, subscribe_shards
 from factorypilot.connectors.opcua._values import sample_from, status_name
+
 from factorypilot.errors import ConfigError, NodeNotFoundError
 from factorypilot.vocabulary import Gap, Sample, Scalar, Tag
 
@@ -98,11 +100,9 @@ class OpcUaConnector(BaseConnector[OpcUaConfig]):
         if unknown:
             nodes = [self._parse(t) for t in unknown]
             for url in urls:
-                client = self._clients[url]
-                found = await self._guard(url, "locating nodes", lambda c=client: c.uaclient.read_attributes(
-                    nodes, ua.AttributeIds.NodeClass))
+                found = await self._probe(url, nodes)
                 for tid, dv in zip(unknown, found, strict=True):
-                    if tid not in self._owner and dv.StatusCode.is_good():
+                    if tid not in self._owner and (dv.StatusCode is None or dv.StatusCode.is_good()):
                         self._owner[tid] = url
             missing = [t for t in unknown if t not in self._owner]
             if missing:
@@ -110,6 +110,11 @@ class OpcUaConnector(BaseConnector[OpcUaConfig]):
         for i, tid in enumerate(tag_ids):
             groups[self._owner[tid]].append(i)
         return groups
+
+    async def _probe(self, url: str, nodes: list[ua.NodeId]) -> list[ua.DataValue]:
+        client = self._clients[url]
+        return await self._guard(url, "locating nodes", lambda: client.uaclient.read_attributes(
+            nodes, AttributeIds.NodeClass))
 
     # -- browse ------------------------------------------------------------------------------------
     async def _browse(self) -> list[Tag]:
@@ -149,10 +154,10 @@ class OpcUaConnector(BaseConnector[OpcUaConfig]):
         groups = await self._route(tag_ids)
         out: list[Sample | None] = [None] * len(tag_ids)
 
-        async def chunk(url: str, idx: list[int]) -> None:
+        async def chunk(url: str, idx: Sequence[int]) -> None:
             params = ua.ReadParameters()
             params.TimestampsToReturn = ua.TimestampsToReturn.Both
-            params.NodesToRead = [ua.ReadValueId(NodeId=nodes[i], AttributeId=ua.AttributeIds.Value) for i in idx]
+            params.NodesToRead = [ua.ReadValueId(NodeId=nodes[i], AttributeId=AttributeIds.Value) for i in idx]
             client = self._clients[url]
             values = await self._guard(url, "reading values", lambda: client.uaclient.read(params))
             for i, dv in zip(idx, values, strict=True):
@@ -187,12 +192,14 @@ class OpcUaConnector(BaseConnector[OpcUaConfig]):
         groups = await self._route(tag_ids)
         out: list[Sample] = []
         for url, idx in groups.items():
-            ids = [tag_ids[i] for i in idx]
-            if ids:
-                client = self._clients[url]
-                out += await self._guard(url, "reading history", lambda c=client, ids=ids: _services.history(
-                    c, ids, [self._parse(t) for t in ids], start, end, self._where(url)))
+            if idx:
+                out += await self._history_at(url, [tag_ids[i] for i in idx], start, end)
         return out
+
+    async def _history_at(self, url: str, ids: list[str], start: datetime, end: datetime) -> list[Sample]:
+        client, nodes, where = self._clients[url], [self._parse(t) for t in ids], self._where(url)
+        return await self._guard(url, "reading history", lambda: _services.history(
+            client, ids, nodes, start, end, where))
 
     async def _write(self, tag_id: str, value: Scalar) -> None:
         node = self._parse(tag_id)

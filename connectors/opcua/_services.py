@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from asyncua import Client, ua
-
+from asyncua import ua
+from asyncua.client.client import Client
+from asyncua.ua.attribute_ids import AttributeIds
 from factorypilot.connectors.opcua._values import coerce, sample_from, status_name, to_scalar, variant_type_of
+
 from factorypilot.errors import CapabilityError, DataError, NodeNotFoundError, SafetyViolation
 from factorypilot.vocabulary import Sample, Scalar, Tag
 
@@ -26,11 +28,11 @@ def _missing(tag_id: str, status: str, where: str) -> NodeNotFoundError:
 async def history(client: Client, tag_ids: Sequence[str], nodes: Sequence[ua.NodeId], start: datetime,
                   end: datetime, where: str) -> list[Sample]:
     """Raw history of each node (HistoryRead, ReadRawModifiedDetails), following continuation points."""
-    access = await client.uaclient.read_attributes(list(nodes), ua.AttributeIds.AccessLevel)
+    access = await client.uaclient.read_attributes(list(nodes), AttributeIds.AccessLevel)
     for tid, dv in zip(tag_ids, access, strict=True):
-        if not dv.StatusCode.is_good():
+        if dv.StatusCode is not None and not dv.StatusCode.is_good():
             raise _missing(tid, status_name(dv.StatusCode), where)
-        if not int(dv.Value.Value or 0) & _HISTORY_READ:
+        if not int((dv.Value.Value if dv.Value is not None else 0) or 0) & _HISTORY_READ:
             raise CapabilityError(f"node {tid} keeps no history on the server (its AccessLevel lacks HistoryRead)",
                                   where=where, hint="enable historizing for this node on the server, or "
                                                     "record it yourself with subscribe()")
@@ -65,9 +67,9 @@ async def _variant_type(client: Client, tag_id: str, node: ua.NodeId, cache: dic
     if tag_id in cache:
         return cache[tag_id]
     dtype, value = await client.uaclient.read(ua.ReadParameters(NodesToRead=[
-        ua.ReadValueId(NodeId=node, AttributeId=ua.AttributeIds.DataType),
-        ua.ReadValueId(NodeId=node, AttributeId=ua.AttributeIds.Value)]))
-    if not dtype.StatusCode.is_good():
+        ua.ReadValueId(NodeId=node, AttributeId=AttributeIds.DataType),
+        ua.ReadValueId(NodeId=node, AttributeId=AttributeIds.Value)]))
+    if dtype.StatusCode is not None and not dtype.StatusCode.is_good():
         raise _missing(tag_id, status_name(dtype.StatusCode), where)
     vtype = variant_type_of(dtype.Value.Value) if dtype.Value is not None else None
     if vtype is None and value.Value is not None and value.Value.VariantType is not ua.VariantType.Null:
@@ -88,7 +90,7 @@ async def write(client: Client, tag_id: str, node: ua.NodeId, value: Scalar, cac
             and not isinstance(variant.Value, bool) and not tag.limits.contains(float(variant.Value)):
         raise DataError(f"value {variant.Value} is outside the device range {tag.limits.low}..{tag.limits.high} "
                         f"(EURange) of node {tag_id}", column=tag_id, hint="send a value inside the EURange")
-    status = (await client.uaclient.write_attributes([node], [ua.DataValue(variant)], ua.AttributeIds.Value))[0]
+    status = (await client.uaclient.write_attributes([node], [ua.DataValue(variant)], AttributeIds.Value))[0]
     if status.is_good():
         return
     name = status_name(status)
@@ -120,8 +122,10 @@ async def call(client: Client, method_id: str, method: ua.NodeId, obj: ua.NodeId
                                     hint="give the object id (ActionRequest.object_id)")
         obj = parent.nodeid
     types = await _input_types(client, method)
-    inputs = [coerce(a, types[i], method_id) if i < len(types) and types[i] is not None else ua.Variant(a)
-              for i, a in enumerate(args)]
+    inputs: list[ua.Variant] = []
+    for i, arg in enumerate(args):
+        vtype = types[i] if i < len(types) else None
+        inputs.append(coerce(arg, vtype, method_id) if vtype is not None else ua.Variant(arg))
     result = (await client.uaclient.call([ua.CallMethodRequest(ObjectId=obj, MethodId=method,
                                                                InputArguments=inputs)]))[0]
     if not result.StatusCode.is_good():

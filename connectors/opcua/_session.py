@@ -14,13 +14,14 @@ import asyncio
 import logging
 from urllib.parse import urlparse
 
-from asyncua import Client, ua
+from asyncua import ua
+from asyncua.client.client import Client
 from asyncua.crypto import security_policies
 from asyncua.ua import uaerrors
 from cryptography import x509
-
 from factorypilot.connectors.opcua._config import OpcUaConfig
 from factorypilot.connectors.opcua._security import check_trust, load_der, select_endpoint
+
 from factorypilot.errors import (
     AuthenticationError,
     ConnectionError_,
@@ -45,7 +46,7 @@ def safe_url(url: str) -> str:
     parsed = urlparse(url)
     if parsed.password is None and parsed.username is None:
         return url
-    return parsed._replace(netloc=parsed.hostname + (f":{parsed.port}" if parsed.port else "")).geturl()
+    return parsed._replace(netloc=(parsed.hostname or "") + (f":{parsed.port}" if parsed.port else "")).geturl()
 
 
 def map_error(exc: BaseException, url: str, doing: str) -> FactoryPilotError:
@@ -65,7 +66,8 @@ def map_error(exc: BaseException, url: str, doing: str) -> FactoryPilotError:
                                             "that this user may log in")
         if name in _POLICY:
             return SecurityPolicyMismatch(f"the server rejected the security policy/mode ({name})", where=where,
-                                          hint="run 'factorypilot connect browse ENDPOINT' with another --policy/--mode")
+                                          hint="run 'factorypilot connect browse ENDPOINT' with another "
+                                               "--policy/--mode")
         if name in _CERT:
             return SecurityError(f"the server rejected this client's certificate ({name})", where=where,
                                  hint="add the client certificate to the server's trusted certificates (on many "
@@ -105,7 +107,7 @@ def load_der_or_none(path: str) -> bytes | None:
 async def _configure_security(client: Client, config: OpcUaConfig, url: str) -> None:
     try:
         endpoints = await client.connect_and_get_server_endpoints()
-    except BaseException as exc:  # noqa: BLE001 - mapped to a typed error just below
+    except BaseException as exc:
         if isinstance(exc, asyncio.CancelledError):
             raise
         raise map_error(exc, url, "listing the server's endpoints") from exc
@@ -114,7 +116,8 @@ async def _configure_security(client: Client, config: OpcUaConfig, url: str) -> 
         return
     server_der = bytes(chosen.ServerCertificate or b"")
     check_trust(server_der, config.trusted_server_certificates, config.trust_unknown_server, safe_url(url))
-    assert config.client_certificate is not None and config.client_private_key is not None
+    assert config.client_certificate is not None
+    assert config.client_private_key is not None
     uri = _client_application_uri(str(config.client_certificate))
     if uri:
         client.application_uri = uri
@@ -147,7 +150,7 @@ async def open_client(config: OpcUaConfig, url: str) -> Client:
                config.security_mode, config.username or "anonymous")
     try:
         await client.connect()
-    except BaseException as exc:  # noqa: BLE001 - mapped to a typed error just below
+    except BaseException as exc:
         if isinstance(exc, asyncio.CancelledError):
             raise
         await close_client(client)
@@ -158,5 +161,5 @@ async def open_client(config: OpcUaConfig, url: str) -> Client:
 async def close_client(client: Client) -> None:
     try:
         await client.disconnect()
-    except (OSError, ConnectionError, uaerrors.UaError, asyncio.TimeoutError) as exc:
+    except (TimeoutError, OSError, ConnectionError, uaerrors.UaError) as exc:
         _log.debug("disconnect raised %r (ignored)", exc)

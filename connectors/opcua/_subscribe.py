@@ -21,12 +21,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from asyncua import Client, Node, ua
+from asyncua import ua
+from asyncua.client.client import Client
 from asyncua.client.ua_client import UaClientState
+from asyncua.common.node import Node
 from asyncua.ua import uaerrors
-
 from factorypilot.connectors.opcua._session import close_client, map_error, safe_url
 from factorypilot.connectors.opcua._values import sample_from
+
 from factorypilot.vocabulary import Gap, Sample, utcnow
 
 __all__ = ["ShardPlan", "subscribe_shards"]
@@ -117,7 +119,7 @@ async def subscribe_shards(
             tasks.append(asyncio.create_task(_watch_state(shard)))
             try:
                 await _start_shard(shard, period)
-            except (OSError, ConnectionError, asyncio.TimeoutError, uaerrors.UaError) as exc:
+            except (TimeoutError, OSError, ConnectionError, uaerrors.UaError) as exc:
                 raise map_error(exc, plan.url, "creating a subscription") from exc
         while True:
             yield await queue.get()

@@ -52,7 +52,7 @@ def _connector(endpoint: str, policy: str, mode: str, cert: Path | None, key: Pa
     if policy != "None" and mode == "None":
         mode = "SignAndEncrypt"
     try:
-        cfg = OpcUaConnector.Config(endpoint=endpoint, security_policy=policy, security_mode=mode,  # type: ignore[arg-type]
+        cfg = OpcUaConnector.Config(endpoint=endpoint, security_policy=policy, security_mode=mode,
                                     client_certificate=cert, client_private_key=key,
                                     trusted_server_certificates=trust, trust_unknown_server=trust_unknown,
                                     username=username, password=password, timeout_s=timeout, **extra)

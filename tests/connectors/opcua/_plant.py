@@ -29,8 +29,8 @@ from typing import Any
 
 from asyncua import Server, ua
 from asyncua.crypto.cert_gen import setup_self_signed_certificate
-from asyncua.server.user_managers import UserManager
 from asyncua.crypto.permission_rules import User, UserRole
+from asyncua.server.user_managers import UserManager
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 NS_URI = "urn:factorypilot:test"
@@ -57,7 +57,7 @@ class _Users(UserManager):
 
 async def make_certificates(directory: Path, name: str, *, server: bool) -> tuple[Path, Path]:
     """A self-signed application certificate (DER) and key (PEM) for a client or a server."""
-    directory.mkdir(parents=True, exist_ok=True)
+    await asyncio.to_thread(directory.mkdir, parents=True, exist_ok=True)
     key, cert = directory / f"{name}-key.pem", directory / f"{name}-cert.der"
     uri = f"urn:factorypilot:{name}" if server else "urn:example.org:FreeOpcUa:opcua-asyncio"
     use = [ExtendedKeyUsageOID.SERVER_AUTH if server else ExtendedKeyUsageOID.CLIENT_AUTH]
@@ -163,7 +163,8 @@ class OpcUaTestPlant:
             if unit is not None:
                 eu = ua.EUInformation(NamespaceUri="http://www.opcfoundation.org/UA/units/un/cefact",
                                       UnitId=-1, DisplayName=ua.LocalizedText(unit), Description=ua.LocalizedText(unit))
-                await node.add_property(ua.NodeId(f"{o.machine}.{name}.EU", idx), ua.QualifiedName("EngineeringUnits", 0),
+                await node.add_property(ua.NodeId(f"{o.machine}.{name}.EU", idx),
+                                        ua.QualifiedName("EngineeringUnits", 0),
                                         ua.Variant(eu, ua.VariantType.ExtensionObject))
             if rng is not None:
                 await node.add_property(ua.NodeId(f"{o.machine}.{name}.EURange", idx), ua.QualifiedName("EURange", 0),
@@ -189,8 +190,8 @@ class OpcUaTestPlant:
         if o.bulk:
             bulk = await cnc.add_folder(ua.NodeId(f"{o.machine}.Bulk", idx), ua.QualifiedName("Bulk", idx))
             for i in range(o.bulk):
-                await bulk.add_variable(ua.NodeId(f"{o.machine}.Bulk.B{i:04d}", idx), ua.QualifiedName(f"B{i:04d}", idx),
-                                        float(i))
+                await bulk.add_variable(ua.NodeId(f"{o.machine}.Bulk.B{i:04d}", idx),
+                                        ua.QualifiedName(f"B{i:04d}", idx), float(i))
         await server.start()
         await server.historize_node_data_change(vib, period=None, count=1000)
         start = datetime.now(UTC) - timedelta(seconds=o.history_points)

@@ -8,7 +8,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from _plant import PlantOptions, OpcUaTestPlant, running_test_plant  # noqa: E402
+from _plant import OpcUaTestPlant, PlantOptions, running_test_plant
 
 
 @pytest.fixture(scope="module")

@@ -18,21 +18,26 @@ def test_help_has_examples() -> None:
     for cmd in ("browse", "read", "watch"):
         result = runner.invoke(app, ["connect", cmd, "--help"], env={"COLUMNS": "200"})
         assert result.exit_code == 0, result.output
-        assert "Example:" in result.output and "factorypilot connect" in result.output
+        assert "Example:" in result.output
+        assert "factorypilot connect" in result.output
 
 
 def test_browse_prints_korean_and_english_names(plant: OpcUaTestPlant) -> None:
     result = runner.invoke(app, ["connect", "browse", plant.endpoint, "--namespace", "2"], env={"COLUMNS": "250"})
     assert result.exit_code == 0, result.output
     assert "ns=2;s=CNC1.SpindleSpeed" in result.output
-    assert "주축 속도" in result.output and "Spindle speed" in result.output and "rpm" in result.output
+    assert "주축 속도" in result.output
+    assert "Spindle speed" in result.output
+    assert "rpm" in result.output
 
 
 def test_read_prints_values(plant: OpcUaTestPlant) -> None:
     result = runner.invoke(app, ["connect", "read", plant.endpoint, plant.node_id("Program"),
                                  plant.node_id("Bulk.B0002")], env={"COLUMNS": "250"})
     assert result.exit_code == 0, result.output
-    assert "'O1000'" in result.output and "2.0" in result.output and "good" in result.output
+    assert "'O1000'" in result.output
+    assert "2.0" in result.output
+    assert "good" in result.output
 
 
 def test_watch_stops_after_count(plant: OpcUaTestPlant) -> None:
@@ -40,7 +45,8 @@ def test_watch_stops_after_count(plant: OpcUaTestPlant) -> None:
                                  plant.node_id("Bulk.B0005"), "--count", "2", "--period", "0.05"],
                            env={"COLUMNS": "250"})
     assert result.exit_code == 0, result.output
-    assert plant.node_id("Vibration") in result.output and plant.node_id("Bulk.B0005") in result.output
+    assert plant.node_id("Vibration") in result.output
+    assert plant.node_id("Bulk.B0005") in result.output
 
 
 def test_watch_stops_after_seconds(plant: OpcUaTestPlant) -> None:
@@ -55,10 +61,12 @@ def test_password_comes_from_env_or_prompt_never_a_flag(plant: OpcUaTestPlant) -
     prompted = runner.invoke(app, ["connect", "read", plant.endpoint, plant.node_id("Program"), "-u", "operator"],
                              input="typed-secret\n", env={"COLUMNS": "250"})
     assert prompted.exit_code == 0, prompted.output
-    assert "password for operator" in prompted.output and "typed-secret" not in prompted.output
+    assert "password for operator" in prompted.output
+    assert "typed-secret" not in prompted.output
     from_env = runner.invoke(app, ["connect", "read", plant.endpoint, plant.node_id("Program"), "-u", "operator"],
                              env={"COLUMNS": "250", "FACTORYPILOT_OPCUA_PASSWORD": "env-secret"})
-    assert from_env.exit_code == 0 and "password for" not in from_env.output
+    assert from_env.exit_code == 0
+    assert "password for" not in from_env.output
     no_flag = runner.invoke(app, ["connect", "read", plant.endpoint, "x", "--password", "p"])
     assert no_flag.exit_code == 2
 
@@ -78,4 +86,6 @@ def test_console_script_prints_one_line_error() -> None:
     proc = subprocess.run(["/work/venv/bin/factorypilot", "connect", "browse", url, "--timeout", "2"],
                           capture_output=True, text=True, timeout=60, check=False)
     assert proc.returncode == 1
-    assert "error:" in proc.stderr and "factorypilot connect browse" in proc.stderr and "Traceback" not in proc.stderr
+    assert "error:" in proc.stderr
+    assert "factorypilot connect browse" in proc.stderr
+    assert "Traceback" not in proc.stderr

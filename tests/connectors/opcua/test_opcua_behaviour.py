@@ -10,9 +10,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from _plant import OpcUaTestPlant, PlantOptions, free_port, running_test_plant
-
 from factorypilot.connectors.opcua import OpcUaConnector
 from factorypilot.connectors.registry import create
+
 from factorypilot.errors import (
     CapabilityError,
     ConfigError,
@@ -56,7 +56,8 @@ async def test_browse_maps_korean_names_units_limits_asset_path(conn: OpcUaConne
     assert speed.writable
     assert str(speed.asset) == "대구정밀/대구공장/가공동/1라인/CNC1"
     vib = tags[plant.node_id("Vibration")]
-    assert not vib.writable and vib.unit == "mm/s"
+    assert not vib.writable
+    assert vib.unit == "mm/s"
     assert tags[plant.node_id("Running")].data_type is DataType.BOOLEAN
     assert tags[plant.node_id("PartCount")].data_type is DataType.INTEGER
     assert tags[plant.node_id("Program")].data_type is DataType.STRING
@@ -104,7 +105,8 @@ async def test_write_coerces_to_the_node_data_type(conn: OpcUaConnector, plant: 
                                                    value: object, expected: object) -> None:
     await write(conn, plant.node_id(name), value)
     got = (await conn.read([plant.node_id(name)]))[0].value
-    assert got == expected and type(got) is type(expected)
+    assert got == expected
+    assert type(got) is type(expected)
 
 
 @pytest.mark.parametrize(("name", "value", "match"), [
@@ -150,7 +152,9 @@ async def test_history_of_historized_node_and_clear_error_otherwise(conn: OpcUaC
 
 async def test_health_reports_server_state(conn: OpcUaConnector, plant: OpcUaTestPlant) -> None:
     health = await conn.health()
-    assert health.ok and "Running" in health.detail and health.endpoint == plant.endpoint
+    assert health.ok
+    assert "Running" in health.detail
+    assert health.endpoint == plant.endpoint
 
 
 @pytest.fixture(scope="module")
@@ -188,7 +192,8 @@ async def test_unreachable_endpoint_names_it_and_suggests_browse() -> None:
         async with OpcUaConnector(OpcUaConnector.Config(endpoint=url, timeout_s=2)):
             pass
     assert not isinstance(info.value, ConnectorTimeout)
-    assert url in str(info.value) and "factorypilot connect browse" in str(info.value)
+    assert url in str(info.value)
+    assert "factorypilot connect browse" in str(info.value)
 
 
 async def test_silent_server_is_a_timeout() -> None:

@@ -6,8 +6,8 @@ import asyncio
 import contextlib
 
 from _plant import PlantOptions, running_test_plant
-
 from factorypilot.connectors.opcua import OpcUaConnector
+
 from factorypilot.vocabulary import Gap, Sample
 
 
@@ -35,8 +35,10 @@ async def test_outage_becomes_a_gap_then_samples_resume() -> None:
         gaps = [i for i in after if isinstance(i, Gap)]
         assert len(gaps) == 1, after
         gap = gaps[0]
-        assert gap.connector == "opcua" and set(gap.tag_ids) == {speed, vib}
-        assert gap.end is not None and gap.start < gap.end
+        assert gap.connector == "opcua"
+        assert set(gap.tag_ids) == {speed, vib}
+        assert gap.end is not None
+        assert gap.start < gap.end
         assert plant.endpoint in gap.reason
         # the gap comes before every sample of the restored subscription, and those carry fresh data
         first_gap = after.index(gap)
