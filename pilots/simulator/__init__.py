@@ -15,6 +15,7 @@ from ._model import Asset, Hierarchy, MethodArg, MethodSpec, PlantModel, Signal
 from ._registry import ENTRY_POINT_GROUP, available_models
 from ._security import CertificatePaths, generate_certificates
 from ._server import PlantSimulator
+from ._shards import ShardedPlant
 from ._thread import PlantHandle, running_plant
 
 __all__ = [
@@ -30,6 +31,7 @@ __all__ = [
     "PlantHandle",
     "PlantModel",
     "PlantSimulator",
+    "ShardedPlant",
     "Signal",
     "available_models",
     "generate_certificates",

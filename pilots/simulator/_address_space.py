@@ -193,7 +193,7 @@ class _Batch:
 
 
 def build_items(cls: type[PlantModel], lines: int, values: Mapping[str, Scalar],
-                ns: int) -> tuple[list[ua.AddNodesItem], NodeLayout]:
+                ns: int, first_line: int = 0) -> tuple[list[ua.AddNodesItem], NodeLayout]:
     """Every node of the plant (folders, lines, equipment, variables, properties, methods) as one batch.
 
     ``values`` maps each published role to its current value (so a restarted server keeps the plant state).
@@ -208,8 +208,9 @@ def build_items(cls: type[PlantModel], lines: int, values: Mapping[str, Scalar],
         parent = nid
     area = parent
     for unit in range(lines):
-        line_key = f"{h.line.key}-{unit + 1:02d}"
-        line_asset = Asset(line_key, f"{h.line.browse_name}{unit + 1:02d}", f"{h.line.name_ko} {unit + 1}",
+        g = first_line + unit
+        line_key = f"{h.line.key}-{g + 1:02d}"
+        line_asset = Asset(line_key, f"{h.line.browse_name}{g + 1:02d}", f"{h.line.name_ko} {g + 1}",
                            h.line.description)
         line_id = b.nid(f"{cls.name}.{line_key}")
         b.obj(line_id, area, line_asset, folder=False, organizes=True)
@@ -221,7 +222,7 @@ def build_items(cls: type[PlantModel], lines: int, values: Mapping[str, Scalar],
         for sig in cls.signals:
             parent_id = eq_ids[sig.equipment]
             nid = b.nid(f"{parent_id.Identifier!s}.{sig.role}")
-            full = role_name(unit, sig.role)
+            full = role_name(g, sig.role)
             b.var(nid, parent_id, sig, values.get(full, sig.default))
             layout.variables[full] = nid
             layout.signals[full] = sig

@@ -34,19 +34,23 @@ class PlantEngine:
     """``scale`` replicated lines of one model class, stepped together."""
 
     def __init__(self, cls: type[PlantModel], *, seed: int, scale: int = 1,
-                 first: PlantModel | None = None) -> None:
+                 first: PlantModel | None = None, first_line: int = 0) -> None:
         if scale < 1:
             raise ConfigError(f"scale must be >= 1, got {scale}", where="scale", hint="scale=N replicates N lines")
+        if first_line < 0:
+            raise ConfigError(f"first_line must be >= 0, got {first_line}", where="first_line")
         self.cls = cls
         self.seed = seed
+        self.first_line = first_line
+        """Global index of this engine's first line (shards: each process runs lines first_line.. )."""
         self.models: list[PlantModel] = [first if (first is not None and u == 0) else cls() for u in range(scale)]
         self.signals: dict[str, Signal] = {}
         self.unit_of: dict[str, int] = {}
         self.local_of: dict[str, str] = {}
         for unit, model in enumerate(self.models):
-            model.bind(random.Random(f"{seed}:{cls.name}:{unit}"))
+            model.bind(random.Random(f"{seed}:{cls.name}:{first_line + unit}"))
             for sig in cls.signals:
-                full = role_name(unit, sig.role)
+                full = self.role(unit, sig.role)
                 self.signals[full] = sig
                 self.unit_of[full] = unit
                 self.local_of[full] = sig.role
@@ -62,6 +66,13 @@ class PlantEngine:
         self._last_counts: dict[int, tuple[int, int]] = {}
         self._log_counters(-1, force=True)
         self._numeric = {r for r, s in self.signals.items() if s.data_type in (DataType.FLOAT, DataType.INTEGER)}
+
+    def role(self, unit: int, local: str) -> str:
+        """Published role of ``local`` on this engine's line ``unit`` (0-based, local to this engine)."""
+        return role_name(self.first_line + unit, local)
+
+    def line_key(self, unit: int) -> str:
+        return f"{self.cls.hierarchy.line.key}-{self.first_line + unit + 1:02d}"
 
     # -- faults ------------------------------------------------------------------------------------
     def inject(self, fault: Fault) -> None:
@@ -80,8 +91,8 @@ class PlantEngine:
         absorbs = self.cls.absorbs
         for unit, model in enumerate(self.models):
             model.external_alarm = effects.alarm_code
-            disturbance = {local: effects.offsets[role_name(unit, local)] for local in absorbs
-                           if role_name(unit, local) in effects.offsets}
+            disturbance = {local: effects.offsets[self.role(unit, local)] for local in absorbs
+                           if self.role(unit, local) in effects.offsets}
             model.step(t, disturbance)
             if model.alarm_reset_requested:
                 model.alarm_reset_requested = False
@@ -107,8 +118,8 @@ class PlantEngine:
         if pair is None:
             return
         for unit in range(len(self.models)):
-            good = int(self.published[role_name(unit, pair[0])] or 0)
-            scrap = int(self.published[role_name(unit, pair[1])] or 0)
+            good = int(self.published[self.role(unit, pair[0])] or 0)
+            scrap = int(self.published[self.role(unit, pair[1])] or 0)
             if force or self._last_counts.get(unit) != (good, scrap):
                 self._last_counts[unit] = (good, scrap)
                 self.counter_log.append((tick, unit, good, scrap))
@@ -128,13 +139,13 @@ class PlantEngine:
         """Run a method handler; returns its output and the published values it changed."""
         model = self.models[unit]
         out = model.call(spec.name, args)
-        self.method_log.append((self.tick_index, role_name(unit, spec.name), args))
+        self.method_log.append((self.tick_index, self.role(unit, spec.name), args))
         if model.alarm_reset_requested:
             model.alarm_reset_requested = False
             self.plan.clear(FaultKind.ALARM)
         changed: dict[str, Scalar] = {}
         for sig in self.cls.signals:
-            role = role_name(unit, sig.role)
+            role = self.role(unit, sig.role)
             value = model.values[sig.role]
             if value != self.published[role]:
                 self.published[role] = value

@@ -151,7 +151,8 @@ async def build_server(engine: PlantEngine, opts: ServerOptions, history: Histor
         tokens.append(ua.UserNameIdentityToken)
     server.set_identity_tokens(tokens)
     ns = await server.register_namespace(f"urn:factorypilot:simulator:{engine.cls.name}")
-    items, layout = build_items(engine.cls, len(engine.models), engine.published, ns)  # restarts keep values
+    items, layout = build_items(engine.cls, len(engine.models), engine.published, ns,
+                                engine.first_line)  # restarts keep values
     results = await server.iserver.isession.add_nodes(items)
     for item, res in zip(items, results, strict=True):
         if not res.StatusCode.is_good():

@@ -48,11 +48,12 @@ class PlantSimulator:
                  host: str = "127.0.0.1", port: int = 0, tick_seconds: float = 0.1, realtime: bool = True,
                  secure: bool = False, cert_dir: Path | None = None, users: dict[str, str] | None = None,
                  allow_anonymous: bool = True, scale: int = 1, offer_none: bool = False,
-                 history_size: int = 10_000) -> None:
+                 history_size: int = 10_000, first_line: int = 0) -> None:
         if tick_seconds <= 0:
             raise ConfigError(f"tick_seconds must be > 0, got {tick_seconds}", where="tick_seconds")
         cls = resolve_model(model)
-        self.engine = PlantEngine(cls, seed=seed, scale=scale, first=model if isinstance(model, PlantModel) else None)
+        self.engine = PlantEngine(cls, seed=seed, scale=scale, first=model if isinstance(model, PlantModel) else None,
+                                  first_line=first_line)
         self.model_name = cls.name
         self.seed = seed
         self.host = host
@@ -124,7 +125,7 @@ class PlantSimulator:
         unit = self.engine.unit_of[role]
         sig = self.engine.signals[role]
         cls = self.engine.cls
-        line = f"{cls.hierarchy.line.key}-{unit + 1:02d}"
+        line = self.engine.line_key(unit)
         path = f"{cls.name}.{line}." + (f"{sig.equipment}." if sig.equipment else "") + sig.role
         return f"ns=2;s={path}"
 

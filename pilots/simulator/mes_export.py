@@ -86,7 +86,7 @@ def production_rows(engine: PlantEngine, *, ticks_per_order: int = 200, tick_sec
     equipment = cls.equipment[0].key if cls.equipment else cls.hierarchy.line.key
     rows: list[ProductionRow] = []
     for unit in range(len(engine.models)):
-        line = f"{cls.hierarchy.line.key}-{unit + 1:02d}"
+        line = engine.line_key(unit)
         entries = [(t, (g, sc)) for t, u, g, sc in engine.counter_log if u == unit]
         ticks, totals = [t for t, _ in entries], [v for _, v in entries]
         for seq, a in enumerate(range(0, max(end_tick, 1), ticks_per_order), start=1):
@@ -95,7 +95,8 @@ def production_rows(engine: PlantEngine, *, ticks_per_order: int = 200, tick_sec
             g1, s1 = _totals_before(ticks, totals, b)
             start = start_time + timedelta(seconds=a * tick_seconds)
             end = start_time + timedelta(seconds=b * tick_seconds)
-            rows.append(ProductionRow(f"WO-{start:%Y%m%d}-{unit + 1:02d}{seq:03d}", line, equipment, _shift(start),
+            order = f"WO-{start:%Y%m%d}-{engine.first_line + unit + 1:02d}{seq:03d}"
+            rows.append(ProductionRow(order, line, equipment, _shift(start),
                                       cls.product_id, g1 - g0, s1 - s0, start, end))
     return rows
 
