@@ -145,7 +145,7 @@ def read_csv(path: Path, mapping: MappingConfig, cfg: MesFilesConfig, info: File
                 pending = batch
                 new_invalid = invalid[seen_invalid:]
                 seen_invalid = len(invalid)
-                yield _number(pending, emitted, first, new_invalid)
+                yield _number(pending, emitted, first, new_invalid, invalid)
                 emitted += pending.num_rows
         except (pa.ArrowInvalid, UnicodeDecodeError, ValueError) as exc:
             raise DataError(f"cannot parse CSV at or after row {first + emitted + 1}: {_short(exc)}", file=file,
@@ -174,11 +174,19 @@ def _rebatch(reader: Any, rows: int) -> Iterator[pa.RecordBatch]:
         yield buf[0] if len(buf) == 1 else pa.Table.from_batches(buf).combine_chunks().to_batches()[0]
 
 
-def _number(batch: pa.RecordBatch, emitted: int, first: int, invalid: list[dict[str, Any]]) -> RawBatch:
-    """Physical row numbers of a batch's rows, given the rows skipped as invalid before/among them."""
-    pos = np.arange(first + emitted + 1, first + emitted + 1 + batch.num_rows, dtype=np.int64)
-    for v in sorted(int(e["row"]) for e in invalid if e["row"] is not None):
-        pos[pos >= v] += 1
+def _number(batch: pa.RecordBatch, emitted: int, first: int, new_invalid: list[dict[str, Any]],
+            all_invalid: list[dict[str, Any]]) -> RawBatch:
+    """Physical line numbers of a batch's rows: the k-th line after the header that was not skipped as invalid.
+
+    With ``I`` the sorted invalid line numbers, valid row ``k`` (0-based over the file) sits on line
+    ``first + 1 + k + j`` where ``j`` counts the invalid lines before it: ``j = searchsorted(I - first - 1 -
+    arange(len(I)), k, 'right')``. Vectorised, so thousands of bad rows cost nothing per batch.
+    """
+    k = np.arange(emitted, emitted + batch.num_rows, dtype=np.int64)
+    lines = np.sort(np.array([e["row"] for e in all_invalid if e["row"] is not None], dtype=np.int64))
+    before = lines - first - 1 - np.arange(len(lines), dtype=np.int64)
+    pos = first + 1 + k + np.searchsorted(before, k, side="right")
+    invalid = new_invalid
     table = pa.Table.from_batches([batch])
     blank_mask = np.ones(batch.num_rows, dtype=bool)
     for col in table.columns:

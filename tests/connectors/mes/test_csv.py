@@ -204,3 +204,30 @@ def test_public_api_is_pinned() -> None:
         "Material", "MesFilesConfig", "MesFilesConnector", "MesRecord", "MesStore", "ProductionCount",
         "RecordKind", "Scrap", "WatchEvent", "WorkOrder", "detect_format", "wait_stable"])
     assert all(hasattr(mes, name) for name in mes.__all__)
+
+
+async def test_row_numbers_stay_exact_across_blocks(tmp_path: Path, make_mes: Make) -> None:
+    """A file larger than one 8 MB parse block, with short rows early and late: every line number is exact."""
+    path = tmp_path / "big.csv"
+    lines = ["설비,생산일시,양품수량,불량수량,작업지시번호,품번"]
+    short = {5, 6, 100, 90_001, 150_000}  # physical line numbers of rows with too few fields
+    bad_value = {7, 120_000}
+    n_lines = 160_000
+    for line in range(2, n_lines + 1):
+        if line in short:
+            lines.append("CNC-01,2026-11-25 08:00:00")
+        else:
+            good = "x" if line in bad_value else "1"
+            lines.append(f"CNC-01,2026-11-25 08:00:00,{good},0,WO-{line},품번-{'가' * 20}")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert path.stat().st_size > 9 << 20  # more than one parse block
+    async with make_mes() as mes:
+        report = await mes.ingest(path)
+        probes = {line: await mes.records("production", filters={"order_id": f"WO-{line}"})
+                  for line in (2, 8, 101, 90_000, 90_002, 149_999, 150_001, n_lines)}
+    assert report.quarantined == len(short) + len(bad_value)
+    assert report.accepted == n_lines - 1 - report.quarantined
+    assert report.quarantine_file is not None
+    rows = sorted(json.loads(x)["row"] for x in Path(report.quarantine_file).read_text("utf-8").splitlines())
+    assert rows == sorted(short | bad_value)
+    assert {line: found[0]["source_row"] for line, found in probes.items()} == {line: line for line in probes}
