@@ -50,6 +50,8 @@ def run(
     user: list[str] = typer.Option([], "--user", help="NAME:PASSWORD for username login, repeatable"),
     no_anonymous: bool = typer.Option(False, "--no-anonymous", help="refuse anonymous sessions"),
     ticks: int | None = typer.Option(None, "--ticks", help="stop after this many ticks (default: until Ctrl-C)"),
+    shards: int = typer.Option(1, "--shards", help="serve the plant from N processes of --scale lines each "
+                                                  "(ports --port, --port+1, ...; no faults/security)"),
 ) -> None:
     """Run a simulated plant until Ctrl-C, printing its endpoint and its roles → node ids.
 
@@ -61,6 +63,10 @@ def run(
     from factorypilot.pilots.simulator import Fault, PlantSimulator
 
     faults = [Fault.parse(text) for text in fault]
+    if shards > 1:
+        _run_shards(model, shards=shards, scale=scale, seed=seed, host=host, port=port, tick=tick,
+                    faults=bool(faults) or secure or bool(user))
+        return
     if secure and cert_dir is None:
         from factorypilot.settings import get_settings
 
@@ -85,6 +91,33 @@ def run(
     _console().print(f"stopped at tick {sim.tick_index}")
 
 
+def _run_shards(model: str, *, shards: int, scale: int, seed: int, host: str, port: int, tick: float,
+                faults: bool) -> None:
+    import time
+
+    from factorypilot.pilots.simulator import ShardedPlant
+
+    if faults:
+        raise ConfigError("--shards cannot be combined with --fault, --secure or --user", where="--shards",
+                          hint="run a single process for fault injection and security")
+    console = _console()
+    with ShardedPlant(model, shards=shards, lines_per_shard=scale, seed=seed, host=host, base_port=port,
+                      tick_seconds=tick) as plant:
+        table = Table(title=f"{model}: {len(plant.roles())} signals on {shards} shards")
+        for col in ("shard", "endpoint", "lines", "signals"):
+            table.add_column(col)
+        for k, ep in enumerate(plant.endpoints):
+            count = sum(1 for e, _ in plant.roles().values() if e == ep)
+            table.add_row(str(k), ep, f"{k * scale + 1}..{(k + 1) * scale}", str(count))
+        console.print(table)
+        console.print("Ctrl-C to stop")
+        try:
+            while True:
+                time.sleep(1.0)
+        except KeyboardInterrupt:
+            console.print("stopping shards")
+
+
 def _print_start(sim: object) -> None:
     from factorypilot.pilots.simulator import PlantSimulator
 
@@ -92,7 +125,7 @@ def _print_start(sim: object) -> None:
     console = _console()
     table = Table(title=f"{sim.model_name} — {len(sim.roles())} signals", show_lines=False)
     for col in ("role", "node id", "이름", "unit", "writable"):
-        table.add_column(col)
+        table.add_column(col, overflow="fold")
     for role, node_id in list(sim.roles().items())[:200]:
         s = sim.engine.signals[role]
         table.add_row(role, node_id, s.name_ko, s.unit or "", "yes" if s.writable else "")

@@ -24,7 +24,11 @@ _START_TIMEOUT = 120.0
 
 
 def _shard_main(kwargs: dict[str, Any], conn: Connection) -> None:
+    import signal
+
     from ._server import PlantSimulator
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group; the parent stops us
 
     async def main() -> None:
         sim = PlantSimulator(**kwargs)
