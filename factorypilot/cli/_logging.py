@@ -35,3 +35,5 @@ def setup_logging(*, debug: bool = False) -> None:
     logger.addHandler(handler)
     logger.setLevel(logging.DEBUG if debug else get_settings().log_level.upper())
     logger.propagate = False
+    if not debug:  # asyncua reports negotiated timeouts and reconnects as warnings; our connector reports outages
+        logging.getLogger("asyncua").setLevel(logging.ERROR)

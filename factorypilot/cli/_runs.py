@@ -1,0 +1,106 @@
+"""``factorypilot runs list|show|approve|reject``: the human side of the approval loop.
+
+A decision is recorded in ``agent.sqlite``; the pilot service (``factorypilot pilot run``) applies it within a
+second, or ``factorypilot pilot resume`` does when no service runs. Either way the action executes exactly once.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from factorypilot.cli._render import render_report
+from factorypilot.errors import ApprovalError, ConfigError
+from factorypilot.settings import get_settings
+
+runs_app = typer.Typer(help="List runs and approve or reject actions waiting for a person.", no_args_is_help=True)
+console = Console()
+
+
+def _store() -> Any:
+    from factorypilot.agents import RunStore
+
+    path = get_settings().home / "agent.sqlite"
+    if not path.exists():
+        raise ConfigError(f"no runs yet at {path}", hint="run a pilot first (factorypilot demo / pilot run)")
+    return RunStore(path)
+
+
+@runs_app.command("list")
+def list_(status: str | None = typer.Option(None, help="filter: running, waiting_approval, done, attention ..."),
+          limit: int = typer.Option(20, help="newest N runs")) -> None:
+    """List runs, newest first.
+
+    Example:  factorypilot runs list --status waiting_approval
+    """
+    store = _store()
+    table = Table(title="runs")
+    for col in ("run id", "pilot", "status", "updated", "summary"):
+        table.add_column(col, overflow="fold")
+    for r in store.runs(status=status, limit=limit):
+        style = {"waiting_approval": "cyan", "done": "green", "attention": "red"}.get(r.status, "")
+        table.add_row(r.run_id, r.pilot, f"[{style}]{r.status}[/]" if style else r.status, r.updated[:19],
+                      r.summary[:80])
+    console.print(table)
+
+
+@runs_app.command("show")
+def show(run_id: str = typer.Argument(...), lang: str = typer.Option("en", "--lang")) -> None:
+    """Show one run: its report, actions and any approval request.
+
+    Example:  factorypilot runs show mobility-cnc-20261125T101500-1a2b3c
+    """
+    store = _store()
+    run = store.run(run_id)
+    if run is None:
+        raise ApprovalError(f"no run {run_id!r}", hint="see: factorypilot runs list")
+    console.print(f"[bold]{run.run_id}[/] — pilot {run.pilot}, status {run.status}")
+    approval = store.approval(run_id)
+    if approval:
+        console.print("approval request:", json.dumps(approval.request, ensure_ascii=False, indent=1))
+        if approval.decision:
+            console.print(f"decision: {approval.decision} by {approval.decided_by} at {approval.decided_at}")
+    if run.data.get("report"):
+        render_report(run.data["report"], console, lang=lang)
+    for a in store.actions_for(run_id):
+        console.print(f"action {a.key}: {a.state} {a.detail}")
+
+
+def _decide(run_id: str, decision: str, by: str, edits: list[str], comment: str) -> None:
+    parsed: dict[str, Any] = {}
+    for e in edits:
+        key, sep, value = e.partition("=")
+        if not sep:
+            raise ConfigError(f"cannot read edit {e!r}", hint="use --set INDEX=VALUE or --set TAG_ID=VALUE")
+        try:
+            parsed[key] = json.loads(value)
+        except json.JSONDecodeError:
+            parsed[key] = value
+    row = _store().decide(run_id, decision, by, edits=parsed, comment=comment)
+    console.print(f"[green]✓[/] {row.decision}d by {row.decided_by} — the pilot service applies it "
+                  f"(or run: factorypilot pilot resume PILOT)")
+
+
+@runs_app.command("approve")
+def approve(run_id: str = typer.Argument(...), by: str = typer.Option(..., "--by", help="your name (recorded)"),
+            set_: list[str] = typer.Option([], "--set", help="edit a proposed value: INDEX=VALUE (within policy)"),
+            comment: str = typer.Option("", help="recorded with the decision")) -> None:
+    """Approve the actions a run is waiting for (optionally with edited values; the policy is checked again).
+
+    Example:  factorypilot runs approve mobility-cnc-20261125T101500-1a2b3c --by 김민수 --set 0=90
+    """
+    _decide(run_id, "approve", by, set_, comment)
+
+
+@runs_app.command("reject")
+def reject(run_id: str = typer.Argument(...), by: str = typer.Option(..., "--by", help="your name (recorded)"),
+           comment: str = typer.Option("", help="why (recorded)")) -> None:
+    """Reject the actions a run is waiting for; nothing is written.
+
+    Example:  factorypilot runs reject mobility-cnc-20261125T101500-1a2b3c --by lee --comment "changeover"
+    """
+    _decide(run_id, "reject", by, [], comment)
