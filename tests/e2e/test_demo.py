@@ -25,7 +25,8 @@ async def test_demo_detects_acts_once_reads_back_and_ledger_verifies(tmp_path: P
     assert write["status"] == "done"
     assert write["read_back"]["value"] == 85.0
     assert write["from"] == 100.0
-    assert result.notes and "CNC-01" in result.notes[0]["text"]
+    assert result.notes
+    assert "CNC-01" in result.notes[0]["text"]
     assert report["citations"], "the SOP should be cited"
     assert result.ledger.ok
     assert len(report["ledger_ids"]) >= 8
