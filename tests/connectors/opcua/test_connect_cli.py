@@ -32,10 +32,10 @@ def test_browse_prints_korean_and_english_names(plant: OpcUaTestPlant) -> None:
 
 
 def test_read_prints_values(plant: OpcUaTestPlant) -> None:
-    result = runner.invoke(app, ["connect", "read", plant.endpoint, plant.node_id("Program"),
+    result = runner.invoke(app, ["connect", "read", plant.endpoint, plant.node_id("Bulk.B0007"),
                                  plant.node_id("Bulk.B0002")], env={"COLUMNS": "250"})
     assert result.exit_code == 0, result.output
-    assert "'O1000'" in result.output
+    assert "7.0" in result.output
     assert "2.0" in result.output
     assert "good" in result.output
 
@@ -50,10 +50,10 @@ def test_watch_stops_after_count(plant: OpcUaTestPlant) -> None:
 
 
 def test_watch_stops_after_seconds(plant: OpcUaTestPlant) -> None:
-    result = runner.invoke(app, ["connect", "watch", plant.endpoint, plant.node_id("Running"), "--seconds", "0.5",
+    result = runner.invoke(app, ["connect", "watch", plant.endpoint, plant.node_id("Bulk.B0009"), "--seconds", "0.5",
                                  "--period", "0.05"], env={"COLUMNS": "250"})
     assert result.exit_code == 0, result.output
-    assert "True" in result.output
+    assert "9.0" in result.output
 
 
 def test_password_comes_from_env_or_prompt_never_a_flag(plant: OpcUaTestPlant) -> None:
