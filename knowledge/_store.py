@@ -31,6 +31,7 @@ from factorypilot.knowledge._models import (
 )
 from factorypilot.knowledge._retrieve import rrf
 from factorypilot.knowledge._tokenize import make_tokenizer
+from pydantic import ValidationError
 
 from factorypilot.errors import ConfigError, DataError
 
@@ -219,7 +220,7 @@ class KnowledgeStore:
         """Top ``k`` chunks for ``text``: vector + BM25 fused by RRF (``mode`` selects one method alone)."""
         if not text.strip():
             raise ConfigError("query text is empty", hint="ask a question, e.g. '스핀들 진동 경보 조치'")
-        flt = filters if isinstance(filters, Filters) else Filters(**(filters or {}))
+        flt = filters if isinstance(filters, Filters) else _filters(filters or {})
         with self._lock:
             if not self._chunks:
                 return []
@@ -321,3 +322,9 @@ class KnowledgeStore:
         return f"KnowledgeStore(company={self.company!r}, chunks={len(self._chunks)})"
 
 
+def _filters(raw: dict[str, Any]) -> Filters:
+    try:
+        return Filters.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(f"invalid query filters: {exc.errors()[0]['msg']} ({exc.errors()[0]['loc']})",
+                          where="filters", hint="use equipment, doc_type, date_from, date_to or file") from exc

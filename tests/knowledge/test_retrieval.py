@@ -10,6 +10,8 @@ import pytest
 import yaml
 from factorypilot.knowledge import Filters, KnowledgeStore
 
+from factorypilot.errors import ConfigError
+
 QUESTIONS: list[dict[str, Any]] = yaml.safe_load((Path(__file__).parent / "questions.yaml").read_text("utf-8"))
 SAME_LANGUAGE = [q for q in QUESTIONS if not q["cross"]]
 CROSS_LANGUAGE = [q for q in QUESTIONS if q["cross"]]
@@ -86,6 +88,11 @@ def test_filter_by_date_range(shared_store: KnowledgeStore) -> None:
     assert hits
     assert all(20240301 <= int(h.metadata["date"]) <= 20240430 for h in hits)
     assert {"incident_2024_03_coolant.md", "oee_monthly_report.md"} <= {h.citation.file for h in hits}
+
+
+def test_unknown_filter_key_is_a_config_error(shared_store: KnowledgeStore) -> None:
+    with pytest.raises(ConfigError, match="invalid query filters"):
+        shared_store.query("베어링", filters={"machine": "CNC-01"})
 
 
 def test_filter_that_matches_nothing(shared_store: KnowledgeStore) -> None:
