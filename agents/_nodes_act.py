@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from factorypilot.agents.safety import Decision
+from factorypilot.connectors.base import BaseConnector
 
 from factorypilot.errors import FactoryPilotError
 from factorypilot.vocabulary import ActionKind, ActionRequest, ActionResult, ActionStatus, Sample, Scalar
@@ -107,6 +108,17 @@ async def act(d: RuntimeDeps, state: AgentState, crash_hook: Callable[[str], Non
                             run_id=run_id, key=f"{key}:refused")
             results.append(_result(req, ActionStatus.REFUSED, key, why))
             continue
+        if d.config.policy.dry_run_on_simulator and req.kind is ActionKind.WRITE:
+            rehearsal_problem = await _rehearse(d, req, dec_now)
+            if rehearsal_problem:
+                d.store.start_action(key, run_id, req.target, req.kind.value, req.model_dump(mode="json"))
+                d.store.mark_action(key, "refused", rehearsal_problem)
+                d.ledger.append("refusal", {"target": req.target, "value": req.value, "reasons": [rehearsal_problem]},
+                                run_id=run_id, key=f"{key}:dry-run")
+                results.append(_result(req, ActionStatus.REFUSED, key, rehearsal_problem))
+                continue
+            d.ledger.append("dry-run", {"target": req.target, "value": req.value, "result": "ok"}, run_id=run_id,
+                            key=f"{key}:dry-run")
         d.store.start_action(key, run_id, req.target, req.kind.value, req.model_dump(mode="json"))
         try:
             if req.kind is ActionKind.NOTE:
@@ -131,6 +143,23 @@ async def act(d: RuntimeDeps, state: AgentState, crash_hook: Callable[[str], Non
         results.append(_result(req, ActionStatus.UNCONFIRMED, key, "awaiting read-back",
                                executed_value=req.value) | {"executed": True, "from": fresh.get(req.target)})
     return {"results": results}
+
+
+async def _rehearse(d: RuntimeDeps, req: ActionRequest, decision: Decision) -> str:
+    """Write to the simulator first and read it back; return why it failed ('' when it passed)."""
+    if d.rehearsal is None:
+        return "the policy requires a dry run on the simulator, but no simulator is configured"
+    sim_tag = d.rehearsal_roles.get(d.role_of(req.target))
+    if sim_tag is None:
+        return f"dry run impossible: role of {req.target!r} does not exist on the simulator"
+    rehearsal = req.model_copy(update={"target": sim_tag})
+    try:
+        await d.rehearsal.write(rehearsal, d.guard.permit(rehearsal, decision, approved=True))
+        status, why, _ = await _read_back(d.rehearsal, {sim_tag: req.value}, d.config.verify.attempts,
+                                          d.config.verify.interval_s, d.config.verify.tolerance)
+    except FactoryPilotError as exc:
+        return f"dry run on the simulator failed: {exc}"
+    return "" if status is ActionStatus.DONE else f"dry run on the simulator failed: {why}"
 
 
 def _recover(d: RuntimeDeps, req: ActionRequest, key: str, fresh: dict[str, Scalar]) -> dict[str, Any] | None:
@@ -169,7 +198,8 @@ async def verify(d: RuntimeDeps, state: AgentState) -> dict[str, Any]:
         elif not expect:
             status, why = ActionStatus.UNCONFIRMED, "method result cannot be read back (no expectation declared)"
         else:
-            status, why, read_back = await _read_back(d, expect, cfg.attempts, cfg.interval_s, cfg.tolerance)
+            status, why, read_back = await _read_back(d.connector, expect, cfg.attempts, cfg.interval_s,
+                                                      cfg.tolerance)
         d.store.mark_action(key, {"done": "verified"}.get(status.value, status.value), why)
         d.ledger.append("read-back", {"target": req.target, "expected": expect, "read": read_back.value
                                       if read_back else None, "status": status.value, "reason": why},
@@ -180,13 +210,13 @@ async def verify(d: RuntimeDeps, state: AgentState) -> dict[str, Any]:
     return {"results": out}
 
 
-async def _read_back(d: RuntimeDeps, expect: dict[str, Scalar], attempts: int, interval: float,
+async def _read_back(connector: BaseConnector[Any], expect: dict[str, Scalar], attempts: int, interval: float,
                      tol: float) -> tuple[ActionStatus, str, Sample | None]:
     last: list[Sample] = []
     error = ""
     for attempt in range(attempts):
         try:
-            last = await d.connector.read(list(expect))
+            last = await connector.read(list(expect))
             error = ""
         except FactoryPilotError as exc:
             error = str(exc)

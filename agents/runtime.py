@@ -58,7 +58,8 @@ class AgentRuntime:
     def __init__(self, config: AgentConfig, connector: BaseConnector[Any], *, home: Path | None = None,
                  planner: Planner | None = None, retriever: Retriever | None = None,
                  tag_meta: dict[str, Tag] | None = None, checkpointer_url: str | None = None,
-                 window_size: int = 120) -> None:
+                 window_size: int = 120,
+                 rehearsal: tuple[BaseConnector[Any], dict[str, str]] | None = None) -> None:
         self.config = config
         self.connector = connector
         self.home = Path(home or get_settings().home)
@@ -67,6 +68,7 @@ class AgentRuntime:
         self.tag_meta = tag_meta or {}
         self.checkpointer_url = checkpointer_url
         self.window_size = window_size
+        self.rehearsal = rehearsal
         self._stack = contextlib.AsyncExitStack()
         self._stop = asyncio.Event()
         self.ledger: Ledger
@@ -81,7 +83,8 @@ class AgentRuntime:
         self.deps = RuntimeDeps(config=self.config, connector=self.connector,
                                 guard=Guard(self.config.policy, self.config.roles), planner=self.planner,
                                 ledger=self.ledger, store=self.store, retriever=self.retriever,
-                                tag_meta=self.tag_meta)
+                                tag_meta=self.tag_meta, rehearsal=self.rehearsal[0] if self.rehearsal else None,
+                                rehearsal_roles=self.rehearsal[1] if self.rehearsal else {})
         self.graph = build_graph(self.deps).compile(checkpointer=saver)
         return self
 

@@ -33,6 +33,9 @@ class RuntimeDeps:
     store: RunStore
     retriever: Retriever | None = None
     tag_meta: dict[str, Tag] = field(default_factory=dict)
+    rehearsal: BaseConnector[Any] | None = None
+    """A simulator plant to rehearse writes on first (``policy.dry_run_on_simulator``)."""
+    rehearsal_roles: dict[str, str] = field(default_factory=dict)
 
     def observed_tag_ids(self) -> list[str]:
         roles = self.config.observe or list(self.config.roles)

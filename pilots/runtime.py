@@ -71,6 +71,20 @@ async def _knowledge(spec: PilotSpec, spec_path: Path, company: str, home: Path)
     return KnowledgeRetriever(store)
 
 
+async def _rehearsal_plant(spec: PilotSpec, stack: contextlib.AsyncExitStack
+                           ) -> tuple[BaseConnector[Any], dict[str, str]] | None:
+    """The spec's simulator model, started in-process, for dry runs before writes reach the real plant."""
+    if spec.simulator is None:
+        log.warning("pilot %s asks for dry runs but names no simulator model: writes will be refused", spec.id)
+        return None
+    from factorypilot.pilots.simulator import PlantSimulator
+
+    sim = await stack.enter_async_context(PlantSimulator(spec.simulator.model, seed=spec.simulator.seed,
+                                                         tick_seconds=spec.simulator.tick_seconds))
+    twin = await stack.enter_async_context(create("opcua", {"endpoint": sim.endpoint}))
+    return twin, dict(sim.roles())
+
+
 @contextlib.asynccontextmanager
 async def open_pilot(spec: PilotSpec, spec_path: Path, *, connector: BaseConnector[Any] | None = None,
                      bindings: dict[str, str] | None = None, home: Path | None = None, company: str | None = None,
@@ -87,6 +101,7 @@ async def open_pilot(spec: PilotSpec, spec_path: Path, *, connector: BaseConnect
             connector = create(spec.connector.type, spec.connector.config)
             await stack.enter_async_context(connector)
         retriever = await _knowledge(spec, spec_path, company or spec.id, home) if knowledge else None
+        rehearsal = await _rehearsal_plant(spec, stack) if spec.policy.dry_run_on_simulator else None
         runtime = AgentRuntime(config, connector, home=home, planner=planner, retriever=retriever,
-                               checkpointer_url=checkpointer_url)
+                               checkpointer_url=checkpointer_url, rehearsal=rehearsal)
         yield await stack.enter_async_context(runtime)

@@ -129,3 +129,44 @@ async def test_rate_limit_across_runs(plant: InMemoryConnector, tmp_path: Path) 
         feed = next(r for r in second.report["results"]  # type: ignore[index]
                     if r["request"]["target"] == "cnc1.feed")
         assert "rate limit" in feed["reason"]
+
+
+def _sim_twin(feed_high: float = 120.0) -> InMemoryConnector:
+    from .conftest import TAGS
+
+    tags = [t.model_copy(update={"id": "sim." + t.id, "limits": t.limits.model_copy(update={"high": feed_high})
+                                 if t.limits else None}) for t in TAGS]
+    return InMemoryConnector(InMemoryConnector.Config(tags=tags, values={"sim.cnc1.feed": 100.0}))
+
+
+async def test_dry_run_on_simulator_first_then_plant(plant: InMemoryConnector, tmp_path: Path) -> None:
+    plant.set_value("cnc1.vib", 5.5)
+    sim = _sim_twin()
+    cfg = make_config(dry_run_on_simulator=True)
+    async with plant, sim, AgentRuntime(cfg, plant, home=tmp_path,
+                                        rehearsal=(sim, {"feed_override": "sim.cnc1.feed"})) as rt:
+        out = await rt.handle(rising([5.0, 5.5]))
+        assert sim.writes == [("sim.cnc1.feed", 85.0)]
+        assert plant.writes == [("cnc1.feed", 85.0)]
+        assert out.status == "done"
+        assert rt.ledger.records(run_id=out.run_id, kind="dry-run")
+
+
+async def test_failed_dry_run_keeps_the_plant_untouched(plant: InMemoryConnector, tmp_path: Path) -> None:
+    plant.set_value("cnc1.vib", 5.5)
+    sim = _sim_twin(feed_high=80.0)  # the simulator's device limit rejects 85
+    cfg = make_config(dry_run_on_simulator=True)
+    async with plant, sim, AgentRuntime(cfg, plant, home=tmp_path,
+                                        rehearsal=(sim, {"feed_override": "sim.cnc1.feed"})) as rt:
+        out = await rt.handle(rising([5.0, 5.5]))
+        assert plant.writes == []
+        feed = next(r for r in out.report["results"] if r["request"]["target"] == "cnc1.feed")  # type: ignore[index]
+        assert feed["status"] == "refused"
+        assert "dry run on the simulator failed" in feed["reason"]
+
+
+async def test_dry_run_required_without_simulator_refuses(plant: InMemoryConnector, tmp_path: Path) -> None:
+    plant.set_value("cnc1.vib", 5.5)
+    async with plant, AgentRuntime(make_config(dry_run_on_simulator=True), plant, home=tmp_path) as rt:
+        await rt.handle(rising([5.0, 5.5]))
+        assert plant.writes == []
