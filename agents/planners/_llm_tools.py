@@ -1,0 +1,179 @@
+"""The tools the LLM planner offers, their argument schemas, and how a call is answered.
+
+Read tools answer from the pilot's roles only (a live read through the connector when one is given, else
+the run's observation) and the knowledge retriever. Action tools only *propose*: they append an
+``ActionRequest`` for the guard to judge — nothing here writes to the plant. A bad call raises
+:class:`ToolCallError`, whose text goes back to the model as an error ``ToolMessage``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from factorypilot.agents.planners.base import PlanContext
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from factorypilot.vocabulary import ActionKind, ActionRequest, Sample, Scalar
+
+__all__ = ["TOOLS", "ProposePlan", "ToolCallError", "ToolSession"]
+
+Reader = Callable[[list[str]], Awaitable[list[Sample]]]
+Search = Callable[[str, int], Awaitable[list[dict[str, Any]]]]
+
+
+class ToolCallError(Exception):
+    """A tool call the planner cannot accept; the message is fed back to the model."""
+
+
+class _Args(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ReadTags(_Args):
+    """Read the current values of some of the pilot's roles (role names or their tag ids)."""
+
+    tags: list[str] = Field(min_length=1, max_length=20)
+
+
+class SearchKnowledge(_Args):
+    """Search the company's documents (manuals, work instructions, past reports); returns cited chunks."""
+
+    query: str = Field(min_length=1, max_length=300)
+    k: int = Field(default=3, ge=1, le=5)
+
+
+class AddWorkOrderNote(_Args):
+    """Propose a work-order note for people (maintenance, quality, shift lead). Nothing is written to the plant."""
+
+    topic: str = Field(min_length=1, max_length=80)
+    text: str = Field(min_length=1, max_length=1000)
+
+
+class ProposeWrite(_Args):
+    """Propose writing a value to a role's tag. The safety guard decides; you never write yourself."""
+
+    target: str = Field(description="role name or its tag id")
+    value: bool | int | float | str
+    reason: str = Field(default="", max_length=500)
+
+
+class ProposeMethod(_Args):
+    """Propose calling a method (e.g. reset, start inspection). The safety guard decides."""
+
+    target: str = Field(description="role name or method id")
+    args: list[Scalar] = Field(default_factory=list)
+    object: str | None = Field(default=None, description="parent object of the method, if any")
+    reason: str = Field(default="", max_length=500)
+
+
+class PlannedAction(_Args):
+    kind: Literal["write", "method", "note"]
+    target: str = Field(description="role name / tag id (write), method (method) or topic (note)")
+    value: Scalar = Field(default=None, description="value to write, or the note text")
+    args: list[Scalar] = Field(default_factory=list)
+    reason: str = Field(default="", max_length=500)
+
+
+class ProposePlan(_Args):
+    """Finish: the diagnosis, any further actions, and whether a person must decide (escalate)."""
+
+    diagnosis: str = Field(min_length=1, max_length=2000)
+    actions: list[PlannedAction] = Field(default_factory=list, max_length=10)
+    escalate: bool = False
+    citations: list[str] = Field(default_factory=list)
+
+
+TOOLS: dict[str, type[_Args]] = {
+    "read_tags": ReadTags, "search_knowledge": SearchKnowledge, "add_work_order_note": AddWorkOrderNote,
+    "propose_write": ProposeWrite, "propose_method": ProposeMethod, "propose_plan": ProposePlan,
+}
+
+
+def _validation_text(exc: ValidationError) -> str:
+    return "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'arguments'}: {e['msg']}" for e in exc.errors()[:5])
+
+
+@dataclass
+class ToolSession:
+    """One planning step's tool state: the context, the proposals so far, and the lookups."""
+
+    ctx: PlanContext
+    requested_by: str
+    reader: Reader | None = None
+    search: Search | None = None
+    proposals: list[ActionRequest] = field(default_factory=list)
+    plan: ProposePlan | None = None
+
+    def tool_models(self) -> list[type[_Args]]:
+        return [m for name, m in TOOLS.items() if name != "search_knowledge" or self.search is not None]
+
+    def _tag_id(self, target: str) -> str:
+        if target in self.ctx.roles:
+            return self.ctx.roles[target]
+        if target in self.ctx.roles.values():
+            return target
+        raise ToolCallError(f"unknown target {target!r}: use one of the roles {sorted(self.ctx.roles)}")
+
+    def _event_id(self) -> str | None:
+        return self.ctx.events[0].id if self.ctx.events else None
+
+    def _request(self, kind: ActionKind, target: str, reason: str, **kw: Any) -> ActionRequest:
+        return ActionRequest(kind=kind, target=target, reason=reason, requested_by=self.requested_by,
+                             event_id=self._event_id(), **kw)
+
+    async def call(self, name: str, raw_args: dict[str, Any]) -> str:
+        """Answer one tool call (the text for its ToolMessage) or raise ToolCallError."""
+        model = TOOLS.get(name)
+        if model is None or model not in self.tool_models():
+            raise ToolCallError(f"unknown tool {name!r}; available: {[m.__name__ for m in self.tool_models()]}")
+        try:
+            args = model.model_validate(raw_args)
+        except ValidationError as exc:
+            raise ToolCallError(f"invalid arguments for {name}: {_validation_text(exc)}") from exc
+        if isinstance(args, ReadTags):
+            return await self._read(args)
+        if isinstance(args, SearchKnowledge):
+            assert self.search is not None
+            hits = await self.search(args.query, args.k)
+            return json.dumps([{"citation": str(h.get("citation")), "text": str(h.get("text", ""))[:700]}
+                               for h in hits], ensure_ascii=False)
+        if isinstance(args, AddWorkOrderNote):
+            self.proposals.append(self._request(ActionKind.NOTE, args.topic, "", value=args.text))
+            return "note proposed"
+        if isinstance(args, ProposeWrite):
+            self.proposals.append(self._request(ActionKind.WRITE, self._tag_id(args.target), args.reason,
+                                                value=args.value))
+            return "write proposed; the safety guard will decide"
+        if isinstance(args, ProposeMethod):
+            self.proposals.append(self._request(ActionKind.METHOD, self._tag_id(args.target), args.reason,
+                                                args=tuple(args.args),
+                                                object_id=self._tag_id(args.object) if args.object else None))
+            return "method call proposed; the safety guard will decide"
+        assert isinstance(args, ProposePlan)
+        for a in args.actions:  # validate all before accepting any
+            if a.kind != "note":
+                self._tag_id(a.target)
+        for a in args.actions:
+            if a.kind == "note":
+                self.proposals.append(self._request(ActionKind.NOTE, a.target, a.reason, value=a.value))
+            elif a.kind == "write":
+                self.proposals.append(self._request(ActionKind.WRITE, self._tag_id(a.target), a.reason,
+                                                    value=a.value))
+            else:
+                self.proposals.append(self._request(ActionKind.METHOD, self._tag_id(a.target), a.reason,
+                                                    args=tuple(a.args)))
+        self.plan = args
+        return "plan received; the safety guard will evaluate it"
+
+    async def _read(self, args: ReadTags) -> str:
+        ids = [self._tag_id(t) for t in args.tags]
+        if self.reader is not None:
+            samples = {s.tag_id: s for s in await self.reader(ids)}
+        else:
+            samples = {t: s for t, s in self.ctx.current.items() if t in ids}
+        role_of = {tid: role for role, tid in self.ctx.roles.items()}
+        out = {role_of.get(t, t): (samples[t].value if t in samples else None) for t in ids}
+        return "DATA<" + json.dumps(out, ensure_ascii=False, default=str) + ">"

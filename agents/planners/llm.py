@@ -1,0 +1,206 @@
+"""``LLMPlanner``: any LangChain chat model with tool calling, behind the same small planner interface.
+
+The model sees a *selected* context (``_llm_prompt``) and a few tools (``_llm_tools``): read the pilot's
+roles, search the company's documents, propose writes / method calls / work-order notes, and finish with
+``propose_plan`` (a pydantic schema). It only proposes; the graph's guard decides, and its refusals come back
+on the next planning attempt as the ``ToolMessage`` answering ``propose_plan`` (or, after a restart, in the
+context).
+
+Failures — timeout, provider error, malformed tool call, unknown tool, invalid arguments, no tool call —
+are answered with an error ``ToolMessage`` for *every* tool call of that reply (so the history never holds a
+tool call without its answer) and retried up to ``max_retries`` times; then the ``fallback`` planner (usually
+the ``PlaybookPlanner``) plans, or, without one, the plan escalates to a person. It never raises for a model
+failure. Prompt tokens per model call come from the model's ``usage_metadata`` when present, else from
+:func:`~factorypilot.agents.planners._llm_prompt.estimate_tokens`; ``Plan.prompt_tokens`` is their sum for
+the planning step.
+
+Example::
+
+    from factorypilot.agents.planners.llm import LLMPlanner, make_chat_model
+    planner = LLMPlanner(make_chat_model({"provider": "ollama", "model": "qwen2.5:7b-instruct"}),
+                         fallback=PlaybookPlanner(config.playbooks))
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections import OrderedDict
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from factorypilot.agents.planners._llm_models import (
+    ChatModelConfig,
+    ensure_model_requests_allowed,
+    make_chat_model,
+    model_name_of,
+)
+from factorypilot.agents.planners._llm_prompt import SYSTEM_PROMPT, estimate_prompt_tokens, render_context
+from factorypilot.agents.planners._llm_tools import ToolCallError, ToolSession
+from factorypilot.agents.planners.base import Plan, PlanContext, Planner
+from factorypilot.agents.planners.playbook import PlaybookPlanner
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
+from langchain_core.utils.function_calling import convert_to_openai_tool
+
+from factorypilot.errors import FactoryPilotError
+from factorypilot.vocabulary import Event
+
+if TYPE_CHECKING:
+    from factorypilot.agents.config import AgentConfig
+    from factorypilot.agents.runtime_deps import Retriever
+    from factorypilot.connectors.base import BaseConnector
+
+__all__ = ["ChatModelConfig", "LLMPlanner", "make_chat_model"]
+
+log = logging.getLogger("factorypilot.agents.llm")
+
+_KEEP_RUNS = 32  # conversations kept in memory so guard refusals can answer the pending propose_plan call
+
+
+class LLMPlanner:
+    """Plan with a chat model; bounded retries; fall back to ``fallback`` or escalate."""
+
+    name = "llm"
+
+    def __init__(self, model: BaseChatModel, *, fallback: Planner | None = None, max_retries: int = 2,
+                 max_steps: int = 6, timeout_s: float = 60.0, connector: BaseConnector[Any] | None = None,
+                 retriever: Retriever | None = None) -> None:
+        ensure_model_requests_allowed(model, what=f"the chat model {model_name_of(model)!r}")
+        self.model = model
+        self.model_name = model_name_of(model)
+        self.fallback = fallback
+        self.max_retries = max_retries
+        self.max_steps = max_steps
+        self.timeout_s = timeout_s
+        self.connector = connector
+        self.retriever = retriever
+        self._pending: OrderedDict[str, tuple[list[BaseMessage], str]] = OrderedDict()
+
+    @classmethod
+    def from_config(cls, cfg: ChatModelConfig | Mapping[str, Any], agent: AgentConfig, **kw: Any) -> LLMPlanner:
+        """The usual wiring: the configured model, with the pilot's playbooks as the fallback."""
+        c = cfg if isinstance(cfg, ChatModelConfig) else ChatModelConfig(**dict(cfg))
+        kw.setdefault("fallback", PlaybookPlanner(agent.playbooks))
+        kw.setdefault("max_retries", c.max_retries)
+        kw.setdefault("timeout_s", c.timeout_s)
+        return cls(make_chat_model(c), **kw)
+
+    def knowledge_queries(self, events: list[Event], lang: str) -> list[str]:
+        queries = self.fallback.knowledge_queries(events, lang) if self.fallback is not None else []
+        return queries or [e.message for e in events if e.message]
+
+    # -- planning ------------------------------------------------------------------------------------
+    async def plan(self, ctx: PlanContext) -> Plan:
+        ensure_model_requests_allowed(self.model, what=f"the chat model {self.model_name!r}")
+        session = ToolSession(ctx, requested_by=f"llm:{self.model_name}",
+                              reader=self.connector.read if self.connector is not None else None,
+                              search=self.retriever.search if self.retriever is not None else None)
+        tools = [convert_to_openai_tool(m) for m in session.tool_models()]
+        bound = self.model.bind_tools(tools)
+        messages = self._start(ctx)
+        tokens: list[int] = []
+        failures = 0
+        last_error = ""
+        while failures <= self.max_retries and len(tokens) < self.max_steps:
+            estimate = estimate_prompt_tokens(messages, tools)
+            try:
+                reply = await asyncio.wait_for(bound.ainvoke(messages), timeout=self.timeout_s)
+            except TimeoutError:
+                tokens.append(estimate)
+                failures, last_error = failures + 1, f"model timed out after {self.timeout_s:g}s"
+                log.warning("planner %s: %s (run %s)", self.model_name, last_error, ctx.run_id)
+                continue
+            except FactoryPilotError:
+                raise
+            except Exception as exc:
+                tokens.append(estimate)
+                failures, last_error = failures + 1, f"model error {type(exc).__name__}: {str(exc)[:200]}"
+                log.warning("planner %s: %s (run %s)", self.model_name, last_error, ctx.run_id)
+                continue
+            ai = _with_ids(reply if isinstance(reply, AIMessage) else AIMessage(content=str(reply)))
+            usage = ai.usage_metadata
+            tokens.append(usage["input_tokens"] if usage and usage.get("input_tokens") else estimate)
+            messages.append(ai)
+            error, final_id = await self._answer(ai, session, messages)
+            if final_id is not None and session.plan is not None:
+                return self._done(ctx, session, messages, final_id, tokens, failures)
+            if error:
+                failures, last_error = failures + 1, error
+                log.info("planner %s: retry after %s (run %s)", self.model_name, error, ctx.run_id)
+        reason = last_error or f"no plan after {len(tokens)} model calls"
+        return await self._give_up(ctx, tokens, reason)
+
+    def _start(self, ctx: PlanContext) -> list[BaseMessage]:
+        pending = self._pending.pop(ctx.run_id, None)
+        if pending is not None and ctx.refusals:
+            history, call_id = pending
+            text = ("REFUSED by the safety guard (the policy is enforced outside you): "
+                    + "; ".join(ctx.refusals[:10]) + ". Propose a plan within the policy, or escalate.")
+            return [*history, ToolMessage(content=text, tool_call_id=call_id, status="error")]
+        return [SystemMessage(SYSTEM_PROMPT), HumanMessage(render_context(ctx))]
+
+    async def _answer(self, ai: AIMessage, session: ToolSession,
+                      messages: list[BaseMessage]) -> tuple[str, str | None]:
+        """Append one ToolMessage per tool call of ``ai``. Returns (first error, id of an accepted propose_plan)."""
+        errors: list[str] = []
+        final_id: str | None = None
+        for bad in ai.invalid_tool_calls:
+            err = f"malformed tool call {bad.get('name')!r}: {bad.get('error') or 'arguments are not valid JSON'}"
+            errors.append(err)
+            messages.append(ToolMessage(content=err + ". Call the tool again with valid JSON arguments.",
+                                        tool_call_id=str(bad.get("id")), status="error"))
+        for call in ai.tool_calls:
+            call_id = str(call.get("id"))
+            if final_id is not None:
+                messages.append(ToolMessage(content="ignored: the plan was already proposed", tool_call_id=call_id))
+                continue
+            try:
+                text = await session.call(call["name"], dict(call.get("args") or {}))
+            except ToolCallError as exc:
+                errors.append(str(exc))
+                messages.append(ToolMessage(content=f"error: {exc}", tool_call_id=call_id, status="error"))
+                continue
+            if call["name"] == "propose_plan":
+                final_id = call_id  # answered later: by the guard's verdict, or below when the plan is final
+                continue
+            messages.append(ToolMessage(content=text, tool_call_id=call_id))
+        if not ai.tool_calls and not ai.invalid_tool_calls:
+            errors.append("the reply called no tool")
+            messages.append(HumanMessage("Reply only with tool calls; finish with propose_plan."))
+        return (errors[0] if errors else ""), final_id
+
+    def _done(self, ctx: PlanContext, session: ToolSession, messages: list[BaseMessage], final_id: str,
+              tokens: list[int], failures: int) -> Plan:
+        assert session.plan is not None
+        # keep the conversation (the propose_plan call still unanswered: the guard answers it on a re-plan)
+        self._pending[ctx.run_id] = (messages, final_id)
+        while len(self._pending) > _KEEP_RUNS:
+            self._pending.popitem(last=False)
+        cites = ", ".join(session.plan.citations)
+        note = f"{len(tokens)} model call(s), prompt tokens per call {tokens}" + (f"; retries {failures}"
+                                                                                  if failures else "")
+        return Plan(diagnosis=session.plan.diagnosis + (f" [{cites}]" if cites else ""),
+                    actions=session.proposals, planner=self.name, model=self.model_name,
+                    prompt_tokens=sum(tokens), escalate=session.plan.escalate, note=note)
+
+    async def _give_up(self, ctx: PlanContext, tokens: list[int], reason: str) -> Plan:
+        note = f"LLM planner gave up after {len(tokens)} model call(s): {reason}"
+        log.warning("planner %s: %s (run %s)", self.model_name, note, ctx.run_id)
+        if self.fallback is None:
+            return Plan(diagnosis=f"the model could not produce a valid plan ({reason}); a person should look",
+                        planner=self.name, model=self.model_name, prompt_tokens=sum(tokens), escalate=True,
+                        note=note)
+        fb = await self.fallback.plan(ctx)
+        return fb.model_copy(update={"planner": f"{self.name}>{fb.planner}", "model": self.model_name,
+                                     "prompt_tokens": sum(tokens), "note": (fb.note + "; " if fb.note else "") + note})
+
+
+def _with_ids(ai: AIMessage) -> AIMessage:
+    """Give every tool call an id (some servers omit them) so each can be answered by a ToolMessage."""
+    if all(c.get("id") for c in ai.tool_calls) and all(c.get("id") for c in ai.invalid_tool_calls):
+        return ai
+    calls = [c if c.get("id") else {**c, "id": f"call_{uuid.uuid4().hex[:10]}"} for c in ai.tool_calls]
+    bad = [c if c.get("id") else {**c, "id": f"call_{uuid.uuid4().hex[:10]}"} for c in ai.invalid_tool_calls]
+    return ai.model_copy(update={"tool_calls": calls, "invalid_tool_calls": bad})
