@@ -40,7 +40,7 @@ class _Users:
     def get_user(self, iserver: Any, username: str | None = None, password: str | None = None,
                  certificate: Any = None) -> User | None:
         if username is None:
-            return User(role=UserRole.User) if self._anonymous or certificate is not None else None
+            return User(role=UserRole.User) if self._anonymous else None
         expected = self._users.get(username)
         if expected is None or not hmac.compare_digest(expected.encode(), (password or "").encode()):
             _log.info("simulator refused user %r", username)

@@ -70,6 +70,14 @@ async def test_wrong_password_and_untrusted_certificate_are_refused(secure_sim: 
     with pytest.raises(ua.UaError):
         await client.connect()
     await client.disconnect()  # idempotent clean-up of the half-open channel
+    anonymous = Client(secure_sim.endpoint, timeout=5)  # allow_anonymous=False
+    anonymous.application_uri = certs.client_uri
+    await anonymous.set_security(SecurityPolicyBasic256Sha256, str(certs.client_cert), str(certs.client_key),
+                                 server_certificate=str(certs.server_cert),
+                                 mode=ua.MessageSecurityMode.SignAndEncrypt)
+    with pytest.raises(ua.UaError):
+        await anonymous.connect()
+    await anonymous.disconnect()
     stranger = generate_certificates(tmp_path / "stranger")  # a different, untrusted client pair
     mixed = CertificatePaths(certs.directory, certs.server_cert, certs.server_key, stranger.client_cert,
                              stranger.client_key, certs.trusted_dir)
