@@ -58,3 +58,20 @@ async def test_export_is_deterministic(tmp_path: Path) -> None:
         export = export_mes(sim, tmp_path / str(run))
         outputs.append((export.csv_path.read_bytes(), export.xml_path.read_bytes()))
     assert outputs[0] == outputs[1]
+
+
+async def test_the_mes_connector_reads_both_exports_back(tmp_path: Path) -> None:
+    from factorypilot.connectors.mes import MesFilesConfig, MesFilesConnector
+
+    sim = PlantSimulator(seed=3, realtime=False)
+    await sim.step(600)
+    export = export_mes(sim, tmp_path / "out")
+    async with MesFilesConnector(MesFilesConfig(source="sim")) as mes:
+        for path in (export.csv_path, export.xml_path):
+            seen = await mes.inspect(path)
+            assert seen.kind == "production"
+            result = await mes.ingest(path)
+            assert result.quarantined == 0
+        per_shift = await mes.scrap_rate_per_shift()
+    assert sum(r["good"] for r in per_shift) == sim.value("good_count")
+    assert sum(r["scrap"] for r in per_shift) == sim.value("scrap_count")
