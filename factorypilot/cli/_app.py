@@ -20,6 +20,11 @@ from factorypilot.errors import FactoryPilotError
 
 err_console = Console(stderr=True)
 
+# Typer >= 0.25 vendors click as ``typer._click``; older Typer raises click's own classes. Catch both.
+_ABORT: tuple[type[BaseException], ...] = (click.exceptions.Abort, typer.Abort)
+_EXIT: tuple[type[BaseException], ...] = (click.exceptions.Exit, typer.Exit)
+_USAGE: tuple[type[BaseException], ...] = (click.ClickException, getattr(typer, "TyperException", click.ClickException))
+
 app = typer.Typer(
     name="factorypilot",
     help="Manufacturing AI agent pilots: simulate a plant, connect over OPC-UA, run safe agents, audit.\n\n"
@@ -69,14 +74,18 @@ def main(argv: list[str] | None = None) -> None:
         err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         logging.getLogger("factorypilot").debug("command failed", exc_info=exc)
         sys.exit(1)
-    except click.exceptions.Abort:
+    except _ABORT:
         err_console.print("aborted")
         sys.exit(130)
-    except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
+    except _EXIT as exc:
+        sys.exit(getattr(exc, "exit_code", 0))
+    except _USAGE as exc:  # bad option values, unknown commands: click's message, exit code 2
+        show = getattr(exc, "show", None)
+        if callable(show):
+            show()
+        else:
+            err_console.print(f"error: {exc}")
+        sys.exit(getattr(exc, "exit_code", 2))
     except KeyboardInterrupt:
         sys.exit(130)
     sys.exit(rv if isinstance(rv, int) else 0)
