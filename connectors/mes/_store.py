@@ -97,7 +97,7 @@ class MesStore:
                f'WHERE "{kind.value}".content != excluded.content')
         data = zip(keys, contents, *cols, [file] * len(keys), rows, strict=True)
         with self._lock:
-            before = self._count(kind)
+            before = self._max_rowid(kind)
             changes_before = self._db.total_changes
             self._db.execute("BEGIN")
             try:
@@ -107,8 +107,11 @@ class MesStore:
                 self._db.execute("ROLLBACK")
                 raise
             changed = self._db.total_changes - changes_before
-            inserted = self._count(kind) - before
+            inserted = self._max_rowid(kind) - before  # rows are never deleted: new rowids are max + 1
         return Upsert(inserted, changed - inserted, len(keys) - changed)
+
+    def _max_rowid(self, kind: RecordKind) -> int:
+        return int(self._db.execute(f'SELECT COALESCE(MAX(rowid), 0) FROM "{kind.value}"').fetchone()[0])
 
     def _count(self, kind: RecordKind) -> int:
         return int(self._db.execute(f'SELECT COUNT(*) FROM "{kind.value}"').fetchone()[0])
