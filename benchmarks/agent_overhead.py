@@ -1,0 +1,229 @@
+"""Benchmark: the agent runtime's overhead over a raw LangGraph graph, and prompt tokens per planning step.
+
+    python benchmarks/agent_overhead.py            # 100 runs x 3 rounds per contender, 10,000-tag plant
+    python benchmarks/agent_overhead.py --quick    # 30 runs x 2 rounds
+    TMPDIR=/dev/shm python benchmarks/agent_overhead.py   # without the disk's fsync cost (tmpfs)
+
+Part 1 — runs/s, no model (playbook planner), one full pass per run on an in-memory plant: observe → detect →
+plan → guard → act (a real write) → verify (read-back) → report, ledger and action table on SQLite:
+- baseline: the *same node functions* (``graph._Nodes``) in a hand-built ``StateGraph``, compiled with the
+  checkpointer, ``ainvoke`` with LangGraph's default durability;
+- factorypilot: ``AgentRuntime.handle`` (run row, crash-hook wrappers, ``durability="sync"``).
+Each with ``InMemorySaver`` and with the SQLite saver. Rounds are interleaved; the best round counts.
+
+Part 2 — prompt tokens per planning step for a 10,000-tag plant: ``LLMPlanner`` + ``FakeChatModel`` (usage
+reported with the tokenizer-free estimate), the runtime's ``tag_meta`` holding all 10,000 tags; baseline: the
+same tag lines for the whole plant (what "put the plant in the prompt" would cost). Goal ≤ 2,000.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import tempfile
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from factorypilot.agents import AgentConfig, AgentRuntime, SafetyPolicy, TagRule, load_playbooks
+from factorypilot.agents.detectors import ThresholdConfig
+from factorypilot.agents.graph import AgentState, _Nodes
+from factorypilot.agents.ledger import Ledger
+from factorypilot.agents.planners._llm_prompt import _tag_line, estimate_tokens
+from factorypilot.agents.planners.llm import LLMPlanner
+from factorypilot.agents.planners.playbook import PlaybookPlanner
+from factorypilot.agents.runtime_deps import RuntimeDeps
+from factorypilot.agents.safety import Guard
+from factorypilot.agents.store import RunStore
+from factorypilot.connectors import InMemoryConnector
+from langchain_core.messages import AIMessage, BaseMessage
+from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+from langgraph.graph import END, START, StateGraph
+from rich.console import Console
+from rich.table import Table
+
+from factorypilot.testing import FakeChatModel, tool_call
+from factorypilot.vocabulary import DataType, Limits, Sample, Tag
+
+ROLES = {"spindle_vibration": "cnc1.vib", "feed_override": "cnc1.feed", "door_open": "cnc1.door",
+         "spindle_speed": "cnc1.speed", "coolant_temp": "cnc1.coolant"}
+PILOT_TAGS = [
+    Tag(id="cnc1.vib", name="주축 진동", unit="mm/s", data_type=DataType.FLOAT),
+    Tag(id="cnc1.feed", name="이송 오버라이드", unit="%", data_type=DataType.FLOAT, writable=True,
+        limits=Limits(low=0, high=120)),
+    Tag(id="cnc1.door", name="도어 열림", data_type=DataType.BOOLEAN),
+    Tag(id="cnc1.speed", name="주축 회전수", unit="rpm", data_type=DataType.FLOAT, writable=True),
+    Tag(id="cnc1.coolant", name="절삭유 온도", unit="°C", data_type=DataType.FLOAT),
+]
+VALUES: dict[str, Any] = {"cnc1.vib": 5.5, "cnc1.feed": 100.0, "cnc1.door": False, "cnc1.speed": 3000.0,
+                          "cnc1.coolant": 24.0}
+PLAYBOOKS = [{"id": "vibration-high", "when": {"role": "spindle_vibration", "severity": "warning"},
+              "diagnosis": {"en": "Spindle vibration high", "ko": "주축 진동 상승"},
+              "actions": [{"write": "feed_override", "delta": -15, "floor": 60, "reason": "reduce load"}]}]
+
+
+def config() -> AgentConfig:
+    return AgentConfig(
+        name="bench", roles=ROLES, detectors=[ThresholdConfig(role="spindle_vibration", high=4.0, persist=2)],
+        playbooks=load_playbooks(PLAYBOOKS),
+        policy=SafetyPolicy(name="bench", tags=[TagRule(target="feed_override", min=50, max=110, max_step=20)]),
+        verify={"attempts": 2, "interval_s": 0.0})  # type: ignore[arg-type]
+
+
+def plant(extra: int = 0) -> InMemoryConnector:
+    tags = PILOT_TAGS + [Tag(id=f"plant.line{i // 500}.sig{i}", name=f"라인{i // 500} 신호 {i}", unit="bar",
+                             data_type=DataType.FLOAT) for i in range(extra)]
+    values = VALUES | {t.id: 1.0 for t in tags[len(PILOT_TAGS):]}
+    return InMemoryConnector(InMemoryConnector.Config(tags=tags, values=values))
+
+
+def window() -> dict[str, list[Sample]]:
+    return {"cnc1.vib": [Sample(tag_id="cnc1.vib", value=v) for v in (5.0, 5.5)]}
+
+
+def raw_graph(deps: RuntimeDeps) -> StateGraph[AgentState]:
+    """The same node functions, wired by hand with plain LangGraph (no runtime, no wrappers)."""
+    n = _Nodes(deps)
+    g: StateGraph[AgentState] = StateGraph(AgentState)
+    for name in ("observe", "detect", "retrieve", "plan", "guard", "approve", "act", "verify", "report"):
+        g.add_node(name, getattr(n, name))
+    g.add_edge(START, "observe")
+    g.add_edge("observe", "detect")
+    g.add_conditional_edges("detect", lambda s: "retrieve" if s.get("events") else "report", ["retrieve", "report"])
+    g.add_edge("retrieve", "plan")
+    g.add_conditional_edges("plan", lambda s: "guard" if (s.get("plan") or {}).get("actions") else "report",
+                            ["guard", "report"])
+    g.add_conditional_edges("guard", n.after_guard, ["plan", "approve"])
+    g.add_edge("approve", "act")
+    g.add_edge("act", "verify")
+    g.add_edge("verify", "report")
+    g.add_edge("report", END)
+    return g
+
+
+@contextlib.asynccontextmanager
+async def saver(kind: str, home: Path) -> AsyncIterator[Any]:
+    if kind == "memory":
+        yield InMemorySaver()
+    else:
+        async with AsyncSqliteSaver.from_conn_string(str(home / "checkpoints.sqlite")) as s:
+            yield s
+
+
+Runner = Callable[[int], Awaitable[None]]
+
+
+@contextlib.asynccontextmanager
+async def baseline_runner(kind: str, home: Path, conn: InMemoryConnector) -> AsyncIterator[Runner]:
+    cfg = config()
+    ledger, store = Ledger(home / "ledger.sqlite"), RunStore(home / "agent.sqlite")
+    deps = RuntimeDeps(config=cfg, connector=conn, guard=Guard(cfg.policy, cfg.roles),
+                       planner=PlaybookPlanner(cfg.playbooks), ledger=ledger, store=store)
+    async with saver(kind, home) as s:
+        graph = raw_graph(deps).compile(checkpointer=s)
+
+        async def one(i: int) -> None:
+            conn.set_value("cnc1.feed", 100.0)
+            state: AgentState = {"run_id": f"raw-{i}", "window": {k: [x.model_dump(mode="json") for x in v]
+                                                                  for k, v in window().items()}}
+            out = await graph.ainvoke(state, {"configurable": {"thread_id": f"raw-{i}"}})
+            assert out["status"] == "done", out.get("report")
+
+        yield one
+    ledger.close()
+    store.close()
+
+
+@contextlib.asynccontextmanager
+async def runtime_runner(kind: str, home: Path, conn: InMemoryConnector) -> AsyncIterator[Runner]:
+    async with AgentRuntime(config(), conn, home=home) as rt:
+        if kind == "memory":  # the runtime only offers durable savers; swap in the in-memory one for this row
+            from factorypilot.agents.graph import build_graph
+
+            rt.graph = build_graph(rt.deps).compile(checkpointer=InMemorySaver())
+
+        async def one(i: int) -> None:
+            conn.set_value("cnc1.feed", 100.0)
+            out = await rt.handle(window(), run_id=f"rt-{i}")
+            assert out.status == "done", out.report
+
+        yield one
+
+
+async def throughput(runs: int, rounds: int) -> dict[tuple[str, str], float]:
+    best: dict[tuple[str, str], float] = {}
+    conn = plant()
+    async with conn:
+        for r in range(rounds):
+            for kind in ("memory", "sqlite"):
+                for who, factory in (("baseline", baseline_runner), ("factorypilot", runtime_runner)):
+                    with tempfile.TemporaryDirectory() as tmp:
+                        async with factory(kind, Path(tmp), conn) as one:
+                            for i in range(5):  # warm-up
+                                await one(-1 - i)
+                            t = time.perf_counter()
+                            for i in range(runs):
+                                await one(r * runs + i)
+                            rate = runs / (time.perf_counter() - t)
+                    best[(kind, who)] = max(best.get((kind, who), 0.0), rate)
+    return best
+
+
+def scripted_llm(messages: list[BaseMessage], tools: list[dict[str, Any]]) -> AIMessage:
+    return AIMessage("", tool_calls=[tool_call(
+        "propose_plan", diagnosis="spindle vibration high: lower feed",
+        actions=[{"kind": "write", "target": "feed_override", "value": 85, "reason": "reduce cutting load"}])])
+
+
+async def prompt_tokens(tags: int) -> tuple[int, int, int]:
+    conn = plant(extra=tags - len(PILOT_TAGS))
+    meta = {t.id: t for t in conn.config.tags}
+    fake = FakeChatModel(function=scripted_llm)
+    cfg = config()
+    with tempfile.TemporaryDirectory() as tmp:
+        async with conn, AgentRuntime(cfg, conn, home=Path(tmp), planner=LLMPlanner(fake), tag_meta=meta) as rt:
+            out = await rt.handle(window())
+            assert out.status == "done", out.report
+            decision = next(r for r in rt.ledger.records(run_id=out.run_id) if r.kind == "decision")
+            selected = int(decision.payload["prompt_tokens"])
+    whole = estimate_tokens("\n".join(_tag_line(t.id, None, t, VALUES.get(t.id, 1.0), "en") for t in meta.values()))
+    return selected, whole, len(meta)
+
+
+async def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    ap.add_argument("--quick", action="store_true", help="fewer runs (30 x 2 rounds per contender)")
+    ap.add_argument("--runs", type=int, default=None)
+    ap.add_argument("--rounds", type=int, default=None)
+    ap.add_argument("--tags", type=int, default=10_000)
+    args = ap.parse_args()
+    runs = args.runs or (30 if args.quick else 100)
+    rounds = args.rounds or (2 if args.quick else 3)
+    console = Console()
+    console.print(f"agent overhead: {runs} runs x {rounds} rounds per contender (best round counts), "
+                  f"homes under {tempfile.gettempdir()} ...")
+    best = await throughput(runs, rounds)
+    table = Table(title="Agent runtime vs raw LangGraph (same node functions, no model)")
+    for col in ("saver", "raw graph runs/s", "runtime runs/s", "overhead ×", "goal"):
+        table.add_column(col, justify="right" if col != "saver" else "left")
+    for kind in ("memory", "sqlite"):
+        base, ours = best[(kind, "baseline")], best[(kind, "factorypilot")]
+        ratio = base / ours
+        table.add_row("InMemorySaver" if kind == "memory" else "SQLite", f"{base:.1f}", f"{ours:.1f}",
+                      f"{ratio:.2f}", "[green]≤ 1.2[/]" if ratio <= 1.2 else "[red]> 1.2[/]")
+    console.print(table)
+    selected, whole, n = await prompt_tokens(args.tags)
+    t2 = Table(title=f"Prompt tokens per planning step, {n:,}-tag plant (tokenizer-free estimate)")
+    for col in ("prompt", "tokens", "vs whole plant", "goal"):
+        t2.add_column(col, justify="right" if col != "prompt" else "left")
+    t2.add_row("baseline: whole plant", f"{whole:,}", "1.00", "")
+    t2.add_row("LLMPlanner (selected)", f"{selected:,}", f"{selected / whole:.4f}",
+               "[green]≤ 2,000[/]" if selected <= 2000 else "[red]> 2,000[/]")
+    console.print(t2)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
