@@ -17,6 +17,7 @@ import yaml
 from factorypilot.agents import AgentConfig, Playbook, SafetyPolicy, VerifyConfig, load_playbooks
 from factorypilot.agents.detectors import DetectorConfig
 from factorypilot.connectors.registry import config_error
+from factorypilot.pilots._eval_scenarios import GateSpec, KpiSpec, Scenario
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from factorypilot.errors import ConfigError
@@ -71,9 +72,10 @@ class PilotSpec(_Strict):
     policy: SafetyPolicy = Field(default_factory=SafetyPolicy)
     verify: VerifyConfig = Field(default_factory=VerifyConfig)
     knowledge: list[str] = Field(default_factory=list, description="document paths, relative to the spec")
-    kpis: list[str] = Field(default_factory=list)
-    scenarios: list[dict[str, Any]] = Field(default_factory=list)
-    gate: dict[str, float] = Field(default_factory=dict, description="evaluation thresholds for --gate")
+    kpis: KpiSpec = Field(default_factory=KpiSpec, description="KPI names and where they come from")
+    scenarios: list[Scenario] | str = Field(default_factory=list,
+                                           description="evaluation scenarios, or a YAML file relative to the spec")
+    gate: GateSpec = Field(default_factory=GateSpec, description="evaluation thresholds for --gate")
     lang: Literal["en", "ko"] = "en"
 
     @field_validator("detectors")
