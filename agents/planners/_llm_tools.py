@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from factorypilot.agents.planners.base import PlanContext
+from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from factorypilot.vocabulary import ActionKind, ActionRequest, Sample, Scalar
@@ -107,8 +108,17 @@ class ToolSession:
     proposals: list[ActionRequest] = field(default_factory=list)
     plan: ProposePlan | None = None
 
-    def tool_models(self) -> list[type[_Args]]:
-        return [m for name, m in TOOLS.items() if name != "search_knowledge" or self.search is not None]
+    def tool_names(self) -> list[str]:
+        return [name for name in TOOLS if name != "search_knowledge" or self.search is not None]
+
+    def tool_schemas(self) -> list[dict[str, Any]]:
+        """OpenAI-style tool definitions, named as the model must call them (``propose_plan`` ...)."""
+        out = []
+        for name in self.tool_names():
+            schema = convert_to_openai_tool(TOOLS[name])
+            schema["function"]["name"] = name
+            out.append(schema)
+        return out
 
     def _tag_id(self, target: str) -> str:
         if target in self.ctx.roles:
@@ -126,9 +136,9 @@ class ToolSession:
 
     async def call(self, name: str, raw_args: dict[str, Any]) -> str:
         """Answer one tool call (the text for its ToolMessage) or raise ToolCallError."""
-        model = TOOLS.get(name)
-        if model is None or model not in self.tool_models():
-            raise ToolCallError(f"unknown tool {name!r}; available: {[m.__name__ for m in self.tool_models()]}")
+        if name not in self.tool_names():
+            raise ToolCallError(f"unknown tool {name!r}; available: {self.tool_names()}")
+        model = TOOLS[name]
         try:
             args = model.model_validate(raw_args)
         except ValidationError as exc:

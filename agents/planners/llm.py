@@ -42,7 +42,6 @@ from factorypilot.agents.planners.base import Plan, PlanContext, Planner
 from factorypilot.agents.planners.playbook import PlaybookPlanner
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
-from langchain_core.utils.function_calling import convert_to_openai_tool
 
 from factorypilot.errors import FactoryPilotError
 from factorypilot.vocabulary import Event
@@ -97,7 +96,7 @@ class LLMPlanner:
         session = ToolSession(ctx, requested_by=f"llm:{self.model_name}",
                               reader=self.connector.read if self.connector is not None else None,
                               search=self.retriever.search if self.retriever is not None else None)
-        tools = [convert_to_openai_tool(m) for m in session.tool_models()]
+        tools = session.tool_schemas()
         bound = self.model.bind_tools(tools)
         messages = self._start(ctx)
         tokens: list[int] = []

@@ -75,6 +75,23 @@ async def test_good_plan_is_guarded_executed_and_tokens_recorded(plant: InMemory
     assert_no_dangling(fake)
 
 
+async def test_tools_are_offered_by_the_names_the_planner_answers(plant: InMemoryConnector,
+                                                                   tmp_path: Path) -> None:
+    def by_offered_name(messages: list[BaseMessage], tools: list[dict[str, Any]]) -> AIMessage:
+        finish = next(t["function"] for t in tools if "plan" in t["function"]["name"])
+        assert "diagnosis" in finish["parameters"]["properties"]
+        return AIMessage("", tool_calls=[tool_call(finish["name"], diagnosis="진동", actions=[
+            {"kind": "write", "target": "feed_override", "value": 90}])])
+
+    fake = FakeChatModel(function=by_offered_name)
+    out, _ = await run(plant, tmp_path, LLMPlanner(fake))
+    assert [t["function"]["name"] for t in fake.tools_seen[0]] == [
+        "read_tags", "add_work_order_note", "propose_write", "propose_method", "propose_plan"]
+    assert fake.calls == 1
+    assert plant.writes == [("cnc1.feed", 90.0)]
+    assert out.status == "done"
+
+
 async def test_prompt_holds_only_selected_tags_of_a_big_plant(tmp_path: Path) -> None:
     extra = [Tag(id=f"line9.unrelated{i}", name=f"무관한 태그 {i}", data_type=DataType.FLOAT) for i in range(2000)]
     plant = InMemoryConnector(InMemoryConnector.Config(
@@ -233,6 +250,7 @@ async def test_prompt_injection_never_widens_what_is_written(tmp_path: Path) -> 
     out, rt = await run(plant, tmp_path, planner, config=cfg, tag_meta={t.id: t for t in tags},
                         retriever=PoisonedRetriever())
     first = "\n".join(str(m.content) for m in fake.received[0])
+    assert "search_knowledge" in [t["function"]["name"] for t in fake.tools_seen[0]]
     assert INJECTION in first
     assert "manual.pdf#p3" in first
     assert plant.writes == []  # ... and nothing it asked for reached the plant
