@@ -16,7 +16,8 @@ from factorypilot.knowledge import Filters, KnowledgeStore, format_hits
 DOCS = {
     "manuals/cnc_spindle.md": (
         "---\ndoc_type: manual\nequipment: CNC-01\ndate: 2023-11-02\n---\n"
-        "# CNC-01 스핀들\n## 진동 경보\n진동이 7.1 mm/s를 넘으면 정지 경보가 발생한다. 이송을 멈추고 베어링을 점검한다.\n"
+        "# CNC-01 스핀들\n## 진동 경보\n진동이 7.1 mm/s를 넘으면 정지 경보가 발생한다.\n"
+        "이송을 멈추고 베어링을 점검한다.\n"
         "## 베어링 교체\n베어링 교체 주기는 가동 8,000시간이다.\n"
     ),
     "sop/lockout.md": (

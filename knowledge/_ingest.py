@@ -52,9 +52,10 @@ def expand(paths: Iterable[Path | str]) -> tuple[list[Target], list[Path]]:
             targets.append(Target(p.resolve(), p.name))
         else:
             missing.append(p)
-    seen: set[Path] = set()
-    unique = [t for t in targets if not (t.path in seen or seen.add(t.path))]  # type: ignore[func-returns-value]
-    return unique, missing
+    unique: dict[Path, Target] = {}
+    for t in targets:
+        unique.setdefault(t.path, t)  # a file named twice (folder + file) is ingested once
+    return list(unique.values()), missing
 
 
 def sha256_bytes(raw: bytes) -> str:
