@@ -49,6 +49,7 @@ class OpcUaConnector(BaseConnector[OpcUaConfig]):
         self._owner: dict[str, str] = {}
         self._tags: dict[str, Tag] = {}
         self._vtypes: dict[str, ua.VariantType] = {}
+        self._nodes: dict[str, ua.NodeId] = {}  # parsed node ids (parsing costs more than a Read of one value)
 
     # -- lifecycle ---------------------------------------------------------------------------------
     async def _connect(self) -> None:
@@ -74,8 +75,12 @@ class OpcUaConnector(BaseConnector[OpcUaConfig]):
 
     # -- node ids and routing ----------------------------------------------------------------------
     def _parse(self, tag_id: str) -> ua.NodeId:
+        node = self._nodes.get(tag_id)
+        if node is not None:
+            return node
         try:
-            return ua.NodeId.from_string(tag_id)
+            node = self._nodes[tag_id] = ua.NodeId.from_string(tag_id)
+            return node
         except (ValueError, uaerrors.UaStringParsingError, IndexError) as exc:
             raise NodeNotFoundError(f"{tag_id!r} is not a valid OPC UA node id", where=self._where(),
                                     hint="node ids look like ns=2;s=Line1.Speed or ns=3;i=1001 "

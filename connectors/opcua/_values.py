@@ -73,7 +73,7 @@ def data_type_of(data_type: ua.NodeId) -> DataType:
 
 
 def quality_of(status: ua.StatusCode | None) -> Quality:
-    value = 0 if status is None else int(status.value)
+    value = 0 if status is None else status.value
     severity = value >> 30
     if severity == 0:
         return Quality.GOOD
