@@ -34,3 +34,15 @@ def register(app: typer.Typer) -> None:
     from factorypilot.cli._runs import runs_app
 
     app.add_typer(runs_app, name="runs")
+    from factorypilot.cli._template import template_app
+
+    app.add_typer(template_app, name="template")
+    from factorypilot.cli._catalog import catalog_app
+
+    app.add_typer(catalog_app, name="catalog")
+    from factorypilot.cli._match import match
+
+    app.command("match")(match)
+    from factorypilot.cli._programme import programme_app
+
+    app.add_typer(programme_app, name="programme")

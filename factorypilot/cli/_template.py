@@ -1,0 +1,225 @@
+"""``factorypilot template export|init|map|check|run|enable-writes|disable-writes`` — spreading a pilot."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import typer
+import yaml
+from rich.console import Console
+from rich.table import Table
+
+from factorypilot.errors import ConfigError
+from factorypilot.settings import get_settings
+
+template_app = typer.Typer(help="Templates: export a proven pilot, deploy it at a small firm (init → map → run).",
+                           no_args_is_help=True)
+console = Console()
+_STYLE = {"high": "green", "medium": "yellow", "low": "red", "none": "red"}
+
+
+def resolve_template(name: str, catalog: Path | None = None) -> Path:
+    """A template directory/zip path, or a template id from the catalog."""
+    path = Path(name)
+    if path.exists():
+        return path
+    from factorypilot.pilots.catalog import Catalog
+
+    folders = [get_settings().home / "templates"] + ([catalog] if catalog and catalog.is_dir() else [])
+    index = catalog if catalog and catalog.is_file() else None
+    return Catalog.discover(folders=folders, index=index).get(name).path
+
+
+@template_app.command("export")
+def export(
+    pilot: str = typer.Argument(..., help="pilot.yaml path or reference pilot name"),
+    out: Path | None = typer.Option(None, "--out", help="folder to write into (default: FACTORYPILOT_HOME/templates)"),
+    generic: list[str] = typer.Option([], "--generic", help="knowledge file (relative to the spec) that is generic "
+                                      "and may travel; repeatable. Everything else stays behind"),
+    override_gate: bool = typer.Option(False, "--override-gate", help="export although the gate was not passed"),
+    reason: str | None = typer.Option(None, "--reason", help="why the gate is overridden (recorded in the ledger)"),
+    by: str | None = typer.Option(None, "--by", help="who overrides (recorded in the ledger)"),
+    marker: list[str] = typer.Option([], "--marker", help="text that must not appear in the package, e.g. the "
+                                     "lead firm's name; repeatable"),
+    as_zip: bool = typer.Option(False, "--zip", help="write a .zip instead of a folder"),
+) -> None:
+    """Package a pilot that passed its evaluation gate as a versioned template, without company data.
+
+    Example:  factorypilot template export mobility --generic knowledge/cnc-sop-m07.md --marker 대구모빌리티
+    """
+    from factorypilot.pilots.templates import export_template
+
+    if override_gate and not (reason and reason.strip()):
+        raise ConfigError("--override-gate needs --reason \"...\"", hint="the reason is recorded in the ledger")
+    home = get_settings().home
+    path = export_template(pilot, out or home / "templates", home=home, generic=generic,
+                           override_reason=reason if override_gate else None, by=by, as_zip=as_zip, markers=marker)
+    console.print(f"[green]✓[/] template written: {path} (scanned: no endpoints, bindings, credentials, "
+                  "recorded data or company knowledge)")
+    if override_gate:
+        console.print(f"[yellow]![/] gate overridden by {by or 'unknown'}: {reason} (recorded in the ledger)")
+
+
+@template_app.command("init")
+def init(
+    template: str = typer.Argument(..., help="template id from the catalog, or a template folder/zip"),
+    company: str = typer.Option(..., "--company", help="the firm's name (Korean is fine)"),
+    endpoint: str | None = typer.Option(None, "--endpoint", help="the firm's OPC-UA endpoint, opc.tcp://HOST:PORT"),
+    dest: Path | None = typer.Option(None, "--dir", help="project folder (default: ./<template>-<company>)"),
+    catalog: Path | None = typer.Option(None, "--catalog", help="extra catalog folder or index.yaml"),
+    force: bool = typer.Option(False, "--force", help="write into a non-empty folder"),
+) -> None:
+    """Create a firm's pilot project from a template — read-only (writes disabled) until enabled explicitly.
+
+    Example:  factorypilot template init mobility-cnc --company 성서정밀 --endpoint opc.tcp://10.0.0.5:4840
+    """
+    from factorypilot.pilots.templates import init_from_template
+
+    project = init_from_template(resolve_template(template, catalog), company=company, endpoint=endpoint,
+                                 dest=dest, force=force)
+    console.print(f"[green]✓[/] project created: {project.root} (writes [bold]disabled[/])")
+    console.print(f"next: factorypilot template map --project {project.root}")
+
+
+def _show(result: Any) -> None:
+    table = Table(title="role → tag mapping")
+    for col in ("role", "req", "proposed tag", "score", "confidence", "bound"):
+        table.add_column(col)
+    for role, rm in result.proposal.roles.items():
+        style = _STYLE[rm.confidence]
+        table.add_row(role, "yes" if rm.required else "", rm.label or "-", f"{rm.score:.2f}",
+                      f"[{style}]{rm.confidence}[/]", result.bindings.get(role, "[red]unmapped[/]"))
+    console.print(table)
+
+
+def _prompt(rm: Any, tags: Sequence[Any]) -> str | None:
+    console.print(f"\n[bold]{rm.role}[/] — proposal [{_STYLE[rm.confidence]}]{rm.confidence}[/] confidence")
+    for i, c in enumerate(rm.candidates, 1):
+        console.print(f"  {i}. {c.label}  [dim]{c.tag_id}  score {c.score:.2f}[/]")
+    answer = typer.prompt("number, tag name/id, or 'skip'", default="1" if rm.candidates else "skip")
+    if answer.strip().lower() in ("skip", "s", ""):
+        return None
+    if answer.isdigit() and 1 <= int(answer) <= len(rm.candidates):
+        return str(rm.candidates[int(answer) - 1].tag_id)
+    return answer.strip()
+
+
+@template_app.command("map")
+def map_(
+    project: Path = typer.Option(Path("."), "--project", help="project folder (template init)"),
+    answers: Path | None = typer.Option(None, "--answers", help="non-interactive: YAML role: tag (id or name)"),
+    write_answers: Path | None = typer.Option(None, "--write-answers", help="write the proposal as an answers file "
+                                              "to edit and pass back with --answers"),
+    accept: str = typer.Option("high", "--accept", help="accept proposals at or above: high | medium | low"),
+    interactive: bool = typer.Option(True, "--interactive/--no-interactive",
+                                     help="ask about roles below --accept (default when no --answers)"),
+    check: bool = typer.Option(True, "--check/--no-check", help="run the read-only check once every role is mapped"),
+) -> None:
+    """Browse the firm's plant, propose role → tag bindings with confidence, confirm, save; then check read-only.
+
+    Refuses (exit 1) while required roles are unmapped.
+
+    Example:  factorypilot template map --project mobility-cnc-성서정밀 --answers answers.yaml
+    """
+    from factorypilot.pilots.mapping import load_answers
+    from factorypilot.pilots.templates import Project, map_project, readonly_check
+
+    if accept not in ("high", "medium", "low"):
+        raise ConfigError(f"--accept must be high, medium or low, not {accept!r}")
+    proj = Project.open(project)
+    given = load_answers(answers) if answers else None
+    confirm = _prompt if (interactive and given is None and write_answers is None) else None
+    started = time.perf_counter()
+    result = asyncio.run(map_project(proj, answers=given, accept=accept, confirm=confirm))  # type: ignore[arg-type]
+    _show(result)
+    if write_answers:
+        write_answers.write_text(yaml.safe_dump(result.proposal.answers_template(), allow_unicode=True,
+                                                sort_keys=False), encoding="utf-8")
+        console.print(f"wrote {write_answers} — edit it and run: factorypilot template map --answers {write_answers}")
+    if result.missing:
+        raise ConfigError(f"required roles still unmapped: {', '.join(result.missing)}", where=str(proj.spec_path),
+                          hint="answer them (prompt or --answers FILE); the pilot refuses to run until then")
+    console.print(f"[green]✓[/] all required roles mapped in {time.perf_counter() - started:.1f} s")
+    if check:
+        _print_check(asyncio.run(readonly_check(proj)))
+
+
+def _print_check(report: dict[str, Any]) -> None:
+    for role, r in report["roles"].items():
+        mark = "[green]✓[/]" if not r["problems"] else "[yellow]![/]"
+        console.print(f"{mark} {role}: {r['values']} {'; '.join(r['problems'])}")
+    verdict = "[green]passed[/]" if report["checks_passed"] else "[red]failed[/]"
+    console.print(f"read-only check {verdict}; writes {'ENABLED' if report['writes_enabled'] else 'disabled'}; "
+                  f"report: {report['path']}")
+    if not report["checks_passed"]:
+        raise ConfigError("read-only check failed: " + "; ".join(report["problems"] or ["writes are enabled"]),
+                          where=report["path"], hint="fix the mapping (template map) before running")
+
+
+@template_app.command("check")
+def check_(project: Path = typer.Option(Path("."), "--project", help="project folder"),
+           reads: int = typer.Option(5, "--reads", min=1, help="reads per tag")) -> None:
+    """Live read-only evaluation: read every bound tag, check it against its role, run the detectors.
+
+    Example:  factorypilot template check --project mobility-cnc-성서정밀
+    """
+    from factorypilot.pilots.templates import Project, readonly_check
+
+    _print_check(asyncio.run(readonly_check(Project.open(project), reads=reads)))
+
+
+@template_app.command("run")
+def run(
+    project: Path = typer.Option(Path("."), "--project", help="project folder"),
+    max_runs: int | None = typer.Option(None, "--max-runs", help="stop after handling this many events"),
+    seconds: float | None = typer.Option(None, "--seconds", help="stop after this many seconds"),
+    knowledge: bool = typer.Option(True, help="load the project's knowledge documents"),
+    lang: str = typer.Option("ko", "--lang", help="report language: ko or en"),
+) -> None:
+    """Run the firm's pilot on its plant (read-only until writes are enabled); Ctrl-C stops.
+
+    Example:  factorypilot template run --project mobility-cnc-성서정밀 --seconds 600
+    """
+    from factorypilot.cli._render import render_report
+    from factorypilot.pilots.templates import Project, run_project
+
+    proj = Project.open(project)
+    console.print(f"pilot running for {proj.company} — writes "
+                  f"{'ENABLED' if proj.writes_enabled() else 'disabled (read-only)'}")
+    outcomes = asyncio.run(run_project(proj, max_runs=max_runs, stop_after_s=seconds, knowledge=knowledge))
+    for o in outcomes:
+        if o.report:
+            render_report(o.report, console, lang=lang)
+    console.print(f"stopped after {len(outcomes)} run(s)")
+
+
+@template_app.command("enable-writes")
+def enable_writes(project: Path = typer.Option(Path("."), "--project", help="project folder"),
+                  by: str = typer.Option(..., "--by", help="who enables writes"),
+                  reason: str = typer.Option(..., "--reason", help="why (e.g. read-only check passed)")) -> None:
+    """Allow the pilot to write to the plant (within its safety policy); recorded in the ledger.
+
+    Example:  factorypilot template enable-writes --project firm --by 김반장 --reason "2주 읽기전용 검증 완료"
+    """
+    from factorypilot.pilots.templates import Project
+
+    seq = Project.open(project).set_writes(True, by=by, reason=reason)
+    console.print(f"[yellow]writes enabled[/] by {by} (ledger record {seq})")
+
+
+@template_app.command("disable-writes")
+def disable_writes(project: Path = typer.Option(Path("."), "--project", help="project folder"),
+                   by: str = typer.Option(..., "--by", help="who disables writes"),
+                   reason: str = typer.Option(..., "--reason", help="why")) -> None:
+    """Put the pilot back into read-only mode; recorded in the ledger.
+
+    Example:  factorypilot template disable-writes --project mobility-cnc-성서정밀 --by 김반장 --reason "설비 개조"
+    """
+    from factorypilot.pilots.templates import Project
+
+    seq = Project.open(project).set_writes(False, by=by, reason=reason)
+    console.print(f"writes disabled by {by} (ledger record {seq})")
