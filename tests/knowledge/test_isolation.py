@@ -19,8 +19,7 @@ def _write(folder: Path, files: dict[str, str]) -> Path:
     return folder
 
 
-@pytest.fixture
-def two_companies(tmp_path: Path) -> tuple[KnowledgeStore, KnowledgeStore]:
+def _make_pair(tmp_path: Path) -> tuple[KnowledgeStore, KnowledgeStore]:
     home = tmp_path / "home"
     a_docs = _write(tmp_path / "a", {
         "safety.md": SHARED,  # identical file in both companies: identical chunk ids
@@ -35,6 +34,12 @@ def two_companies(tmp_path: Path) -> tuple[KnowledgeStore, KnowledgeStore]:
     assert not a.ingest(a_docs).failed
     assert not b.ingest(b_docs).failed
     return a, b
+
+
+@pytest.fixture(scope="module")
+def two_companies(tmp_path_factory: pytest.TempPathFactory) -> tuple[KnowledgeStore, KnowledgeStore]:
+    """Read-only pair shared by the module (the deleting test builds its own)."""
+    return _make_pair(tmp_path_factory.mktemp("pair"))
 
 
 def test_ids_collide_but_stores_stay_apart(two_companies: tuple[KnowledgeStore, KnowledgeStore]) -> None:
@@ -80,8 +85,8 @@ def test_physically_separate_directories(two_companies: tuple[KnowledgeStore, Kn
     assert a.stats().chunks == b.stats().chunks == 2
 
 
-def test_deleting_in_one_company_leaves_the_other(two_companies: tuple[KnowledgeStore, KnowledgeStore]) -> None:
-    a, b = two_companies
+def test_deleting_in_one_company_leaves_the_other(tmp_path: Path) -> None:
+    a, b = _make_pair(tmp_path)
     assert a.delete("safety.md") == 1
     assert a.stats().chunks == 1
     assert b.stats().chunks == 2
