@@ -25,37 +25,38 @@ def _series(trace: Trace, role: str) -> list[float]:
 
 
 def plot_scenario(path: Path, score: ScenarioScore, agent: Trace, baseline: Trace, *, onset: int,
-                  detector_limits: dict[str, list[float]], title: str) -> Path:
+                  detector_limits: dict[str, list[float]], title: str, fallback_title: str = "") -> Path:
     import matplotlib
 
     matplotlib.use("Agg", force=True)
     import matplotlib.pyplot as plt
 
+    if not _drawable(title):
+        title = fallback_title if fallback_title.isascii() and fallback_title else score.id
     roles = [r for r in detector_limits if r in agent.initial] or [r for r in agent.initial][:1]
     written = sorted({role for _, role, _ in agent.writes})
-    fig, axes = plt.subplots(2 if written else 1, 1, figsize=(9, 5.5 if written else 3.5), sharex=True,
-                             squeeze=False)
-    ax = axes[0][0]
+    panels = len(roles) + (1 if written else 0)
+    fig, axes = plt.subplots(panels, 1, figsize=(9, 1.2 + 2.1 * panels), sharex=True, squeeze=False)
     ticks = list(range(len(agent.values)))
     for i, role in enumerate(roles):
-        color = f"C{i}"
-        ax.plot(ticks, _series(agent, role), color=color, lw=1.3, label=f"{role} (agent)")
-        ax.plot(list(range(len(baseline.values))), _series(baseline, role), color=color, lw=1.0, ls="--",
-                alpha=0.6, label=f"{role} (baseline)")
+        ax = axes[i][0]
+        ax.plot(ticks, _series(agent, role), color="C0", lw=1.3, label="agent")
+        ax.plot(list(range(len(baseline.values))), _series(baseline, role), color="C1", lw=1.0, ls="--",
+                alpha=0.8, label="baseline (no agent)")
         for limit in detector_limits.get(role, []):
-            ax.axhline(limit, color=color, lw=0.8, ls=":")
-    _marks(ax, score, agent, onset)
-    ax.set_ylabel("value")
-    ax.set_title(title, fontsize=10)
-    ax.legend(fontsize=7, loc="upper left")
+            ax.axhline(limit, color="tab:red", lw=0.8, ls=":", label="detector limit")
+        _marks(ax, score, agent, onset)
+        ax.set_ylabel(role, fontsize=8)
+        ax.legend(fontsize=7, loc="upper left")
+    axes[0][0].set_title(title, fontsize=10)
     if written:
-        bx = axes[1][0]
+        bx = axes[-1][0]
         for role in written:
-            bx.step(ticks, _series(agent, role), where="post", label=f"{role} (agent)")
-            bx.step(list(range(len(baseline.values))), _series(baseline, role), where="post", ls="--", alpha=0.6,
-                    label=f"{role} (baseline)")
+            bx.step(ticks, _series(agent, role), where="post", color="C0", label=f"{role} (agent)")
+            bx.step(list(range(len(baseline.values))), _series(baseline, role), where="post", color="C1", ls="--",
+                    alpha=0.8, label=f"{role} (baseline)")
         _marks(bx, score, agent, onset)
-        bx.set_ylabel("setpoint")
+        bx.set_ylabel("setpoint", fontsize=8)
         bx.legend(fontsize=7, loc="lower left")
     axes[-1][0].set_xlabel(f"tick (× {agent.tick_seconds:g} s)")
     fig.tight_layout()
@@ -63,6 +64,22 @@ def plot_scenario(path: Path, score: ScenarioScore, agent: Trace, baseline: Trac
     fig.savefig(path, dpi=90)
     plt.close(fig)
     return path
+
+
+def _drawable(text: str) -> bool:
+    """True if a font matplotlib knows has Hangul (else Korean titles would draw as boxes and warn)."""
+    if text.isascii():
+        return True
+    from matplotlib import font_manager
+
+    names = {f.name for f in font_manager.fontManager.ttflist}
+    hangul = [n for n in names if any(k in n for k in ("CJK", "Nanum", "Malgun", "Gothic", "UnDotum", "Baekmuk"))]
+    if hangul:
+        import matplotlib
+
+        matplotlib.rcParams["font.family"] = [hangul[0], "DejaVu Sans"]
+        return True
+    return False
 
 
 def _marks(ax: Any, score: ScenarioScore, agent: Trace, onset: int) -> None:

@@ -72,7 +72,10 @@ def to_json(report: EvalReport) -> dict[str, Any]:
     return {
         "pilot": report.pilot, "spec": str(report.spec_path), "planner": report.planner, "lang": report.lang,
         "started": report.started, "aggregate": asdict(report.aggregate),
-        "gate": report.gate.model_dump(mode="json"), "gate_failures": report.gate_failures,
+        "metrics": {k: v for k, v in asdict(report.aggregate).items()
+                    if isinstance(v, int | float) and not isinstance(v, bool)},
+        "gate": {"passed": report.gate_passed, "failures": report.gate_failures,
+                 "thresholds": report.gate.model_dump(mode="json")},
         "gate_passed": report.gate_passed, "scenarios": [s.as_json() for s in report.scores],
         "plots": {k: str(v.name) for k, v in report.plots.items()}, "attributions": report.attributions,
     }

@@ -169,7 +169,8 @@ async def aevaluate(pilot: str | Path, *, scenarios: list[str] | None = None, pl
 
             plot_files[sc.id] = await asyncio.to_thread(
                 plot_scenario, out / f"{sc.id}.png", s, agent, baseline, onset=sc.onset,
-                detector_limits=_limits(spec), title=f"{sc.id}: {localized(sc.title, lang)}")
+                detector_limits=_limits(spec), title=f"{sc.id}: {localized(sc.title, lang)}",
+                fallback_title=f"{sc.id}: {localized(sc.title, 'en')}")
     agg = aggregate(scores)
     report = EvalReport(pilot=spec.id, spec_path=spec_path, planner=getattr(chosen, "name", str(planner)), lang=lang,
                         started=started.isoformat(timespec="seconds"), scores=scores, aggregate=agg, gate=spec.gate,

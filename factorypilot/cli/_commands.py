@@ -34,6 +34,9 @@ def register(app: typer.Typer) -> None:
     from factorypilot.cli._runs import runs_app
 
     app.add_typer(runs_app, name="runs")
+    from factorypilot.cli._eval import eval_command
+
+    app.command("eval")(eval_command)
     from factorypilot.cli._template import template_app
 
     app.add_typer(template_app, name="template")
