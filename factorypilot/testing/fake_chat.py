@@ -91,7 +91,8 @@ class FakeChatModel(BaseChatModel):
         if self.strict_history and (dangling := dangling_tool_calls(messages)):
             raise ValueError(f"invalid history: tool call(s) {dangling} have no ToolMessage")
         if self.script:
-            return self.script.pop(0)
+            item: Reply = self.script.pop(0)
+            return item
         if self.function is not None:
             reply: AIMessage | str = self.function(list(messages), tools)
             return reply
