@@ -146,6 +146,9 @@ async def open_client(config: OpcUaConfig, url: str) -> Client:
     if config.password is not None:
         client.set_password(config.password.get_secret_value())
     await _configure_security(client, config, url)
+    if config.password is not None and config.security_policy == "None":
+        _log.warning("the password for %s is sent without encryption (security policy None); prefer "
+                     "Basic256Sha256/SignAndEncrypt", safe_url(url))
     _log.debug("connecting to %s (security %s/%s, user %s)", safe_url(url), config.security_policy,
                config.security_mode, config.username or "anonymous")
     try:

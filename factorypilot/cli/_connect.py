@@ -5,6 +5,7 @@ The password comes from ``FACTORYPILOT_OPCUA_PASSWORD`` or a hidden prompt, neve
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -46,6 +47,8 @@ def _connector(endpoint: str, policy: str, mode: str, cert: Path | None, key: Pa
     from factorypilot.connectors.opcua import OpcUaConnector
     from factorypilot.connectors.registry import config_error
 
+    if not logging.getLogger("factorypilot").isEnabledFor(logging.DEBUG):
+        logging.getLogger("asyncua").setLevel(logging.ERROR)  # its notices are not for plant users; --debug
     password = os.environ.get(PASSWORD_ENV)
     if username and password is None:
         password = typer.prompt(f"password for {username}", hide_input=True)

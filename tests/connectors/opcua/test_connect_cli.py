@@ -66,7 +66,8 @@ def test_password_comes_from_env_or_prompt_never_a_flag(plant: OpcUaTestPlant) -
     from_env = runner.invoke(app, ["connect", "read", plant.endpoint, plant.node_id("Program"), "-u", "operator"],
                              env={"COLUMNS": "250", "FACTORYPILOT_OPCUA_PASSWORD": "env-secret"})
     assert from_env.exit_code == 0
-    assert "password for" not in from_env.output
+    assert "password for operator" not in from_env.output
+    assert "sent without encryption" in from_env.output  # security None: the user is warned
     no_flag = runner.invoke(app, ["connect", "read", plant.endpoint, "x", "--password", "p"])
     assert no_flag.exit_code == 2
 
