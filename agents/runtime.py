@@ -66,7 +66,7 @@ class AgentRuntime:
         self.planner: Planner = planner or PlaybookPlanner(config.playbooks)
         self.retriever = retriever
         self.tag_meta = tag_meta or {}
-        self.checkpointer_url = checkpointer_url
+        self.checkpointer_url = checkpointer_url or get_settings().checkpointer_url
         self.window_size = window_size
         self.rehearsal = rehearsal
         self._stack = contextlib.AsyncExitStack()

@@ -27,6 +27,11 @@ class Settings(BaseSettings):
         "the test suite sets FACTORYPILOT_ALLOW_MODEL_REQUESTS=false",
     )
     lang: str = Field(default="en", description="default report language: en or ko")
+    checkpointer_url: str | None = Field(
+        default=None,
+        description="LangGraph checkpointer: unset = SQLite under home; postgresql://... = Postgres "
+        '(pip install "factorypilot[postgres]")',
+    )
 
     def path(self, *parts: str) -> Path:
         """A path under ``home``, with its parent directory created."""

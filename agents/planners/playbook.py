@@ -59,6 +59,8 @@ class PlaybookAction(_Strict):
     floor: float | None = None
     ceiling: float | None = None
     args: list[Scalar] = Field(default_factory=list)
+    expect: dict[str, Scalar] = Field(default_factory=dict,
+                                      description="read-back that confirms the action: role or tag id -> value")
     text: LocalizedText = ""
     reason: LocalizedText = ""
 
@@ -152,10 +154,12 @@ class PlaybookPlanner:
         if a.note is not None:
             return ActionRequest(kind=ActionKind.NOTE, target=a.note, value=localized(a.text, ctx.lang),
                                  reason=reason, requested_by="playbook", event_id=event.id)
+        expect = {ctx.roles.get(k, k): v for k, v in a.expect.items()}
         if a.call is not None:
             return ActionRequest(kind=ActionKind.METHOD, target=ctx.roles.get(a.call, a.call),
                                  object_id=ctx.roles.get(a.object, a.object) if a.object else None,
-                                 args=tuple(a.args), reason=reason, requested_by="playbook", event_id=event.id)
+                                 args=tuple(a.args), expect=expect, reason=reason, requested_by="playbook",
+                                 event_id=event.id)
         assert a.write is not None
         tag_id = ctx.roles.get(a.write, a.write)
         value: Scalar = a.value
@@ -172,5 +176,5 @@ class PlaybookPlanner:
             value = round(float(value), 6)
             if isinstance(current, int | float) and abs(value - current) < 1e-9:
                 return None  # already there: nothing to do
-        return ActionRequest(kind=ActionKind.WRITE, target=tag_id, value=value, reason=reason,
+        return ActionRequest(kind=ActionKind.WRITE, target=tag_id, value=value, reason=reason, expect=expect,
                              requested_by="playbook", event_id=event.id)

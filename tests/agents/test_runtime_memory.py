@@ -170,3 +170,30 @@ async def test_dry_run_required_without_simulator_refuses(plant: InMemoryConnect
     async with plant, AgentRuntime(make_config(dry_run_on_simulator=True), plant, home=tmp_path) as rt:
         await rt.handle(rising([5.0, 5.5]))
         assert plant.writes == []
+
+
+async def test_method_call_confirmed_only_by_its_expected_read_back(tmp_path: Path) -> None:
+    from factorypilot.agents import AgentConfig, SafetyPolicy
+    from factorypilot.agents.detectors import ThresholdConfig
+    from factorypilot.agents.planners.playbook import load_playbooks
+    from factorypilot.agents.safety import MethodRule
+
+    from .conftest import TAGS
+
+    def config(expect_door: bool) -> AgentConfig:
+        return AgentConfig(
+            name="m", roles={"spindle_vibration": "cnc1.vib", "door_open": "cnc1.door"},
+            detectors=[ThresholdConfig(role="spindle_vibration", high=4.0)],
+            playbooks=load_playbooks([{"id": "p", "when": {"role": "spindle_vibration"}, "diagnosis": "d",
+                                       "actions": [{"call": "ResetAlarm", "expect": {"door_open": expect_door}}]}]),
+            policy=SafetyPolicy(methods=[MethodRule(target="ResetAlarm", approval="never")]),
+            verify={"attempts": 1, "interval_s": 0.0},  # type: ignore[arg-type]
+        )
+
+    for expect_door, status in ((False, "done"), (True, "failed")):
+        plant = InMemoryConnector(InMemoryConnector.Config(
+            tags=TAGS, values={"cnc1.vib": 5.0, "cnc1.door": False}, methods=["ResetAlarm"]))
+        async with plant, AgentRuntime(config(expect_door), plant, home=tmp_path / status) as rt:
+            out = await rt.handle(rising([5.0]))
+            assert plant.calls == [("ResetAlarm", [])]
+            assert out.report["results"][0]["status"] == status  # type: ignore[index]
