@@ -6,6 +6,7 @@ from pathlib import Path
 
 from factorypilot.agents import AgentRuntime, TagRule
 from factorypilot.connectors import InMemoryConnector
+
 from factorypilot.vocabulary import Sample
 
 from .conftest import make_config
@@ -26,7 +27,8 @@ async def test_fault_detected_action_executed_once_and_read_back(plant: InMemory
         assert rt.ledger.verify().ok
         kinds = [r.kind for r in rt.ledger.records(run_id=out.run_id)]
         assert kinds[:4] == ["observation", "detection", "decision", "action"]
-        assert "read-back" in kinds and kinds[-1] == "report"
+        assert "read-back" in kinds
+        assert kinds[-1] == "report"
 
 
 async def test_fault_gone_by_observation_means_no_action(plant: InMemoryConnector, tmp_path: Path) -> None:
