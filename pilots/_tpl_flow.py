@@ -22,7 +22,7 @@ from factorypilot.agents import build_detector
 from factorypilot.connectors.base import BaseConnector
 from factorypilot.connectors.registry import create
 from factorypilot.pilots._tpl_lexicon import normalize_unit, unit_dimension
-from factorypilot.pilots._tpl_project import Project
+from factorypilot.pilots._tpl_project import Project, slug
 from factorypilot.pilots.mapping import (
     Confidence,
     MappingProposal,
@@ -179,7 +179,7 @@ async def run_project(project: Project, *, connector: BaseConnector[Any] | None 
 
     spec = project.spec()
     async with project_connector(project, connector) as conn, \
-            open_pilot(spec, project.spec_path, connector=conn, home=project.home, company=project.company,
+            open_pilot(spec, project.spec_path, connector=conn, home=project.home, company=slug(project.company),
                        knowledge=knowledge) as rt:
         if stop_after_s is not None:
             asyncio.get_running_loop().call_later(stop_after_s, rt.stop)

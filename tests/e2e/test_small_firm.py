@@ -1,0 +1,112 @@
+"""A small firm's whole flow on the second plant, through the CLI: init → map (answers file) → eval
+(read-only check) → read-only run. The plant is the ``mobility-kr`` simulator (Korean tag names) served by a
+real asyncua server; the pilot connects over OPC-UA. Also measures commands and wall time."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import yaml
+from typer.testing import CliRunner
+
+from factorypilot.agents import Ledger
+from factorypilot.cli._app import app
+from factorypilot.cli._commands import register
+from factorypilot.pilots.simulator import Fault, FaultKind, running_plant
+from factorypilot.pilots.templates import Project, export_template, run_project
+
+register(app)
+runner = CliRunner()
+
+
+def _cli(*args: str) -> str:
+    result = runner.invoke(app, list(args), catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return " ".join(result.output.split())  # rich wraps long lines
+
+
+def test_small_firm_template_to_read_only_run(fp_home: Path, tmp_path: Path) -> None:
+    # the lead firm's pilot is in the catalog (gate overridden here: the eval harness is tested elsewhere)
+    export_template("mobility", fp_home / "templates", home=fp_home, override_reason="e2e", by="lead",
+                    generic=["knowledge/cnc-sop-m07.ko.md"])
+    project = tmp_path / "성서정밀"
+    with running_plant(model="mobility-kr", seed=11, realtime=True, tick_seconds=0.1) as plant:
+        started = time.perf_counter()
+        commands = 0
+        # 1. init from the catalog, read-only
+        out = _cli("template", "init", "mobility-cnc", "--company", "성서정밀(주)", "--endpoint", plant.endpoint,
+                   "--dir", str(project))
+        commands += 1
+        assert "writes disabled" in out
+        # 2. file mode, first pass: write the proposal for review. machine_state is proposed with medium
+        # confidence only, so it is not accepted silently and the map refuses
+        answers = tmp_path / "answers.yaml"
+        bad = runner.invoke(app, ["template", "map", "--project", str(project), "--write-answers", str(answers)])
+        commands += 1
+        assert bad.exit_code == 1 and "unmapped: machine_state" in str(bad.exception)
+        proposal = yaml.safe_load(answers.read_text(encoding="utf-8"))
+        assert proposal["machine_state"].endswith(".op_sts")  # the person confirms it by keeping the line
+        # 3. map in file mode; ends with the live read-only check (the firm's "eval" before writes)
+        out = _cli("template", "map", "--project", str(project), "--answers", str(answers))
+        commands += 1
+        assert "all required roles mapped" in out and "read-only check passed" in out
+        proj = Project.open(project)
+        spec = proj.spec()
+        assert spec.missing_roles() == [] and spec.policy.writes_enabled is False
+        assert spec.bindings["spindle_vibration"].endswith(".spdl_vib")
+        report = sorted((proj.home / "reports" / "mobility-cnc").glob("readonly-*/report.json"))
+        assert report
+        # 4. run read-only: a vibration drift is detected, the feed write is refused, the note is kept
+        plant.inject(Fault(FaultKind.DRIFT, "spdl_vib", start_tick=plant.tick_index + 3, magnitude=0.08))
+        outcomes = asyncio.run(asyncio.wait_for(run_project(proj, max_runs=1, period=0.1), timeout=60))
+        commands += 1
+        elapsed = time.perf_counter() - started
+        report_ = outcomes[-1].report or {}
+        statuses = {r["request"]["kind"]: r["status"] for r in report_.get("results", [])}
+        assert statuses == {"write": "refused", "note": "done"}, report_
+        assert "read-only" in next(r["reason"] for r in report_["results"] if r["request"]["kind"] == "write")
+        assert plant.write_log == []  # nothing was written to the firm's plant
+    assert commands == 4 and elapsed < 15 * 60
+    with Ledger(proj.home / "ledger.sqlite") as ledger:
+        kinds = [r.kind for r in ledger.records()]
+        assert kinds[:2] == ["template.init", "template.mapping"] and "refusal" in kinds
+        assert ledger.verify().ok
+    print(f"small firm: {commands} commands, {elapsed:.1f} s from template to a read-only run")
+
+
+def test_enabling_writes_is_explicit_and_recorded(fp_home: Path, tmp_path: Path) -> None:
+    export_template("mobility", fp_home / "templates", home=fp_home, override_reason="e2e", by="lead")
+    project = tmp_path / "firm"
+    _cli("template", "init", "mobility-cnc", "--company", "대성금속", "--endpoint", "opc.tcp://127.0.0.1:4840",
+         "--dir", str(project))
+    refused = runner.invoke(app, ["template", "enable-writes", "--project", str(project), "--by", "김반장",
+                                  "--reason", "검증 완료"])
+    assert refused.exit_code == 1 and "unmapped required roles" in str(refused.exception)
+    proj = Project.open(project)
+    proj.save_bindings({r: f"ns=2;s=T.{r}" for r in proj.spec().roles})
+    _cli("template", "enable-writes", "--project", str(project), "--by", "김반장", "--reason", "2주 읽기전용 검증 완료")
+    assert proj.writes_enabled()
+    _cli("template", "disable-writes", "--project", str(project), "--by", "김반장", "--reason", "설비 개조")
+    assert not proj.writes_enabled()
+    with Ledger(proj.home / "ledger.sqlite") as ledger:
+        rec = ledger.records(kind="template.writes_enabled")[-1]
+        assert rec.payload["by"] == "김반장" and rec.payload["reason"] == "2주 읽기전용 검증 완료"
+        assert [r.kind for r in ledger.records()][-1] == "template.writes_disabled"
+
+
+def test_interactive_map_asks_only_about_uncertain_roles(fp_home: Path, tmp_path: Path) -> None:
+    """Interactive mode: init → map (one prompt, answered) → ready to run; 2 commands before ``run``."""
+    export_template("mobility", fp_home / "templates", home=fp_home, override_reason="e2e", by="lead")
+    project = tmp_path / "firm"
+    with running_plant(model="mobility-kr", seed=2, realtime=True) as plant:
+        _cli("template", "init", "mobility-cnc", "--company", "성서정밀", "--endpoint", plant.endpoint,
+             "--dir", str(project))
+        result = runner.invoke(app, ["template", "map", "--project", str(project)], input="1\n",
+                               catch_exceptions=False)
+    out = " ".join(result.output.split())
+    assert result.exit_code == 0, out
+    assert out.count("number, tag name/id, or 'skip'") == 1 and "machine_state — proposal medium" in out
+    assert "read-only check passed" in out
+    assert Project.open(project).spec().bindings["machine_state"].endswith(".op_sts")

@@ -1,0 +1,113 @@
+"""``template map`` on the second plant (``mobility-kr``: Korean PLC-style names, other hierarchy and units).
+
+The plant is browsed over real OPC-UA (asyncua server on 127.0.0.1) and sampled; nothing is mocked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from factorypilot.connectors.registry import create
+from factorypilot.errors import ConfigError
+from factorypilot.pilots.mapping import MappingProposal, load_answers, propose_mapping, resolve_answers, sample_plant
+from factorypilot.pilots.runtime import resolve_spec
+from factorypilot.pilots.simulator import running_plant
+from factorypilot.pilots.simulator._mobility_kr import TRUTH
+from factorypilot.pilots.spec import PilotSpec
+from factorypilot.vocabulary import Scalar, Tag
+
+Plant = tuple[list[Tag], dict[str, list[Scalar]]]
+
+
+def _browse(model: str) -> Plant:
+    async def go(endpoint: str) -> Plant:
+        async with create("opcua", {"endpoint": endpoint}) as conn:
+            return await sample_plant(conn, reads=3, interval_s=0.15)
+
+    with running_plant(model=model, seed=5, realtime=True) as plant:
+        return asyncio.run(go(plant.endpoint))
+
+
+@pytest.fixture(scope="module")
+def kr_plant() -> Iterator[Plant]:
+    yield _browse("mobility-kr")
+
+
+@pytest.fixture(scope="module")
+def spec() -> PilotSpec:
+    return resolve_spec("mobility")[0]
+
+
+def _right(proposal: MappingProposal, role: str, tags: list[Tag]) -> bool:
+    tag_id = proposal.roles[role].tag_id
+    return tag_id is not None and tag_id.endswith("." + TRUTH[role])
+
+
+def test_second_plant_really_differs(kr_plant: Plant, spec: PilotSpec) -> None:
+    tags, _ = kr_plant
+    # no tag of the firm's plant carries a role name of the pilot, in any of its names or its node id
+    for tag in tags:
+        names = " ".join([tag.id, tag.name, *tag.display_names.values()]).lower()
+        assert not any(role in names for role in spec.roles), tag
+    units = {t.unit for t in tags}
+    assert {"㎜/s", "℃", "퍼센트", "g"} <= units
+    assert all(str(t.asset).startswith("SeongseoPrecision/Plant2/GagongBan") for t in tags if t.asset)
+
+
+def test_map_gets_required_roles_right_without_hints(kr_plant: Plant, spec: PilotSpec) -> None:
+    tags, values = kr_plant
+    proposal = propose_mapping(spec, tags, values)
+    required = [r for r, rs in spec.roles.items() if rs.required]
+    right = [r for r in required if _right(proposal, r, tags)]
+    assert len(right) / len(required) >= 0.9, {r: proposal.roles[r].label for r in required}
+    # every role not right is flagged below high confidence; nothing is wrong with high confidence
+    for role, rm in proposal.roles.items():
+        if not _right(proposal, role, tags):
+            assert rm.confidence != "high", (role, rm.label)
+    assert proposal.roles["spindle_vibration"].label == "SPDL_VIB (스핀들 진동값)"
+    assert proposal.roles["feed_override"].confidence == "high"  # not the spindle override decoy
+    assert proposal.roles["door_open"].tag_id and proposal.roles["door_open"].tag_id.endswith(".door_sw")
+
+
+@pytest.mark.parametrize("role", list(TRUTH))
+def test_without_the_right_tag_never_high_confidence(kr_plant: Plant, spec: PilotSpec, role: str) -> None:
+    """Remove the true tag of a role: whatever the mapper proposes then is a decoy and must not be 'high'."""
+    tags, values = kr_plant
+    pruned = [t for t in tags if not t.id.endswith("." + TRUTH[role])]
+    rm = propose_mapping(spec, pruned, values).roles[role]
+    assert rm.confidence in ("medium", "low", "none"), (role, rm.label, rm.score, rm.margin)
+
+
+def test_reasons_and_candidates_explain_the_choice(kr_plant: Plant, spec: PilotSpec) -> None:
+    tags, values = kr_plant
+    rm = propose_mapping(spec, tags, values).roles["feed_override"]
+    assert any("unit" in r for r in rm.reasons) and any("writable" in r for r in rm.reasons)
+    assert [c.label for c in rm.candidates[:2]] == ["F_OVR (이송 오버라이드)", "S_OVR (주축 오버라이드)"]
+    assert rm.margin > 0.3
+
+
+def test_reference_plant_maps_completely(spec: PilotSpec) -> None:
+    tags, values = _browse("mobility")
+    proposal = propose_mapping(spec, tags, values)
+    assert all(rm.confidence == "high" and rm.tag_id and rm.tag_id.endswith("." + role)
+               for role, rm in proposal.roles.items())
+
+
+def test_answers_by_korean_display_name_or_id(kr_plant: Plant, spec: PilotSpec, tmp_path: Path) -> None:
+    tags, _ = kr_plant
+    f = tmp_path / "answers.yaml"
+    f.write_text("machine_state: 운전 상태\nspindle_vibration: SPDL_VIB\ntool_wear: skip\n", encoding="utf-8")
+    answers = load_answers(f)
+    assert answers["tool_wear"] is None
+    bound = resolve_answers(spec, tags, answers)
+    assert bound["machine_state"].endswith(".op_sts") and bound["spindle_vibration"].endswith(".spdl_vib")
+    assert "tool_wear" not in bound
+    with pytest.raises(ConfigError, match="no tag '없는태그'"):
+        resolve_answers(spec, tags, {"door_open": "없는태그"})
+    with pytest.raises(ConfigError, match="unknown role"):
+        resolve_answers(spec, tags, {"spindel": "SPDL_VIB"})
+    assert pytest.raises(ConfigError, load_answers, tmp_path / "missing.yaml")
