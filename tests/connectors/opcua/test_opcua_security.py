@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from _plant import OpcUaTestPlant, PlantOptions, make_certificates, running_test_plant
 from factorypilot.connectors.opcua import OpcUaConnector, thumbprints
+from pydantic import SecretStr
 
 from factorypilot.errors import AuthenticationError, SecurityPolicyMismatch, UntrustedCertificateError
 
@@ -115,3 +116,26 @@ def test_config_rejects_half_security_settings(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="client_certificate"):
         OpcUaConnector.Config(endpoint="opc.tcp://x:4840", security_policy="Basic256Sha256",
                               security_mode="Sign")
+
+
+def test_sign_and_encrypt_against_the_simulator(tmp_path: Path) -> None:
+    """The simulator's secure endpoint with its generated certificates, username login, trust list."""
+    from factorypilot.pilots.simulator import generate_certificates, running_plant
+
+    certs = generate_certificates(tmp_path / "pki")
+    with running_plant(model="mobility", realtime=False, secure=True, cert_dir=tmp_path / "pki",
+                       users={"운전원": "암호-1234"}, allow_anonymous=False) as sim:
+        cfg = OpcUaConnector.Config(
+            endpoint=sim.endpoint, security_policy="Basic256Sha256", security_mode="SignAndEncrypt",
+            client_certificate=certs.client_cert, client_private_key=certs.client_key,
+            trusted_server_certificates=[certs.server_cert], username="운전원", password="암호-1234", timeout_s=5)
+
+        async def go() -> float:
+            async with OpcUaConnector(cfg) as c:
+                value = (await c.read([sim.node_id("spindle_vibration")]))[0].value
+                assert isinstance(value, float)
+                return value
+
+        assert asyncio.run(go()) > 0
+        with pytest.raises(AuthenticationError):
+            asyncio.run(OpcUaConnector(cfg.model_copy(update={"password": SecretStr("틀림")})).connect())
