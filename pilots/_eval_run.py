@@ -133,7 +133,7 @@ async def run_agent(spec: PilotSpec, scenario: Scenario, *, home: Path, planner:
         bindings = {r: sim.node_id(r) for r in spec.roles if r in sim.engine.signals}
         config = spec.agent_config(bindings)
         trace = Trace(scenario.id, "agent", sim.tick_seconds, dict(sim.engine.published), bindings=bindings)
-        connector_cfg = {"endpoint": sim.endpoint, "timeout_s": 2.0}
+        connector_cfg = {"endpoint": sim.endpoint, "timeout_s": 2.0, "reconnect_max_delay_s": 1.0}
         async with create("opcua", connector_cfg) as connector, \
                 AgentRuntime(config, connector, home=home, planner=planner, retriever=retriever) as rt:
             ids = rt.deps.observed_tag_ids()
