@@ -8,7 +8,7 @@ import contextlib
 from _plant import PlantOptions, running_test_plant
 from factorypilot.connectors.opcua import OpcUaConnector
 
-from factorypilot.vocabulary import Gap, Sample
+from factorypilot.vocabulary import Gap, Sample, utcnow
 
 
 async def test_outage_becomes_a_gap_then_samples_resume() -> None:
@@ -24,7 +24,9 @@ async def test_outage_becomes_a_gap_then_samples_resume() -> None:
                     if {s.tag_id for s in items if isinstance(s, Sample)} == {speed, vib}:
                         break
                 await asyncio.to_thread(plant.stop)
+                down = utcnow()  # the server is gone from here ...
                 stopped_at = len(items)
+                up = utcnow()  # ... to at least here (start() begins after this)
                 await asyncio.to_thread(plant.start)  # same port, fresh server (initial SpindleSpeed 1500)
                 await asyncio.to_thread(plant.set_value, "SpindleSpeed", 4321.0)
                 async for item in stream:
@@ -39,6 +41,8 @@ async def test_outage_becomes_a_gap_then_samples_resume() -> None:
         assert set(gap.tag_ids) == {speed, vib}
         assert gap.end is not None
         assert gap.start < gap.end
+        assert gap.start <= down, "the gap starts at the last good contact, before the server went away"
+        assert gap.end >= up, "the gap ends only once the server is back"
         assert plant.endpoint in gap.reason
         # the gap comes before every sample of the restored subscription, and those carry fresh data
         first_gap = after.index(gap)
