@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, Any
 
 from factorypilot.agents.safety import Decision
 from factorypilot.connectors.base import BaseConnector
-
 from factorypilot.errors import FactoryPilotError
 from factorypilot.vocabulary import ActionKind, ActionRequest, ActionResult, ActionStatus, Sample, Scalar
 

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from typing import Literal
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from factorypilot.agents.detectors import DetectorConfig
 from factorypilot.agents.planners.playbook import Playbook
 from factorypilot.agents.safety import SafetyPolicy
-from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = ["AgentConfig", "VerifyConfig"]
 

@@ -15,13 +15,13 @@ import signal
 from collections.abc import Awaitable, Callable
 from typing import Any, TypedDict
 
+from langgraph.graph import END, START, StateGraph
+from langgraph.types import interrupt
+
 from factorypilot.agents import _nodes_act
 from factorypilot.agents.detectors import run_detectors
 from factorypilot.agents.planners.base import Plan, PlanContext
 from factorypilot.agents.runtime_deps import RuntimeDeps
-from langgraph.graph import END, START, StateGraph
-from langgraph.types import interrupt
-
 from factorypilot.vocabulary import ActionKind, ActionRequest, Event, Sample
 
 __all__ = ["AgentState", "build_graph"]

@@ -23,6 +23,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from langchain_core.runnables import RunnableConfig
+from langgraph.types import Command
+
 from factorypilot.agents.config import AgentConfig
 from factorypilot.agents.detectors import build_detector
 from factorypilot.agents.graph import AgentState, build_graph
@@ -33,9 +36,6 @@ from factorypilot.agents.runtime_deps import Retriever, RuntimeDeps
 from factorypilot.agents.safety import Guard
 from factorypilot.agents.store import RunStore
 from factorypilot.connectors.base import BaseConnector
-from langchain_core.runnables import RunnableConfig
-from langgraph.types import Command
-
 from factorypilot.errors import ApprovalError, DependencyMissing
 from factorypilot.settings import get_settings
 from factorypilot.vocabulary import Gap, Sample, Tag

@@ -11,7 +11,6 @@ from factorypilot.agents.planners.base import Planner
 from factorypilot.agents.safety import Guard
 from factorypilot.agents.store import RunStore
 from factorypilot.connectors.base import BaseConnector
-
 from factorypilot.vocabulary import Tag
 
 __all__ = ["Retriever", "RuntimeDeps"]

@@ -23,9 +23,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from factorypilot.knowledge import Filters, KnowledgeConfig, KnowledgeStore
 from rich.console import Console
 from rich.table import Table
+
+from factorypilot.knowledge import Filters, KnowledgeConfig, KnowledgeStore
 
 ROOT = Path(__file__).resolve().parents[1]
 TESTS = ROOT / "tests" / "knowledge"

@@ -60,6 +60,7 @@ def _peak_mb() -> float:
 def _run(name: str, path: str, encoding: str, home: str, out: Any) -> None:
     import pandas as pd
     import pyarrow.csv as pcsv
+
     from factorypilot.connectors.mes import MesFilesConfig, MesStore
     from factorypilot.connectors.mes._ingest import ingest_file
 

@@ -83,6 +83,7 @@ async def _interleaved(contenders: dict[str, Callable[[], Awaitable[Any]]], reps
 
 async def bench(endpoint: str, n: int, reps: int, naive_reps: int) -> list[tuple[str, int, list[float]]]:
     from asyncua import Client, ua
+
     from factorypilot.connectors.opcua import OpcUaConnector
 
     ids = [f"ns=2;s=Bulk.T{i:05d}" for i in range(n)]

@@ -18,12 +18,13 @@ import asyncio
 import time
 
 from asyncua import Server, ua
+from rich.console import Console
+from rich.table import Table
+
 from factorypilot.pilots.simulator import PlantSimulator
 from factorypilot.pilots.simulator._address_space import build_items
 from factorypilot.pilots.simulator._engine import PlantEngine
 from factorypilot.pilots.simulator._mobility import MobilityModel
-from rich.console import Console
-from rich.table import Table
 
 
 async def baseline(tags: int) -> float:

@@ -12,9 +12,9 @@ import contextlib
 from collections.abc import AsyncGenerator, Iterator
 from datetime import datetime
 
-from factorypilot.connectors.base import BaseConnector, Capability, ConnectorConfig
 from pydantic import Field
 
+from factorypilot.connectors.base import BaseConnector, Capability, ConnectorConfig
 from factorypilot.errors import ConnectionError_, DataError, NodeNotFoundError, SafetyViolation
 from factorypilot.vocabulary import DataType, Gap, Sample, Scalar, Tag, utcnow
 

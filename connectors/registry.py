@@ -10,9 +10,9 @@ from collections.abc import Mapping
 from importlib.metadata import EntryPoint, entry_points
 from typing import Any
 
-from factorypilot.connectors.base import BaseConnector
 from pydantic import ValidationError
 
+from factorypilot.connectors.base import BaseConnector
 from factorypilot.errors import ConfigError
 
 __all__ = ["ENTRY_POINT_GROUP", "available", "config_error", "create", "load"]

@@ -21,12 +21,12 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
+
 from factorypilot.agents import AgentConfig, AgentRuntime, PlaybookPlanner, SafetyPolicy, TagRule, load_playbooks
 from factorypilot.agents.detectors import ThresholdConfig
 from factorypilot.agents.planners.llm import LLMPlanner
 from factorypilot.connectors import InMemoryConnector
-from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
-
 from factorypilot.testing import FakeChatModel, tool_call
 from factorypilot.vocabulary import DataType, Limits, Sample, Tag
 

@@ -13,7 +13,6 @@ import contextlib
 
 from factorypilot.connectors.opcua import OpcUaConnector
 from factorypilot.pilots.simulator import PlantHandle, running_plant
-
 from factorypilot.vocabulary import Gap, Sample
 
 

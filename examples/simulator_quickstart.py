@@ -17,6 +17,7 @@ import tempfile
 from pathlib import Path
 
 from asyncua import Client, ua
+
 from factorypilot.pilots.simulator import Fault, FaultKind, PlantSimulator
 from factorypilot.pilots.simulator.mes_export import export_mes
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from factorypilot.knowledge._tokenize import TokenizerName
 from pydantic import BaseModel, ConfigDict, Field
+
+from factorypilot.knowledge._tokenize import TokenizerName
 
 __all__ = ["KnowledgeConfig"]
 

@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from langchain_text_splitters import RecursiveCharacterTextSplitter
+
 from factorypilot.knowledge._config import KnowledgeConfig
 from factorypilot.knowledge._loaders import load_file
 from factorypilot.knowledge._manifest import ChunkRow
-from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 __all__ = ["IngestProgress", "Target", "chunk_file", "embed_text", "expand", "sha256_bytes"]
 

@@ -12,6 +12,9 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from pydantic import ValidationError
+
+from factorypilot.errors import ConfigError, DataError
 from factorypilot.knowledge._bm25 import BM25Index
 from factorypilot.knowledge._company import company_dir, company_slug
 from factorypilot.knowledge._config import KnowledgeConfig
@@ -31,9 +34,6 @@ from factorypilot.knowledge._models import (
 )
 from factorypilot.knowledge._retrieve import rrf
 from factorypilot.knowledge._tokenize import make_tokenizer
-from pydantic import ValidationError
-
-from factorypilot.errors import ConfigError, DataError
 
 if TYPE_CHECKING:
     from langchain_core.tools import BaseTool

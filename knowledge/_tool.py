@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from factorypilot.knowledge._models import Filters, Hit
 from langchain_core.tools import BaseTool, StructuredTool
 from pydantic import BaseModel, Field
+
+from factorypilot.knowledge._models import Filters, Hit
 
 if TYPE_CHECKING:
     from factorypilot.knowledge._store import KnowledgeStore

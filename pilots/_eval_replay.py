@@ -16,10 +16,9 @@ from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 
+from factorypilot.errors import DataError
 from factorypilot.pilots._eval_scenarios import ReplaySpec
 from factorypilot.pilots.simulator import PlantModel
-
-from factorypilot.errors import DataError
 
 __all__ = ["load_replay", "replaying"]
 

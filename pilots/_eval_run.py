@@ -29,12 +29,11 @@ from typing import Any
 from factorypilot.agents import AgentRuntime, Planner, build_detector
 from factorypilot.agents.runtime_deps import Retriever
 from factorypilot.connectors.registry import create
+from factorypilot.errors import ConfigError, FactoryPilotError
 from factorypilot.pilots._eval_replay import load_replay, replaying
 from factorypilot.pilots._eval_scenarios import Scenario
 from factorypilot.pilots.simulator import Fault, FaultKind, PlantModel, PlantSimulator, available_models
 from factorypilot.pilots.spec import PilotSpec
-
-from factorypilot.errors import ConfigError, FactoryPilotError
 from factorypilot.vocabulary import Sample, Scalar
 
 __all__ = ["APPROVER", "RunRecord", "Trace", "run_agent", "run_baseline"]

@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from factorypilot.connectors.registry import config_error
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from factorypilot.connectors.registry import config_error
 from factorypilot.errors import ConfigError
 
 __all__ = [

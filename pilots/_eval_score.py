@@ -31,7 +31,6 @@ from typing import Any
 from factorypilot.agents import SafetyPolicy
 from factorypilot.pilots._eval_run import Trace
 from factorypilot.pilots._eval_scenarios import GateSpec, KpiSpec, Scenario
-
 from factorypilot.vocabulary import Scalar
 
 __all__ = ["KPI_BETTER", "Aggregate", "ScenarioScore", "aggregate", "gate_failures", "kpis", "safety_violations",

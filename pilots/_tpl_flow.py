@@ -21,6 +21,7 @@ from typing import Any
 from factorypilot.agents import build_detector
 from factorypilot.connectors.base import BaseConnector
 from factorypilot.connectors.registry import create
+from factorypilot.errors import ConfigError
 from factorypilot.pilots._tpl_lexicon import normalize_unit, unit_dimension
 from factorypilot.pilots._tpl_project import Project, slug
 from factorypilot.pilots.mapping import (
@@ -31,8 +32,6 @@ from factorypilot.pilots.mapping import (
     resolve_answers,
     sample_plant,
 )
-
-from factorypilot.errors import ConfigError
 from factorypilot.vocabulary import DataType, Scalar, Tag, utcnow
 
 __all__ = ["MapResult", "map_project", "project_connector", "readonly_check", "run_project"]

@@ -22,10 +22,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from factorypilot.agents import Ledger
-from factorypilot.pilots.spec import PilotSpec, load_spec
 
+from factorypilot.agents import Ledger
 from factorypilot.errors import ConfigError
+from factorypilot.pilots.spec import PilotSpec, load_spec
 from factorypilot.vocabulary import utcnow
 
 __all__ = ["Project", "init_project", "slug"]

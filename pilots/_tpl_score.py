@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 
 from factorypilot.pilots._tpl_lexicon import concepts, normalize_unit, unit_dimension
 from factorypilot.pilots.spec import RoleSpec
-
 from factorypilot.vocabulary import DataType, Scalar, Tag
 
 __all__ = ["RoleProfile", "Score", "role_profile", "score_pair"]

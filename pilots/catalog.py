@@ -25,10 +25,10 @@ from types import ModuleType
 from typing import Any
 
 import yaml
-from factorypilot.pilots._tpl_lexicon import concepts
-from factorypilot.pilots.templates import MANIFEST, TemplateManifest
 
 from factorypilot.errors import ConfigError
+from factorypilot.pilots._tpl_lexicon import concepts
+from factorypilot.pilots.templates import MANIFEST, TemplateManifest
 
 __all__ = ["ENTRY_POINT_GROUP", "Catalog", "CatalogEntry", "entry_text"]
 

@@ -15,10 +15,9 @@ from typing import Any
 
 from factorypilot.agents import RunOutcome, VerifyReport
 from factorypilot.connectors.registry import create
+from factorypilot.errors import FactoryPilotError
 from factorypilot.pilots.runtime import open_pilot, resolve_spec
 from factorypilot.pilots.simulator import Fault, FaultKind, PlantSimulator
-
-from factorypilot.errors import FactoryPilotError
 
 __all__ = ["DemoResult", "run_demo"]
 

@@ -20,6 +20,7 @@ from typing import Any
 
 from factorypilot.agents import Planner, PlaybookPlanner
 from factorypilot.agents.runtime_deps import Retriever
+from factorypilot.errors import ConfigError
 from factorypilot.pilots._eval_plots import plot_scenario
 from factorypilot.pilots._eval_report import write_reports
 from factorypilot.pilots._eval_run import APPROVER, run_agent, run_baseline
@@ -28,8 +29,6 @@ from factorypilot.pilots._eval_score import Aggregate, ScenarioScore, aggregate,
 from factorypilot.pilots.runtime import resolve_spec
 from factorypilot.pilots.simulator import available_models
 from factorypilot.pilots.spec import PilotSpec
-
-from factorypilot.errors import ConfigError
 from factorypilot.settings import get_settings
 
 __all__ = ["APPROVER", "EvalReport", "aevaluate", "evaluate", "load_scenarios", "make_planner"]

@@ -20,12 +20,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from factorypilot.connectors.base import BaseConnector
-from factorypilot.pilots._tpl_score import Score, role_profile, score_pair
-from factorypilot.pilots.spec import PilotSpec
 from pydantic import BaseModel, ConfigDict, Field
 
+from factorypilot.connectors.base import BaseConnector
 from factorypilot.errors import ConfigError
+from factorypilot.pilots._tpl_score import Score, role_profile, score_pair
+from factorypilot.pilots.spec import PilotSpec
 from factorypilot.vocabulary import Scalar, Tag
 
 __all__ = ["Candidate", "Confidence", "MappingProposal", "RoleMapping", "load_answers", "propose_mapping",

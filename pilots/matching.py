@@ -21,12 +21,12 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from factorypilot.connectors.registry import config_error
-from factorypilot.pilots._tpl_lexicon import concepts
-from factorypilot.pilots.catalog import Catalog, CatalogEntry, entry_text
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from factorypilot.connectors.registry import config_error
 from factorypilot.errors import ConfigError
+from factorypilot.pilots._tpl_lexicon import concepts
+from factorypilot.pilots.catalog import Catalog, CatalogEntry, entry_text
 
 __all__ = ["FirmProfile", "Match", "load_profile", "match_templates"]
 

@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from factorypilot.pilots._tpl_project import Project
 
 from factorypilot.errors import ConfigError
+from factorypilot.pilots._tpl_project import Project
 
 __all__ = [
     "HIGHER_IS_BETTER",

@@ -16,9 +16,8 @@ from typing import Any
 from factorypilot.agents import AgentRuntime, Planner
 from factorypilot.connectors.base import BaseConnector
 from factorypilot.connectors.registry import create
-from factorypilot.pilots.spec import PilotSpec, load_spec
-
 from factorypilot.errors import ConfigError
+from factorypilot.pilots.spec import PilotSpec, load_spec
 from factorypilot.settings import get_settings
 
 __all__ = ["KnowledgeRetriever", "open_pilot", "reference_pilots", "resolve_spec"]

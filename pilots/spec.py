@@ -14,13 +14,13 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
 from factorypilot.agents import AgentConfig, Playbook, SafetyPolicy, VerifyConfig, load_playbooks
 from factorypilot.agents.detectors import DetectorConfig
 from factorypilot.connectors.registry import config_error
-from factorypilot.pilots._eval_scenarios import GateSpec, KpiSpec, Scenario
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-
 from factorypilot.errors import ConfigError
+from factorypilot.pilots._eval_scenarios import GateSpec, KpiSpec, Scenario
 from factorypilot.vocabulary import DataType
 
 __all__ = ["ConnectorSpec", "PilotSpec", "RoleSpec", "SimulatorSpec", "load_spec"]

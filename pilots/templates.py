@@ -26,17 +26,17 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic import BaseModel, ConfigDict, Field
+
+from factorypilot._version import __version__
 from factorypilot.agents import Ledger
+from factorypilot.errors import ConfigError, DataError
 from factorypilot.pilots._eval_scenarios import Scenario, load_scenario_file
 from factorypilot.pilots._tpl_flow import MapResult, map_project, readonly_check, run_project
 from factorypilot.pilots._tpl_project import Project, init_project, slug
 from factorypilot.pilots._tpl_scan import scan_tree
 from factorypilot.pilots.runtime import resolve_spec
 from factorypilot.pilots.spec import PilotSpec, load_spec
-from pydantic import BaseModel, ConfigDict, Field
-
-from factorypilot._version import __version__
-from factorypilot.errors import ConfigError, DataError
 from factorypilot.vocabulary import utcnow
 
 __all__ = ["MANIFEST", "GateRecord", "GateStatus", "MapResult", "Project", "TemplateManifest", "export_template",

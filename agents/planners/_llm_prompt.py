@@ -13,9 +13,9 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from factorypilot.agents.planners.base import PlanContext
 from langchain_core.messages import AIMessage, BaseMessage
 
+from factorypilot.agents.planners.base import PlanContext
 from factorypilot.vocabulary import Scalar, Tag
 
 __all__ = ["SYSTEM_PROMPT", "estimate_prompt_tokens", "estimate_tokens", "relevant_tag_ids", "render_context"]

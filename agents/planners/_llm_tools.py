@@ -13,10 +13,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from factorypilot.agents.planners.base import PlanContext
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from factorypilot.agents.planners.base import PlanContext
 from factorypilot.vocabulary import ActionKind, ActionRequest, Sample, Scalar
 
 __all__ = ["TOOLS", "ProposePlan", "ToolCallError", "ToolSession"]

@@ -30,6 +30,9 @@ from collections import OrderedDict
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
+
 from factorypilot.agents.planners._llm_models import (
     ChatModelConfig,
     ensure_model_requests_allowed,
@@ -40,9 +43,6 @@ from factorypilot.agents.planners._llm_prompt import SYSTEM_PROMPT, estimate_pro
 from factorypilot.agents.planners._llm_tools import ToolCallError, ToolSession
 from factorypilot.agents.planners.base import Plan, PlanContext, Planner
 from factorypilot.agents.planners.playbook import PlaybookPlanner
-from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
-
 from factorypilot.errors import FactoryPilotError
 from factorypilot.vocabulary import Event
 

@@ -27,9 +27,9 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from factorypilot.agents.planners.base import LocalizedText, Plan, PlanContext, localized
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from factorypilot.agents.planners.base import LocalizedText, Plan, PlanContext, localized
 from factorypilot.errors import ConfigError
 from factorypilot.vocabulary import ActionKind, ActionRequest, Event, Scalar, Severity
 

@@ -21,9 +21,9 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+
 from factorypilot.connectors.mes._tabular import FileInfo, RawBatch
 from factorypilot.connectors.mes.records import RecordKind
-
 from factorypilot.errors import ConfigError, DataError
 
 NS_V0401 = "http://www.mesa.org/xml/B2MML-V0401"

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+
 from factorypilot.connectors.mes._aliases import auto_columns, guess_kind
 from factorypilot.connectors.mes._b2mml import read_b2mml
 from factorypilot.connectors.mes._store import MesStore
@@ -25,7 +26,6 @@ from factorypilot.connectors.mes._tabular import FileInfo, Progress, RawBatch, r
 from factorypilot.connectors.mes._validate import CONTENT, KEY, ROW, Checked, check
 from factorypilot.connectors.mes.config import MappingConfig, MesFilesConfig
 from factorypilot.connectors.mes.records import FIELDS, RecordKind
-
 from factorypilot.errors import DataError
 
 __all__ = ["IngestReport", "InspectReport", "detect_format", "ingest_file", "inspect_file"]
@@ -137,13 +137,13 @@ def _plan(path: Path, cfg: MesFilesConfig, kind: RecordKind | None, progress: Pr
     if chosen is not mapping.kind:
         mapping = mapping.model_copy(update={"kind": chosen})
     missing_cols = [c for c in mapping.columns if c not in info.columns]
-    if missing_cols:
+    if missing_cols and fmt != "json":  # JSON keys are optional per record
         raise DataError(f"the mapping names columns the file does not have: {missing_cols}", file=str(path),
                         hint=f"columns in the file: {info.columns}")
     cols = auto_columns(info.columns, chosen, mapping.columns)
     got = set(cols.values()) | set(mapping.constants)
     missing = [f for f, (_, req) in FIELDS[chosen].items() if req and f not in got]
-    if missing:
+    if missing and (fmt != "json" or info.columns):  # an empty JSON document has nothing to map
         raise DataError(f"required {chosen.value} fields {missing} are not mapped from columns {info.columns}",
                         file=str(path),
                         hint="map them under `columns` in the mapping (source column: canonical field)"

@@ -18,9 +18,9 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
+
 from factorypilot.connectors.mes._validate import CONTENT, KEY, ROW, arrow_schema
 from factorypilot.connectors.mes.records import FIELDS, TIME_FIELD, RecordKind
-
 from factorypilot.errors import DataError
 from factorypilot.vocabulary import Scalar
 

@@ -20,9 +20,9 @@ from typing import IO, Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+
 from factorypilot.connectors.mes._encoding import detect, normalise, sniff_binary
 from factorypilot.connectors.mes.config import MappingConfig, MesFilesConfig
-
 from factorypilot.errors import DataError
 
 Progress = Callable[[int], None]

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 from factorypilot.connectors.mes._ingest import IngestReport
-
 from factorypilot.errors import FactoryPilotError
 
 log = logging.getLogger("factorypilot.connectors.mes")

@@ -11,9 +11,10 @@ from __future__ import annotations
 import fnmatch
 from pathlib import Path
 
+from pydantic import Field, field_validator
+
 from factorypilot.connectors.base import ConnectorConfig
 from factorypilot.connectors.mes.records import RecordKind
-from pydantic import Field, field_validator
 
 __all__ = ["MappingConfig", "MesFilesConfig"]
 

@@ -23,7 +23,6 @@ from factorypilot.connectors.mes._tabular import Progress
 from factorypilot.connectors.mes._watch import WatchEvent, watch_folder
 from factorypilot.connectors.mes.config import MesFilesConfig
 from factorypilot.connectors.mes.records import RecordKind
-
 from factorypilot.errors import ConfigError, ConnectionError_, DataError, NodeNotFoundError
 from factorypilot.vocabulary import DataType, Sample, Scalar, Tag, utcnow
 

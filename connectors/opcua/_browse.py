@@ -16,8 +16,8 @@ from asyncua import ua
 from asyncua.client.client import Client
 from asyncua.ua.attribute_ids import AttributeIds
 from asyncua.ua.object_ids import ObjectIds
-from factorypilot.connectors.opcua._values import data_type_of
 
+from factorypilot.connectors.opcua._values import data_type_of
 from factorypilot.vocabulary import AssetPath, Limits, Tag
 
 __all__ = ["BrowsedVariable", "browse_variables", "chunks", "read_many"]

@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal, Self
 
-from factorypilot.connectors.base import ConnectorConfig
 from pydantic import Field, SecretStr, model_validator
+
+from factorypilot.connectors.base import ConnectorConfig
 
 __all__ = ["OpcUaConfig"]
 

@@ -12,6 +12,7 @@ from asyncua import ua
 from asyncua.client.client import Client
 from asyncua.ua import uaerrors
 from asyncua.ua.attribute_ids import AttributeIds
+
 from factorypilot.connectors.base import BaseConnector, Capability, Health
 from factorypilot.connectors.opcua import _services
 from factorypilot.connectors.opcua._browse import browse_variables, chunks
@@ -19,7 +20,6 @@ from factorypilot.connectors.opcua._config import OpcUaConfig
 from factorypilot.connectors.opcua._session import close_client, map_error, open_client, safe_url
 from factorypilot.connectors.opcua._subscribe import ShardPlan, subscribe_shards
 from factorypilot.connectors.opcua._values import sample_from, status_name
-
 from factorypilot.errors import ConfigError, NodeNotFoundError
 from factorypilot.vocabulary import Gap, Sample, Scalar, Tag
 

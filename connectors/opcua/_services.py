@@ -8,8 +8,8 @@ from datetime import datetime
 from asyncua import ua
 from asyncua.client.client import Client
 from asyncua.ua.attribute_ids import AttributeIds
-from factorypilot.connectors.opcua._values import coerce, sample_from, status_name, to_scalar, variant_type_of
 
+from factorypilot.connectors.opcua._values import coerce, sample_from, status_name, to_scalar, variant_type_of
 from factorypilot.errors import CapabilityError, DataError, NodeNotFoundError, SafetyViolation
 from factorypilot.vocabulary import Sample, Scalar, Tag
 

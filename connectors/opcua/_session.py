@@ -19,9 +19,9 @@ from asyncua.client.client import Client
 from asyncua.crypto import security_policies
 from asyncua.ua import uaerrors
 from cryptography import x509
+
 from factorypilot.connectors.opcua._config import OpcUaConfig
 from factorypilot.connectors.opcua._security import check_trust, load_der, select_endpoint
-
 from factorypilot.errors import (
     AuthenticationError,
     ConnectionError_,

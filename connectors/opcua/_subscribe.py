@@ -26,9 +26,9 @@ from asyncua.client.client import Client
 from asyncua.client.ua_client import UaClientState
 from asyncua.common.node import Node
 from asyncua.ua import uaerrors
+
 from factorypilot.connectors.opcua._session import close_client, map_error, safe_url
 from factorypilot.connectors.opcua._values import sample_from
-
 from factorypilot.vocabulary import Gap, Sample, utcnow
 
 __all__ = ["ShardPlan", "subscribe_shards"]

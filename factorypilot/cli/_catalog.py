@@ -27,7 +27,7 @@ def open_catalog(catalog: Path | None) -> Any:
 def _table(entries: list[Any], lang: str, scores: list[float] | None = None) -> Table:
     table = Table(title="templates")
     for col in ("id", "version", "sector", "title", "KPIs", "gate", *(["score"] if scores else [])):
-        table.add_column(col)
+        table.add_column(col, no_wrap=col in ("id", "version", "sector", "gate", "score"))
     for i, e in enumerate(entries):
         gate = "passed" if e.manifest.gate.passed else ("override" if e.manifest.gate.overridden else "failed")
         table.add_row(e.id, e.manifest.version, e.manifest.sector, e.title(lang), ", ".join(e.manifest.kpis), gate,

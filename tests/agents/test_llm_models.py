@@ -7,11 +7,11 @@ import logging
 import sys
 
 import pytest
-from factorypilot.agents import PlanContext
-from factorypilot.agents.planners.llm import ChatModelConfig, LLMPlanner, make_chat_model
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 from pydantic import BaseModel, SecretStr
 
+from factorypilot.agents import PlanContext
+from factorypilot.agents.planners.llm import ChatModelConfig, LLMPlanner, make_chat_model
 from factorypilot.errors import ConfigError, DependencyMissing, ModelUnavailableError
 from factorypilot.settings import get_settings
 from factorypilot.testing import FakeChatModel, estimate_tokens, tool_call

@@ -10,11 +10,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from langchain_core.messages import AIMessage, BaseMessage, InvalidToolCall, ToolMessage
+
 from factorypilot.agents import AgentConfig, AgentRuntime, Ledger, PlaybookPlanner, RunOutcome
 from factorypilot.agents.planners.llm import LLMPlanner
 from factorypilot.connectors import InMemoryConnector
-from langchain_core.messages import AIMessage, BaseMessage, InvalidToolCall, ToolMessage
-
 from factorypilot.testing import FakeChatModel, dangling_tool_calls, tool_call
 from factorypilot.vocabulary import DataType, Sample, Tag
 
@@ -203,7 +203,6 @@ async def test_out_of_policy_proposal_refused_fed_back_then_corrected(plant: InM
 async def test_refusals_reach_a_fresh_planner_in_the_context(plant: InMemoryConnector, tmp_path: Path) -> None:
     """After a restart the conversation is gone: the refusals come in the context instead."""
     from factorypilot.agents import PlanContext
-
     from factorypilot.vocabulary import Event
 
     fake = FakeChatModel(script=[GOOD_PLAN])

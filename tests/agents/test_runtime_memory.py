@@ -6,7 +6,6 @@ from pathlib import Path
 
 from factorypilot.agents import AgentRuntime, TagRule
 from factorypilot.connectors import InMemoryConnector
-
 from factorypilot.vocabulary import Sample
 
 from .conftest import make_config

@@ -1,8 +1,8 @@
 from __future__ import annotations
 
 import pytest
-from factorypilot.connectors import InMemoryConnector
 
+from factorypilot.connectors import InMemoryConnector
 from factorypilot.testing import ConnectorContract, WriteCase
 from factorypilot.vocabulary import DataType, Limits, Tag
 

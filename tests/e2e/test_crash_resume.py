@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from factorypilot.agents import Ledger
 from factorypilot.pilots.runtime import reference_pilots
 from factorypilot.pilots.simulator import Fault, FaultKind, PlantHandle, running_plant

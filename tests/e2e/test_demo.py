@@ -6,11 +6,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-from factorypilot.pilots.demo import run_demo
 from typer.testing import CliRunner
 
 from factorypilot.cli._app import app
 from factorypilot.cli._commands import register
+from factorypilot.pilots.demo import run_demo
 
 
 async def test_demo_detects_acts_once_reads_back_and_ledger_verifies(tmp_path: Path) -> None:

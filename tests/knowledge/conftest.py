@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+
 from factorypilot.knowledge import KnowledgeStore
 
 HERE = Path(__file__).parent

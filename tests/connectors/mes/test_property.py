@@ -6,10 +6,11 @@ import json
 import tempfile
 from pathlib import Path
 
-from factorypilot.connectors.mes import MesFilesConfig, MesStore
-from factorypilot.connectors.mes._ingest import ingest_file
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+from factorypilot.connectors.mes import MesFilesConfig, MesStore
+from factorypilot.connectors.mes._ingest import ingest_file
 
 _good_cell = {
     "equipment": st.sampled_from(["CNC-01", "프레스-2", "로봇셀 3"]),
@@ -84,3 +85,37 @@ def test_accepted_plus_quarantined_is_total(data: tuple[list[list[str]], int], e
             assert all(2 <= e["row"] <= len(table) + 1 for e in entries)
             assert len({e["row"] for e in entries}) == quarantined
         assert quarantined == report.quarantined
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=rows(), junk=st.lists(st.sampled_from(["{oops", "[1, 2]", '"text"', "null"]), max_size=5))
+def test_jsonl_accepted_plus_quarantined_is_total(data: tuple[list[list[str]], int], junk: list[str]) -> None:
+    table, valid = data
+    names = ["설비", "생산일시", "양품수량", "불량수량", "메모", "extra"]
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "rows.jsonl"
+        lines = [json.dumps(dict(zip(names, r, strict=False)), ensure_ascii=False) for r in table]
+        # a "short" record lacks keys: only required ones make it invalid; a "long" one has an extra key
+        expected_valid = sum(1 for r in table if _row_ok(r))
+        path.write_text("\n".join([*lines, *junk]) + "\n", encoding="utf-8")
+        cfg = MesFilesConfig(home=Path(tmp) / "home", batch_rows=5,
+                             mappings=[{"kind": "production", "columns": {"메모": "product"}}])
+        report = ingest_file(path, cfg, None)
+        assert report.accepted + report.quarantined == report.total == len(table) + len(junk)
+        assert report.accepted == expected_valid
+        assert expected_valid >= valid
+
+
+def _row_ok(r: list[str]) -> bool:
+    """Valid production record: equipment, time and good present and well-formed; scrap optional."""
+    from datetime import datetime
+
+    if len(r) < 3:
+        return False
+    equipment, time, good = r[:3]
+    scrap = r[3] if len(r) > 3 else "0"
+    try:
+        datetime.strptime(time, "%Y-%m-%d %H:%M:%S")
+    except ValueError:
+        return False
+    return bool(equipment.strip()) and good.isdigit() and scrap.isdigit()

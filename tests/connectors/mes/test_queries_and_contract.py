@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+
 from factorypilot.connectors import BaseConnector, Capability, InMemoryConnector, create
 from factorypilot.connectors.mes import MesFilesConfig, MesFilesConnector
-
 from factorypilot.errors import CapabilityError, DataError
 from factorypilot.testing import ConnectorContract
 

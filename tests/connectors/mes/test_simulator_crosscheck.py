@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from asyncua import Client
+
 from factorypilot.connectors.mes import MesFilesConfig, MesFilesConnector
 from factorypilot.pilots.simulator import Fault, FaultKind, PlantSimulator
 from factorypilot.pilots.simulator.mes_export import export_mes

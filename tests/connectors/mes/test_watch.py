@@ -6,10 +6,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
 from factorypilot.connectors.mes import MesFilesConnector, WatchEvent, wait_stable
 from factorypilot.connectors.mes._ingest import IngestReport
 from factorypilot.connectors.mes._watch import wanted, watch_folder
-
 from factorypilot.errors import ConfigError
 
 Make = Callable[..., MesFilesConnector]

@@ -7,8 +7,8 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from factorypilot.connectors.mes import MesFilesConnector
 
+from factorypilot.connectors.mes import MesFilesConnector
 from factorypilot.errors import DataError
 
 Make = Callable[..., MesFilesConnector]

@@ -10,9 +10,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from _plant import OpcUaTestPlant, PlantOptions, free_port, running_test_plant
+
 from factorypilot.connectors.opcua import OpcUaConnector
 from factorypilot.connectors.registry import create
-
 from factorypilot.errors import (
     CapabilityError,
     ConfigError,

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 from _plant import OpcUaTestPlant
-from factorypilot.connectors.opcua import OpcUaConnector
 
+from factorypilot.connectors.opcua import OpcUaConnector
 from factorypilot.testing import ConnectorContract, WriteCase
 
 

@@ -6,8 +6,8 @@ import asyncio
 import contextlib
 
 from _plant import PlantOptions, running_test_plant
-from factorypilot.connectors.opcua import OpcUaConnector
 
+from factorypilot.connectors.opcua import OpcUaConnector
 from factorypilot.vocabulary import Gap, Sample, utcnow
 
 

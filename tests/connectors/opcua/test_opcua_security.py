@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 from _plant import OpcUaTestPlant, PlantOptions, make_certificates, running_test_plant
-from factorypilot.connectors.opcua import OpcUaConnector, thumbprints
 from pydantic import SecretStr
 
+from factorypilot.connectors.opcua import OpcUaConnector, thumbprints
 from factorypilot.errors import AuthenticationError, SecurityPolicyMismatch, UntrustedCertificateError
 
 USERS = {"operator": "s3cret-pw", "작업자": "비밀번호"}

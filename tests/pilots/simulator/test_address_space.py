@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 from asyncua import Client, ua
+
 from factorypilot.pilots.simulator import PlantSimulator
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 from asyncua import Client
-from factorypilot.pilots.simulator import Fault, FaultKind, PlantSimulator
 
 from factorypilot.errors import ConfigError
+from factorypilot.pilots.simulator import Fault, FaultKind, PlantSimulator
 from factorypilot.vocabulary import Scalar
 
 

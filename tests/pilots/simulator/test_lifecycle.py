@@ -6,6 +6,7 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 from asyncua import Client, ua
+
 from factorypilot.pilots.simulator import Fault, FaultKind, PlantSimulator, running_plant
 
 

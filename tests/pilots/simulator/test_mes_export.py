@@ -8,6 +8,7 @@ from pathlib import Path
 
 from asyncua import Client
 from defusedxml import ElementTree as SafeET
+
 from factorypilot.pilots.simulator import Fault, FaultKind, PlantSimulator
 from factorypilot.pilots.simulator.mes_export import B2MML_NS, CSV_HEADERS, export_mes
 

@@ -7,6 +7,8 @@ from typing import ClassVar
 
 import pytest
 from asyncua import Client, ua
+
+from factorypilot.errors import ConfigError
 from factorypilot.pilots.simulator import (
     Asset,
     Fault,
@@ -18,8 +20,6 @@ from factorypilot.pilots.simulator import (
     Signal,
     available_models,
 )
-
-from factorypilot.errors import ConfigError
 from factorypilot.vocabulary import DataType, Limits
 
 

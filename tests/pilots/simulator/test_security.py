@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from asyncua import Client, ua
 from asyncua.crypto.security_policies import SecurityPolicyBasic256Sha256
+
 from factorypilot.pilots.simulator import CertificatePaths, PlantSimulator, generate_certificates
 
 PASSWORD = "비밀번호123"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from asyncua import Client
+
 from factorypilot.pilots.simulator import PlantSimulator, ShardedPlant
 
 
