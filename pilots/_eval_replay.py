@@ -91,12 +91,13 @@ def load_replay(spec: ReplaySpec, max_ticks: int) -> list[Frame]:
     per_tick = spec.seconds_per_tick or 1.0
     frames: list[Frame] = []
     j = 0
+    last = (placed[-1][0] - t0) / per_tick
     for tick in range(max_ticks):
+        if tick > last:
+            break  # the recording ends here; the model holds the last frame
         while j + 1 < len(placed) and (placed[j + 1][0] - t0) / per_tick <= tick:
             j += 1
         frames.append(placed[j][1])
-        if (placed[-1][0] - t0) / per_tick < tick:
-            break
     return frames
 
 

@@ -42,11 +42,14 @@ def test_mobility_passes_its_own_gate(report: EvalReport) -> None:
 def test_each_scenario_meets_its_expectation(report: EvalReport, scenario_id: str) -> None:
     s = report.scenario(scenario_id)
     assert s.problems == []
-    assert s.safety_violations == [] and s.unverified_done == [] and s.ledger_ok
+    assert s.safety_violations == []
+    assert s.unverified_done == []
+    assert s.ledger_ok
     assert s.detected is s.expect_detect
     assert s.false_alarms == 0
     if not s.expect_detect:
-        assert s.writes == [] and s.runs == 0
+        assert s.writes == []
+        assert s.runs == 0
 
 
 def test_vibration_drift_lowers_feed_within_policy(report: EvalReport) -> None:
@@ -54,10 +57,12 @@ def test_vibration_drift_lowers_feed_within_policy(report: EvalReport) -> None:
     assert s.playbook == "spindle-vibration-high"
     # one event per excursion (as in monitor mode): the playbook lowers the feed by 15 points once
     assert [(role, v) for _, role, v in s.writes] == [("feed_override", 85.0)]
-    assert s.time_to_detect_ticks is not None and 0 < s.time_to_detect_ticks <= 40
+    assert s.time_to_detect_ticks is not None
+    assert 0 < s.time_to_detect_ticks <= 40
     assert s.time_to_detect_s == pytest.approx(s.time_to_detect_ticks * 0.1)
     # without the agent the line alarms and stops; with it, it keeps running and scraps less
-    assert s.kpi_baseline["downtime"] > 0 and s.kpi_agent["downtime"] == 0
+    assert s.kpi_baseline["downtime"] > 0
+    assert s.kpi_agent["downtime"] == 0
     assert s.kpi_agent["scrap_rate"] < s.kpi_baseline["scrap_rate"]
     assert s.kpi_improvement["downtime"] == pytest.approx(s.kpi_baseline["downtime"])
 
@@ -70,20 +75,24 @@ def test_temperature_rise_uses_its_playbook(report: EvalReport) -> None:
 
 def test_comms_drop_is_a_gap_not_an_action(report: EvalReport) -> None:
     s = report.scenario("comms-drop")
-    assert s.gaps == 20 and s.writes == []
+    assert s.gaps == 20
+    assert s.writes == []
     through = report.scenario("drift-through-comms-drop")
-    assert through.gaps == 15 and through.detected
+    assert through.gaps == 15
+    assert through.detected
     assert min(through.detection_ticks) >= 40  # nothing seen while the server was down (ticks 25..39)
 
 
 def test_reports_written_in_json_markdown_and_png(report: EvalReport) -> None:
     data = json.loads(report.files["json"].read_text(encoding="utf-8"))
-    assert data["gate_passed"] is True and data["gate"]["passed"] is True
+    assert data["gate_passed"] is True
+    assert data["gate"]["passed"] is True
     assert [s["id"] for s in data["scenarios"]] == MOBILITY_SCENARIOS
     assert data["metrics"]["detection_rate"] == 1.0
     assert report.files["markdown"].name == "report.en.md"
     md = report.files["markdown"].read_text(encoding="utf-8")
-    assert "Detection rate" in md and "Spindle vibration drift" in md
+    assert "Detection rate" in md
+    assert "Spindle vibration drift" in md
     for sid in MOBILITY_SCENARIOS:
         png = report.out_dir / f"{sid}.png"
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -93,7 +102,10 @@ def test_reports_written_in_json_markdown_and_png(report: EvalReport) -> None:
 
 def test_report_renders_in_korean(report: EvalReport) -> None:
     md = to_markdown(dataclasses.replace(report, lang="ko"))
-    assert "평가 보고서" in md and "탐지율" in md and "주축 진동 점진 상승" in md and "안전 위반" in md
+    assert "평가 보고서" in md
+    assert "탐지율" in md
+    assert "주축 진동 점진 상승" in md
+    assert "안전 위반" in md
     assert "Detection rate" not in md
 
 
@@ -102,4 +114,5 @@ def test_baseline_and_agent_share_the_plant_until_the_first_write(report: EvalRe
     first, second = report.scenario("vibration-drift"), again.scenario("vibration-drift")
     assert second.writes == first.writes  # deterministic given the seed
     assert second.detection_ticks == first.detection_ticks
-    assert second.kpi_agent == first.kpi_agent and second.kpi_baseline == first.kpi_baseline
+    assert second.kpi_agent == first.kpi_agent
+    assert second.kpi_baseline == first.kpi_baseline
