@@ -168,6 +168,12 @@ class LLMPlanner:
         if not ai.tool_calls and not ai.invalid_tool_calls:
             errors.append("the reply called no tool")
             messages.append(HumanMessage("Reply only with tool calls; finish with propose_plan."))
+        if final_id is not None and errors:  # a plan next to a failed call is not what the model meant
+            session.plan = None
+            messages.append(ToolMessage(content="plan not accepted: fix the errors of the other calls in this reply, "
+                                        "then call propose_plan again (successful proposals are kept)",
+                                        tool_call_id=final_id, status="error"))
+            final_id = None
         return (errors[0] if errors else ""), final_id
 
     def _done(self, ctx: PlanContext, session: ToolSession, messages: list[BaseMessage], final_id: str,
@@ -180,8 +186,9 @@ class LLMPlanner:
         cites = ", ".join(session.plan.citations)
         note = f"{len(tokens)} model call(s), prompt tokens per call {tokens}" + (f"; retries {failures}"
                                                                                   if failures else "")
+        actions = list({a.fingerprint(): a for a in session.proposals}.values())  # the same action once
         return Plan(diagnosis=session.plan.diagnosis + (f" [{cites}]" if cites else ""),
-                    actions=session.proposals, planner=self.name, model=self.model_name,
+                    actions=actions, planner=self.name, model=self.model_name,
                     prompt_tokens=sum(tokens), escalate=session.plan.escalate, note=note)
 
     async def _give_up(self, ctx: PlanContext, tokens: list[int], reason: str) -> Plan:

@@ -148,6 +148,24 @@ async def test_unknown_tool_every_time_falls_back_to_playbook(plant: InMemoryCon
     assert_no_dangling(fake)
 
 
+async def test_plan_next_to_a_failed_call_is_not_accepted(plant: InMemoryConnector, tmp_path: Path) -> None:
+    fake = FakeChatModel(script=[
+        AIMessage("", tool_calls=[tool_call("propose_write", "w1", target="feed_override", value=85),
+                                  tool_call("propose_write", "w2", target="feed_override"),  # value missing
+                                  tool_call("propose_plan", "p1", diagnosis="진동")]),
+        GOOD_PLAN,  # proposes the same write as w1 again
+    ])
+    out, rt = await run(plant, tmp_path, LLMPlanner(fake))
+    answers = {m.tool_call_id: m for m in fake.received[1] if isinstance(m, ToolMessage)}
+    assert answers["w1"].status == "success"
+    assert answers["w2"].status == "error"
+    assert answers["p1"].status == "error"
+    assert "plan not accepted" in str(answers["p1"].content)
+    assert [(a["target"], a["value"]) for a in decisions(rt, out.run_id)[0]["actions"]] == [("cnc1.feed", 85)]
+    assert plant.writes == [("cnc1.feed", 85.0)]
+    assert_no_dangling(fake)
+
+
 async def test_invalid_arguments_without_fallback_escalate(plant: InMemoryConnector, tmp_path: Path) -> None:
     fake = FakeChatModel(script=[
         AIMessage("", tool_calls=[tool_call("propose_write", target="feed_override", value=[1, 2])]),
