@@ -101,20 +101,12 @@ async def act(d: RuntimeDeps, state: AgentState, crash_hook: Callable[[str], Non
         dec_now = d.guard.evaluate(req, fresh, d.store.recent_actions()) if is_plant else dec
         if not dec_now.allowed or (dec_now.needs_approval and not dec.needs_approval):
             why = "conditions changed before acting: " + ("; ".join(dec_now.reasons) or "now needs approval")
-            d.store.start_action(key, run_id, req.target, req.kind.value, req.model_dump(mode="json"))
-            d.store.mark_action(key, "refused", why)
-            d.ledger.append("refusal", {"target": req.target, "value": req.value, "reasons": [why]},
-                            run_id=run_id, key=f"{key}:refused")
-            results.append(_result(req, ActionStatus.REFUSED, key, why))
+            results.append(_refuse(d, run_id, req, key, why))
             continue
         if d.config.policy.dry_run_on_simulator and req.kind is ActionKind.WRITE:
             rehearsal_problem = await _rehearse(d, req, dec_now)
             if rehearsal_problem:
-                d.store.start_action(key, run_id, req.target, req.kind.value, req.model_dump(mode="json"))
-                d.store.mark_action(key, "refused", rehearsal_problem)
-                d.ledger.append("refusal", {"target": req.target, "value": req.value, "reasons": [rehearsal_problem]},
-                                run_id=run_id, key=f"{key}:dry-run")
-                results.append(_result(req, ActionStatus.REFUSED, key, rehearsal_problem))
+                results.append(_refuse(d, run_id, req, key, rehearsal_problem))
                 continue
             d.ledger.append("dry-run", {"target": req.target, "value": req.value, "result": "ok"}, run_id=run_id,
                             key=f"{key}:dry-run")
@@ -142,6 +134,15 @@ async def act(d: RuntimeDeps, state: AgentState, crash_hook: Callable[[str], Non
         results.append(_result(req, ActionStatus.UNCONFIRMED, key, "awaiting read-back",
                                executed_value=req.value) | {"executed": True, "from": fresh.get(req.target)})
     return {"results": results}
+
+
+def _refuse(d: RuntimeDeps, run_id: str, req: ActionRequest, key: str, why: str) -> dict[str, Any]:
+    """Record a refusal found at act time (action table + ledger) so a replay does not try again."""
+    d.store.start_action(key, run_id, req.target, req.kind.value, req.model_dump(mode="json"))
+    d.store.mark_action(key, "refused", why)
+    d.ledger.append("refusal", {"target": req.target, "value": req.value, "reasons": [why]}, run_id=run_id,
+                    key=f"{key}:refused")
+    return _result(req, ActionStatus.REFUSED, key, why)
 
 
 async def _rehearse(d: RuntimeDeps, req: ActionRequest, decision: Decision) -> str:
