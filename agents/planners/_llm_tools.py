@@ -105,11 +105,13 @@ class ToolSession:
     requested_by: str
     reader: Reader | None = None
     search: Search | None = None
+    enabled: frozenset[str] | None = None
     proposals: list[ActionRequest] = field(default_factory=list)
     plan: ProposePlan | None = None
 
     def tool_names(self) -> list[str]:
-        return [name for name in TOOLS if name != "search_knowledge" or self.search is not None]
+        return [name for name in TOOLS if (name != "search_knowledge" or self.search is not None)
+                and (self.enabled is None or name in self.enabled or name == "propose_plan")]
 
     def tool_schemas(self) -> list[dict[str, Any]]:
         """OpenAI-style tool definitions, named as the model must call them (``propose_plan`` ...)."""

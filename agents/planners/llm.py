@@ -27,7 +27,7 @@ import asyncio
 import logging
 import uuid
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import TYPE_CHECKING, Any
 
 from langchain_core.language_models import BaseChatModel
@@ -40,10 +40,10 @@ from factorypilot.agents.planners._llm_models import (
     model_name_of,
 )
 from factorypilot.agents.planners._llm_prompt import SYSTEM_PROMPT, estimate_prompt_tokens, render_context
-from factorypilot.agents.planners._llm_tools import ToolCallError, ToolSession
+from factorypilot.agents.planners._llm_tools import TOOLS, ToolCallError, ToolSession
 from factorypilot.agents.planners.base import Plan, PlanContext, Planner
 from factorypilot.agents.planners.playbook import PlaybookPlanner
-from factorypilot.errors import FactoryPilotError
+from factorypilot.errors import ConfigError, FactoryPilotError
 from factorypilot.vocabulary import Event
 
 if TYPE_CHECKING:
@@ -59,13 +59,18 @@ _KEEP_RUNS = 32  # conversations kept in memory so guard refusals can answer the
 
 
 class LLMPlanner:
-    """Plan with a chat model; bounded retries; fall back to ``fallback`` or escalate."""
+    """Plan with a chat model; bounded retries; fall back to ``fallback`` or escalate.
+
+    ``fallback``: usually ``PlaybookPlanner(config.playbooks)``; ``None`` escalates to a person instead.
+    ``connector``: live reads for ``read_tags`` (else the run's observation). ``retriever``: offers
+    ``search_knowledge``. ``tools``: the built-in tools to offer (default all; ``propose_plan`` always).
+    """
 
     name = "llm"
 
     def __init__(self, model: BaseChatModel, *, fallback: Planner | None = None, max_retries: int = 2,
                  max_steps: int = 6, timeout_s: float = 60.0, connector: BaseConnector[Any] | None = None,
-                 retriever: Retriever | None = None) -> None:
+                 retriever: Retriever | None = None, tools: Collection[str] | None = None) -> None:
         ensure_model_requests_allowed(model, what=f"the chat model {model_name_of(model)!r}")
         self.model = model
         self.model_name = model_name_of(model)
@@ -75,6 +80,11 @@ class LLMPlanner:
         self.timeout_s = timeout_s
         self.connector = connector
         self.retriever = retriever
+        unknown = set(tools or ()) - set(TOOLS)
+        if unknown:
+            raise ConfigError(f"unknown planner tools: {sorted(unknown)}", where="LLMPlanner(tools=...)",
+                              hint=f"choose from {list(TOOLS)} (propose_plan is always offered)")
+        self.tools = frozenset(tools) if tools is not None else None
         self._pending: OrderedDict[str, tuple[list[BaseMessage], str]] = OrderedDict()
 
     @classmethod
@@ -95,7 +105,8 @@ class LLMPlanner:
         ensure_model_requests_allowed(self.model, what=f"the chat model {self.model_name!r}")
         session = ToolSession(ctx, requested_by=f"llm:{self.model_name}",
                               reader=self.connector.read if self.connector is not None else None,
-                              search=self.retriever.search if self.retriever is not None else None)
+                              search=self.retriever.search if self.retriever is not None else None,
+                              enabled=self.tools)
         tools = session.tool_schemas()
         bound = self.model.bind_tools(tools)
         messages = self._start(ctx)

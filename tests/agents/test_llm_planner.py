@@ -10,11 +10,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 from langchain_core.messages import AIMessage, BaseMessage, InvalidToolCall, ToolMessage
 
 from factorypilot.agents import AgentConfig, AgentRuntime, Ledger, PlaybookPlanner, RunOutcome
 from factorypilot.agents.planners.llm import LLMPlanner
 from factorypilot.connectors import InMemoryConnector
+from factorypilot.errors import ConfigError
 from factorypilot.testing import FakeChatModel, dangling_tool_calls, tool_call
 from factorypilot.vocabulary import DataType, Sample, Tag
 
@@ -90,6 +92,19 @@ async def test_tools_are_offered_by_the_names_the_planner_answers(plant: InMemor
     assert fake.calls == 1
     assert plant.writes == [("cnc1.feed", 90.0)]
     assert out.status == "done"
+
+
+async def test_tools_can_be_restricted(plant: InMemoryConnector, tmp_path: Path) -> None:
+    fake = FakeChatModel(script=[AIMessage("", tool_calls=[tool_call("propose_method", target="feed_override")]),
+                                 GOOD_PLAN])
+    out, _ = await run(plant, tmp_path, LLMPlanner(fake, tools=["read_tags", "propose_write"]))
+    assert [t["function"]["name"] for t in fake.tools_seen[0]] == ["read_tags", "propose_write", "propose_plan"]
+    refused = fake.received[1][-1]
+    assert isinstance(refused, ToolMessage)
+    assert "unknown tool 'propose_method'" in str(refused.content)
+    assert out.status == "done"
+    with pytest.raises(ConfigError, match="unknown planner tools"):
+        LLMPlanner(fake, tools=["write_anything"])
 
 
 async def test_prompt_holds_only_selected_tags_of_a_big_plant(tmp_path: Path) -> None:
