@@ -93,6 +93,9 @@ def _ep_path(obj: Any) -> Path | None:
     return Path(str(obj)) if isinstance(obj, str | Path) else None
 
 
+Ranked = list[tuple[CatalogEntry, float]]
+
+
 class Catalog:
     """Templates from folders, an index file and installed packages (see module docstring)."""
 
@@ -160,10 +163,10 @@ class Catalog:
         raise ConfigError(f"no template {name!r} in the catalog",
                           hint=f"known: {', '.join(self._entries) or 'none'} (factorypilot catalog list)")
 
-    def search(self, query: str, *, limit: int = 10) -> list[tuple[CatalogEntry, float]]:
+    def search(self, query: str, *, limit: int = 10) -> Ranked:
         """Entries ranked for a free-text query (Korean or English); only entries that match at all."""
         q_concepts, q_words = concepts(query), _words(query)
-        ranked: list[tuple[CatalogEntry, float]] = []
+        ranked: Ranked = []
         for e in self._entries.values():
             text = entry_text(e)
             c, w = concepts(text), _words(text)

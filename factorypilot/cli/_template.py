@@ -100,7 +100,7 @@ def _prompt(rm: Any, tags: Sequence[Any]) -> str | None:
     console.print(f"\n[bold]{rm.role}[/] — proposal [{_STYLE[rm.confidence]}]{rm.confidence}[/] confidence")
     for i, c in enumerate(rm.candidates, 1):
         console.print(f"  {i}. {c.label}  [dim]{c.tag_id}  score {c.score:.2f}[/]")
-    answer = typer.prompt("number, tag name/id, or 'skip'", default="1" if rm.candidates else "skip")
+    answer = str(typer.prompt("number, tag name/id, or 'skip'", default="1" if rm.candidates else "skip"))
     if answer.strip().lower() in ("skip", "s", ""):
         return None
     if answer.isdigit() and 1 <= int(answer) <= len(rm.candidates):

@@ -53,7 +53,8 @@ def test_catalog_from_folder_and_index(catalog_dir: Path, tmp_path: Path) -> Non
     index = tmp_path / "index.yaml"
     index.write_text("templates:\n  - path: catalog/cleanroom-gmp-0.2.0\n", encoding="utf-8")
     only = Catalog.discover(index=index, use_entry_points=False)
-    assert [e.id for e in only.list()] == ["cleanroom-gmp"] and only.list()[0].source == "index index.yaml"
+    assert [e.id for e in only.list()] == ["cleanroom-gmp"]
+    assert only.list()[0].source == "index index.yaml"
     index.write_text("templates:\n  - path: nowhere\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="no template at nowhere"):
         Catalog.discover(index=index)
@@ -67,7 +68,8 @@ def test_entry_point_objects_resolve_to_template_folders(catalog_dir: Path) -> N
     module.__file__ = str(folder / "__init__.py")
     assert _ep_path(module) == folder
     assert _ep_path(lambda: str(folder)) == folder
-    assert _ep_path(folder) == folder and _ep_path(42) is None
+    assert _ep_path(folder) == folder
+    assert _ep_path(42) is None
 
 
 def test_search_korean_and_english(catalog_dir: Path) -> None:
@@ -87,7 +89,8 @@ def test_match_ranks_and_explains_in_korean(catalog_dir: Path, tmp_path: Path) -
     best, other = ranked
     assert best.score > 0.8 > other.score
     ko = best.explain("ko")
-    assert "동일 업종 (mobility)" in ko and any("downtime" in r and "scrap_rate" in r for r in ko)
+    assert "동일 업종 (mobility)" in ko
+    assert any("downtime" in r and "scrap_rate" in r for r in ko)
     assert any("cnc" in r for r in best.explain("en"))
     assert any("mes-files 연결 필요" in r for r in other.explain("ko"))
 
@@ -102,20 +105,29 @@ def test_match_english_profile_for_a_medical_firm(catalog_dir: Path) -> None:
 
 def test_catalog_and_match_cli(catalog_dir: Path, tmp_path: Path) -> None:
     out = runner.invoke(app, ["catalog", "list", "--catalog", str(catalog_dir)], catch_exceptions=False)
-    assert out.exit_code == 0 and "cleanroom-gmp" in out.output and "mobility-cnc" in out.output
+    assert out.exit_code == 0
+    assert "cleanroom-gmp" in out.output
+    assert "mobility-cnc" in out.output
     out = runner.invoke(app, ["catalog", "search", "주축 진동", "--catalog", str(catalog_dir)])
-    assert out.exit_code == 0 and "mobility-cnc" in out.output and "cleanroom" not in out.output
+    assert out.exit_code == 0
+    assert "mobility-cnc" in out.output
+    assert "cleanroom" not in out.output
     out = runner.invoke(app, ["catalog", "show", "mobility-cnc", "--catalog", str(catalog_dir), "--lang", "ko"])
-    assert out.exit_code == 0 and "spindle_vibration" in out.output and "override" in out.output
+    assert out.exit_code == 0
+    assert "spindle_vibration" in out.output
+    assert "override" in out.output
     profile = tmp_path / "firm.yaml"
-    profile.write_text("name: 성서정밀\nsector: 모빌리티\ngoals: [다운타임]\ndata_sources: [opc-ua]\n", encoding="utf-8")
+    profile.write_text("name: 성서정밀\nsector: 모빌리티\ngoals: [다운타임]\ndata_sources: [opc-ua]\n",
+                       encoding="utf-8")
     out = runner.invoke(app, ["match", str(profile), "--catalog", str(catalog_dir), "--json"])
     assert out.exit_code == 0
     import json
 
     data = json.loads(out.output)
-    assert data[0]["template"] == "mobility-cnc" and "동일 업종 (mobility)" in data[0]["reasons"]
+    assert data[0]["template"] == "mobility-cnc"
+    assert "동일 업종 (mobility)" in data[0]["reasons"]
     bad = tmp_path / "bad.yaml"
     bad.write_text("name: x\nsectr: mobility\n", encoding="utf-8")
     result = runner.invoke(app, ["match", str(bad), "--catalog", str(catalog_dir)])
-    assert result.exit_code == 1 and "sectr" in str(result.exception)
+    assert result.exit_code == 1
+    assert "sectr" in str(result.exception)

@@ -34,7 +34,7 @@ def _browse(model: str) -> Plant:
 
 @pytest.fixture(scope="module")
 def kr_plant() -> Iterator[Plant]:
-    yield _browse("mobility-kr")
+    return _browse("mobility-kr")
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +70,8 @@ def test_map_gets_required_roles_right_without_hints(kr_plant: Plant, spec: Pilo
             assert rm.confidence != "high", (role, rm.label)
     assert proposal.roles["spindle_vibration"].label == "SPDL_VIB (스핀들 진동값)"
     assert proposal.roles["feed_override"].confidence == "high"  # not the spindle override decoy
-    assert proposal.roles["door_open"].tag_id and proposal.roles["door_open"].tag_id.endswith(".door_sw")
+    assert proposal.roles["door_open"].tag_id
+    assert proposal.roles["door_open"].tag_id.endswith(".door_sw")
 
 
 @pytest.mark.parametrize("role", list(TRUTH))
@@ -85,7 +86,8 @@ def test_without_the_right_tag_never_high_confidence(kr_plant: Plant, spec: Pilo
 def test_reasons_and_candidates_explain_the_choice(kr_plant: Plant, spec: PilotSpec) -> None:
     tags, values = kr_plant
     rm = propose_mapping(spec, tags, values).roles["feed_override"]
-    assert any("unit" in r for r in rm.reasons) and any("writable" in r for r in rm.reasons)
+    assert any("unit" in r for r in rm.reasons)
+    assert any("writable" in r for r in rm.reasons)
     assert [c.label for c in rm.candidates[:2]] == ["F_OVR (이송 오버라이드)", "S_OVR (주축 오버라이드)"]
     assert rm.margin > 0.3
 
@@ -104,10 +106,12 @@ def test_answers_by_korean_display_name_or_id(kr_plant: Plant, spec: PilotSpec, 
     answers = load_answers(f)
     assert answers["tool_wear"] is None
     bound = resolve_answers(spec, tags, answers)
-    assert bound["machine_state"].endswith(".op_sts") and bound["spindle_vibration"].endswith(".spdl_vib")
+    assert bound["machine_state"].endswith(".op_sts")
+    assert bound["spindle_vibration"].endswith(".spdl_vib")
     assert "tool_wear" not in bound
     with pytest.raises(ConfigError, match="no tag '없는태그'"):
         resolve_answers(spec, tags, {"door_open": "없는태그"})
     with pytest.raises(ConfigError, match="unknown role"):
         resolve_answers(spec, tags, {"spindel": "SPDL_VIB"})
-    assert pytest.raises(ConfigError, load_answers, tmp_path / "missing.yaml")
+    with pytest.raises(ConfigError, match="answers file not found"):
+        load_answers(tmp_path / "missing.yaml")

@@ -37,12 +37,18 @@ def firms(fp_home: Path, tmp_path: Path) -> Path:
 
 def test_aggregate_across_firms(firms: Path) -> None:
     rep = report(collect([firms]))
-    assert rep.firms == 2 and rep.solutions == 1 and len(rep.deployments) == 2
+    assert rep.firms == 2
+    assert rep.solutions == 1
+    assert len(rep.deployments) == 2
     by = {k.name: k for k in rep.kpis}
-    assert by["oee"].baseline == pytest.approx(0.55) and by["oee"].current == pytest.approx(0.605)
-    assert by["oee"].change_pct == pytest.approx(10.0) and by["oee"].improved
-    assert by["downtime"].change_pct == pytest.approx(0.0) and by["downtime"].improved  # 15 h → 15 h
-    assert by["scrap_rate"].firms == 1 and by["scrap_rate"].change_pct == pytest.approx(-25.0)
+    assert by["oee"].baseline == pytest.approx(0.55)
+    assert by["oee"].current == pytest.approx(0.605)
+    assert by["oee"].change_pct == pytest.approx(10.0)
+    assert by["oee"].improved
+    assert by["downtime"].change_pct == pytest.approx(0.0)
+    assert by["downtime"].improved
+    assert by["scrap_rate"].firms == 1
+    assert by["scrap_rate"].change_pct == pytest.approx(-25.0)
     assert by["scrap_rate"].improved  # lower scrap is better
     b = next(d for d in rep.deployments if d.company == "대성금속")
     assert (b.approvals, b.actions, b.writes_enabled) == (1, 2, False)
@@ -51,13 +57,18 @@ def test_aggregate_across_firms(firms: Path) -> None:
 def test_markdown_json_and_chart_in_korean_and_english(firms: Path, tmp_path: Path) -> None:
     rep = report(collect([firms / "a", firms / "b"]))
     ko = rep.to_markdown("ko")
-    assert "참여 기업 수: **2**" in ko and "설비종합효율" in ko and "+10.0 % (개선)" in ko and "읽기 전용" in ko
+    assert "참여 기업 수: **2**" in ko
+    assert "설비종합효율" in ko
+    assert "+10.0 % (개선)" in ko
+    assert "읽기 전용" in ko
     en = rep.to_markdown("en")
-    assert "Firms: **2**" in en and "scrap rate" in en
+    assert "Firms: **2**" in en
+    assert "scrap rate" in en
     files = write_report(rep, tmp_path / "out", lang="ko")
     assert files["chart"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     data = json.loads(files["json"].read_text(encoding="utf-8"))
-    assert data["firms"] == 2 and {k["name"] for k in data["kpis"]} == {"oee", "downtime", "scrap_rate"}
+    assert data["firms"] == 2
+    assert {k["name"] for k in data["kpis"]} == {"oee", "downtime", "scrap_rate"}
 
 
 def test_programme_cli(firms: Path, tmp_path: Path) -> None:
@@ -67,8 +78,11 @@ def test_programme_cli(firms: Path, tmp_path: Path) -> None:
     assert Project.open(firms / "a").root.joinpath("kpis.yaml").read_text(encoding="utf-8").count("mttr") == 2
     out = runner.invoke(app, ["programme", "report", str(firms), "--out", str(tmp_path / "r"), "--lang", "en"],
                         catch_exceptions=False)
-    assert out.exit_code == 0 and (tmp_path / "r" / "kpis.en.png").exists() and "MTTR" in out.output
+    assert out.exit_code == 0
+    assert (tmp_path / "r" / "kpis.en.png").exists()
+    assert "MTTR" in out.output
     bad = runner.invoke(app, ["programme", "record", "--project", str(firms / "a"), "--current", "oee"])
-    assert bad.exit_code == 1 and isinstance(bad.exception, ConfigError)
+    assert bad.exit_code == 1
+    assert isinstance(bad.exception, ConfigError)
     with pytest.raises(ConfigError, match="no project folder"):
         collect([tmp_path / "nowhere"])

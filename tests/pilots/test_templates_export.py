@@ -56,9 +56,15 @@ def test_export_after_the_gate_passed(fp_home: Path) -> None:
     report = _gate_report(fp_home, passed=True)
     path = export_template("mobility", fp_home / "out", home=fp_home)
     manifest, spec, _ = load_template(path)
-    assert manifest.gate.passed and not manifest.gate.overridden and manifest.gate.report == report.name
-    assert spec.id == "mobility-cnc" and spec.bindings == {} and spec.connector is None
-    assert len(spec.playbooks) == 2 and spec.policy.tags and manifest.scenarios == len(spec.scenarios) > 0
+    assert manifest.gate.passed
+    assert not manifest.gate.overridden
+    assert manifest.gate.report == report.name
+    assert spec.id == "mobility-cnc"
+    assert spec.bindings == {}
+    assert spec.connector is None
+    assert len(spec.playbooks) == 2
+    assert spec.policy.tags
+    assert manifest.scenarios == len(spec.scenarios) > 0
     assert set(manifest.files) == {"pilot.yaml"}  # no knowledge declared generic: none travels
 
 
@@ -66,10 +72,13 @@ def test_override_is_explicit_and_recorded_in_the_ledger(fp_home: Path) -> None:
     path = export_template("mobility", fp_home / "out", home=fp_home, override_reason="시범 보급 1차 (위원회 승인)",
                            by="kim")
     manifest, _, _ = load_template(path)
-    assert manifest.gate.overridden and manifest.gate.by == "kim" and not manifest.gate.passed
+    assert manifest.gate.overridden
+    assert manifest.gate.by == "kim"
+    assert not manifest.gate.passed
     with Ledger(fp_home / "ledger.sqlite") as ledger:
         rec = ledger.records(kind="template.gate_override")[-1]
-        assert rec.payload["reason"] == "시범 보급 1차 (위원회 승인)" and rec.seq == manifest.gate.ledger_seq
+        assert rec.payload["reason"] == "시범 보급 1차 (위원회 승인)"
+        assert rec.seq == manifest.gate.ledger_seq
         assert ledger.verify().ok
     with pytest.raises(ConfigError):
         export_template("mobility", fp_home / "out", home=fp_home, override_reason="  ")
