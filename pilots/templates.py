@@ -105,8 +105,11 @@ def _gate_of(data: Any) -> tuple[bool | None, dict[str, float]]:
     return None, metrics
 
 
-def gate_status(pilot_id: str, home: Path) -> GateStatus:
-    """The gate verdict of the newest evaluation report of ``pilot_id`` under ``home/reports/<pilot_id>/``."""
+def gate_status(pilot_id: str, home: Path, *, scenarios: Sequence[str] = ()) -> GateStatus:
+    """The gate verdict of the newest evaluation report of ``pilot_id`` under ``home/reports/<pilot_id>/``.
+
+    ``scenarios``: ids the evaluation must have covered; a gate passed on a subset does not count.
+    """
     root = Path(home) / "reports" / pilot_id
     reports = sorted(root.rglob("*.json"), key=lambda p: (p.stat().st_mtime, str(p))) if root.exists() else []
     for path in reversed(reports):
@@ -115,8 +118,14 @@ def gate_status(pilot_id: str, home: Path) -> GateStatus:
         except (OSError, UnicodeDecodeError, json.JSONDecodeError):
             continue
         verdict, metrics = _gate_of(data)
-        if verdict is not None:
-            return GateStatus(verdict, path, "gate passed" if verdict else "gate failed", metrics)
+        if verdict is None:
+            continue
+        ran = {s.get("id") for s in data.get("scenarios") or [] if isinstance(s, dict)}
+        missing = [s for s in scenarios if s not in ran]
+        if verdict and missing and isinstance(data.get("scenarios"), list):
+            return GateStatus(False, path, f"gate passed on a subset: scenarios not evaluated: {', '.join(missing)}",
+                              metrics)
+        return GateStatus(verdict, path, "gate passed" if verdict else "gate failed", metrics)
     return GateStatus(False, None, f"no evaluation report with a gate verdict under {root}")
 
 
@@ -157,7 +166,8 @@ def export_template(pilot: str | Path, out_dir: Path, *, home: Path, generic: Se
     that must not appear anywhere in the package.
     """
     spec, spec_path = resolve_spec(pilot)
-    status = gate_status(spec.id, home)
+    scenarios = _scenarios(spec, spec_path)
+    status = gate_status(spec.id, home, scenarios=[s.id for s in scenarios])
     gate = GateRecord(passed=status.passed, report=status.report.name if status.report else None,
                       metrics=status.metrics)
     if not status.passed:
@@ -184,7 +194,6 @@ def export_template(pilot: str | Path, out_dir: Path, *, home: Path, generic: Se
                               hint="give paths relative to the pilot spec, e.g. knowledge/sop.md")
         shutil.copy2(src, target / "knowledge" / src.name)
         copied.append(f"knowledge/{src.name}")
-    scenarios = _scenarios(spec, spec_path)
     _dump_yaml(spec_document(spec, scenarios, knowledge=["knowledge"] if copied else []), target / "pilot.yaml")
     files = {p.relative_to(target).as_posix(): _sha(p) for p in sorted(target.rglob("*")) if p.is_file()}
     manifest = TemplateManifest(

@@ -140,3 +140,21 @@ def test_a_modified_template_is_refused(fp_home: Path) -> None:
         load_template(path)
     with pytest.raises(ConfigError, match="not a template"):
         load_template(fp_home)
+
+
+def test_a_gate_passed_on_a_subset_of_scenarios_does_not_count(fp_home: Path) -> None:
+    """Reports as the evaluation harness writes them list the scenarios they ran."""
+    spec_path = reference_pilots()["mobility"]
+    ids = [s["id"] for s in yaml.safe_load((spec_path.parent / "scenarios.yaml").read_text("utf-8"))["scenarios"]]
+    out = fp_home / "reports" / "mobility-cnc" / "20261125T100000Z"
+    out.mkdir(parents=True)
+    body = {"pilot": "mobility-cnc", "gate_passed": True, "metrics": {"detection_rate": 1.0},
+            "scenarios": [{"id": ids[0]}]}
+    (out / "report.json").write_text(json.dumps(body), encoding="utf-8")
+    with pytest.raises(ConfigError, match="gate passed on a subset"):
+        export_template("mobility", fp_home / "out", home=fp_home)
+    body["scenarios"] = [{"id": i} for i in ids]
+    (out / "report.json").write_text(json.dumps(body), encoding="utf-8")
+    manifest, _, _ = load_template(export_template("mobility", fp_home / "out", home=fp_home))
+    assert manifest.gate.passed
+    assert manifest.gate.metrics == {"detection_rate": 1.0}
