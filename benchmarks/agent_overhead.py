@@ -1,6 +1,6 @@
 """Benchmark: the agent runtime's overhead over a raw LangGraph graph, and prompt tokens per planning step.
 
-    python benchmarks/agent_overhead.py            # 250 runs per contender, 10,000-tag plant
+    python benchmarks/agent_overhead.py            # 150 runs per contender, 10,000-tag plant
     python benchmarks/agent_overhead.py --quick    # 60 runs per contender
     TMPDIR=/dev/shm python benchmarks/agent_overhead.py   # without the disk's fsync cost (tmpfs)
 
@@ -219,7 +219,7 @@ async def main() -> None:
     ap.add_argument("--runs", type=int, default=None)
     ap.add_argument("--tags", type=int, default=10_000)
     args = ap.parse_args()
-    runs = args.runs or (60 if args.quick else 250)
+    runs = args.runs or (60 if args.quick else 150)
     console = Console()
     console.print(f"agent overhead: {runs} runs per contender, interleaved, homes under {tempfile.gettempdir()} ...")
     best = await throughput(runs)
