@@ -133,7 +133,7 @@ class Project:
 
 def init_project(template_dir: Path, spec_doc: dict[str, Any], manifest: dict[str, Any], *, company: str,
                  endpoint: str | None, dest: Path, connector: dict[str, Any] | None = None,
-                 force: bool = False) -> Project:
+                 force: bool = False, lang: str | None = None) -> Project:
     """Create the firm's project folder from an (already verified) template directory."""
     root = Path(dest)
     if root.exists() and any(root.iterdir()) and not force:
@@ -151,6 +151,8 @@ def init_project(template_dir: Path, spec_doc: dict[str, Any], manifest: dict[st
     doc["bindings"] = {}
     doc["knowledge"] = ["knowledge"]
     doc["policy"] = dict(doc.get("policy") or {}) | {"writes_enabled": False}
+    if lang is not None:
+        doc["lang"] = lang
     if connector is not None:
         doc["connector"] = connector
     elif endpoint:

@@ -72,6 +72,7 @@ def init(
     dest: Path | None = typer.Option(None, "--dir", help="project folder (default: ./<template>-<company>)"),
     catalog: Path | None = typer.Option(None, "--catalog", help="extra catalog folder or index.yaml"),
     force: bool = typer.Option(False, "--force", help="write into a non-empty folder"),
+    lang: str = typer.Option("ko", "--lang", help="language of the pilot's reports and notes: ko or en"),
 ) -> None:
     """Create a firm's pilot project from a template — read-only (writes disabled) until enabled explicitly.
 
@@ -80,7 +81,7 @@ def init(
     from factorypilot.pilots.templates import init_from_template
 
     project = init_from_template(resolve_template(template, catalog), company=company, endpoint=endpoint,
-                                 dest=dest, force=force)
+                                 dest=dest, force=force, lang=lang)
     console.print(f"[green]✓[/] project created: {project.root} (writes [bold]disabled[/])")
     console.print(f"next: factorypilot template map --project {project.root}")
 

@@ -63,7 +63,7 @@ def test_small_firm_template_to_read_only_run(fp_home: Path, tmp_path: Path) -> 
         assert report
         # 4. run read-only: a vibration drift is detected, the feed write is refused, the note is kept
         plant.inject(Fault(FaultKind.DRIFT, "spdl_vib", start_tick=plant.tick_index + 3, magnitude=0.08))
-        outcomes = asyncio.run(asyncio.wait_for(run_project(proj, max_runs=1, period=0.1), timeout=60))
+        outcomes = asyncio.run(asyncio.wait_for(run_project(proj, max_runs=1, period=0.1, knowledge=False), timeout=60))
         commands += 1
         elapsed = time.perf_counter() - started
         report_ = outcomes[-1].report or {}
@@ -102,19 +102,3 @@ def test_enabling_writes_is_explicit_and_recorded(fp_home: Path, tmp_path: Path)
         assert rec.payload["reason"] == "2주 읽기전용 검증 완료"
         assert [r.kind for r in ledger.records()][-1] == "template.writes_disabled"
 
-
-def test_interactive_map_asks_only_about_uncertain_roles(fp_home: Path, tmp_path: Path) -> None:
-    """Interactive mode: init → map (one prompt, answered) → ready to run; 2 commands before ``run``."""
-    export_template("mobility", fp_home / "templates", home=fp_home, override_reason="e2e", by="lead")
-    project = tmp_path / "firm"
-    with running_plant(model="mobility-kr", seed=2, realtime=True) as plant:
-        _cli("template", "init", "mobility-cnc", "--company", "성서정밀", "--endpoint", plant.endpoint,
-             "--dir", str(project))
-        result = runner.invoke(app, ["template", "map", "--project", str(project)], input="1\n",
-                               catch_exceptions=False)
-    out = " ".join(result.output.split())
-    assert result.exit_code == 0, out
-    assert out.count("number, tag name/id, or 'skip'") == 1
-    assert "machine_state — proposal medium" in out
-    assert "read-only check passed" in out
-    assert Project.open(project).spec().bindings["machine_state"].endswith(".op_sts")

@@ -1,0 +1,28 @@
+"""The small-firm quick start (examples/small_firm_quickstart.py) runs its 3 CLI commands as a person would:
+init → map (interactive, one prompt) → run read-only, on the mobility-kr plant."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "small_firm_quickstart.py"
+
+
+def test_small_firm_quickstart_runs(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "FACTORYPILOT_HOME"}
+    result = subprocess.run([sys.executable, str(EXAMPLE), str(tmp_path)], capture_output=True, text=True,
+                            timeout=240, check=False, encoding="utf-8", env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = result.stdout
+    assert out.count("number, tag name/id, or 'skip'") == 1  # only the one medium-confidence role is asked
+    assert "machine_state — proposal medium confidence" in out
+    assert "read-only check passed; writes disabled" in out
+    assert "'machine_state': 'op_sts'" in out
+    assert "'spindle_vibration': 'spdl_vib'" in out
+    assert "writes enabled: False" in out
+    assert "refused" in out
+    assert "writes the plant accepted: []" in out
+    assert "small firm: 3 commands" in out
