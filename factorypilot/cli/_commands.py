@@ -37,6 +37,9 @@ def register(app: typer.Typer) -> None:
     from factorypilot.cli._eval import eval_command
 
     app.command("eval")(eval_command)
+    from factorypilot.cli._trace import trace_command
+
+    app.command("trace")(trace_command)
     from factorypilot.cli._template import template_app
 
     app.add_typer(template_app, name="template")
