@@ -67,7 +67,7 @@ async def project_connector(project: Project,
 async def map_project(project: Project, *, answers: Mapping[str, str | None] | None = None,
                       accept: Confidence = "high", confirm: Confirm | None = None,
                       connector: BaseConnector[Any] | None = None, reads: int = 3,
-                      interval_s: float = 0.3) -> MapResult:
+                      interval_s: float = 0.3, equipment: str | None = None) -> MapResult:
     """Propose, confirm and save bindings for the project's plant (see module docstring)."""
     spec = project.spec()
     async with project_connector(project, connector) as conn:
@@ -75,7 +75,7 @@ async def map_project(project: Project, *, answers: Mapping[str, str | None] | N
     if not tags:
         raise ConfigError("the plant has no tags to map", where=project.endpoint or str(project.spec_path),
                           hint="check the endpoint and the connector's browse_root/namespace")
-    proposal = propose_mapping(spec, tags, values)
+    proposal = propose_mapping(spec, tags, values, equipment=equipment)
     given = resolve_answers(spec, tags, answers or {}, where="answers")
     bindings: dict[str, str] = {}
     asked: list[str] = []

@@ -65,6 +65,9 @@ class RoleMapping(BaseModel):
 class MappingProposal(BaseModel):
     pilot: str
     roles: dict[str, RoleMapping]
+    equipment: str | None = Field(default=None, description="asset path most roles were mapped on")
+    alternatives: list[str] = Field(default_factory=list,
+                                    description="other equipment with identical tags (twin machines/lines)")
 
     def bindings(self, min_confidence: Confidence = "high") -> dict[str, str]:
         """Role → tag id for every role proposed with at least ``min_confidence``."""
@@ -111,21 +114,36 @@ def _assign(scores: dict[str, list[Score]]) -> dict[str, Score]:
     return chosen
 
 
-def propose_mapping(spec: PilotSpec, tags: Sequence[Tag],
-                    samples: Mapping[str, Sequence[Scalar]] | None = None) -> MappingProposal:
-    """Score every role against every tag and propose one tag per role (CPU only; no I/O)."""
+def _twin(a: Tag, b: Tag) -> bool:
+    """The same signal on another identical machine or line (same browse name, other equipment)."""
+    return a.id != b.id and a.name == b.name and _equipment(a) != _equipment(b)
+
+
+def propose_mapping(spec: PilotSpec, tags: Sequence[Tag], samples: Mapping[str, Sequence[Scalar]] | None = None,
+                    *, equipment: str | None = None) -> MappingProposal:
+    """Score every role against every tag and propose one tag per role (CPU only; no I/O).
+
+    ``equipment`` (a substring of an asset path, e.g. ``MctLine02``) says which of several identical
+    machines/lines the pilot is for; by default the one most confident picks sit on (first in browse order).
+    """
     samples = samples or {}
     profiles = {r: role_profile(r, rs) for r, rs in spec.roles.items()}
     scores = {r: [score_pair(p, t, samples.get(t.id, ())) for t in tags] for r, p in profiles.items()}
     first = _assign(scores)
-    # hierarchy: the equipment most of the name-confident picks sit on
-    homes = Counter(e for s in first.values() if s.name >= 0.6 and (e := _equipment(s.tag)) is not None)
-    if homes:
-        home, _ = homes.most_common(1)[0]
-        for ss in scores.values():
-            for s in ss:
-                if _equipment(s.tag) == home:
-                    s.add(_HIER_BONUS, f"on {home.rsplit('/', 1)[-1]} with the other roles")
+    # hierarchy: the equipment most of the name-confident picks sit on (or the one the user names)
+    if equipment is not None:
+        wanted = equipment
+        if not any(wanted in (_equipment(t) or "") for t in tags):
+            raise ConfigError(f"no equipment matching {equipment!r} on this plant",
+                              hint="give part of an asset path shown by: factorypilot connect browse")
+        bonus_for = [e for t in tags if (e := _equipment(t)) and wanted in e]
+    else:
+        homes = Counter(e for s in first.values() if s.name >= 0.6 and (e := _equipment(s.tag)) is not None)
+        bonus_for = [homes.most_common(1)[0][0]] if homes else []
+    for ss in scores.values():
+        for s in ss:
+            if _equipment(s.tag) in bonus_for:
+                s.add(_HIER_BONUS, f"on {str(_equipment(s.tag)).rsplit('/', 1)[-1]} with the other roles")
     chosen = _assign(scores)
     out: dict[str, RoleMapping] = {}
     for role, ss in scores.items():
@@ -136,12 +154,15 @@ def propose_mapping(spec: PilotSpec, tags: Sequence[Tag],
         if best is None:
             out[role] = RoleMapping(role=role, required=spec.roles[role].required, tag_id=None, candidates=cands)
             continue
-        runner = max((s.total for s in ss if s.tag.id != best.tag.id), default=0.0)
+        runner = max((s.total for s in ss if s.tag.id != best.tag.id and not _twin(s.tag, best.tag)), default=0.0)
         margin = best.total - runner
         out[role] = RoleMapping(role=role, required=spec.roles[role].required, tag_id=best.tag.id,
                                 label=_label(best.tag), score=round(best.total, 3), margin=round(margin, 3),
                                 confidence=_confidence(best, margin), reasons=best.reasons, candidates=cands)
-    return MappingProposal(pilot=spec.id, roles=out)
+    twins = sorted({e for s in chosen.values() for t in tags if _twin(t, s.tag) and (e := _equipment(t))})
+    placed = Counter(e for s in chosen.values() if (e := _equipment(s.tag)) is not None)
+    home = placed.most_common(1)[0][0] if placed else None
+    return MappingProposal(pilot=spec.id, roles=out, equipment=home, alternatives=twins)
 
 
 async def sample_plant(connector: BaseConnector[Any], *, reads: int = 3,

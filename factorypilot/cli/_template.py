@@ -119,6 +119,8 @@ def map_(
     interactive: bool = typer.Option(True, "--interactive/--no-interactive",
                                      help="ask about roles below --accept (default when no --answers)"),
     check: bool = typer.Option(True, "--check/--no-check", help="run the read-only check once every role is mapped"),
+    equipment: str | None = typer.Option(None, "--equipment", help="which of several identical machines/lines "
+                                         "(part of its asset path, e.g. MctLine02)"),
 ) -> None:
     """Browse the firm's plant, propose role → tag bindings with confidence, confirm, save; then check read-only.
 
@@ -135,8 +137,12 @@ def map_(
     given = load_answers(answers) if answers else None
     confirm = _prompt if (interactive and given is None and write_answers is None) else None
     started = time.perf_counter()
-    result = asyncio.run(map_project(proj, answers=given, accept=accept, confirm=confirm))  # type: ignore[arg-type]
+    result = asyncio.run(map_project(proj, answers=given, accept=accept, confirm=confirm,  # type: ignore[arg-type]
+                                     equipment=equipment))
     _show(result)
+    if result.proposal.alternatives:
+        console.print(f"[yellow]![/] identical tags also on: {', '.join(result.proposal.alternatives)} — mapped to "
+                      f"{result.proposal.equipment}; choose another with --equipment")
     if write_answers:
         write_answers.write_text(yaml.safe_dump(result.proposal.answers_template(), allow_unicode=True,
                                                 sort_keys=False), encoding="utf-8")

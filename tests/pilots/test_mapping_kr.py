@@ -115,3 +115,24 @@ def test_answers_by_korean_display_name_or_id(kr_plant: Plant, spec: PilotSpec, 
         resolve_answers(spec, tags, {"spindel": "SPDL_VIB"})
     with pytest.raises(ConfigError, match="answers file not found"):
         load_answers(tmp_path / "missing.yaml")
+
+
+def test_twin_lines_map_to_one_line_and_are_reported(spec: PilotSpec) -> None:
+    """A firm with two identical lines: roles go to one line together; the other is named, and selectable."""
+
+    async def go(endpoint: str) -> Plant:
+        async with create("opcua", {"endpoint": endpoint}) as conn:
+            return await sample_plant(conn, reads=1, interval_s=0.0)
+
+    with running_plant(model="mobility-kr", seed=5, realtime=False, scale=2) as plant:
+        tags, values = asyncio.run(go(plant.endpoint))
+    proposal = propose_mapping(spec, tags, values)
+    assert proposal.equipment is not None
+    assert proposal.equipment.endswith("MctLine01/MCT1")
+    assert [a.rsplit("/", 2)[-2] for a in proposal.alternatives] == ["MctLine02"]
+    assert all(".mct-line-01." in (rm.tag_id or "") for rm in proposal.roles.values())
+    second = propose_mapping(spec, tags, values, equipment="MctLine02")
+    assert all(".mct-line-02." in (rm.tag_id or "") for rm in second.roles.values())
+    assert second.roles["spindle_vibration"].confidence == "high"
+    with pytest.raises(ConfigError, match="no equipment matching"):
+        propose_mapping(spec, tags, values, equipment="Line99")
