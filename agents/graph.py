@@ -176,8 +176,9 @@ class _Nodes:
         results = state.get("results", [])
         if not events:
             status = "no_event"
-        elif any(r["status"] in ("failed", "unconfirmed") for r in results):
-            status = "attention"
+        elif any(r["status"] in ("failed", "unconfirmed") for r in results) or (state.get("plan") or {}).get(
+                "escalate"):
+            status = "attention"  # a person has to look: an action not confirmed, or the planner escalated
         else:
             status = "done"
         plan = state.get("plan") or {}

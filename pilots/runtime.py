@@ -13,7 +13,7 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-from factorypilot.agents import AgentRuntime, Planner
+from factorypilot.agents import AgentConfig, AgentRuntime, Planner
 from factorypilot.connectors.base import BaseConnector
 from factorypilot.connectors.registry import create
 from factorypilot.errors import ConfigError
@@ -84,12 +84,31 @@ async def _rehearsal_plant(spec: PilotSpec, stack: contextlib.AsyncExitStack
     return twin, dict(sim.roles())
 
 
+def _planner(spec: PilotSpec, config: AgentConfig, kind: str, connector: BaseConnector[Any],
+             retriever: KnowledgeRetriever | None) -> Planner | None:
+    if kind not in ("auto", "playbook", "llm"):
+        raise ConfigError(f"unknown planner {kind!r}", hint="use playbook, llm or auto")
+    if kind == "playbook" or (kind == "auto" and spec.planner is None):
+        return None  # the runtime's default: PlaybookPlanner
+    if spec.planner is None:
+        raise ConfigError(f"pilot {spec.id!r} configures no LLM planner",
+                          hint="add 'planner: {type: llm, provider: openai, model: ..., base_url: ...}' to the spec")
+    from factorypilot.agents.planners.llm import LLMPlanner
+
+    return LLMPlanner.from_config(spec.planner, config, connector=connector, retriever=retriever)
+
+
 @contextlib.asynccontextmanager
 async def open_pilot(spec: PilotSpec, spec_path: Path, *, connector: BaseConnector[Any] | None = None,
                      bindings: dict[str, str] | None = None, home: Path | None = None, company: str | None = None,
                      planner: Planner | None = None, knowledge: bool = True,
-                     checkpointer_url: str | None = None) -> AsyncIterator[AgentRuntime]:
-    """An entered :class:`AgentRuntime` for ``spec`` on a plant (the given connector, or the spec's)."""
+                     checkpointer_url: str | None = None,
+                     planner_kind: str = "auto") -> AsyncIterator[AgentRuntime]:
+    """An entered :class:`AgentRuntime` for ``spec`` on a plant (the given connector, or the spec's).
+
+    ``planner_kind``: ``playbook``, ``llm`` (needs the spec's ``planner:`` block) or ``auto`` (LLM when the
+    spec configures one, else playbooks).
+    """
     home = Path(home or get_settings().home)
     config = spec.agent_config(bindings)
     async with contextlib.AsyncExitStack() as stack:
@@ -101,6 +120,8 @@ async def open_pilot(spec: PilotSpec, spec_path: Path, *, connector: BaseConnect
             await stack.enter_async_context(connector)
         retriever = await _knowledge(spec, spec_path, company or spec.id, home) if knowledge else None
         rehearsal = await _rehearsal_plant(spec, stack) if spec.policy.dry_run_on_simulator else None
+        if planner is None:
+            planner = _planner(spec, config, planner_kind, connector, retriever)
         runtime = AgentRuntime(config, connector, home=home, planner=planner, retriever=retriever,
                                checkpointer_url=checkpointer_url, rehearsal=rehearsal)
         yield await stack.enter_async_context(runtime)

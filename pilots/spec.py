@@ -71,12 +71,24 @@ class PilotSpec(_Strict):
     playbooks: list[Playbook] = Field(default_factory=list)
     policy: SafetyPolicy = Field(default_factory=SafetyPolicy)
     verify: VerifyConfig = Field(default_factory=VerifyConfig)
+    planner: dict[str, Any] | None = Field(
+        default=None, description="LLM planner ({type: llm, provider: openai|ollama, model, base_url, api_key_env}); "
+        "absent = the playbook planner (offline default), which is also the LLM planner's fallback")
     knowledge: list[str] = Field(default_factory=list, description="document paths, relative to the spec")
     kpis: KpiSpec = Field(default_factory=KpiSpec, description="KPI names and where they come from")
     scenarios: list[Scenario] | str = Field(default_factory=list,
                                            description="evaluation scenarios, or a YAML file relative to the spec")
     gate: GateSpec = Field(default_factory=GateSpec, description="evaluation thresholds for --gate")
     lang: Literal["en", "ko"] = "en"
+
+    @field_validator("planner")
+    @classmethod
+    def _planner(cls, v: dict[str, Any] | None) -> dict[str, Any] | None:
+        if v is not None:
+            from factorypilot.agents.planners._llm_models import ChatModelConfig
+
+            ChatModelConfig.model_validate(v)  # unknown keys and bad values fail at load time
+        return v
 
     @field_validator("detectors")
     @classmethod

@@ -1,4 +1,5 @@
-"""Planners: ``PlaybookPlanner`` (deterministic, offline default) and, with the ``[llm]`` extra, ``LLMPlanner``."""
+"""Planners: ``PlaybookPlanner`` (deterministic, offline default) and ``LLMPlanner``
+(``factorypilot.agents.planners.llm``; real chat models need the ``[llm]`` extra)."""
 
 from factorypilot.agents.planners.base import Plan, PlanContext, Planner, localized
 from factorypilot.agents.planners.playbook import Playbook, PlaybookPlanner, load_playbooks

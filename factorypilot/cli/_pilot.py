@@ -130,7 +130,8 @@ def schema(out: Path | None = typer.Option(None, "--out", help="write to this fi
 
 
 async def _serve(spec: str, endpoint: str | None, bindings_file: Path | None, simulate: bool,
-                 max_runs: int | None, seconds: float | None, knowledge: bool, resume_only: bool) -> list[Any]:
+                 max_runs: int | None, seconds: float | None, knowledge: bool, resume_only: bool,
+                 planner: str = "auto") -> list[Any]:
     from factorypilot.connectors.registry import create
     from factorypilot.pilots.runtime import open_pilot
 
@@ -153,7 +154,8 @@ async def _serve(spec: str, endpoint: str | None, bindings_file: Path | None, si
             cfg.pop("endpoints", None)
             connector = await stack.enter_async_context(create("opcua", cfg | {"endpoint": endpoint}))
         rt = await stack.enter_async_context(open_pilot(s, path, connector=connector, bindings=bindings,
-                                                        home=get_settings().home, knowledge=knowledge))
+                                                        home=get_settings().home, knowledge=knowledge,
+                                                        planner_kind=planner))
         if resume_only:
             return await rt.recover()
         loop = asyncio.get_running_loop()
@@ -184,6 +186,7 @@ def run(
     max_runs: int | None = typer.Option(None, help="stop after handling this many events"),
     seconds: float | None = typer.Option(None, help="stop after this many seconds"),
     knowledge: bool = typer.Option(True, help="load the pilot's knowledge documents"),
+    planner: str = typer.Option("auto", help="playbook, llm (the spec's planner block) or auto"),
     lang: str = typer.Option("en", "--lang", help="report language: en or ko"),
 ) -> None:
     """Run a pilot as a long-lived service: watch the plant, handle events, wait for approvals.
@@ -192,7 +195,7 @@ def run(
 
     Example:  factorypilot pilot run mobility --simulate --max-runs 1
     """
-    outcomes = asyncio.run(_serve(spec, endpoint, bindings, simulate, max_runs, seconds, knowledge, False))
+    outcomes = asyncio.run(_serve(spec, endpoint, bindings, simulate, max_runs, seconds, knowledge, False, planner))
     _print_outcomes(outcomes, lang)
     console.print(f"stopped after {len(outcomes)} run(s)")
 
