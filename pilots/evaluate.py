@@ -85,8 +85,8 @@ def load_scenarios(spec: PilotSpec, spec_path: Path, extra: list[Path] | tuple[P
 
 
 def make_planner(kind: str | Planner, spec: PilotSpec) -> Planner:
-    """``playbook`` (default, offline), ``llm`` (the chat model configured by FACTORYPILOT_LLM_* settings, with
-    the playbooks as fallback), or a planner object."""
+    """``playbook`` (default, offline), ``llm`` (the chat model of the spec's ``planner:`` block, else of the
+    FACTORYPILOT_LLM_* settings, with the playbooks as fallback), or a planner object."""
     if not isinstance(kind, str):
         return kind
     if kind == "playbook":
@@ -97,7 +97,8 @@ def make_planner(kind: str | Planner, spec: PilotSpec) -> Planner:
         except ImportError as exc:
             raise ConfigError("the LLM planner is not available in this installation",
                               hint='install the llm extra: pip install "factorypilot[llm]"') from exc
-        model = make_chat_model(ChatModelConfig())
+        block = getattr(spec, "planner", None)  # the spec's `planner:` block, else FACTORYPILOT_LLM_* settings
+        model = make_chat_model(block if isinstance(block, dict) else ChatModelConfig())
         return LLMPlanner(model, fallback=PlaybookPlanner(spec.playbooks))
     raise ConfigError(f"unknown planner {kind!r}", where="--planner", hint="use playbook or llm")
 
