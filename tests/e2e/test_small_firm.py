@@ -71,6 +71,16 @@ def test_small_firm_template_to_read_only_run(fp_home: Path, tmp_path: Path) -> 
         assert statuses == {"write": "refused", "note": "done"}, report_
         assert "read-only" in next(r["reason"] for r in report_["results"] if r["request"]["kind"] == "write")
         assert plant.write_log == []  # nothing was written to the firm's plant
+        # the read-only check catches a wrong binding (press vibration in g for the spindle, a read-only feed)
+        wrong = dict(spec.bindings, spindle_vibration=spec.bindings["spindle_vibration"].replace(
+            "mct-01.spdl_vib", "hyd-press.prs_vib"), feed_override=spec.bindings["spindle_temperature"])
+        proj.save_bindings(wrong)
+        failed = runner.invoke(app, ["template", "check", "--project", str(project), "--reads", "2"])
+        assert failed.exit_code == 1
+        assert "read-only check failed" in str(failed.exception)
+        problems = " ".join(failed.output.split())
+        assert "unit 'g' vs role 'mm/s'" in problems
+        assert "the role is a setpoint" in problems
     assert commands == 4
     assert elapsed < 15 * 60
     with Ledger(proj.home / "ledger.sqlite") as ledger:
