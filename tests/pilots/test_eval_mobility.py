@@ -116,3 +116,13 @@ def test_baseline_and_agent_share_the_plant_until_the_first_write(report: EvalRe
     assert second.detection_ticks == first.detection_ticks
     assert second.kpi_agent == first.kpi_agent
     assert second.kpi_baseline == first.kpi_baseline
+
+
+def test_template_export_reads_the_gate_verdict(report: EvalReport) -> None:
+    from factorypilot.pilots.templates import gate_status
+
+    home = report.out_dir.parents[2]  # <home>/reports/<pilot>/<timestamp>
+    status = gate_status("mobility-cnc", home)
+    assert status.passed
+    assert status.report == report.files["json"]
+    assert status.metrics["detection_rate"] == 1.0
