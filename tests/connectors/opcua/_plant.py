@@ -124,6 +124,11 @@ class OpcUaTestPlant:
 
     async def _stop(self) -> None:
         if self._server is not None:
+            # Stop listening *first*: asyncua's stop() closes the client transports before the listening
+            # socket, so a client that reconnects in between gets accepted and stop() then waits for it.
+            listener = getattr(self._server.bserver, "_server", None)
+            if listener is not None:
+                listener.close()
             await self._server.stop()
             self._server = None
 
