@@ -41,7 +41,7 @@ from factorypilot.vocabulary import utcnow
 
 __all__ = ["MANIFEST", "GateRecord", "GateStatus", "MapResult", "Project", "TemplateManifest", "export_template",
            "gate_status", "init_from_template", "load_template", "map_project", "readonly_check", "run_project",
-           "scan_tree", "spec_document"]
+           "scan_tree", "slug", "spec_document"]
 
 MANIFEST = "template.yaml"
 
