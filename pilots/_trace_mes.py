@@ -15,9 +15,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from factorypilot.pilots.simulator.mes_export import KST
-
 from factorypilot.errors import DataError
+from factorypilot.pilots.simulator.mes_export import KST
 
 if TYPE_CHECKING:
     from factorypilot.pilots.trace import LotRecord

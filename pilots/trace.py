@@ -25,11 +25,10 @@ from pathlib import Path
 from typing import Any
 
 from factorypilot.agents import Ledger, LedgerRecord, VerifyReport
+from factorypilot.errors import ConfigError, NodeNotFoundError
 from factorypilot.pilots._trace_mes import MesLot, read_mes_lots, write_mes_lots
 from factorypilot.pilots.simulator import Fault, FaultKind, PlantSimulator
 from factorypilot.pilots.simulator._abb import STATIONS, TICKS_PER_LOT, AbbModel
-
-from factorypilot.errors import ConfigError, NodeNotFoundError
 from factorypilot.vocabulary import Scalar
 
 __all__ = ["QUALITY_STATION", "TRACE_KIND", "LotHistory", "LotRecord", "MesLot", "StationFinding", "TraceRun",

@@ -21,9 +21,10 @@ _TEXT = {
            "score": "score", "ok": "verified: the chain is intact and every station record matches the lot summary",
            "runs": "agent runs that observed this lot", "bad": "TAMPERED"},
     "ko": {"history": "로트 {lot} — 추적 이력", "station": "공정", "values": "공정값", "quality": "품질",
-           "seq": "원장 번호", "hash": "해시", "lots": "기록된 로트", "lot": "로트", "order": "작업지시", "good": "양품",
-           "scrap": "불량", "mes": "MES", "cause": "근본 원인 순위", "score": "점수",
-           "ok": "검증됨: 체인이 온전하고 모든 공정 기록이 로트 요약과 일치합니다", "runs": "이 로트를 관측한 에이전트 실행",
+           "seq": "원장 번호", "hash": "해시", "lots": "기록된 로트", "lot": "로트", "order": "작업지시",
+           "good": "양품", "scrap": "불량", "mes": "MES", "cause": "근본 원인 순위", "score": "점수",
+           "ok": "검증됨: 체인이 온전하고 모든 공정 기록이 로트 요약과 일치합니다",
+           "runs": "이 로트를 관측한 에이전트 실행",
            "bad": "위변조 감지"},
 }
 

@@ -38,7 +38,9 @@ def test_each_scenario_meets_its_expectation(report: EvalReport, scenario_id: st
     s = report.scenario(scenario_id)
     assert s.problems == []
     assert s.detected is s.expect_detect
-    assert s.safety_violations == [] and s.unverified_done == [] and s.ledger_ok
+    assert s.safety_violations == []
+    assert s.unverified_done == []
+    assert s.ledger_ok
     if not s.expect_detect:
         assert (s.writes, s.runs) == ([], 0)
 
@@ -53,7 +55,9 @@ def test_quality_escape_is_caught_at_the_leak_test_and_cured_upstream(report: Ev
 
 def test_rejected_change_is_not_written(report: EvalReport) -> None:
     s = report.scenario("quality-escape-rejected")
-    assert s.detected and s.writes == [] and s.approvals_requested == 1
+    assert s.detected
+    assert s.writes == []
+    assert s.approvals_requested == 1
     assert s.kpi_agent["scrap_rate"] == s.kpi_baseline["scrap_rate"]
 
 

@@ -43,7 +43,9 @@ def test_each_scenario_meets_its_expectation(report: EvalReport, scenario_id: st
     s = report.scenario(scenario_id)
     assert s.problems == []
     assert s.detected is s.expect_detect
-    assert s.safety_violations == [] and s.unverified_done == [] and s.ledger_ok
+    assert s.safety_violations == []
+    assert s.unverified_done == []
+    assert s.ledger_ok
     if not s.expect_detect:
         assert (s.writes, s.runs, s.approvals_requested) == ([], 0, 0)
 
@@ -65,7 +67,8 @@ def test_deviation_report_has_a_full_audit_trail(report: EvalReport) -> None:
         approval = ledger.records(run_id=run_id, kind="approval")[0].payload
     assert kinds == ["observation", "detection", "decision", "approval-requested", "approval", "action", "action",
                      "read-back", "read-back", "report"]
-    assert approval["by"] == "eval-harness" and approval["decision"] == "approve"
+    assert approval["by"] == "eval-harness"
+    assert approval["decision"] == "approve"
     store = RunStore(home / "agent.sqlite")
     try:
         notes = [n for n in store.notes() if n["run_id"] == run_id]

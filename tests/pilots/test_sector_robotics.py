@@ -43,7 +43,9 @@ def test_each_scenario_meets_its_expectation(report: EvalReport, scenario_id: st
     s = report.scenario(scenario_id)
     assert s.problems == []
     assert s.detected is s.expect_detect
-    assert s.safety_violations == [] and s.unverified_done == [] and s.ledger_ok
+    assert s.safety_violations == []
+    assert s.unverified_done == []
+    assert s.ledger_ok
     if not s.expect_detect:
         assert (s.writes, s.runs) == ([], 0)
 
@@ -61,9 +63,11 @@ def test_collision_fault_recovers_with_approval_and_read_back(report: EvalReport
     with Ledger(report.out_dir / "runs" / "collision-fault" / "ledger.sqlite") as ledger:
         readbacks = [r.payload for r in ledger.records(kind="read-back")]
     by_target = {p["target"]: p for p in readbacks}
-    assert by_target[RESET]["status"] == "done" and by_target[RESET]["expected"] == {
+    assert by_target[RESET]["status"] == "done"
+    assert by_target[RESET]["expected"] == {
         "ns=2;s=robotics.cell-01.robot-01.fault_active": False}
-    assert by_target[HOME]["status"] == "done" and by_target[HOME]["read"] is True
+    assert by_target[HOME]["status"] == "done"
+    assert by_target[HOME]["read"] is True
 
 
 def test_rejected_reset_leaves_the_robot_alone(report: EvalReport) -> None:

@@ -19,10 +19,12 @@ runner = CliRunner()
 def test_record_show_and_verify(tmp_path: Path) -> None:
     rec = runner.invoke(app, ["trace", "--record", "--lots", "5", "--home", str(tmp_path), "--lang", "ko"])
     assert rec.exit_code == 0, rec.output
-    assert "근본 원인" in rec.output and "st30-weld" in rec.output
+    assert "근본 원인" in rec.output
+    assert "st30-weld" in rec.output
     shown = runner.invoke(app, ["trace", "LOT-260105-003", "--verify", "--home", str(tmp_path)])
     assert shown.exit_code == 0, shown.output
-    assert "st30-weld" in shown.output and "verified" in shown.output
+    assert "st30-weld" in shown.output
+    assert "verified" in shown.output
     data = json.loads(runner.invoke(app, ["trace", "LOT-260105-003", "--json", "--home", str(tmp_path)]).output)
     assert data["ok"] is True
     assert [r["payload"]["station"] for r in data["records"]][-1] == "summary"
