@@ -10,7 +10,8 @@ How a scenario runs (deterministic given the seed; no wall-clock sleeps):
   stands still, so the agent's writes land before the next tick;
 * a run that asks for approval is decided at once by the harness (``approve`` by default) as the recorded
   approver ``eval-harness`` and counted;
-* a read that fails while the server is down (COMMS_DROP) is a gap: recorded, nothing is run;
+* while the server is down (COMMS_DROP) a tick is a gap: recorded, nothing is run (no read is attempted — it
+  could only fail, slowly); when the server is back the harness waits for the connector to reconnect;
 * the **baseline** steps the same plant (same model, seed, faults and replay) with no server and no agent.
 
 Both produce a :class:`Trace`: the values the simulator published each tick (ground truth, not what the agent
@@ -108,6 +109,8 @@ async def run_baseline(spec: PilotSpec, scenario: Scenario) -> Trace:
 
 async def _read(connector: Any, ids: list[str], sim: PlantSimulator, retry_s: float = 15.0) -> list[Sample] | None:
     """Samples, or None for a gap (server down). If the server is up, wait for the client to reconnect."""
+    if not sim.running:
+        return None  # the server is down (COMMS_DROP): a read can only fail, and waiting for it costs seconds
     loop = asyncio.get_running_loop()
     deadline = loop.time() + retry_s
     while True:
@@ -132,7 +135,8 @@ async def run_agent(spec: PilotSpec, scenario: Scenario, *, home: Path, planner:
         bindings = {r: sim.node_id(r) for r in spec.roles if r in sim.engine.signals}
         config = spec.agent_config(bindings)
         trace = Trace(scenario.id, "agent", sim.tick_seconds, dict(sim.engine.published), bindings=bindings)
-        connector_cfg = {"endpoint": sim.endpoint, "timeout_s": 2.0, "reconnect_max_delay_s": 1.0}
+        connector_cfg = {"endpoint": sim.endpoint, "timeout_s": 2.0, "reconnect_max_delay_s": 1.0,
+                         "watchdog_interval_s": 0.2}
         async with create("opcua", connector_cfg) as connector, \
                 AgentRuntime(config, connector, home=home, planner=planner, retriever=retriever) as rt:
             ids = rt.deps.observed_tag_ids()
