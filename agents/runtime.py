@@ -97,7 +97,7 @@ class AgentRuntime:
         url = self.checkpointer_url
         if url and url.startswith(("postgres://", "postgresql://")):
             try:
-                from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver  # type: ignore[import-not-found]
+                from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
             except ImportError as exc:
                 raise DependencyMissing("langgraph-checkpoint-postgres", "postgres",
                                         feature="the Postgres checkpointer") from exc

@@ -113,7 +113,7 @@ class PilotSpec(_Strict):
         return AgentConfig(name=self.id, roles=bound, observe=[r for r in (self.observe or list(self.roles))
                                                                if r in bound],
                            detectors=self.detectors, playbooks=self.playbooks, policy=self.policy,
-                           verify=self.verify, lang=(lang or self.lang))  # type: ignore[arg-type]
+                           verify=self.verify, lang=(lang or self.lang))
 
 
 def load_spec(path: Path) -> PilotSpec:

@@ -205,6 +205,11 @@ class PlantSimulator:
                 with contextlib.suppress(asyncio.CancelledError):
                     await clock
                 server.iserver.time_task = None
+            # Stop listening first: asyncua's stop() closes client transports before the listening socket, and a
+            # client that reconnects in between can make stop() hang.
+            listener = getattr(getattr(server, "bserver", None), "_server", None)
+            if listener is not None:
+                listener.close()
             await server.stop()
 
     # -- ticking -----------------------------------------------------------------------------------
