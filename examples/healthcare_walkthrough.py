@@ -2,7 +2,7 @@
 
 Run:  python examples/healthcare_walkthrough.py [output-dir]
 
-1. evaluate the reference pilot on two scenarios (a particle excursion and a normal run) against the simulated
+1. evaluate the reference pilot on its particle-excursion scenario against the simulated
    ISO 7 cleanroom — every action needs a person's approval (the harness approves as ``eval-harness``);
 2. read the report: the gate verdict, the fan change, the GMP audit trail in the run's ledger;
 3. copy the pilot and make its playbook greedier (fan +25 points instead of +15);
@@ -23,7 +23,7 @@ from factorypilot.agents import Ledger
 from factorypilot.pilots.evaluate import evaluate
 from factorypilot.pilots.runtime import resolve_spec
 
-SCENARIOS = ["particle-excursion", "normal-run"]
+SCENARIOS = ["particle-excursion"]
 
 
 def main(out: Path) -> None:
