@@ -10,12 +10,14 @@ from factorypilot.agents.runtime import AgentRuntime, RunOutcome
 from factorypilot.agents.runtime_deps import Retriever
 from factorypilot.agents.safety import Decision, Guard, Interlock, SafetyPolicy, TagRule
 from factorypilot.agents.store import RunStore
+from factorypilot.agents.trigger import EventTrigger
 
 __all__ = [
     "AgentConfig",
     "AgentRuntime",
     "AgentState",
     "Decision",
+    "EventTrigger",
     "DetectorConfig",
     "Guard",
     "Interlock",

@@ -17,7 +17,6 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,7 +26,6 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.types import Command
 
 from factorypilot.agents.config import AgentConfig
-from factorypilot.agents.detectors import build_detector
 from factorypilot.agents.graph import AgentState, build_graph
 from factorypilot.agents.ledger import Ledger
 from factorypilot.agents.planners.base import Planner
@@ -35,6 +33,7 @@ from factorypilot.agents.planners.playbook import PlaybookPlanner
 from factorypilot.agents.runtime_deps import Retriever, RuntimeDeps
 from factorypilot.agents.safety import Guard
 from factorypilot.agents.store import RunStore
+from factorypilot.agents.trigger import EventTrigger
 from factorypilot.connectors.base import BaseConnector
 from factorypilot.errors import ApprovalError, DependencyMissing
 from factorypilot.settings import get_settings
@@ -183,9 +182,7 @@ class AgentRuntime:
         """Watch the plant and handle events as they come, until ``stop()`` or ``max_runs`` runs."""
         outcomes = await self.recover()
         ids = self.deps.observed_tag_ids()
-        window: dict[str, deque[Sample]] = {t: deque(maxlen=self.window_size) for t in ids}
-        detectors = [build_detector(c, self.config.roles.get(c.role, c.role)) for c in self.config.detectors]
-        last_fired: dict[int, float] = {}
+        trigger = EventTrigger(self.config, ids, window_size=self.window_size, cooldown=cooldown_s)
         loop = asyncio.get_running_loop()
         next_poll = loop.time()
         async with contextlib.aclosing(self.connector.subscribe(ids, period=period)) as stream:
@@ -202,17 +199,8 @@ class AgentRuntime:
                             outcomes.append(await self._apply(row.run_id))
                 if isinstance(item, Gap):
                     self.ledger.append("gap", item.model_dump(mode="json"))
-                    continue
-                if item is None or item.tag_id not in window:
-                    continue
-                window[item.tag_id].append(item)
-                for i, det in enumerate(detectors):
-                    if det.tag_id != item.tag_id or det.update(item) is None:
-                        continue
-                    if loop.time() - last_fired.get(i, -1e9) < cooldown_s:
-                        continue
-                    last_fired[i] = loop.time()
-                    outcome = await self.handle({k: list(v) for k, v in window.items()})
-                    outcomes.append(outcome)
-                    break
+                elif item is not None:
+                    trigger.add(item)
+                if trigger.due(loop.time()):
+                    outcomes.append(await self.handle(trigger.window()))
         return outcomes

@@ -22,13 +22,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from factorypilot.agents import AgentRuntime, Planner, build_detector
+from factorypilot.agents import AgentRuntime, Planner
 from factorypilot.agents.runtime_deps import Retriever
+from factorypilot.agents.trigger import EventTrigger
 from factorypilot.connectors.registry import create
 from factorypilot.errors import ConfigError, FactoryPilotError
 from factorypilot.pilots._eval_replay import load_replay, replaying
@@ -140,10 +140,7 @@ async def run_agent(spec: PilotSpec, scenario: Scenario, *, home: Path, planner:
         async with create("opcua", connector_cfg) as connector, \
                 AgentRuntime(config, connector, home=home, planner=planner, retriever=retriever) as rt:
             ids = rt.deps.observed_tag_ids()
-            window: dict[str, deque[Sample]] = {t: deque(maxlen=rt.window_size) for t in ids}
-            detectors = [build_detector(c, config.roles.get(c.role, c.role)) for c in config.detectors]
-            last_fired: dict[int, int] = {}
-            pending: set[int] = set()  # fired, waiting for its cool-down while the condition holds
+            trigger = EventTrigger(config, ids, window_size=rt.window_size, cooldown=scenario.cooldown_ticks)
             for tick in range(scenario.duration_ticks):
                 await sim.step(1)
                 trace.values.append(dict(sim.engine.published))
@@ -153,21 +150,10 @@ async def run_agent(spec: PilotSpec, scenario: Scenario, *, home: Path, planner:
                 if samples is None:
                     trace.gaps.append(tick)
                     continue
-                fired = False
                 for s in samples:
-                    window[s.tag_id].append(s)
-                    for i, det in enumerate(detectors):
-                        if det.tag_id == s.tag_id and det.update(s) is not None:
-                            pending.add(i)
-                for i, det in enumerate(detectors):
-                    if i in pending and not getattr(det, "active", True):
-                        pending.discard(i)  # the condition passed during the cool-down
-                    elif i in pending and tick - last_fired.get(i, -10**9) >= scenario.cooldown_ticks:
-                        pending.discard(i)
-                        last_fired[i] = tick
-                        fired = True
-                if fired:
-                    trace.runs.append(await _handle(rt, {k: list(v) for k, v in window.items()}, tick, decision))
+                    trigger.add(s)
+                if trigger.due(tick):  # the same trigger logic as the pilot service (AgentRuntime.monitor)
+                    trace.runs.append(await _handle(rt, trigger.window(), tick, decision))
             trace.writes = [(t - 1, role, v) for t, role, v in sim.write_log]
             trace.ledger = [{"seq": r.seq, "kind": r.kind, "run_id": r.run_id, "key": r.key, "payload": r.payload}
                             for r in rt.ledger.records()]

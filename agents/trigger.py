@@ -1,0 +1,53 @@
+"""``EventTrigger``: when does the plant deserve a run?
+
+A rolling window of samples per observed tag, the pilot's detectors fed incrementally, and a cool-down per
+detector. A detector that fires during its cool-down stays *pending* and triggers once the cool-down is over —
+unless its condition cleared in the meantime. Time is whatever unit the caller uses (seconds for the service,
+ticks for the evaluation harness), so both share this logic instead of each keeping a copy.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable
+
+from factorypilot.agents.config import AgentConfig
+from factorypilot.agents.detectors import Detector, build_detector
+from factorypilot.vocabulary import Sample
+
+__all__ = ["EventTrigger"]
+
+
+class EventTrigger:
+    def __init__(self, config: AgentConfig, tag_ids: Iterable[str], *, window_size: int = 120,
+                 cooldown: float = 30.0) -> None:
+        self.windows: dict[str, deque[Sample]] = {t: deque(maxlen=window_size) for t in tag_ids}
+        self.detectors: list[Detector] = [build_detector(c, config.roles.get(c.role, c.role))
+                                          for c in config.detectors]
+        self.cooldown = cooldown
+        self._last: dict[int, float] = {}
+        self._pending: set[int] = set()
+
+    def add(self, sample: Sample) -> None:
+        """Feed one sample (ignored when its tag is not observed)."""
+        if sample.tag_id not in self.windows:
+            return
+        self.windows[sample.tag_id].append(sample)
+        for i, det in enumerate(self.detectors):
+            if det.tag_id == sample.tag_id and det.update(sample) is not None:
+                self._pending.add(i)
+
+    def due(self, now: float) -> bool:
+        """True when at least one fired detector is out of its cool-down (and still active)."""
+        fire = False
+        for i in sorted(self._pending):
+            if not getattr(self.detectors[i], "active", True):
+                self._pending.discard(i)  # the condition passed during the cool-down
+            elif now - self._last.get(i, float("-inf")) >= self.cooldown:
+                self._pending.discard(i)
+                self._last[i] = now
+                fire = True
+        return fire
+
+    def window(self) -> dict[str, list[Sample]]:
+        return {k: list(v) for k, v in self.windows.items()}
