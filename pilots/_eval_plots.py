@@ -70,16 +70,9 @@ def _drawable(text: str) -> bool:
     """True if a font matplotlib knows has Hangul (else Korean titles would draw as boxes and warn)."""
     if text.isascii():
         return True
-    from matplotlib import font_manager
+    from factorypilot.pilots._fonts import use_korean_font
 
-    names = {f.name for f in font_manager.fontManager.ttflist}
-    hangul = [n for n in names if any(k in n for k in ("CJK", "Nanum", "Malgun", "Gothic", "UnDotum", "Baekmuk"))]
-    if hangul:
-        import matplotlib
-
-        matplotlib.rcParams["font.family"] = [hangul[0], "DejaVu Sans"]
-        return True
-    return False
+    return use_korean_font()
 
 
 def _marks(ax: Any, score: ScenarioScore, agent: Trace, onset: int) -> None:

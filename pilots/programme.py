@@ -156,16 +156,12 @@ class ProgrammeReport:
         import matplotlib
 
         matplotlib.use("Agg")
-        from matplotlib import font_manager
         from matplotlib import pyplot as plt
 
-        if lang == "ko":
-            korean = [f.name for f in font_manager.fontManager.ttflist
-                      if any(k in f.name for k in ("Nanum", "Noto Sans CJK", "Noto Sans KR", "Malgun", "UnDotum"))]
-            if korean:
-                plt.rcParams["font.family"] = korean[0]
-            else:  # no Korean font installed: English labels rather than empty boxes
-                lang = "en"
+        from factorypilot.pilots._fonts import use_korean_font
+
+        if lang == "ko" and not use_korean_font():  # no Hangul font at all: English labels, not empty boxes
+            lang = "en"
         fig, ax = plt.subplots(figsize=(6, 3.2))
         names = [_l(k.name, lang) for k in self.kpis]
         values = [k.change_pct for k in self.kpis]
