@@ -21,6 +21,7 @@ from factorypilot.errors import ConfigError
 from factorypilot.pilots._trace_mes import write_mes_lots
 from factorypilot.pilots.simulator import Fault, FaultKind, PlantSimulator
 from factorypilot.pilots.simulator.mes_export import export_mes
+from factorypilot.vocabulary import Scalar
 
 __all__ = ["SECTORS", "generate_samples"]
 
@@ -36,8 +37,12 @@ _BATCH_HEADERS = ("배치번호", "품번", "양품수량", "불량수량", "실
                   "차압_최소", "일탈")
 
 
-def _batch_record(frames: list[dict[str, object]], product: str) -> bytes:
-    batches: dict[str, list[dict[str, object]]] = {}
+def _num(v: Scalar) -> float:
+    return float(v) if isinstance(v, int | float) else 0.0
+
+
+def _batch_record(frames: list[dict[str, Scalar]], product: str) -> bytes:
+    batches: dict[str, list[dict[str, Scalar]]] = {}
     for f in frames:
         batches.setdefault(str(f["batch_id"]), []).append(f)
     buf = io.StringIO()
@@ -45,10 +50,10 @@ def _batch_record(frames: list[dict[str, object]], product: str) -> bytes:
     w.writerow(_BATCH_HEADERS)
     prev_good = prev_scrap = 0
     for batch, rows in batches.items():
-        seal = [float(r["seal_temperature"]) for r in rows]  # type: ignore[arg-type]
-        p05 = max(float(r["particles_0_5um"]) for r in rows)  # type: ignore[arg-type]
-        dp = min(float(r["differential_pressure"]) for r in rows)  # type: ignore[arg-type]
-        good, scrap = int(rows[-1]["good_count"]), int(rows[-1]["scrap_count"])  # type: ignore[call-overload]
+        seal = [_num(r["seal_temperature"]) for r in rows]
+        p05 = max(_num(r["particles_0_5um"]) for r in rows)
+        dp = min(_num(r["differential_pressure"]) for r in rows)
+        good, scrap = int(_num(rows[-1]["good_count"])), int(_num(rows[-1]["scrap_count"]))
         deviations = []
         if min(seal) < 140 or max(seal) > 150:
             deviations.append("실링 온도 밸리데이션 범위(140~150℃) 이탈")
@@ -70,7 +75,7 @@ def generate_samples(sector: str, out_dir: Path, *, seed: int = 1) -> list[Path]
     for fault in _FAULTS[sector]:
         sim.inject(fault)
     initial = dict(sim.engine.published)
-    frames: list[dict[str, object]] = []
+    frames: list[dict[str, Scalar]] = []
     for _ in range(_TICKS):
         sim.engine.tick()
         frames.append(dict(sim.engine.published))
