@@ -111,3 +111,63 @@ def test_model_is_deterministic_given_a_seed(tmp_path: Path) -> None:
     first = run()
     assert first == run()
     assert first[-1]["scrap_count"] > 0  # sealed outside 140–150 °C → rejected (batch-record deviation)
+
+
+def test_gmp_deviation_report_from_the_ledger(report: EvalReport) -> None:
+    from factorypilot.pilots.gmp import deviation_report
+
+    with Ledger(report.out_dir / "runs" / "particle-excursion" / "ledger.sqlite") as ledger:
+        run_id = next(r.run_id for r in ledger.records(kind="report"))
+        en = deviation_report(ledger, run_id)
+        ko = deviation_report(ledger, run_id, lang="ko")
+        n_records = len(ledger.records(run_id=run_id))
+    assert en.startswith("# GMP deviation report")
+    assert "**approve** (by eval-harness" in en
+    assert "hvac_fan_setpoint` = 75.0: executed; read-back: done" in en
+    assert "note `deviation`: executed; read-back: done" in en
+    assert en.count("\n| ") == n_records + 1  # header + one row per ledger record of the run
+    assert "The ledger chain verifies" in en
+    assert "# GMP 일탈 보고서" in ko
+    assert "원장 체인 검증 완료" in ko
+
+
+def test_gmp_report_shows_a_broken_chain(report: EvalReport, tmp_path: Path) -> None:
+    import shutil
+    import sqlite3
+
+    from factorypilot.pilots.gmp import deviation_report
+
+    src = report.out_dir / "runs" / "pressure-loss"
+    shutil.copy(src / "ledger.sqlite", tmp_path / "ledger.sqlite")
+    shutil.copy(src / "ledger.head", tmp_path / "ledger.head")
+    db = sqlite3.connect(tmp_path / "ledger.sqlite")
+    db.execute("UPDATE ledger SET payload = replace(payload, 'approve', 'reject') WHERE kind = 'approval'")
+    db.commit()
+    db.close()
+    with Ledger(tmp_path / "ledger.sqlite") as ledger:
+        run_id = next(r.run_id for r in ledger.records(kind="report"))
+        text = deviation_report(ledger, run_id)
+    assert "does NOT verify" in text
+    assert "was edited" in text
+
+
+def test_batch_record_deviations_from_the_mes_export(tmp_path: Path) -> None:
+    from factorypilot.errors import DataError
+    from factorypilot.pilots.gmp import batch_deviations
+
+    sample = Path(__file__).resolve().parents[2] / "pilots" / "healthcare" / "mes" / "healthcare-batch-record.csv"
+    events = batch_deviations(sample)
+    assert [(e.tag_id, e.role, e.kind) for e in events] == [
+        ("batch:B260105-01", "seal_temperature", "deviation"), ("batch:B260105-02", "particles_0_5um", "deviation")]
+    cp949 = tmp_path / "batch.csv"
+    cp949.write_bytes("배치번호,실링온도_최소,실링온도_최대,미립자0.5_최대,차압_최소,일탈\n"
+                      "B1,145,146,100000,9.5,없음\nB2,145,146,100000,15,포장재 라벨 누락\n".encode("cp949"))
+    found = batch_deviations(cp949)
+    assert [(e.tag_id, e.role) for e in found] == [("batch:B1", "differential_pressure"), ("batch:B2", "batch_record")]
+    assert "포장재 라벨 누락" in found[1].message
+    bad = tmp_path / "bad.csv"
+    bad.write_text("배치번호,실링온도_최소,실링온도_최대,미립자0.5_최대,차압_최소,일탈\nB1,abc,146,1,15,없음\n",
+                   encoding="utf-8")
+    with pytest.raises(DataError) as err:
+        batch_deviations(bad)
+    assert (err.value.row, err.value.column) == (2, "실링온도_최소")
