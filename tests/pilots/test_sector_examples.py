@@ -22,6 +22,10 @@ def test_healthcare_walkthrough(tmp_path: Path) -> None:
     assert "writes [('hvac_fan_setpoint', 75.0)], approvals 1" in out
     assert "approval-requested -> approval -> action" in out
     assert "chain ok: True" in out
+    assert "# GMP 일탈 보고서" in out
+    assert "- 결정: **approve** (승인자 eval-harness" in out
+    assert "batch-record deviation: batch B260105-01: seal temperature" in out
+    assert (tmp_path / "deviation.ko.md").read_text(encoding="utf-8").startswith("# GMP 일탈 보고서")
     assert "changed playbook (fan +25): gate passed: False; writes []" in out
     assert "exceeds max step 20" in out
     assert (tmp_path / "reference" / "report.en.md").exists()
