@@ -105,3 +105,27 @@ def test_deleting_a_station_record_is_detected(run: TraceRun) -> None:
 def test_unknown_lot_is_a_clear_error(run: TraceRun) -> None:
     with Ledger(run.ledger_path) as ledger, pytest.raises(NodeNotFoundError, match="LOT-999"):
         lot_history(ledger, "LOT-999")
+
+
+def test_history_names_the_agent_runs_that_observed_the_lot(run: TraceRun) -> None:
+    with Ledger(run.ledger_path) as ledger:
+        ledger.append("observation", {"pilot": "abb-traceability", "values": {"lot_id": "LOT-260105-004",
+                                                                              "leak_rate": 2.3}}, run_id="run-a")
+        ledger.append("observation", {"pilot": "abb-traceability", "values": {"lot_id": "LOT-260105-005"}},
+                      run_id="run-b")
+        hist = lot_history(ledger, "LOT-260105-004")
+    assert hist.runs == ["run-a"]
+    assert hist.ok
+
+
+def test_collect_lots_keeps_the_running_lot_on_request() -> None:
+    from factorypilot.pilots.trace import collect_lots
+
+    frames = [{"lot_id": "A", "press_force": 12.0, "good_count": 1, "scrap_count": 0},
+              {"lot_id": "A", "press_force": 13.0, "good_count": 2, "scrap_count": 0},
+              {"lot_id": "B", "press_force": 11.0, "good_count": 2, "scrap_count": 1}]
+    initial = {"good_count": 0, "scrap_count": 0}
+    assert [(x.lot, x.good, x.scrap) for x in collect_lots(frames, initial)] == [("A", 2, 0)]
+    both = collect_lots(frames, initial, complete_only=False)
+    assert [(x.lot, x.good, x.scrap, x.result) for x in both] == [("A", 2, 0, "pass"), ("B", 0, 1, "fail")]
+    assert both[0].stations["st10-press"]["press_force"] == {"mean": 12.5, "min": 12.0, "max": 13.0}
