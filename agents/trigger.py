@@ -2,7 +2,8 @@
 
 A rolling window of samples per observed tag, the pilot's detectors fed incrementally, and a cool-down per
 detector. A detector that fires during its cool-down stays *pending* and triggers once the cool-down is over —
-unless its condition cleared in the meantime. Time is whatever unit the caller uses (seconds for the service,
+unless its condition cleared in the meantime. A detector whose condition *persists* past the cool-down triggers
+again (``refire``), so a pilot keeps acting, step by bounded step, while a fault keeps growing. Time is whatever unit the caller uses (seconds for the service,
 ticks for the evaluation harness), so both share this logic instead of each keeping a copy.
 """
 
@@ -20,11 +21,12 @@ __all__ = ["EventTrigger"]
 
 class EventTrigger:
     def __init__(self, config: AgentConfig, tag_ids: Iterable[str], *, window_size: int = 120,
-                 cooldown: float = 30.0) -> None:
+                 cooldown: float = 30.0, refire: bool = True) -> None:
         self.windows: dict[str, deque[Sample]] = {t: deque(maxlen=window_size) for t in tag_ids}
         self.detectors: list[Detector] = [build_detector(c, config.roles.get(c.role, c.role))
                                           for c in config.detectors]
         self.cooldown = cooldown
+        self.refire = refire
         self._last: dict[int, float] = {}
         self._pending: set[int] = set()
 
@@ -40,6 +42,10 @@ class EventTrigger:
     def due(self, now: float) -> bool:
         """True when at least one fired detector is out of its cool-down (and still active)."""
         fire = False
+        if self.refire:  # still beyond its limit after the cool-down: look again
+            for i, det in enumerate(self.detectors):
+                if i in self._last and i not in self._pending and getattr(det, "active", False):
+                    self._pending.add(i)
         for i in sorted(self._pending):
             if not getattr(self.detectors[i], "active", True):
                 self._pending.discard(i)  # the condition passed during the cool-down

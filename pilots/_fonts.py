@@ -7,8 +7,8 @@ system (Noto Sans CJK, Malgun Gothic ...) are used when the bundled one is missi
 
 from __future__ import annotations
 
+import importlib.util
 from functools import cache
-from importlib.resources import files
 from pathlib import Path
 
 __all__ = ["korean_font", "use_korean_font"]
@@ -21,10 +21,10 @@ def korean_font() -> str | None:
     """The family name of a font with Hangul, registering the bundled NanumGothic first; ``None`` if none."""
     from matplotlib import font_manager
 
-    try:
-        bundled = Path(str(files("koreanize_matplotlib"))) / "fonts" / "NanumGothic.ttf"
-    except ModuleNotFoundError:
-        bundled = None
+    # find_spec locates the package without importing it (its __init__ changes global rcParams and warns)
+    spec = importlib.util.find_spec("koreanize_matplotlib")
+    locations = list(spec.submodule_search_locations or []) if spec else []
+    bundled = Path(locations[0]) / "fonts" / "NanumGothic.ttf" if locations else None
     if bundled is not None and bundled.exists():
         font_manager.fontManager.addfont(str(bundled))
         return str(font_manager.FontProperties(fname=str(bundled)).get_name())

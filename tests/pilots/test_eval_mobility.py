@@ -55,8 +55,10 @@ def test_each_scenario_meets_its_expectation(report: EvalReport, scenario_id: st
 def test_vibration_drift_lowers_feed_within_policy(report: EvalReport) -> None:
     s = report.scenario("vibration-drift")
     assert s.playbook == "spindle-vibration-high"
-    # one event per excursion (as in monitor mode): the playbook lowers the feed by 15 points once
-    assert [(role, v) for _, role, v in s.writes] == [("feed_override", 85.0)]
+    # the drift keeps growing, so after each cool-down the pilot looks again and lowers the feed by 15 more,
+    # down to the playbook's floor of 60 (the policy's minimum), never by more than the policy's max step
+    assert [(role, v) for _, role, v in s.writes] == [("feed_override", 85.0), ("feed_override", 70.0),
+                                                      ("feed_override", 60.0)]
     assert s.time_to_detect_ticks is not None
     assert 0 < s.time_to_detect_ticks <= 40
     assert s.time_to_detect_s == pytest.approx(s.time_to_detect_ticks * 0.1)
@@ -70,7 +72,7 @@ def test_vibration_drift_lowers_feed_within_policy(report: EvalReport) -> None:
 def test_temperature_rise_uses_its_playbook(report: EvalReport) -> None:
     s = report.scenario("temperature-rise")
     assert s.playbook == "spindle-temperature-high"
-    assert [v for _, _, v in s.writes] == [80.0]  # alarm-severity playbook: -20 points
+    assert [v for _, _, v in s.writes] == [80.0, 60.0]  # alarm-severity playbook: -20 points while it persists
 
 
 def test_comms_drop_is_a_gap_not_an_action(report: EvalReport) -> None:
