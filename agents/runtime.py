@@ -185,10 +185,23 @@ class AgentRuntime:
         trigger = EventTrigger(self.config, ids, window_size=self.window_size, cooldown=cooldown_s)
         loop = asyncio.get_running_loop()
         next_poll = loop.time()
-        async with contextlib.aclosing(self.connector.subscribe(ids, period=period)) as stream:
+        # The subscription is drained by its own task into a queue: a timeout on the queue must not cancel the
+        # subscription's generator (``wait_for(anext(stream))`` would close it on the first quiet second).
+        queue: asyncio.Queue[Sample | Gap] = asyncio.Queue()
+
+        async def pump() -> None:
+            async with contextlib.aclosing(self.connector.subscribe(ids, period=period)) as stream:
+                async for sample in stream:
+                    queue.put_nowait(sample)
+
+        pump_task = asyncio.create_task(pump(), name=f"{self.config.name}-subscription")
+        try:
             while not self._stop.is_set() and (max_runs is None or len(outcomes) < max_runs):
+                if pump_task.done():
+                    pump_task.result()  # the subscription failed: raise its error
+                    break
                 try:
-                    item = await asyncio.wait_for(anext(stream), timeout=approval_poll_s)
+                    item: Sample | Gap | None = await asyncio.wait_for(queue.get(), timeout=approval_poll_s)
                 except TimeoutError:
                     item = None
                 if loop.time() >= next_poll:
@@ -203,4 +216,8 @@ class AgentRuntime:
                     trigger.add(item)
                 if trigger.due(loop.time()):
                     outcomes.append(await self.handle(trigger.window()))
+        finally:
+            pump_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await pump_task
         return outcomes

@@ -198,3 +198,19 @@ async def test_method_call_confirmed_only_by_its_expected_read_back(tmp_path: Pa
             out = await rt.handle(rising([5.0]))
             assert plant.calls == [("ResetAlarm", [])]
             assert out.report["results"][0]["status"] == status  # type: ignore[index]
+
+
+async def test_monitor_survives_quiet_periods_then_handles_an_event(plant: InMemoryConnector, tmp_path: Path) -> None:
+    """Regression: a quiet plant (no data change for longer than the poll interval) must not end the
+    subscription; the service still sees the next excursion."""
+    import asyncio
+
+    async with plant, AgentRuntime(make_config(), plant, home=tmp_path) as rt:
+        service = asyncio.create_task(rt.monitor(max_runs=1, approval_poll_s=0.05, cooldown_s=0))
+        await asyncio.sleep(0.5)  # ten quiet poll intervals
+        assert not service.done()
+        plant.set_value("cnc1.vib", 5.5)
+        plant.set_value("cnc1.vib", 5.6)
+        outcomes = await asyncio.wait_for(service, timeout=30)
+    assert [o.status for o in outcomes] == ["done"]
+    assert plant.writes == [("cnc1.feed", 85.0)]
