@@ -3,8 +3,8 @@
 A rolling window of samples per observed tag, the pilot's detectors fed incrementally, and a cool-down per
 detector. A detector that fires during its cool-down stays *pending* and triggers once the cool-down is over —
 unless its condition cleared in the meantime. A detector whose condition *persists* past the cool-down triggers
-again (``refire``), so a pilot keeps acting, step by bounded step, while a fault keeps growing. Time is whatever unit the caller uses (seconds for the service,
-ticks for the evaluation harness), so both share this logic instead of each keeping a copy.
+again (``refire``), so a pilot keeps acting, step by bounded step, while a fault keeps growing. Time is whatever
+unit the caller uses (seconds for the service, ticks for the evaluation harness), so both share this logic.
 """
 
 from __future__ import annotations

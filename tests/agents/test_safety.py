@@ -38,8 +38,10 @@ def test_allowed_decrease_needs_no_approval_increase_does() -> None:
     g = Guard(POLICY, ROLES)
     down = g.evaluate(req(90.0), CUR)
     up = g.evaluate(req(105.0), CUR)
-    assert down.allowed and not down.needs_approval
-    assert up.allowed and up.needs_approval
+    assert down.allowed
+    assert not down.needs_approval
+    assert up.allowed
+    assert up.needs_approval
 
 
 def test_not_allow_listed_tag_and_method() -> None:
