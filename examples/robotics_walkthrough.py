@@ -46,7 +46,7 @@ def main(out: Path) -> None:
     shutil.copytree(spec_path.parent, mine, ignore=shutil.ignore_patterns("__pycache__", "mes"))
     data = yaml.safe_load((mine / "playbooks.yaml").read_text(encoding="utf-8"))
     fault = next(p for p in data["playbooks"] if p["id"] == "robot-fault")
-    fault["actions"] = [a for a in fault["actions"] if not str(a.get("call", "")).endswith("MoveHome")]
+    fault["actions"] = [a for a in fault["actions"] if a.get("call") != "move_home"]
     (mine / "playbooks.yaml").write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
     again = evaluate(mine / "pilot.yaml", scenarios=["collision-fault"], home=out / "home2", out=out / "changed",
                      knowledge=False, plots=False, lang="en")

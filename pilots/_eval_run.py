@@ -132,7 +132,7 @@ async def run_agent(spec: PilotSpec, scenario: Scenario, *, home: Path, planner:
     sim = _simulator(spec, scenario)
     decision = scenario.approvals or approvals
     async with sim:
-        bindings = {r: sim.node_id(r) for r in spec.roles if r in sim.engine.signals}
+        bindings = spec.simulator_bindings(sim.roles(), sim.method_ids())
         config = spec.agent_config(bindings)
         trace = Trace(scenario.id, "agent", sim.tick_seconds, dict(sim.engine.published), bindings=bindings)
         connector_cfg = {"endpoint": sim.endpoint, "timeout_s": 2.0, "reconnect_max_delay_s": 1.0,

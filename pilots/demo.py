@@ -41,7 +41,7 @@ async def run_demo(*, home: Path, seed: int = 7, lang: str = "en", timeout_s: fl
     async with PlantSimulator(spec.simulator.model, seed=seed, tick_seconds=spec.simulator.tick_seconds,
                               realtime=True) as sim:
         say(f"simulated plant '{spec.simulator.model}' serving at {sim.endpoint}")
-        bindings = {r: sim.node_id(r) for r in spec.roles if r in sim.roles()}
+        bindings = spec.simulator_bindings(sim.roles(), sim.method_ids())
         async with create("opcua", {"endpoint": sim.endpoint}) as connector, \
                 open_pilot(spec.model_copy(update={"lang": lang}), spec_path, connector=connector,
                            bindings=bindings, home=home) as rt:

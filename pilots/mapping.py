@@ -127,7 +127,8 @@ def propose_mapping(spec: PilotSpec, tags: Sequence[Tag], samples: Mapping[str, 
     machines/lines the pilot is for; by default the one most confident picks sit on (first in browse order).
     """
     samples = samples or {}
-    profiles = {r: role_profile(r, rs) for r, rs in spec.roles.items()}
+    # method roles are not variables: browse does not list them, so they are never matched to a tag here
+    profiles = {r: role_profile(r, rs) for r, rs in spec.roles.items() if rs.kind == "signal"}
     scores = {r: [score_pair(p, t, samples.get(t.id, ())) for t in tags] for r, p in profiles.items()}
     first = _assign(scores)
     # hierarchy: the equipment most of the name-confident picks sit on (or the one the user names)

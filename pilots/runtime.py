@@ -81,7 +81,7 @@ async def _rehearsal_plant(spec: PilotSpec, stack: contextlib.AsyncExitStack
     sim = await stack.enter_async_context(PlantSimulator(spec.simulator.model, seed=spec.simulator.seed,
                                                          tick_seconds=spec.simulator.tick_seconds))
     twin = await stack.enter_async_context(create("opcua", {"endpoint": sim.endpoint}))
-    return twin, dict(sim.roles())
+    return twin, spec.simulator_bindings(sim.roles(), sim.method_ids())
 
 
 def _planner(spec: PilotSpec, config: AgentConfig, kind: str, connector: BaseConnector[Any],

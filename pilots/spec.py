@@ -37,6 +37,8 @@ class RoleSpec(_Strict):
     """What a role means, so a person (or ``template map``) can find the right tag on another plant."""
 
     description: LocalizedText = ""
+    kind: Literal["signal", "method"] = Field(
+        default="signal", description="a data point, or an OPC UA method (bound like a tag; never observed)")
     unit: str | None = None
     data_type: DataType = DataType.FLOAT
     required: bool = True
@@ -99,6 +101,17 @@ class PilotSpec(_Strict):
                 raise ValueError(f"detector watches unknown role {d.role!r}; declare it under roles")
         return v
 
+    def simulator_bindings(self, roles: dict[str, str], methods: dict[str, str]) -> dict[str, str]:
+        """Bindings on the reference simulator: signal roles by name; a method role by the first of its
+        aliases that names a simulator method (``aliases: [ResetFault, 알람리셋]``)."""
+        out = {r: roles[r] for r, rs in self.roles.items() if rs.kind == "signal" and r in roles}
+        for r, rs in self.roles.items():
+            if rs.kind == "method":
+                name = next((a for a in rs.aliases if a in methods), None)
+                if name is not None:
+                    out[r] = methods[name]
+        return out
+
     def missing_roles(self, bindings: dict[str, str] | None = None) -> list[str]:
         bound = bindings if bindings is not None else self.bindings
         return [r for r, spec in self.roles.items() if spec.required and r not in bound]
@@ -110,8 +123,8 @@ class PilotSpec(_Strict):
         if missing:
             raise ConfigError(f"pilot {self.id!r} has unmapped required roles: {', '.join(missing)}",
                               hint="map them with: factorypilot template map (or add them under 'bindings')")
-        return AgentConfig(name=self.id, roles=bound, observe=[r for r in (self.observe or list(self.roles))
-                                                               if r in bound],
+        signals = [r for r, rs in self.roles.items() if rs.kind == "signal"]
+        return AgentConfig(name=self.id, roles=bound, observe=[r for r in (self.observe or signals) if r in bound],
                            detectors=self.detectors, playbooks=self.playbooks, policy=self.policy,
                            verify=self.verify, lang=(lang or self.lang))
 

@@ -146,7 +146,7 @@ async def _serve(spec: str, endpoint: str | None, bindings_file: Path | None, si
             sim = await stack.enter_async_context(PlantSimulator(s.simulator.model, seed=s.simulator.seed,
                                                                  tick_seconds=s.simulator.tick_seconds))
             endpoint = sim.endpoint
-            bindings = bindings or {r: sim.node_id(r) for r in s.roles if r in sim.roles()}
+            bindings = bindings or s.simulator_bindings(sim.roles(), sim.method_ids())
             console.print(f"testbed plant {s.simulator.model!r} at {endpoint}")
         connector = None
         if endpoint:

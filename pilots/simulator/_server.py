@@ -116,6 +116,14 @@ class PlantSimulator:
         """Role → node id string (``ns=2;s=mobility.line-01.cnc-01.spindle_vibration``)."""
         return {role: self.node_id(role) for role in self.engine.signals}
 
+    def method_ids(self) -> dict[str, str]:
+        """Method name → node id string of the first line's methods (``ResetFault`` → ``ns=2;s=...ResetFault``).
+
+        Available while the server runs (method nodes are laid out when it starts)."""
+        if self._layout is None:
+            return {}
+        return {spec.name: nid.to_string() for nid, (unit, spec) in self._layout.methods.items() if unit == 0}
+
     def node_id(self, role: str) -> str:
         if role not in self.engine.signals:
             raise NodeNotFoundError(f"no role {role!r} in model {self.model_name!r}", where=self.model_name,

@@ -49,6 +49,10 @@ class PlantHandle:
     def tick_index(self) -> int:
         return int(self._sync(lambda: self.simulator.tick_index))
 
+    def method_ids(self) -> dict[str, str]:
+        """Method name → node id (see ``PlantSimulator.method_ids``)."""
+        return dict(self._sync(self.simulator.method_ids))
+
     @property
     def write_log(self) -> list[tuple[int, str, Scalar]]:
         """A copy of the accepted client writes (tick, role, value)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import pytest
 
@@ -26,7 +27,9 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> EvalReport:
 def test_spec_lists_its_scenarios_and_recovery_needs_approval() -> None:
     spec, path = resolve_spec("robotics")
     assert [s.id for s in load_scenarios(spec, path)] == SCENARIOS
-    assert {m.target: m.approval for m in spec.policy.methods} == {RESET: "always", HOME: "always"}
+    # methods are roles, bound per plant: the spec itself names no node ids
+    assert {m.target: m.approval for m in spec.policy.methods} == {"reset_fault": "always", "move_home": "always"}
+    assert {r for r, rs in spec.roles.items() if rs.kind == "method"} == {"reset_fault", "move_home"}
     fault = next(p for p in spec.playbooks if p.id == "robot-fault")
     assert [a.expect for a in fault.actions if a.call] == [{"fault_active": False}, {"homed": True}]
 
@@ -123,3 +126,13 @@ async def test_move_home_is_refused_by_the_controller_while_faulted() -> None:
         assert sim.value("robot_state") == "RUN"
         samples = await conn.read([sim.node_id("homed"), sim.node_id("fault_active")])
         assert [s.value for s in samples] == [True, False]
+
+
+def test_robotics_exports_as_a_template_now_that_methods_are_roles(tmp_path: Path) -> None:
+    from factorypilot.pilots.templates import export_template, load_template
+
+    path = export_template("robotics", tmp_path / "out", home=tmp_path / "home", override_reason="test export",
+                           by="tester")
+    text = "\n".join(p.read_text(encoding="utf-8") for p in path.rglob("*.yaml"))
+    assert "ns=2;s=" not in text
+    assert load_template(path) is not None

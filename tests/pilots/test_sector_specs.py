@@ -25,7 +25,10 @@ def test_spec_is_complete(sector: str) -> None:
     assert spec.simulator is not None
     model = available_models()[spec.simulator.model]
     signals = {s.role for s in model.signals}
-    assert set(spec.roles) <= signals
+    assert {r for r, rs in spec.roles.items() if rs.kind == "signal"} <= signals
+    methods = {m.name for m in model.methods}
+    for role in (rs for rs in spec.roles.values() if rs.kind == "method"):
+        assert set(role.aliases) & methods, "a method role names its simulator method among its aliases"
     writable = {s.role for s in model.signals if s.writable}
     assert {r for r, role in spec.roles.items() if role.writable} <= writable
     assert {rule.target for rule in spec.policy.tags} <= writable
