@@ -7,8 +7,7 @@ company. See docs/knowledge.md.
     from factorypilot.knowledge import KnowledgeStore
     store = KnowledgeStore.open("acme")
     store.ingest("docs/")
-    for hit in store.query("스핀들 진동 경보 조치", k=5):
-        print(hit.citation, hit.score)
+    hits = store.query("스핀들 진동 경보 조치", k=5)   # each hit: .text, .score, .citation
 """
 
 from factorypilot.knowledge._company import company_dir, company_slug

@@ -4,7 +4,7 @@ Quick start::
 
     async with PlantSimulator("mobility", seed=7, realtime=False) as sim:
         await sim.step(10)
-        print(sim.endpoint, sim.node_id("spindle_vibration"), sim.value("spindle_vibration"))
+        vibration = sim.value("spindle_vibration")   # served at sim.endpoint as sim.node_id("spindle_vibration")
 
 See ``docs/simulator.md`` for models, node ids, faults and how to add a sector model.
 """
