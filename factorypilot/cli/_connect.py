@@ -94,7 +94,7 @@ def browse(
     tags = _run(go())
     table = Table(title=f"{len(tags)} tags at {endpoint}", title_justify="left")
     for col in ("node id", "한국어", "English", "unit", "type", "writable", "asset"):
-        table.add_column(col)
+        table.add_column(col, overflow="fold")  # never truncate a node id: it is what the user copies
     for t in tags:
         table.add_row(t.id, t.display_names.get("ko", ""), t.display_names.get("en", t.name), t.unit or "",
                       t.data_type.value, "yes" if t.writable else "", str(t.asset or ""))
@@ -121,7 +121,7 @@ def read(
 
     table = Table(title_justify="left")
     for col in ("node id", "value", "quality", "source time"):
-        table.add_column(col)
+        table.add_column(col, overflow="fold")
     for s in _run(go()):
         table.add_row(s.tag_id, repr(s.value), s.quality.value, s.source_time.isoformat() if s.source_time else "")
     Console().print(table)
