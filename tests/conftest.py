@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import subprocess
+import sys
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 import pytest
@@ -21,3 +23,22 @@ def fp_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     get_settings.cache_clear()
     yield home
     get_settings.cache_clear()
+
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+@pytest.fixture
+def run_example() -> Callable[..., str]:
+    """Run ``examples/<name>`` as a user would (a new interpreter, UTF-8), assert it exits 0, return its stdout.
+
+    ``env`` replaces the environment (default: this process's, with the test's FACTORYPILOT_HOME)."""
+
+    def run(name: str, *args: str | Path, env: Mapping[str, str] | None = None, timeout: float = 300) -> str:
+        result = subprocess.run([sys.executable, str(EXAMPLES / name), *map(str, args)], capture_output=True,
+                                text=True, encoding="utf-8", timeout=timeout, check=False,
+                                env=dict(os.environ if env is None else env))
+        assert result.returncode == 0, result.stdout + result.stderr
+        return result.stdout
+
+    return run

@@ -4,19 +4,13 @@ init → map (interactive, one prompt) → run read-only, on the mobility-kr pla
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
+from collections.abc import Callable
 from pathlib import Path
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "small_firm_quickstart.py"
 
-
-def test_small_firm_quickstart_runs(tmp_path: Path) -> None:
+def test_small_firm_quickstart_runs(tmp_path: Path, run_example: Callable[..., str]) -> None:
     env = {k: v for k, v in os.environ.items() if k != "FACTORYPILOT_HOME"}
-    result = subprocess.run([sys.executable, str(EXAMPLE), str(tmp_path)], capture_output=True, text=True,
-                            timeout=240, check=False, encoding="utf-8", env=env)
-    assert result.returncode == 0, result.stdout + result.stderr
-    out = result.stdout
+    out = run_example("small_firm_quickstart.py", tmp_path, env=env, timeout=240)
     assert out.count("number, tag name/id, or 'skip'") == 1  # only the one medium-confidence role is asked
     assert "machine_state — proposal medium confidence" in out
     assert "read-only check passed; writes disabled" in out

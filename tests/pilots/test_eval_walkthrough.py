@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
+from collections.abc import Callable
 from pathlib import Path
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "mobility_walkthrough.py"
 
-
-def test_walkthrough_example_runs(tmp_path: Path) -> None:
-    result = subprocess.run([sys.executable, str(EXAMPLE), str(tmp_path)], capture_output=True, text=True,
-                            timeout=300, check=False, encoding="utf-8")
-    assert result.returncode == 0, result.stderr
-    out = result.stdout
+def test_walkthrough_example_runs(tmp_path: Path, run_example: Callable[..., str]) -> None:
+    out = run_example("mobility_walkthrough.py", tmp_path)
     assert "== reference pilot: gate PASSED" in out
     assert "feed_override=85 at tick" in out
     assert "== feed -30 per step: gate FAILED" in out

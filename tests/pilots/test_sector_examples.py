@@ -2,22 +2,12 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
+from collections.abc import Callable
 from pathlib import Path
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
-
-def _run(name: str, out: Path) -> str:
-    result = subprocess.run([sys.executable, str(EXAMPLES / name), str(out)], capture_output=True, text=True,
-                            timeout=300, check=False, encoding="utf-8")
-    assert result.returncode == 0, result.stderr
-    return result.stdout
-
-
-def test_healthcare_walkthrough(tmp_path: Path) -> None:
-    out = _run("healthcare_walkthrough.py", tmp_path)
+def test_healthcare_walkthrough(tmp_path: Path, run_example: Callable[..., str]) -> None:
+    out = run_example("healthcare_walkthrough.py", tmp_path)
     assert "reference gate passed: True" in out
     assert "writes [('hvac_fan_setpoint', 75.0)], approvals 1" in out
     assert "approval-requested -> approval -> action" in out
@@ -31,8 +21,8 @@ def test_healthcare_walkthrough(tmp_path: Path) -> None:
     assert (tmp_path / "reference" / "report.en.md").exists()
 
 
-def test_robotics_walkthrough(tmp_path: Path) -> None:
-    out = _run("robotics_walkthrough.py", tmp_path)
+def test_robotics_walkthrough(tmp_path: Path, run_example: Callable[..., str]) -> None:
+    out = run_example("robotics_walkthrough.py", tmp_path)
     assert "reference gate passed: True" in out
     assert "read-back ResetFault: done" in out
     assert "read-back MoveHome: done" in out
@@ -41,8 +31,8 @@ def test_robotics_walkthrough(tmp_path: Path) -> None:
     assert float(agent.rstrip(" s")) == float(base)  # no home reference, no restart
 
 
-def test_abb_walkthrough(tmp_path: Path) -> None:
-    out = _run("abb_walkthrough.py", tmp_path)
+def test_abb_walkthrough(tmp_path: Path, run_example: Callable[..., str]) -> None:
+    out = run_example("abb_walkthrough.py", tmp_path)
     assert "reference gate passed: True; writes [('weld_current_setpoint', 190.0)]" in out
     assert "root cause: st30-weld" in out
     assert "LOT-260105-003 verifies: True" in out

@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
+from collections.abc import Callable
 from pathlib import Path
 
-EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "simulator_quickstart.py"
 
-
-def test_quickstart_example_runs(tmp_path: Path) -> None:
-    result = subprocess.run([sys.executable, str(EXAMPLE), str(tmp_path)], capture_output=True, text=True,
-                            timeout=120, check=False, encoding="utf-8")
-    assert result.returncode == 0, result.stderr
-    out = result.stdout
+def test_quickstart_example_runs(tmp_path: Path, run_example: Callable[..., str]) -> None:
+    out = run_example("simulator_quickstart.py", tmp_path, timeout=120)
     assert "주축 진동" in out
     assert "refused by the server" in out
     assert "accepted writes: [(60, 'feed_override', 60.0)]" in out
