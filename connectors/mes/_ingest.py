@@ -23,13 +23,15 @@ from factorypilot.connectors.mes._aliases import auto_columns, guess_kind
 from factorypilot.connectors.mes._b2mml import read_b2mml
 from factorypilot.connectors.mes._store import MesStore
 from factorypilot.connectors.mes._tabular import FileInfo, Progress, RawBatch, read_csv, read_json, read_xlsx, sniff_csv
-from factorypilot.connectors.mes._validate import CONTENT, KEY, ROW, Checked, check
+from factorypilot.connectors.mes._validate import ROW, Checked, check
 from factorypilot.connectors.mes.config import MappingConfig, MesFilesConfig
 from factorypilot.connectors.mes.records import FIELDS, RecordKind
 from factorypilot.errors import DataError
 
 __all__ = ["IngestReport", "InspectReport", "detect_format", "ingest_file", "inspect_file"]
 
+_WORKERS = 2
+"""Validation threads (the machines this targets have two cores)."""
 _FORMATS = {".csv": "csv", ".tsv": "csv", ".txt": "csv", ".xlsx": "xlsx", ".xlsm": "xlsx", ".json": "json",
             ".jsonl": "json", ".ndjson": "json", ".xml": "b2mml"}
 
@@ -191,9 +193,10 @@ def ingest_file(path: Path, cfg: MesFilesConfig, store: MesStore | None, *, kind
                           detail=info.detail, kinds=[k.value for k, *_ in plan.streams])
     quarantine = _Quarantine(cfg, path) if store is not None else None
     try:
-        # parse the next batch (this thread) while a worker validates the previous one: Arrow kernels
-        # release the GIL; at most two validated batches wait, so memory stays bounded
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="mes-validate") as pool:
+        # parse the next batch (this thread) while workers validate earlier ones: Arrow kernels release the
+        # GIL, so parsing, validating and storing overlap; results are settled in file order and at most
+        # `_WORKERS + 1` batches are in flight, so memory stays bounded
+        with ThreadPoolExecutor(max_workers=_WORKERS, thread_name_prefix="mes-validate") as pool:
             for k, mapping, cols, batches in plan.streams:
                 sources = {v: s for s, v in cols.items()}
                 pending: deque[tuple[RawBatch, Future[Checked] | None]] = deque()
@@ -220,7 +223,7 @@ def ingest_file(path: Path, cfg: MesFilesConfig, store: MesStore | None, *, kind
                     fut = (pool.submit(check, _rename(batch, cols), batch.rows, k, mapping, cfg, str(path), sources)
                            if len(batch.rows) else None)
                     pending.append((batch, fut))
-                    while len(pending) > 1:
+                    while len(pending) > _WORKERS:
                         settle(*pending.popleft())
                 while pending:
                     settle(*pending.popleft())
@@ -254,7 +257,7 @@ def inspect_file(path: Path, cfg: MesFilesConfig, *, kind: RecordKind | None = N
                             {v: s for s, v in cols.items()})
             accepted = checked.table.num_rows
             records = [{("row" if k == ROW else k): v for k, v in r.items()}
-                       for r in checked.table.drop_columns([KEY, CONTENT]).slice(0, rows).to_pylist()]
+                       for r in checked.table.slice(0, rows).to_pylist()]
             problems += checked.quarantined
         quarantined = len(problems)
     columns = plan.info.columns or (list(batch.table.column_names) if batch is not None else [])

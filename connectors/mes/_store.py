@@ -1,9 +1,15 @@
 """SQLite store of ingested MES records: one file per source, one table per record kind.
 
-Every table has ``key`` (natural key, or the full content for kinds without one) as primary key and
-``content`` (all canonical fields). Ingest is an upsert: an identical row is a *duplicate* (nothing
-changes), a row with a known key but new content *updates* the record (a re-export with a new status).
+Every table has ``key`` as primary key: the natural key fields joined (``NATURAL_KEYS``), or all fields for
+kinds without one. Ingest is an upsert: an identical row is a *duplicate* (nothing changes), a row with a
+known key but other field values *updates* the record (a re-export with a new status).
 Timestamps are stored as ISO-8601 UTC text, so ranges compare as text.
+
+Writes go through ADBC (``adbc-driver-sqlite``, Apache Arrow): each validated Arrow batch is bulk-loaded into a
+temporary staging table without turning a single value into a Python object, then merged with one
+``INSERT … SELECT … ON CONFLICT DO UPDATE`` that also builds the keys. Measured on 1M rows this is ~3x faster
+than ``executemany`` over ``to_pylist()`` rows (benchmarks/mes_ingest.py). Reads use the standard ``sqlite3``
+module; both connections work on the same WAL-mode file.
 """
 
 from __future__ import annotations
@@ -19,12 +25,14 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from factorypilot.connectors.mes._validate import CONTENT, KEY, ROW, arrow_schema
-from factorypilot.connectors.mes.records import FIELDS, TIME_FIELD, RecordKind
+from factorypilot.connectors.mes._validate import ROW, arrow_schema
+from factorypilot.connectors.mes.records import FIELDS, NATURAL_KEYS, TIME_FIELD, RecordKind
 from factorypilot.errors import DataError
 from factorypilot.vocabulary import Scalar
 
 _SQL = {pa.string(): "TEXT", pa.int64(): "INTEGER", pa.float64(): "REAL"}
+SCHEMA_VERSION = 2
+"""``PRAGMA user_version`` of a store this code writes (1 = the first layout, with a ``content`` column)."""
 
 
 def iso_text(col: pa.Array | pa.ChunkedArray) -> pa.Array:
@@ -49,6 +57,29 @@ def _iso(dt: datetime) -> str:
     return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S+00:00")
 
 
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _columns(kind: RecordKind) -> list[str]:
+    return [f.name for f in arrow_schema(kind) if f.name != ROW]
+
+
+def _merge_sql(kind: RecordKind) -> str:
+    """Staging table -> kind table: key built in SQL, unchanged rows left alone (they count as duplicates)."""
+    names = _columns(kind)
+    key_fields = NATURAL_KEYS[kind] or tuple(FIELDS[kind])
+    key = " || char(31) || ".join(f"coalesce(CAST({_q(f)} AS TEXT), '')" for f in key_fields)
+    table = _q(kind.value)
+    cols = ", ".join(_q(n) for n in names)
+    sets = ", ".join(f"{_q(n)}=excluded.{_q(n)}" for n in names)
+    same = " AND ".join(f"{table}.{_q(n)} IS excluded.{_q(n)}" for n in names)
+    return (f"INSERT INTO {table} (key, {cols}, source_file, source_row) "
+            f"SELECT {key}, {cols}, ?, {_q(ROW)} FROM temp.{_q('stage_' + kind.value)} WHERE true "
+            f"ON CONFLICT(key) DO UPDATE SET {sets}, source_file=excluded.source_file, "
+            f"source_row=excluded.source_row WHERE NOT ({same})")
+
+
 class MesStore:
     """Thread-safe (one lock) access to ``<dir>/<source>.sqlite``. Call from a worker thread, not the loop."""
 
@@ -57,61 +88,79 @@ class MesStore:
         self.path = path
         self._lock = threading.Lock()
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA busy_timeout=10000")
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
+        self._writer: Any = None  # the ADBC connection, opened on the first upsert
         with self._lock:
+            self._check_version()
             for kind in RecordKind:
-                cols = []
-                for f in arrow_schema(kind):
-                    if f.name in (KEY, CONTENT, ROW):
-                        continue
-                    cols.append(f'"{f.name}" {_SQL.get(f.type, "TEXT")}')
-                self._db.execute(f'CREATE TABLE IF NOT EXISTS "{kind.value}" (key TEXT PRIMARY KEY, '
-                                 f'content TEXT NOT NULL, {", ".join(cols)}, source_file TEXT, source_row INTEGER, '
-                                 f'ingested_at TEXT DEFAULT CURRENT_TIMESTAMP)')
+                cols = [f'{_q(f.name)} {_SQL.get(f.type, "TEXT")}' for f in arrow_schema(kind) if f.name != ROW]
+                self._db.execute(f"CREATE TABLE IF NOT EXISTS {_q(kind.value)} (key TEXT PRIMARY KEY, "
+                                 f'{", ".join(cols)}, source_file TEXT, source_row INTEGER, '
+                                 f"ingested_at TEXT DEFAULT CURRENT_TIMESTAMP)")
             self._db.execute("CREATE TABLE IF NOT EXISTS ingests (id INTEGER PRIMARY KEY, file TEXT, sha256 TEXT, "
                              "format TEXT, encoding TEXT, accepted INTEGER, quarantined INTEGER, "
                              "duplicates INTEGER, updated INTEGER, at TEXT DEFAULT CURRENT_TIMESTAMP)")
+            self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+
+    def _check_version(self) -> None:
+        version = int(self._db.execute("PRAGMA user_version").fetchone()[0])
+        tables = {r[0] for r in self._db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        if version == SCHEMA_VERSION or not tables & {k.value for k in RecordKind}:
+            return
+        raise DataError(f"the MES store {self.path} has layout {version or 1}; this factorypilot writes layout "
+                        f"{SCHEMA_VERSION}", file=str(self.path),
+                        hint="move the file aside and ingest the exports again (ingest is idempotent, the export "
+                             "files are the source of truth)")
 
     def close(self) -> None:
         with self._lock:
+            if self._writer is not None:
+                self._writer.close()
+                self._writer = None
             self._db.close()
+
+    def _adbc(self) -> Any:
+        if self._writer is None:
+            import adbc_driver_sqlite.dbapi as adbc
+
+            self._writer = adbc.connect(str(self.path))
+            with self._writer.cursor() as cur:
+                cur.execute("PRAGMA busy_timeout=10000")
+            self._writer.commit()
+        return self._writer
 
     def upsert(self, kind: RecordKind, table: pa.Table, file: str) -> Upsert:
         if table.num_rows == 0:
             return Upsert(0, 0, 0)
-        names = [f.name for f in arrow_schema(kind) if f.name not in (KEY, CONTENT, ROW)]
-        cols = []
-        for name in names:
-            col = table[name]
-            if pa.types.is_timestamp(col.type):
-                col = iso_text(col)
-            cols.append(col.to_pylist())
-        keys, contents, rows = table[KEY].to_pylist(), table[CONTENT].to_pylist(), table[ROW].to_pylist()
-        quoted = ", ".join(f'"{n}"' for n in names)
-        marks = ", ".join("?" for _ in names)
-        sets = ", ".join(f'"{n}"=excluded."{n}"' for n in names)
-        sql = (f'INSERT INTO "{kind.value}" (key, content, {quoted}, source_file, source_row) '
-               f"VALUES (?, ?, {marks}, ?, ?) ON CONFLICT(key) DO UPDATE SET content=excluded.content, {sets}, "
-               f"source_file=excluded.source_file, source_row=excluded.source_row "
-               f'WHERE "{kind.value}".content != excluded.content')
-        data = zip(keys, contents, *cols, [file] * len(keys), rows, strict=True)
+        stage = table.select([*_columns(kind), ROW])
+        for i, f in enumerate(stage.schema):
+            if pa.types.is_timestamp(f.type):
+                stage = stage.set_column(i, f.name, iso_text(stage[f.name]))
         with self._lock:
-            before = self._max_rowid(kind)
-            changes_before = self._db.total_changes
-            self._db.execute("BEGIN")
+            conn = self._adbc()
             try:
-                self._db.executemany(sql, data)
-                self._db.execute("COMMIT")
-            except sqlite3.Error:
-                self._db.execute("ROLLBACK")
+                with conn.cursor() as cur:
+                    before = self._scalar(cur, f"SELECT COALESCE(MAX(rowid), 0) FROM {_q(kind.value)}")
+                    changes = self._scalar(cur, "SELECT total_changes()")
+                    cur.adbc_ingest(f"stage_{kind.value}", stage, mode="replace", temporary=True)
+                    staged = self._scalar(cur, "SELECT total_changes()") - changes
+                    cur.execute(_merge_sql(kind), (file,))
+                    changed = self._scalar(cur, "SELECT total_changes()") - changes - staged
+                    inserted = self._scalar(cur, f"SELECT COALESCE(MAX(rowid), 0) FROM {_q(kind.value)}") - before
+                    cur.execute(f"DELETE FROM temp.{_q('stage_' + kind.value)}")
+                conn.commit()
+            except Exception:
+                conn.rollback()
                 raise
-            changed = self._db.total_changes - changes_before
-            inserted = self._max_rowid(kind) - before  # rows are never deleted: new rowids are max + 1
-        return Upsert(inserted, changed - inserted, len(keys) - changed)
+        # rows are never deleted, so new rowids are max + 1: inserted = growth of max(rowid)
+        return Upsert(inserted, changed - inserted, table.num_rows - changed)
 
-    def _max_rowid(self, kind: RecordKind) -> int:
-        return int(self._db.execute(f'SELECT COALESCE(MAX(rowid), 0) FROM "{kind.value}"').fetchone()[0])
+    @staticmethod
+    def _scalar(cur: Any, sql: str) -> int:
+        cur.execute(sql)
+        return int(cur.fetchone()[0])
 
     def _count(self, kind: RecordKind) -> int:
         return int(self._db.execute(f'SELECT COUNT(*) FROM "{kind.value}"').fetchone()[0])

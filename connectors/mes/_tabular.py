@@ -188,9 +188,11 @@ def _number(batch: pa.RecordBatch, emitted: int, first: int, new_invalid: list[d
     pos = first + 1 + k + np.searchsorted(before, k, side="right")
     invalid = new_invalid
     table = pa.Table.from_batches([batch])
-    blank_mask = np.ones(batch.num_rows, dtype=bool)
-    for col in table.columns:
-        blank_mask &= pc.equal(col.combine_chunks(), "").to_numpy(zero_copy_only=False)
+    blank_mask = np.zeros(batch.num_rows, dtype=bool)
+    if table.num_columns and pc.any(pc.equal(table.column(0), "")).as_py():  # cheap pre-check on one column
+        blank_mask[:] = True
+        for col in table.columns:
+            blank_mask &= pc.equal(col.combine_chunks(), "").to_numpy(zero_copy_only=False)
     blank = int(blank_mask.sum())
     if blank:
         table = table.filter(pa.array(~blank_mask))

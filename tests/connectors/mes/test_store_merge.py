@@ -1,0 +1,75 @@
+# ruff: noqa: ASYNC240  (tests write fixture files synchronously on purpose)
+"""The store's Arrow -> SQLite merge (ADBC staging + one upsert) and the validator's fast integer path."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+from factorypilot.connectors.mes import MesFilesConnector, MesStore
+from factorypilot.connectors.mes._validate import _int
+from factorypilot.errors import DataError
+
+Make = Callable[..., MesFilesConnector]
+
+
+def test_integer_parser_takes_plain_digits_fast_and_the_rest_by_rule() -> None:
+    raw = pa.array(["12", "+5", "-3", "12.0", "12.5", "1e3", "불량", "9" * 18, "9" * 19, None, "007"])
+    assert _int(raw).to_pylist() == [12, 5, -3, 12, None, None, None, int("9" * 18), None, None, 7]
+
+
+async def test_duplicate_keys_inside_one_file_count_once(tmp_path: Path, make_mes: Make) -> None:
+    path = tmp_path / "dup.csv"
+    path.write_text("설비,생산일시,양품수량,불량수량\n"
+                    "CNC-01,2026-11-25 07:00:00,10,1\n"
+                    "CNC-01,2026-11-25 07:00:00,10,1\n"  # the same row twice: a duplicate
+                    "CNC-01,2026-11-25 07:00:00,12,1\n"  # same key, new count: an update
+                    "CNC-01,2026-11-25 08:00:00,9,0\n", encoding="utf-8")
+    async with make_mes() as mes:
+        report = await mes.ingest(path)
+        rows = await mes.records("production")
+    assert (report.inserted, report.updated, report.duplicates) == (2, 1, 1)
+    assert [(r["time"], r["good"]) for r in rows] == [("2026-11-24T22:00:00+00:00", 12),
+                                                      ("2026-11-24T23:00:00+00:00", 9)]
+    assert rows[0]["source_row"] == 4  # the last writer of the key (line 4 of the file, header = line 1)
+
+
+async def test_records_without_natural_key_are_deduplicated_by_content(tmp_path: Path, make_mes: Make) -> None:
+    path = tmp_path / "불량.csv"
+    path.write_text("설비,발생일시,불량수량,불량유형\n"
+                    "PR-1,2026-11-25 09:00:00,3,버\n"
+                    "PR-1,2026-11-25 09:00:00,3,버\n"
+                    "PR-1,2026-11-25 09:00:00,3,크랙\n", encoding="utf-8")
+    async with make_mes(mappings=[{"kind": "scrap", "columns": {"설비": "equipment", "발생일시": "time",
+                                                                "불량수량": "quantity", "불량유형": "reason"}}]) as mes:
+        first = await mes.ingest(path)
+        again = await mes.ingest(path)
+        rows = await mes.records("scrap")
+    assert (first.inserted, first.duplicates) == (2, 1)
+    assert (again.inserted, again.updated, again.duplicates) == (0, 0, 3)
+    assert sorted(r["reason"] for r in rows) == ["버", "크랙"]
+
+
+def test_a_store_of_the_first_layout_is_refused_with_what_to_do(tmp_path: Path) -> None:
+    old = tmp_path / "old.sqlite"
+    with sqlite3.connect(old) as db:  # layout 1 had a content column and no user_version
+        db.execute("CREATE TABLE production (key TEXT PRIMARY KEY, content TEXT NOT NULL)")
+    with pytest.raises(DataError) as err:
+        MesStore(old)
+    assert "layout 1" in str(err.value)
+    assert "ingest the exports again" in (err.value.hint or "")
+
+
+def test_reopening_a_current_store_keeps_its_records(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite"
+    MesStore(path).close()
+    store = MesStore(path)
+    try:
+        assert store.counts()["production"] == 0
+    finally:
+        store.close()
+
