@@ -21,7 +21,7 @@ import pyarrow as pa
 
 from factorypilot.connectors.mes._aliases import auto_columns, guess_kind
 from factorypilot.connectors.mes._b2mml import read_b2mml
-from factorypilot.connectors.mes._store import MesStore
+from factorypilot.connectors.mes._store import MesStore, Upsert
 from factorypilot.connectors.mes._tabular import FileInfo, Progress, RawBatch, read_csv, read_json, read_xlsx, sniff_csv
 from factorypilot.connectors.mes._validate import ROW, Checked, check
 from factorypilot.connectors.mes.config import MappingConfig, MesFilesConfig
@@ -111,10 +111,11 @@ def _plan(path: Path, cfg: MesFilesConfig, kind: RecordKind | None, progress: Pr
         raise DataError("no such file", file=str(path), hint="check the path")
     fmt = detect_format(path)
     size_mb = path.stat().st_size / 1e6
-    if fmt != "csv" and size_mb > cfg.max_document_mb:
+    streamed = fmt == "csv" or path.suffix.lower() in (".jsonl", ".ndjson")
+    if not streamed and size_mb > cfg.max_document_mb:
         raise DataError(f"{fmt} file of {size_mb:.0f} MB is over the {cfg.max_document_mb:g} MB limit for "
                         "documents read whole", file=str(path),
-                        hint="raise max_document_mb in the config, or export CSV (streamed)")
+                        hint="raise max_document_mb in the config, or export CSV or JSON Lines (streamed)")
     if fmt == "b2mml":
         info, batches = read_b2mml(path, cfg.schema_dir)
         streams = []
@@ -193,10 +194,18 @@ def ingest_file(path: Path, cfg: MesFilesConfig, store: MesStore | None, *, kind
                           detail=info.detail, kinds=[k.value for k, *_ in plan.streams])
     quarantine = _Quarantine(cfg, path) if store is not None else None
     try:
-        # parse the next batch (this thread) while workers validate earlier ones: Arrow kernels release the
-        # GIL, so parsing, validating and storing overlap; results are settled in file order and at most
-        # `_WORKERS + 1` batches are in flight, so memory stays bounded
-        with ThreadPoolExecutor(max_workers=_WORKERS, thread_name_prefix="mes-validate") as pool:
+        # parse the next batch (this thread) while workers validate earlier ones and one writer stores them:
+        # Arrow kernels and SQLite release the GIL, so parsing, validating and storing overlap. Results are
+        # settled and stored in file order; a bounded number of batches is in flight, so memory stays bounded
+        with (ThreadPoolExecutor(max_workers=_WORKERS, thread_name_prefix="mes-validate") as pool,
+              ThreadPoolExecutor(max_workers=1, thread_name_prefix="mes-store") as writer):
+            stored: deque[Future[Upsert]] = deque()
+
+            def count(up: Upsert) -> None:
+                report.inserted += up.inserted
+                report.updated += up.updated
+                report.duplicates += up.duplicates
+
             for k, mapping, cols, batches in plan.streams:
                 sources = {v: s for s, v in cols.items()}
                 pending: deque[tuple[RawBatch, Future[Checked] | None]] = deque()
@@ -214,10 +223,9 @@ def ingest_file(path: Path, cfg: MesFilesConfig, store: MesStore | None, *, kind
                     if quarantine:
                         quarantine.write(checked.quarantined)
                     if store is not None:
-                        up = store.upsert(k, checked.table, str(path))
-                        report.inserted += up.inserted
-                        report.updated += up.updated
-                        report.duplicates += up.duplicates
+                        stored.append(writer.submit(store.upsert, k, checked.table, str(path)))
+                        while len(stored) > 1:
+                            count(stored.popleft().result())
 
                 for batch in batches:
                     fut = (pool.submit(check, _rename(batch, cols), batch.rows, k, mapping, cfg, str(path), sources)
@@ -227,6 +235,8 @@ def ingest_file(path: Path, cfg: MesFilesConfig, store: MesStore | None, *, kind
                         settle(*pending.popleft())
                 while pending:
                     settle(*pending.popleft())
+            while stored:
+                count(stored.popleft().result())
     finally:
         if quarantine:
             report.quarantine_file = quarantine.close()

@@ -273,80 +273,108 @@ def _scalar(v: object) -> str:
     return str(v)
 
 
-def read_json(path: Path, mapping: MappingConfig, cfg: MesFilesConfig) -> tuple[FileInfo, Iterator[RawBatch]]:
-    file = str(path)
-    head = path.read_bytes()[:65536]
-    encoding = normalise(mapping.encoding) if mapping.encoding else detect(head, file)
-    lines_mode = path.suffix.lower() in (".jsonl", ".ndjson")
-    rejects: list[dict[str, Any]] = []
+def _reject(file: str, row: int, line: str, expected: str, reason: str) -> dict[str, Any]:
+    return {"file": file, "row": row, "column": None, "field": None, "value": line[:200], "expected": expected,
+            "reason": reason, "problems": [], "raw": {}}
+
+
+_Item = tuple[int, dict[str, Any] | None, dict[str, Any] | None]
+"""(row, the record or None, the quarantine entry or None)."""
+
+
+def _record(obj: object, row: int, line: str, file: str, depth: int) -> _Item:
+    if not isinstance(obj, dict):
+        return row, None, _reject(file, row, line, "JSON object", f"a {type(obj).__name__}, not an object")
+    if _depth(obj, depth) > depth:
+        return row, None, _reject(file, row, line, f"nesting depth <= {depth}", "nested too deeply")
+    return row, obj, None
+
+
+def _json_lines(path: Path, encoding: str, file: str, depth: int) -> Iterator[_Item]:
+    """One item per non-blank line, read line by line (memory stays bounded)."""
+    with path.open(encoding=encoding, newline=None) as fh:
+        n = 0
+        try:
+            for n, line in enumerate(fh, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    obj = json.loads(line)
+                except (json.JSONDecodeError, RecursionError) as exc:
+                    yield n, None, _reject(file, n, line, "JSON object", f"invalid JSON: {_short(exc)}")
+                    continue
+                yield _record(obj, n, line, file, depth)
+        except UnicodeDecodeError as exc:
+            raise DataError(f"not valid {encoding} text after line {n}: {_short(exc)}", file=file, row=n + 1,
+                            hint="set `encoding` in the mapping") from exc
+
+
+def _json_batches(items: Iterator[_Item], columns: list[str],
+                  batch_rows: int) -> Iterator[RawBatch]:
     records: list[tuple[int, dict[str, Any]]] = []
+    rejects: list[dict[str, Any]] = []
+
+    def flush() -> RawBatch:
+        cols = {c: pa.array([_scalar(o.get(c)) for _, o in records], pa.string()) for c in columns}
+        return RawBatch(pa.table(cols) if cols else pa.table({}), pa.array([n for n, _ in records], pa.int64()),
+                        list(rejects))
+
+    for n, obj, reject in items:
+        if obj is not None:
+            records.append((n, obj))
+        if reject is not None:
+            rejects.append(reject)
+        if len(records) + len(rejects) >= batch_rows:
+            yield flush()
+            records.clear()
+            rejects.clear()
+    if records or rejects:
+        yield flush()
+
+
+def read_json(path: Path, mapping: MappingConfig, cfg: MesFilesConfig) -> tuple[FileInfo, Iterator[RawBatch]]:
+    """JSON Lines are streamed in two passes (the first collects the keys, so every batch has the same
+    columns); a JSON document is parsed whole (its size is bounded by ``max_document_mb``)."""
+    file = str(path)
+    with path.open("rb") as fh:
+        head = fh.read(65536)
+    encoding = normalise(mapping.encoding) if mapping.encoding else detect(head, file)
+    columns: list[str] = []
+    if path.suffix.lower() in (".jsonl", ".ndjson"):
+        seen: dict[str, None] = {}
+        for _, obj, _ in _json_lines(path, encoding, file, cfg.max_json_depth):
+            if obj is not None:
+                seen.update(dict.fromkeys(map(str, obj)))
+        columns = list(seen)
+        return (FileInfo("jsonl", encoding, None, columns),
+                _json_batches(_json_lines(path, encoding, file, cfg.max_json_depth), columns, cfg.batch_rows))
     try:
         text = path.read_text(encoding=encoding)
     except UnicodeDecodeError as exc:
         raise DataError(f"not valid {encoding} text: {_short(exc)}", file=file,
                         hint="set `encoding` in the mapping") from exc
-
-    def take(obj: object, row: int, line: str) -> None:
-        if not isinstance(obj, dict):
-            rejects.append({"file": file, "row": row, "column": None, "field": None, "value": line[:200],
-                            "expected": "JSON object", "reason": f"a {type(obj).__name__}, not an object",
-                            "problems": [], "raw": {}})
-        elif _depth(obj, cfg.max_json_depth) > cfg.max_json_depth:
-            rejects.append({"file": file, "row": row, "column": None, "field": None, "value": line[:200],
-                            "expected": f"nesting depth <= {cfg.max_json_depth}", "reason": "nested too deeply",
-                            "problems": [], "raw": {}})
-        else:
-            records.append((row, obj))
-
-    if lines_mode:
-        for n, line in enumerate(text.splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except (json.JSONDecodeError, RecursionError) as exc:
-                rejects.append({"file": file, "row": n, "column": None, "field": None, "value": line[:200],
-                                "expected": "JSON object", "reason": f"invalid JSON: {_short(exc)}",
-                                "problems": [], "raw": {}})
-                continue
-            take(obj, n, line)
-    else:
-        try:
-            doc = json.loads(text)
-        except RecursionError as exc:
-            raise DataError("JSON nested too deeply", file=file, hint="flatten the export") from exc
-        except json.JSONDecodeError as exc:
-            raise DataError(f"invalid JSON: {exc.msg}", file=file, row=exc.lineno,
-                            hint="is the file truncated? JSON Lines files need the .jsonl extension") from exc
-        if _depth(doc, cfg.max_json_depth + 2) > cfg.max_json_depth + 2:
-            raise DataError(f"JSON nested deeper than {cfg.max_json_depth}", file=file, hint="flatten the export")
-        if isinstance(doc, dict):
-            key = mapping.records_key or next((k for k, v in doc.items() if isinstance(v, list)), None)
-            if key is None or not isinstance(doc.get(key), list):
-                raise DataError("no list of records found in the JSON object", file=file,
-                                hint="set `records_key` in the mapping")
-            doc = doc[key]
-        if not isinstance(doc, list):
-            raise DataError("the JSON document is not a list of records", file=file, hint="export a list")
-        for i, obj in enumerate(doc, start=1):
-            take(obj, i, json.dumps(obj, ensure_ascii=False)[:200])
-    columns: list[str] = []
-    for _, obj in records:
-        for k in obj:
-            if k not in columns:
-                columns.append(str(k))
-    info = FileInfo("jsonl" if lines_mode else "json", encoding, None, columns)
-
-    def batches() -> Iterator[RawBatch]:
-        yielded = False
-        for lo in range(0, len(records), cfg.batch_rows):
-            chunk = records[lo: lo + cfg.batch_rows]
-            cols = {c: pa.array([_scalar(o.get(c)) for _, o in chunk], pa.string()) for c in columns}
-            yield RawBatch(pa.table(cols) if cols else pa.table({}), pa.array([n for n, _ in chunk], pa.int64()),
-                           rejects if not yielded else [])
-            yielded = True
-        if not yielded and rejects:
-            yield RawBatch(pa.table({c: pa.array([], pa.string()) for c in columns}), pa.array([], pa.int64()),
-                           rejects)
-
-    return info, batches()
+    try:
+        doc = json.loads(text)
+    except RecursionError as exc:
+        raise DataError("JSON nested too deeply", file=file, hint="flatten the export") from exc
+    except json.JSONDecodeError as exc:
+        raise DataError(f"invalid JSON: {exc.msg}", file=file, row=exc.lineno,
+                        hint="is the file truncated? JSON Lines files need the .jsonl extension") from exc
+    if _depth(doc, cfg.max_json_depth + 2) > cfg.max_json_depth + 2:
+        raise DataError(f"JSON nested deeper than {cfg.max_json_depth}", file=file, hint="flatten the export")
+    if isinstance(doc, dict):
+        key = mapping.records_key or next((k for k, v in doc.items() if isinstance(v, list)), None)
+        if key is None or not isinstance(doc.get(key), list):
+            raise DataError("no list of records found in the JSON object", file=file,
+                            hint="set `records_key` in the mapping")
+        doc = doc[key]
+    if not isinstance(doc, list):
+        raise DataError("the JSON document is not a list of records", file=file, hint="export a list")
+    items = [_record(obj, i, json.dumps(obj, ensure_ascii=False)[:200], file, cfg.max_json_depth)
+             for i, obj in enumerate(doc, start=1)]
+    seen_doc: dict[str, None] = {}
+    for _, obj, _ in items:
+        if obj is not None:
+            seen_doc.update(dict.fromkeys(map(str, obj)))
+    columns = list(seen_doc)
+    return FileInfo("json", encoding, None, columns), _json_batches(iter(items), columns, cfg.batch_rows)

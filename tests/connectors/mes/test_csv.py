@@ -189,11 +189,27 @@ async def test_progress_reports_bytes_read(write_ko_csv: Callable[..., Path], ma
 
 
 async def test_documents_over_the_size_limit_are_refused(tmp_path: Path, make_mes: Make) -> None:
-    path = tmp_path / "big.jsonl"
-    path.write_text('{"lot": "L"}\n' * 2000, encoding="utf-8")
+    path = tmp_path / "big.json"
+    path.write_text("[" + ",".join(['{"lot": "L"}'] * 2000) + "]", encoding="utf-8")
     async with make_mes(max_document_mb=0.01) as mes:
         with pytest.raises(DataError, match="limit"):
             await mes.ingest(path, kind="lot")
+
+
+async def test_json_lines_stream_in_batches_past_the_document_limit(tmp_path: Path, make_mes: Make) -> None:
+    path = tmp_path / "lots.jsonl"  # a key that first appears late still becomes a column of every batch
+    lines = [f'{{"로트번호": "L-{i}", "품번": "브래킷"}}' for i in range(2500)]
+    lines[2400] = '{"로트번호": "L-2400", "품번": "브래킷", "수량": 7}'
+    lines[1200] = "not json"
+    path.write_bytes(("\n".join(lines) + "\n").encode("cp949"))
+    async with make_mes(max_document_mb=0.01, batch_rows=1000,
+                        mappings=[{"kind": "lot", "pattern": "lots.jsonl", "encoding": "cp949",
+                                   "columns": {"로트번호": "lot_id", "품번": "material", "수량": "quantity"}}]) as mes:
+        report = await mes.ingest(path)
+        lots = {r["lot_id"]: r for r in await mes.records("lot")}
+    assert (report.format, report.total, report.accepted, report.quarantined) == ("jsonl", 2500, 2499, 1)
+    assert lots["L-2400"]["quantity"] == 7
+    assert lots["L-0"]["material"] == "브래킷"
 
 
 def test_public_api_is_pinned() -> None:
