@@ -111,11 +111,11 @@ def _plan(path: Path, cfg: MesFilesConfig, kind: RecordKind | None, progress: Pr
         raise DataError("no such file", file=str(path), hint="check the path")
     fmt = detect_format(path)
     size_mb = path.stat().st_size / 1e6
-    streamed = fmt == "csv" or path.suffix.lower() in (".jsonl", ".ndjson")
+    streamed = fmt in ("csv", "xlsx") or path.suffix.lower() in (".jsonl", ".ndjson")
     if not streamed and size_mb > cfg.max_document_mb:
         raise DataError(f"{fmt} file of {size_mb:.0f} MB is over the {cfg.max_document_mb:g} MB limit for "
                         "documents read whole", file=str(path),
-                        hint="raise max_document_mb in the config, or export CSV or JSON Lines (streamed)")
+                        hint="raise max_document_mb in the config, or export CSV, XLSX or JSON Lines (streamed)")
     if fmt == "b2mml":
         info, batches = read_b2mml(path, cfg.schema_dir)
         streams = []

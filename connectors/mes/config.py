@@ -66,8 +66,8 @@ class MesFilesConfig(ConnectorConfig):
     batch_rows: int = Field(default=65_536, ge=1, description="rows per columnar batch (bounds memory)")
     max_field_chars: int = Field(default=10_000, ge=1, description="longer cells are quarantined")
     max_json_depth: int = Field(default=32, ge=2)
-    max_document_mb: float = Field(default=256, gt=0, description="JSON documents, XML and XLSX are read "
-                                   "whole; larger files are refused (CSV/TSV and JSON Lines stream and have no limit)")
+    max_document_mb: float = Field(default=256, gt=0, description="JSON documents and XML are read whole; "
+                                   "larger files are refused (CSV/TSV, XLSX and JSON Lines stream and have no limit)")
     settle_seconds: float = Field(default=1.0, gt=0, description="watch: a file is read once its size and "
                                   "mtime are unchanged for this long")
 

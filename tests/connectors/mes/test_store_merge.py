@@ -1,4 +1,3 @@
-# ruff: noqa: ASYNC240  (tests write fixture files synchronously on purpose)
 """The store's Arrow -> SQLite merge (ADBC staging + one upsert) and the validator's fast integer path."""
 
 from __future__ import annotations

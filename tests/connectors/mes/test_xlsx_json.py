@@ -57,6 +57,27 @@ async def test_xlsx_named_sheet_with_merged_headers(tmp_path: Path, make_mes: Ma
     assert (bad["row"], bad["column"], bad["value"]) == (6, "일시", "언제")
 
 
+async def test_xlsx_streams_in_batches_and_fills_merged_data_cells(tmp_path: Path, make_mes: Make) -> None:
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["설비", "생산일시", "양품수량", "불량수량"])
+    for hour in range(7, 12):
+        ws.append(["CNC-07" if hour == 7 else None, datetime(2026, 11, 25, hour), 10 * hour, 1])
+    ws.merge_cells("A2:A6")  # the equipment name merged down five data rows, as report-style exports do
+    ws.append([None, None, None, None])
+    ws.append(["CNC-08", datetime(2026, 11, 25, 12), 5, 0])  # row 8, after an empty row
+    path = tmp_path / "생산.xlsx"
+    wb.save(path)
+    async with make_mes(batch_rows=2, max_document_mb=0.001) as mes:  # streamed: the size limit does not apply
+        report = await mes.ingest(path, kind="production")
+        rows = await mes.records("production")
+    assert (report.total, report.accepted, report.quarantined) == (6, 6, 0)
+    assert [r["equipment"] for r in rows] == ["CNC-07"] * 5 + ["CNC-08"]
+    assert [r["source_row"] for r in rows] == [2, 3, 4, 5, 6, 8]
+
+
 async def test_xlsx_missing_sheet_and_damaged_file(tmp_path: Path, make_mes: Make) -> None:
     path = tmp_path / "실적.xlsx"
     _merged_workbook(path)
