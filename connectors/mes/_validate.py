@@ -41,11 +41,46 @@ def arrow_schema(kind: RecordKind) -> pa.Schema:
     return pa.schema([*cols, pa.field(ROW, pa.int64())])
 
 
+_ASCII_SPACE = np.zeros(256, dtype=bool)
+_ASCII_SPACE[[*range(0x09, 0x0E), *range(0x1C, 0x21)]] = True
+
+
+def _may_need_trim(arr: pa.Array) -> bool:
+    """False only when no value starts or ends with whitespace (then trimming would copy for nothing).
+
+    Reads the first and last character of every value straight off the Arrow buffers. Conservative: a
+    value whose first or last character could be a non-ASCII space (lead bytes C2, E1, E2, E3: NBSP, U+2000…,
+    the ideographic space U+3000, but also kana) says "maybe"; Hangul (EA–ED) and ASCII letters never do.
+    """
+    if arr.type != pa.string() or len(arr) == 0:
+        return True
+    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int32)[arr.offset: arr.offset + len(arr) + 1]
+    data = arr.buffers()[2]
+    if data is None or offsets[-1] == offsets[0]:
+        return False
+    raw = np.frombuffer(data, dtype=np.uint8)
+    start, end = offsets[:-1], offsets[1:]
+    nonempty = end > start
+    start, end = start[nonempty], end[nonempty]
+    first, last = raw[start], raw[end - 1]
+    if _ASCII_SPACE[first].any() or _ASCII_SPACE[last].any():
+        return True
+    if np.isin(first, (0xC2, 0xE1, 0xE2, 0xE3)).any():
+        return True
+    wide = last >= 0x80  # the last character is multi-byte: look at its possible lead bytes
+    if wide.any():
+        e = end[wide]
+        if (raw[np.maximum(e - 2, 0)] == 0xC2).any() or np.isin(raw[np.maximum(e - 3, 0)], (0xE1, 0xE2, 0xE3)).any():
+            return True
+    return False
+
+
 def _clean(col: pa.ChunkedArray | pa.Array) -> pa.Array:
     arr = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
     if not pa.types.is_string(arr.type):
         arr = arr.cast(pa.string())
-    arr = pc.utf8_trim_whitespace(arr)
+    if _may_need_trim(arr):
+        arr = pc.utf8_trim_whitespace(arr)
     keep = pc.fill_null(pc.not_equal(arr, ""), False)
     if pc.all(keep).as_py():
         return arr

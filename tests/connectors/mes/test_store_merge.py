@@ -7,10 +7,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from factorypilot.connectors.mes import MesFilesConnector, MesStore
-from factorypilot.connectors.mes._validate import _int
+from factorypilot.connectors.mes._validate import _int, _may_need_trim
 from factorypilot.errors import DataError
 
 Make = Callable[..., MesFilesConnector]
@@ -72,3 +75,14 @@ def test_reopening_a_current_store_keeps_its_records(tmp_path: Path) -> None:
     finally:
         store.close()
 
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.text(alphabet=st.characters(codec="utf-8"), max_size=6),
+                          st.sampled_from([" a", "b ", "\u3000설비", "설비\u3000", "\u00a0", "가", "x\t"])),
+                max_size=12),
+       st.integers(min_value=0, max_value=3))
+def test_trim_is_skipped_only_when_nothing_would_change(values: list[str | None], skip: int) -> None:
+    arr = pa.array(values, pa.string()).slice(min(skip, len(values)))
+    if not _may_need_trim(arr):
+        assert pc.utf8_trim_whitespace(arr).to_pylist() == arr.to_pylist()
