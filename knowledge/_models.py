@@ -31,7 +31,8 @@ class Citation(_Value):
 
 
 class Hit(_Value):
-    """One retrieved chunk. ``score`` is the fused score (RRF) in hybrid mode, else the single method's score."""
+    """One retrieved chunk. ``score`` is the fused score (``KnowledgeConfig.fusion``) in hybrid mode, else the
+    single method's score (cosine similarity or BM25)."""
 
     text: str
     score: float

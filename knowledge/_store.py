@@ -12,6 +12,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+import numpy as np
 from pydantic import ValidationError
 
 from factorypilot.errors import ConfigError, DataError
@@ -32,8 +33,9 @@ from factorypilot.knowledge._models import (
     IngestReport,
     StoreStats,
 )
-from factorypilot.knowledge._retrieve import rrf
+from factorypilot.knowledge._retrieve import fuse
 from factorypilot.knowledge._tokenize import make_tokenizer
+from factorypilot.knowledge._vectors import ExactIndex
 
 if TYPE_CHECKING:
     from langchain_core.tools import BaseTool
@@ -74,6 +76,12 @@ class KnowledgeStore:
             self._chunks[row.chunk_id] = row
             self._bm25.add(row.chunk_id, row.tokens)
         self._reconcile()
+        self._vectors: ExactIndex | None = None
+        if config.vector_index == "exact":
+            self._vectors = ExactIndex(embedder.dim)
+            got = self._col.get(include=["embeddings"])
+            if got["ids"]:
+                self._vectors.add(got["ids"], np.asarray(got["embeddings"], dtype=np.float32))
 
     # ----------------------------------------------------------------------------------------------- opening
     @classmethod
@@ -195,6 +203,8 @@ class KnowledgeStore:
             batch = rows[i:i + self.config.batch_size]
             self._col.upsert(ids=[r.chunk_id for r in batch], embeddings=vecs, documents=[r.text for r in batch],
                              metadatas=[r.meta for r in batch])
+            if self._vectors is not None:
+                self._vectors.add([r.chunk_id for r in batch], vecs)
         ext = path.suffix.lower().lstrip(".")
         doc_type = rows[0].meta.get("doc_type") if rows else None
         self._manifest.replace_file(FileRow(source, target.display, sha, len(rows), ext, doc_type), rows)
@@ -210,6 +220,8 @@ class KnowledgeStore:
         if ids:
             self._col.delete(ids=ids)
         self._bm25.remove(ids)
+        if self._vectors is not None:
+            self._vectors.remove(ids)
         for cid in ids:
             self._chunks.pop(cid, None)
         return len(ids)
@@ -217,7 +229,7 @@ class KnowledgeStore:
     # ----------------------------------------------------------------------------------------------- query
     def query(self, text: str, k: int = 5, filters: Filters | dict[str, Any] | None = None,
               *, mode: Mode = "hybrid") -> list[Hit]:
-        """Top ``k`` chunks for ``text``: vector + BM25 fused by RRF (``mode`` selects one method alone)."""
+        """Top ``k`` chunks for ``text``: vector + BM25 fused (``config.fusion``; ``mode`` selects one method alone)."""
         if not text.strip():
             raise ConfigError("query text is empty", hint="ask a question, e.g. '스핀들 진동 경보 조치'")
         flt = filters if isinstance(filters, Filters) else _filters(filters or {})
@@ -235,7 +247,9 @@ class KnowledgeStore:
             vrank = {cid: i for i, (cid, _) in enumerate(vec, start=1)}
             brank = {cid: i for i, (cid, _) in enumerate(lex, start=1)}
             if mode == "hybrid":
-                fused = rrf([[c for c, _ in vec], [c for c, _ in lex]], self.config.rrf_k)
+                cfg = self.config
+                fused = fuse(vec, lex, fusion=cfg.fusion, vector_weight=cfg.vector_weight, rrf_k=cfg.rrf_k,
+                             normalization=cfg.normalization)
             else:
                 fused = vec if mode == "vector" else lex
             return [self._hit(cid, score, vrank.get(cid), brank.get(cid)) for cid, score in fused[:k]]
@@ -253,6 +267,9 @@ class KnowledgeStore:
 
     def _vector_search(self, text: str, pool: int, flt: Filters) -> list[tuple[str, float]]:
         qvec = self._embedder.query(text)
+        if self._vectors is not None:  # exact search (see _vectors.py); filters as for BM25
+            allow = None if flt.is_empty() else (lambda cid: flt.matches(self._chunks[cid].meta))
+            return [(cid, s) for cid, s in self._vectors.search(qvec, pool, allow) if cid in self._chunks]
         where = flt.to_where()
         n = min(pool, len(self._chunks))
         res = self._col.query(query_embeddings=qvec.reshape(1, -1), n_results=n, where=where, include=["distances"])
