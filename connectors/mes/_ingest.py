@@ -13,7 +13,6 @@ from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -163,9 +162,12 @@ def _rename(batch: RawBatch, cols: dict[str, str]) -> pa.Table:
 
 
 class _Quarantine:
-    def __init__(self, cfg: MesFilesConfig, path: Path) -> None:
-        stamp = datetime.now().strftime("%Y%m%dT%H%M%S%f")
-        self.path = cfg.mes_home() / "quarantine" / cfg.source / f"{path.name}.{stamp}.jsonl"
+    """One JSONL file per (file path, file content): re-ingesting the same export rewrites its quarantine file
+    instead of adding a second copy of the same rejected rows; a changed export gets a new file."""
+
+    def __init__(self, cfg: MesFilesConfig, path: Path, sha256: str) -> None:
+        tag = hashlib.sha256(f"{path.resolve()}\n{sha256}".encode()).hexdigest()[:16]
+        self.path = cfg.mes_home() / "quarantine" / cfg.source / f"{path.name}.{tag}.jsonl"
         self._fh: Any = None
 
     def write(self, entries: list[dict[str, Any]]) -> None:
@@ -192,7 +194,9 @@ def ingest_file(path: Path, cfg: MesFilesConfig, store: MesStore | None, *, kind
     info = plan.info
     report = IngestReport(file=str(path), format=info.format, encoding=info.encoding, delimiter=info.delimiter,
                           detail=info.detail, kinds=[k.value for k, *_ in plan.streams])
-    quarantine = _Quarantine(cfg, path) if store is not None else None
+    if store is not None:
+        report.sha256 = _sha256(path)
+    quarantine = _Quarantine(cfg, path, report.sha256) if store is not None else None
     try:
         # parse the next batch (this thread) while workers validate earlier ones and one writer stores them:
         # Arrow kernels and SQLite release the GIL, so parsing, validating and storing overlap. Results are
@@ -242,7 +246,6 @@ def ingest_file(path: Path, cfg: MesFilesConfig, store: MesStore | None, *, kind
             report.quarantine_file = quarantine.close()
     report.total = report.accepted + report.quarantined
     if store is not None:
-        report.sha256 = _sha256(path)
         store.log_ingest(str(path), report.sha256, info.format, info.encoding, report.as_dict())
     return report
 

@@ -1,3 +1,4 @@
+# ruff: noqa: ASYNC240  (tests read quarantine files synchronously on purpose)
 """The store's Arrow -> SQLite merge (ADBC staging + one upsert) and the validator's fast integer path."""
 
 from __future__ import annotations
@@ -86,3 +87,21 @@ def test_trim_is_skipped_only_when_nothing_would_change(values: list[str | None]
     arr = pa.array(values, pa.string()).slice(min(skip, len(values)))
     if not _may_need_trim(arr):
         assert pc.utf8_trim_whitespace(arr).to_pylist() == arr.to_pylist()
+
+
+async def test_reingest_rewrites_its_quarantine_file_and_a_corrected_export_gets_its_own(
+        tmp_path: Path, make_mes: Make) -> None:
+    path = tmp_path / "실적.csv"
+    path.write_text("설비,생산일시,양품수량\nCNC-01,2026-11-25 07:00:00,불량입력\nCNC-01,2026-11-25 08:00:00,5\n",
+                    encoding="utf-8")
+    async with make_mes() as mes:
+        first = await mes.ingest(path)
+        again = await mes.ingest(path)
+        path.write_text("설비,생산일시,양품수량\nCNC-01,2026-11-25 07:00:00,7,\nCNC-01,2026-11-25 08:00:00,5\n",
+                        encoding="utf-8")
+        fixed = await mes.ingest(path)
+    assert first.quarantine_file == again.quarantine_file
+    assert first.quarantine_file is not None
+    assert len(Path(first.quarantine_file).read_text(encoding="utf-8").splitlines()) == 1
+    assert fixed.quarantine_file not in (None, first.quarantine_file)
+    assert fixed.quarantined == 1  # the trailing comma: 4 fields where the header has 3
