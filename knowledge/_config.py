@@ -32,7 +32,7 @@ class KnowledgeConfig(BaseModel):
     fusion: FusionName = Field(
         default="convex", description="hybrid fusion: convex combination of normalised scores, or weighted RRF")
     vector_weight: float = Field(
-        default=0.2, ge=0.0, le=1.0,
+        default=0.45, ge=0.0, le=1.0,
         description="weight of the vector side in the fusion (BM25: 1 - this); chosen on the dev questions")
     normalization: Normalization = Field(
         default="minmax", description="score normalisation for convex fusion: minmax or tmm (theoretical min)")
