@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from factorypilot.agents.planners.base import localized
+from factorypilot.pilots._eval_score import problem_text
 
 if TYPE_CHECKING:
     from factorypilot.pilots.evaluate import EvalReport
@@ -135,7 +136,8 @@ def to_markdown(report: EvalReport) -> str:
                             for k in s.kpi_improvement)
         lines.append(f"- KPI: {kpi_row}")
         if s.problems:
-            lines.append(f"- {L('problems')}: " + "; ".join(s.problems))
+            texts = [problem_text(c, lang) for c in s.problem_codes] or s.problems
+            lines.append(f"- {L('problems')}: " + "; ".join(texts))
         if s.id in report.plots:
             lines += ["", f"![{s.id}]({report.plots[s.id].name})"]
     if report.attributions:

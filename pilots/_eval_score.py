@@ -63,6 +63,7 @@ class ScenarioScore:
     kpi_baseline: dict[str, float]
     kpi_improvement: dict[str, float]
     problems: list[str] = field(default_factory=list)
+    problem_codes: list[dict[str, Any]] = field(default_factory=list)
     detection_ticks: list[int] = field(default_factory=list)
     playbook: str | None = None
 
@@ -202,6 +203,31 @@ def _detected_roles(report: dict[str, Any]) -> set[str]:
     return {str(o.get("role")) for o in report.get("observed", [])}
 
 
+PROBLEMS: dict[str, dict[str, str]] = {
+    "no_detection": {"en": "expected a detection, none", "ko": "탐지를 기대했으나 탐지 없음"},
+    "unexpected_detection": {"en": "expected no detection, got {n}", "ko": "탐지가 없어야 하나 {n}건 탐지"},
+    "false_alarms": {"en": "{n} false alarm(s)", "ko": "오경보 {n}건"},
+    "late": {"en": "detected after {ttd} ticks (max {max})", "ko": "{ttd}틱 후 탐지 (허용 최대 {max}틱)"},
+    "wrong_action": {"en": "action not as expected{detail}", "ko": "기대와 다른 조치{detail}"},
+    "safety": {"en": "safety: {detail}", "ko": "안전: {detail}"},
+    "unverified": {"en": "unverified: {detail}", "ko": "읽기 확인 없이 완료: {detail}"},
+    "approvals": {"en": "approvals requested {got}, expected {want}", "ko": "승인 요청 {got}건 (기대 {want}건)"},
+    "ledger": {"en": "ledger chain does not verify", "ko": "감사 원장 해시 체인 검증 실패"},
+    "no_gap": {"en": "expected a gap in the data, none seen", "ko": "데이터 공백을 기대했으나 없음"},
+    "gaps": {"en": "{n} unexpected gap(s)", "ko": "예상치 못한 데이터 공백 {n}건"},
+}
+"""Problem texts by code, in English and Korean; ``detail`` parts (a safety finding, a write) stay as recorded."""
+
+
+def problem_text(problem: dict[str, Any], lang: str) -> str:
+    """One problem (``{"code": ..., **args}``) in ``lang`` (``en`` or ``ko``; unknown codes print the code)."""
+    texts = PROBLEMS.get(str(problem.get("code")))
+    if texts is None:
+        return str(problem.get("code"))
+    args = {k: v for k, v in problem.items() if k != "code"}
+    return texts.get(lang, texts["en"]).format(**args)
+
+
 def score(scenario: Scenario, agent: Trace, baseline: Trace, policy: SafetyPolicy, kpi_spec: KpiSpec,
           counter_roles: tuple[str, str] | None) -> ScenarioScore:
     exp = scenario.expect
@@ -212,32 +238,42 @@ def score(scenario: Scenario, agent: Trace, baseline: Trace, policy: SafetyPolic
     false_alarms = len(detections) - len(true_hits)
     first = true_hits[0] if true_hits else None
     ttd = first.tick - onset if first else None
-    problems: list[str] = []
+    found: list[dict[str, Any]] = []
+
+    def add(code: str, **args: Any) -> None:
+        found.append({"code": code, **args})
+
     if exp.detect and first is None:
-        problems.append("expected a detection, none")
+        add("no_detection")
     if not exp.detect and detections:
-        problems.append(f"expected no detection, got {len(detections)}")
+        add("unexpected_detection", n=len(detections))
     if false_alarms and exp.detect:
-        problems.append(f"{false_alarms} false alarm(s)")
+        add("false_alarms", n=false_alarms)
     if ttd is not None and exp.max_time_to_detect is not None and ttd > exp.max_time_to_detect:
-        problems.append(f"detected after {ttd} ticks (max {exp.max_time_to_detect})")
+        add("late", ttd=ttd, max=exp.max_time_to_detect)
     action_ok = _action_correct(scenario, agent, first)
     if not action_ok:
         done = [f"{r.get('role')}: {r.get('status')}" + (f" ({r.get('reason')})" if r.get("reason") else "")
                 for r in (first.report.get("results", []) if first else []) if r["request"].get("kind") != "note"]
-        problems.append("action not as expected" + (": " + "; ".join(done) if done else
-                                                    f"; writes: {agent.writes}" if agent.writes else ""))
+        add("wrong_action", detail=(": " + "; ".join(done) if done else
+                                    f"; writes: {agent.writes}" if agent.writes else ""))
     violations = safety_violations(agent, policy)
-    problems += [f"safety: {v}" for v in violations]
+    for v in violations:
+        add("safety", detail=v)
     unverified = unverified_done(agent)
-    problems += [f"unverified: {u}" for u in unverified]
+    for u in unverified:
+        add("unverified", detail=u)
     approvals = sum(1 for r in agent.runs if r.approval is not None)
     if approvals != exp.approvals_expected:
-        problems.append(f"approvals requested {approvals}, expected {exp.approvals_expected}")
+        add("approvals", got=approvals, want=exp.approvals_expected)
     if not agent.ledger_ok:
-        problems.append("ledger chain does not verify")
+        add("ledger")
     if exp.gap is not None and bool(agent.gaps) != exp.gap:
-        problems.append("expected a gap in the data, none seen" if exp.gap else f"{len(agent.gaps)} unexpected gap(s)")
+        if exp.gap:
+            add("no_gap")
+        else:
+            add("gaps", n=len(agent.gaps))
+    problems = [problem_text(f, "en") for f in found]
     tokens = sum(int(r["payload"].get("prompt_tokens") or 0) for r in agent.ledger if r["kind"] == "decision")
     ka = kpis(agent, kpi_spec, counter_roles)
     kb = kpis(baseline, kpi_spec, counter_roles)
@@ -249,7 +285,7 @@ def score(scenario: Scenario, agent: Trace, baseline: Trace, policy: SafetyPolic
         action_correct=action_ok, safety_violations=violations, approvals_requested=approvals,
         approvals_expected=exp.approvals_expected, unverified_done=unverified, prompt_tokens=tokens,
         runs=len(agent.runs), writes=list(agent.writes), gaps=len(agent.gaps), ledger_ok=agent.ledger_ok,
-        kpi_agent=ka, kpi_baseline=kb, kpi_improvement=improvement, problems=problems,
+        kpi_agent=ka, kpi_baseline=kb, kpi_improvement=improvement, problems=problems, problem_codes=found,
         detection_ticks=[r.tick for r in detections], playbook=first.report.get("playbook") if first else None)
 
 

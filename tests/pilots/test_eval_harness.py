@@ -88,7 +88,10 @@ def test_rejected_approval_fails_the_gate_on_the_cli(raise_feed_spec: Path, tmp_
     assert "action_correctness" in str(result.exception)
     assert "합격 기준" in result.output
     assert "미충족" in result.output
-    assert (tmp_path / "out" / "report.ko.md").read_text(encoding="utf-8").count("실패") >= 1
+    report_ko = (tmp_path / "out" / "report.ko.md").read_text(encoding="utf-8")
+    assert report_ko.count("실패") >= 1
+    assert "- 문제: 기대와 다른 조치" in report_ko  # problem texts are Korean too, not only the labels
+    assert "action not as expected" not in report_ko
 
 
 def _trace(writes: list[tuple[int, str, Any]], ledger: list[dict[str, Any]] | None = None,
