@@ -129,7 +129,7 @@ def read_csv(path: Path, mapping: MappingConfig, cfg: MesFilesConfig, info: File
                         "problems": [], "raw": {}})
         return "skip"
 
-    read = pcsv.ReadOptions(column_names=info.columns, skip_rows=first, block_size=8 << 20, use_threads=False,
+    read = pcsv.ReadOptions(column_names=info.columns, skip_rows=first, block_size=4 << 20, use_threads=False,
                             encoding=info.encoding or "utf-8")
     parse = pcsv.ParseOptions(delimiter=info.delimiter or ",", invalid_row_handler=on_invalid,
                               ignore_empty_lines=False, newlines_in_values=False)

@@ -41,46 +41,11 @@ def arrow_schema(kind: RecordKind) -> pa.Schema:
     return pa.schema([*cols, pa.field(ROW, pa.int64())])
 
 
-_ASCII_SPACE = np.zeros(256, dtype=bool)
-_ASCII_SPACE[[*range(0x09, 0x0E), *range(0x1C, 0x21)]] = True
-
-
-def _may_need_trim(arr: pa.Array) -> bool:
-    """False only when no value starts or ends with whitespace (then trimming would copy for nothing).
-
-    Reads the first and last character of every value straight off the Arrow buffers. Conservative: a
-    value whose first or last character could be a non-ASCII space (lead bytes C2, E1, E2, E3: NBSP, U+2000…,
-    the ideographic space U+3000, but also kana) says "maybe"; Hangul (EA–ED) and ASCII letters never do.
-    """
-    if arr.type != pa.string() or len(arr) == 0:
-        return True
-    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int32)[arr.offset: arr.offset + len(arr) + 1]
-    data = arr.buffers()[2]
-    if data is None or offsets[-1] == offsets[0]:
-        return False
-    raw = np.frombuffer(data, dtype=np.uint8)
-    start, end = offsets[:-1], offsets[1:]
-    nonempty = end > start
-    start, end = start[nonempty], end[nonempty]
-    first, last = raw[start], raw[end - 1]
-    if _ASCII_SPACE[first].any() or _ASCII_SPACE[last].any():
-        return True
-    if np.isin(first, (0xC2, 0xE1, 0xE2, 0xE3)).any():
-        return True
-    wide = last >= 0x80  # the last character is multi-byte: look at its possible lead bytes
-    if wide.any():
-        e = end[wide]
-        if (raw[np.maximum(e - 2, 0)] == 0xC2).any() or np.isin(raw[np.maximum(e - 3, 0)], (0xE1, 0xE2, 0xE3)).any():
-            return True
-    return False
-
-
 def _clean(col: pa.ChunkedArray | pa.Array) -> pa.Array:
     arr = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
     if not pa.types.is_string(arr.type):
         arr = arr.cast(pa.string())
-    if _may_need_trim(arr):
-        arr = pc.utf8_trim_whitespace(arr)
+    arr = pc.utf8_trim_whitespace(arr)
     keep = pc.fill_null(pc.not_equal(arr, ""), False)
     if pc.all(keep).as_py():
         return arr
@@ -90,29 +55,44 @@ def _clean(col: pa.ChunkedArray | pa.Array) -> pa.Array:
     return pc.if_else(keep, arr, pa.scalar(None, pa.string()))
 
 
-def _parse_time(arr: pa.Array, mapping: MappingConfig) -> pa.Array:
+@dataclass
+class _Times:
+    """Parsed timestamps (UTC) and, where known, the wall-clock seconds they were written in (naive local
+    time in the mapping's zone), which the shift derivation reuses instead of converting back."""
+
+    utc: pa.Array
+    wall: np.ndarray
+    wall_known: np.ndarray
+
+
+def _parse_time(arr: pa.Array, mapping: MappingConfig) -> _Times:
     """Try each format only on the rows no earlier format could read (the common case: one pass)."""
     n = len(arr)
     seconds = np.zeros(n, dtype=np.int64)
+    wall = np.zeros(n, dtype=np.int64)
     have = np.zeros(n, dtype=bool)
+    wall_known = np.zeros(n, dtype=bool)
     todo = np.flatnonzero(pc.is_valid(arr).to_numpy(zero_copy_only=False))
 
     def attempt(sub: pa.Array, fmt: str, zone: str | None) -> None:
         nonlocal todo
-        ts = pc.strptime(sub, format=fmt, unit="s", error_is_null=True)
-        if zone is not None:
-            ts = pc.assume_timezone(ts, timezone=zone, ambiguous="earliest", nonexistent="earliest")
+        naive = pc.strptime(sub, format=fmt, unit="s", error_is_null=True)
+        ts = naive if zone is None else pc.assume_timezone(naive, timezone=zone, ambiguous="earliest",
+                                                            nonexistent="earliest")
         got = pc.is_valid(ts).to_numpy(zero_copy_only=False)
         if got.any():
             idx = todo[got]
             seconds[idx] = pc.fill_null(ts.cast(pa.int64()), 0).to_numpy(zero_copy_only=False)[got]
             have[idx] = True
+            if zone is not None:
+                wall[idx] = pc.fill_null(naive.cast(pa.int64()), 0).to_numpy(zero_copy_only=False)[got]
+                wall_known[idx] = True
             todo = todo[~got]
 
     for fmt in (f for f in mapping.timestamp_formats if "%z" not in f):
         if not len(todo):
             break
-        attempt(pc.take(arr, pa.array(todo)), fmt, mapping.timezone)
+        attempt(arr if len(todo) == n else pc.take(arr, pa.array(todo)), fmt, mapping.timezone)
     if len(todo):  # ISO 8601 with an offset or Z (B2MML xs:dateTime, JSON exports)
         iso = pc.replace_substring_regex(pc.take(arr, pa.array(todo)), pattern=r"Z$", replacement="+0000")
         iso = pc.replace_substring_regex(iso, pattern=r"([+-]\d\d):(\d\d)$", replacement=r"\1\2")
@@ -124,14 +104,14 @@ def _parse_time(arr: pa.Array, mapping: MappingConfig) -> pa.Array:
             attempt(iso, fmt, None)
             if len(todo) != len(before):
                 iso = pc.take(iso, pa.array(np.flatnonzero(np.isin(before, todo))))
-    return pa.array(seconds, type=pa.int64(), mask=~have).cast(_UTC)
+    return _Times(pa.array(seconds, type=pa.int64(), mask=~have).cast(_UTC), wall, wall_known | ~have)
 
 
 def _cast(arr: pa.Array, ftype: FieldType, name: str, mapping: MappingConfig) -> pa.Array:
     if ftype == "str":
         return arr
     if ftype == "datetime":
-        return _parse_time(arr, mapping)
+        return _parse_time(arr, mapping).utc
     num = pc.replace_substring(arr, pattern=",", replacement="") if _any(pc.match_substring(arr, ",")) else arr
     if ftype == "int":
         val = _int(num)
@@ -146,22 +126,29 @@ def _cast(arr: pa.Array, ftype: FieldType, name: str, mapping: MappingConfig) ->
     return val
 
 
-def _shifts(times: pa.Array, cfg: MesFilesConfig) -> tuple[pa.Array, pa.Array]:
+def _shifts(times: pa.Array, cfg: MesFilesConfig, wall: np.ndarray | None = None) -> tuple[pa.Array, pa.Array]:
     """Shift name and production date (the local date the shift started) for each UTC timestamp.
 
-    Arithmetic on the local wall-clock seconds in numpy (one pass; the compute-kernel version with
-    hour()/minute()/if_else per shift took ~4x longer).
+    ``wall``: the local wall-clock seconds of every row, when the parser already knows them (the export's
+    zone is the shift zone); otherwise they are computed from ``times``. Arithmetic in numpy, one pass (the
+    compute-kernel version with hour()/minute()/if_else per shift took ~4x longer).
     """
     starts = sorted((int(v[:2]) * 60 + int(v[3:5]), k) for k, v in cfg.shifts.items())
     valid = pc.is_valid(times).to_numpy(zero_copy_only=False)
-    wall = pc.local_timestamp(times.cast(pa.timestamp("s", tz=cfg.shift_timezone)))  # naive local time
-    secs = pc.fill_null(wall.cast(pa.int64()), 0).to_numpy(zero_copy_only=False)
-    minute = (secs % 86_400) // 60
+    if wall is None:
+        naive = pc.local_timestamp(times.cast(pa.timestamp("s", tz=cfg.shift_timezone)))
+        wall = pc.fill_null(naive.cast(pa.int64()), 0).to_numpy(zero_copy_only=False)
+    minute = (wall % 86_400) // 60
     idx = np.searchsorted(np.array([m for m, _ in starts]), minute, side="right") - 1
     idx[idx < 0] = len(starts) - 1  # before the first start: the last (night) shift, begun the day before
-    day = secs // 86_400 - (minute < starts[0][0])
+    day = wall // 86_400 - (minute < starts[0][0])
     shift = pc.take(pa.array([name for _, name in starts], pa.string()), pa.array(idx))
-    date = pa.array(day.astype(np.int32), pa.date32(), mask=~valid).cast(pa.string())  # (strftime: ~30x slower)
+    # a batch spans few days: format each distinct day once (casting every date32 to text costs ~5x more)
+    days, inverse = np.unique(day[valid], return_inverse=True)
+    names = pa.array(days.astype(np.int32), pa.date32()).cast(pa.string())
+    pos = np.zeros(len(day), dtype=np.int64)
+    pos[valid] = inverse.reshape(-1)
+    date = pc.take(names, pa.array(pos, mask=~valid)) if len(days) else pa.nulls(len(day), pa.string())
     return pc.if_else(pa.array(valid), shift, pa.scalar(None, pa.string())), date
 
 
@@ -178,9 +165,10 @@ def _int(num: pa.Array) -> pa.Array:
         sub = pc.filter(num, rest)
         sub = pc.replace_substring_regex(sub, pattern=r"\.0+$", replacement="")
         sub_ok = pc.match_substring_regex(sub, _INT_RE)
-        sub = pc.replace_substring_regex(sub, pattern=r"^\+", replacement="")  # Arrow's cast refuses '+5'
-        num = pc.replace_with_mask(num, rest, sub)
-        ok = pc.replace_with_mask(ok, rest, sub_ok)
+        if _any(sub_ok):  # usually the rest is junk ('불량입력'): nothing to put back
+            sub = pc.replace_substring_regex(sub, pattern=r"^\+", replacement="")  # Arrow's cast refuses '+5'
+            num = pc.replace_with_mask(num, rest, sub)
+            ok = pc.replace_with_mask(ok, rest, sub_ok)
     return pc.if_else(ok, num, pa.scalar(None, pa.string())).cast(pa.int64())
 
 
@@ -204,6 +192,7 @@ def check(table: pa.Table, rows: pa.Array, kind: RecordKind, mapping: MappingCon
     bad = np.zeros(n, dtype=bool)
     issues: list[tuple[str, np.ndarray, pa.Array, str]] = []
     typed: dict[str, pa.Array] = {}
+    wall: np.ndarray | None = None  # local wall-clock seconds of "time", when the parser knows them
     for name, (ftype, required) in FIELDS[kind].items():
         if name in table.column_names:
             raw = _clean(table[name])
@@ -225,7 +214,13 @@ def check(table: pa.Table, rows: pa.Array, kind: RecordKind, mapping: MappingCon
                 issues.append((name, unknown.to_numpy(zero_copy_only=False), raw,
                                "one of " + ", ".join(enum)))
             raw = pc.take(pa.array(list(enum.values()), pa.string()), idx)
-        value = _cast(raw, ftype, name, mapping)
+        if ftype == "datetime":
+            parsed = _parse_time(raw, mapping)
+            value = parsed.utc
+            if name == "time" and mapping.timezone == cfg.shift_timezone and parsed.wall_known.all():
+                wall = parsed.wall
+        else:
+            value = _cast(raw, ftype, name, mapping)
         failed = pc.and_(pc.is_valid(raw), pc.is_null(value))
         if pc.any(failed).as_py():
             issues.append((name, failed.to_numpy(zero_copy_only=False), raw, ftype))
@@ -248,7 +243,7 @@ def check(table: pa.Table, rows: pa.Array, kind: RecordKind, mapping: MappingCon
     for _, mask, _, _ in issues:
         bad |= mask
     if kind in (RecordKind.PRODUCTION, RecordKind.SCRAP):
-        shift, date = _shifts(typed["time"], cfg)
+        shift, date = _shifts(typed["time"], cfg, wall)
         typed["shift"] = pc.coalesce(typed["shift"], shift)
         typed["shift_date"] = date
     typed[ROW] = rows

@@ -5,16 +5,16 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.compute as pc
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from factorypilot.connectors.mes import MesFilesConnector, MesStore
-from factorypilot.connectors.mes._validate import _int, _may_need_trim
+from factorypilot.connectors.mes import MappingConfig, MesFilesConfig, MesFilesConnector, MesStore
+from factorypilot.connectors.mes._validate import _int, _parse_time, _shifts
 from factorypilot.errors import DataError
 
 Make = Callable[..., MesFilesConnector]
@@ -78,15 +78,19 @@ def test_reopening_a_current_store_keeps_its_records(tmp_path: Path) -> None:
 
 
 
-@settings(max_examples=300, deadline=None)
-@given(st.lists(st.one_of(st.none(), st.text(alphabet=st.characters(codec="utf-8"), max_size=6),
-                          st.sampled_from([" a", "b ", "\u3000설비", "설비\u3000", "\u00a0", "가", "x\t"])),
-                max_size=12),
-       st.integers(min_value=0, max_value=3))
-def test_trim_is_skipped_only_when_nothing_would_change(values: list[str | None], skip: int) -> None:
-    arr = pa.array(values, pa.string()).slice(min(skip, len(values)))
-    if not _may_need_trim(arr):
-        assert pc.utf8_trim_whitespace(arr).to_pylist() == arr.to_pylist()
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.datetimes(min_value=datetime(1990, 1, 1), max_value=datetime(2040, 1, 1))),
+                max_size=40))
+def test_shift_from_the_parsed_wall_clock_equals_the_shift_from_utc(local: list[datetime | None]) -> None:
+    """The shortcut (reuse the wall-clock seconds the parser read) must agree with converting UTC back."""
+    cfg = MesFilesConfig(home=Path("unused"))
+    raw = pa.array([None if t is None else t.strftime("%Y-%m-%d %H:%M:%S") for t in local], pa.string())
+    parsed = _parse_time(raw, MappingConfig(kind="production"))
+    assert parsed.wall_known.all()
+    fast = _shifts(parsed.utc, cfg, parsed.wall)
+    slow = _shifts(parsed.utc, cfg)
+    assert fast[0].to_pylist() == slow[0].to_pylist()
+    assert fast[1].to_pylist() == slow[1].to_pylist()
 
 
 async def test_reingest_rewrites_its_quarantine_file_and_a_corrected_export_gets_its_own(
