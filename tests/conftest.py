@@ -1,4 +1,8 @@
-"""Suite-wide fixtures: an isolated FACTORYPILOT_HOME per test and real model requests forbidden."""
+"""Suite-wide fixtures: an isolated FACTORYPILOT_HOME per test and real model requests forbidden.
+
+Hypothesis runs derandomized (the same examples every run, so CI is deterministic); explore with fresh random
+examples locally with ``HYPOTHESIS_PROFILE=explore pytest``.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +13,13 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from factorypilot.settings import get_settings
+
+settings.register_profile("ci", derandomize=True, print_blob=True)
+settings.register_profile("explore", derandomize=False, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 os.environ["FACTORYPILOT_ALLOW_MODEL_REQUESTS"] = "false"
 

@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from factorypilot.connectors.mes import MappingConfig, MesFilesConfig, MesFilesConnector, MesStore
-from factorypilot.connectors.mes._validate import _int, _parse_time, _shifts
+from factorypilot.connectors.mes._validate import _int, _iso_fast, _parse_time, _shifts
 from factorypilot.errors import DataError
 
 Make = Callable[..., MesFilesConnector]
@@ -91,6 +91,25 @@ def test_shift_from_the_parsed_wall_clock_equals_the_shift_from_utc(local: list[
     slow = _shifts(parsed.utc, cfg)
     assert fast[0].to_pylist() == slow[0].to_pylist()
     assert fast[1].to_pylist() == slow[1].to_pylist()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.datetimes(min_value=datetime(1950, 1, 1), max_value=datetime(2060, 1, 1)),
+                          st.sampled_from(["2026-02-30 06:00:00", "2026-01-01 6:00:00", "2026-01-01 06:00",
+                                           "2026/01/01 06:00:00", "2026-01-01T06:00:00", "  junk  "])),
+                max_size=30),
+       st.booleans())
+def test_iso_fast_path_parses_exactly_like_the_formats(values: list[datetime | str | None], tee: bool) -> None:
+    raw = pa.array([v if v is None or isinstance(v, str) else v.strftime("%Y-%m-%dT%H:%M:%S" if tee else
+                                                                        "%Y-%m-%d %H:%M:%S") for v in values],
+                   pa.string())
+    iso_first = ["%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y/%m/%d %H:%M:%S", "%Y-%m-%d %H:%M"]
+    fast_map = MappingConfig(kind="production", timestamp_formats=iso_first)
+    slow_map = MappingConfig(kind="production", timestamp_formats=iso_first[2:3] + iso_first[:2] + iso_first[3:])
+    assert _iso_fast(raw, slow_map) is None  # the reference takes strptime only
+    if all(isinstance(v, datetime) for v in values) and values:
+        assert _iso_fast(raw, fast_map) is not None  # ... and the fast path is really taken when it can be
+    assert _parse_time(raw, fast_map).utc.to_pylist() == _parse_time(raw, slow_map).utc.to_pylist()
 
 
 async def test_reingest_rewrites_its_quarantine_file_and_a_corrected_export_gets_its_own(
