@@ -127,9 +127,9 @@ def _plan(path: Path, cfg: MesFilesConfig, kind: RecordKind | None, progress: Pr
         info = sniff_csv(path, mapping)
         batches_it: Iterator[RawBatch] | None = None
     elif fmt == "xlsx":
-        info, batches_it = read_xlsx(path, mapping, cfg)
+        info, batches_it = read_xlsx(path, mapping, cfg, progress)
     else:
-        info, batches_it = read_json(path, mapping, cfg)
+        info, batches_it = read_json(path, mapping, cfg, progress)
     chosen = kind or mapping.kind or guess_kind(info.columns)
     if chosen is None:
         raise DataError(f"cannot tell which record kind the columns {info.columns} are", file=str(path),

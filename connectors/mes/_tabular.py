@@ -251,8 +251,12 @@ def _filled_rows(rows: Iterator[tuple[object, ...]], merged: list[tuple[int, int
         yield n, row
 
 
-def read_xlsx(path: Path, mapping: MappingConfig, cfg: MesFilesConfig) -> tuple[FileInfo, Iterator[RawBatch]]:
-    """Rows are streamed (openpyxl read-only mode) in batches, so memory is bounded by ``batch_rows``."""
+def read_xlsx(path: Path, mapping: MappingConfig, cfg: MesFilesConfig,
+              progress: Progress | None = None) -> tuple[FileInfo, Iterator[RawBatch]]:
+    """Rows are streamed (openpyxl read-only mode) in batches, so memory is bounded by ``batch_rows``.
+
+    ``progress`` gets the file size scaled by the share of the sheet's declared rows read so far (a workbook is
+    compressed, so bytes read say little); without a declared size it is told only at the end."""
     import openpyxl
     from openpyxl.utils.exceptions import InvalidFileException
 
@@ -268,6 +272,7 @@ def read_xlsx(path: Path, mapping: MappingConfig, cfg: MesFilesConfig) -> tuple[
             raise DataError(f"no sheet named {mapping.sheet!r}", file=file,
                             hint=f"sheets: {', '.join(wb.sheetnames)}")
         ws = wb[mapping.sheet] if mapping.sheet else wb.worksheets[0]
+        declared = ws.max_row if isinstance(ws.max_row, int) and ws.max_row > 0 else None
         ws.reset_dimensions()  # exporters often write a wrong <dimension>; read what is there
         try:
             merged = _merged_ranges(ws, file)
@@ -286,6 +291,12 @@ def read_xlsx(path: Path, mapping: MappingConfig, cfg: MesFilesConfig) -> tuple[
     columns = _join_headers(head[mapping.skip_rows:start])
     info = FileInfo("xlsx", None, None, columns, detail=f"sheet {ws.title!r}")
 
+    size = path.stat().st_size
+
+    def tell(n: int) -> None:
+        if progress is not None and declared:
+            progress(min(size, size * n // declared))
+
     def batches() -> Iterator[RawBatch]:
         try:
             chunk: list[tuple[int, list[str]]] = []
@@ -293,10 +304,13 @@ def read_xlsx(path: Path, mapping: MappingConfig, cfg: MesFilesConfig) -> tuple[
                 if any(v != "" for v in row):  # trailing empty (formatted) rows are common
                     chunk.append((n, row))
                 if len(chunk) >= cfg.batch_rows:
+                    tell(n)
                     yield _xlsx_batch(chunk, columns)
                     chunk = []
             if chunk:
                 yield _xlsx_batch(chunk, columns)
+            if progress is not None:
+                progress(size)
         except opening as exc:
             raise DataError(f"cannot read the sheet: {_short(exc)}", file=file,
                             hint="is the file complete? re-export it") from exc
@@ -365,12 +379,15 @@ def _record(obj: object, row: int, line: str, file: str, depth: int) -> _Item:
     return row, obj, None
 
 
-def _json_lines(path: Path, encoding: str, file: str, depth: int) -> Iterator[_Item]:
-    """One item per non-blank line, read line by line (memory stays bounded)."""
+def _json_lines(path: Path, encoding: str, file: str, depth: int,
+                tell: Callable[[int], None] | None = None) -> Iterator[_Item]:
+    """One item per non-blank line, read line by line (memory stays bounded); ``tell`` gets bytes read."""
     with path.open(encoding=encoding, newline=None) as fh:
         n = 0
         try:
             for n, line in enumerate(fh, start=1):
+                if tell is not None and n % 4096 == 0:
+                    tell(fh.buffer.tell())
                 if not line.strip():
                     continue
                 try:
@@ -382,6 +399,8 @@ def _json_lines(path: Path, encoding: str, file: str, depth: int) -> Iterator[_I
         except UnicodeDecodeError as exc:
             raise DataError(f"not valid {encoding} text after line {n}: {_short(exc)}", file=file, row=n + 1,
                             hint="set `encoding` in the mapping") from exc
+        if tell is not None:
+            tell(fh.buffer.tell())
 
 
 def _json_batches(items: Iterator[_Item], columns: list[str],
@@ -407,22 +426,34 @@ def _json_batches(items: Iterator[_Item], columns: list[str],
         yield flush()
 
 
-def read_json(path: Path, mapping: MappingConfig, cfg: MesFilesConfig) -> tuple[FileInfo, Iterator[RawBatch]]:
+def read_json(path: Path, mapping: MappingConfig, cfg: MesFilesConfig,
+              progress: Progress | None = None) -> tuple[FileInfo, Iterator[RawBatch]]:
     """JSON Lines are streamed in two passes (the first collects the keys, so every batch has the same
-    columns); a JSON document is parsed whole (its size is bounded by ``max_document_mb``)."""
+    columns; ``progress`` counts each pass as half the file); a JSON document is parsed whole (its size is
+    bounded by ``max_document_mb``) and reports progress once, at the end."""
     file = str(path)
     with path.open("rb") as fh:
         head = fh.read(65536)
     encoding = normalise(mapping.encoding) if mapping.encoding else detect(head, file)
     columns: list[str] = []
     if path.suffix.lower() in (".jsonl", ".ndjson"):
+        size = path.stat().st_size
+
+        def half(offset: int) -> Callable[[int], None] | None:  # each pass reports half of the file
+            if progress is None:
+                return None
+            report = progress
+            return lambda b: report(size if offset and b >= size else offset + min(size, b) // 2)
+
+        first, second = half(0), half(size // 2)
         seen: dict[str, None] = {}
-        for _, obj, _ in _json_lines(path, encoding, file, cfg.max_json_depth):
+        for _, obj, _ in _json_lines(path, encoding, file, cfg.max_json_depth, first):
             if obj is not None:
                 seen.update(dict.fromkeys(map(str, obj)))
         columns = list(seen)
         return (FileInfo("jsonl", encoding, None, columns),
-                _json_batches(_json_lines(path, encoding, file, cfg.max_json_depth), columns, cfg.batch_rows))
+                _json_batches(_json_lines(path, encoding, file, cfg.max_json_depth, second), columns,
+                              cfg.batch_rows))
     try:
         text = path.read_text(encoding=encoding)
     except UnicodeDecodeError as exc:
@@ -452,4 +483,6 @@ def read_json(path: Path, mapping: MappingConfig, cfg: MesFilesConfig) -> tuple[
         if obj is not None:
             seen_doc.update(dict.fromkeys(map(str, obj)))
     columns = list(seen_doc)
+    if progress is not None:
+        progress(path.stat().st_size)
     return FileInfo("json", encoding, None, columns), _json_batches(iter(items), columns, cfg.batch_rows)

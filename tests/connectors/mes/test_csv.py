@@ -188,6 +188,27 @@ async def test_progress_reports_bytes_read(write_ko_csv: Callable[..., Path], ma
     assert seen[-1] == path.stat().st_size
 
 
+async def test_progress_of_streamed_json_lines_and_xlsx(tmp_path: Path, make_mes: Make) -> None:
+    import openpyxl
+
+    jsonl = tmp_path / "lots.jsonl"
+    jsonl.write_text("".join(f'{{"로트번호": "L-{i}"}}\n' for i in range(10_000)), encoding="utf-8")
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["설비", "생산일시", "양품수량"])
+    for i in range(300):
+        ws.append(["CNC-01", f"2026-11-25 {i % 24:02d}:{i % 60:02d}:00", i])
+    xlsx = tmp_path / "생산.xlsx"
+    wb.save(xlsx)
+    for path, kind in ((jsonl, "lot"), (xlsx, "production")):
+        seen: list[int] = []
+        async with make_mes(batch_rows=100) as mes:
+            await mes.ingest(path, kind=kind, progress=seen.append)
+        assert len(seen) > 2, path  # reported along the way, not only at the end
+        assert seen == sorted(seen)
+        assert seen[-1] == path.stat().st_size
+
+
 async def test_documents_over_the_size_limit_are_refused(tmp_path: Path, make_mes: Make) -> None:
     path = tmp_path / "big.json"
     path.write_text("[" + ",".join(['{"lot": "L"}'] * 2000) + "]", encoding="utf-8")
