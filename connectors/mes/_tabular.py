@@ -382,12 +382,12 @@ def _record(obj: object, row: int, line: str, file: str, depth: int) -> _Item:
 def _json_lines(path: Path, encoding: str, file: str, depth: int,
                 tell: Callable[[int], None] | None = None) -> Iterator[_Item]:
     """One item per non-blank line, read line by line (memory stays bounded); ``tell`` gets bytes read."""
-    with path.open(encoding=encoding, newline=None) as fh:
+    with path.open("rb") as raw, io.TextIOWrapper(raw, encoding=encoding, newline=None) as fh:
         n = 0
         try:
             for n, line in enumerate(fh, start=1):
                 if tell is not None and n % 4096 == 0:
-                    tell(fh.buffer.tell())
+                    tell(raw.tell())
                 if not line.strip():
                     continue
                 try:
@@ -400,7 +400,7 @@ def _json_lines(path: Path, encoding: str, file: str, depth: int,
             raise DataError(f"not valid {encoding} text after line {n}: {_short(exc)}", file=file, row=n + 1,
                             hint="set `encoding` in the mapping") from exc
         if tell is not None:
-            tell(fh.buffer.tell())
+            tell(raw.tell())
 
 
 def _json_batches(items: Iterator[_Item], columns: list[str],
