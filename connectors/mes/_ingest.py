@@ -20,9 +20,11 @@ import pyarrow as pa
 
 from factorypilot.connectors.mes._aliases import auto_columns, guess_kind
 from factorypilot.connectors.mes._b2mml import read_b2mml
+from factorypilot.connectors.mes._json import read_json
 from factorypilot.connectors.mes._store import MesStore, Upsert
-from factorypilot.connectors.mes._tabular import FileInfo, Progress, RawBatch, read_csv, read_json, read_xlsx, sniff_csv
+from factorypilot.connectors.mes._tabular import FileInfo, Progress, RawBatch, read_csv, sniff_csv
 from factorypilot.connectors.mes._validate import ROW, Checked, check
+from factorypilot.connectors.mes._xlsx import read_xlsx
 from factorypilot.connectors.mes.config import MappingConfig, MesFilesConfig
 from factorypilot.connectors.mes.records import FIELDS, RecordKind
 from factorypilot.errors import DataError
