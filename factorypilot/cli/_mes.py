@@ -183,7 +183,7 @@ def inspect(
             continue
         t = Table(title=title)
         for col in data[0]:
-            t.add_column(str(col))
+            t.add_column(str(col), overflow="fold")  # fold, never cut: a truncated id or time misleads
         for row in data:
             t.add_row(*["" if v is None else str(v) for v in row.values()])
         console.print(t)
@@ -235,7 +235,7 @@ def query(
         console.print(f"no {what} data in source {cfg.source!r}; ingest exports first", highlight=False)
         return
     for col in rows[0]:
-        table.add_column(col)
+        table.add_column(col, overflow="fold")
     for row in rows:
         table.add_row(*[f"{v:.2%}" if k == "scrap_rate" else ("" if v is None else str(v)) for k, v in row.items()])
     console.print(table)
