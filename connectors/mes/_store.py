@@ -87,11 +87,28 @@ class MesStore:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._lock = threading.Lock()
+        self._writer: Any = None  # the ADBC connection, opened on the first upsert
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        try:
+            self._open()
+        except sqlite3.Error as exc:
+            self._db.close()
+            raise self._store_error(exc) from exc
+
+    def _store_error(self, exc: Exception) -> DataError:
+        """SQLite's own error (sqlite3 or ADBC) as a DataError that names the store file and what to do."""
+        text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        if "locked" in text or "busy" in text:
+            hint = "another process is writing this store; wait for it (or stop the other `mes watch`) and retry"
+        else:
+            hint = ("the file is damaged or not a factorypilot MES store: move it aside and ingest the exports "
+                    "again (ingest is idempotent, the export files are the source of truth)")
+        return DataError(f"MES store {self.path}: {text}", file=str(self.path), hint=hint)
+
+    def _open(self) -> None:
         self._db.execute("PRAGMA busy_timeout=10000")
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
-        self._writer: Any = None  # the ADBC connection, opened on the first upsert
         with self._lock:
             self._check_version()
             for kind in RecordKind:
@@ -142,22 +159,27 @@ class MesStore:
         for i, f in enumerate(stage.schema):
             if pa.types.is_timestamp(f.type):
                 stage = stage.set_column(i, f.name, iso_text(stage[f.name]))
+        from adbc_driver_manager import Error as AdbcError
+
         with self._lock, self._adbc().cursor() as cur:
-            # one write transaction: the counts below cannot be skewed by another writer (another process)
-            cur.execute("BEGIN IMMEDIATE")
             try:
-                before = self._scalar(cur, f"SELECT COALESCE(MAX(rowid), 0) FROM {_q(kind.value)}")
-                changes = self._scalar(cur, "SELECT total_changes()")
-                cur.adbc_ingest(f"stage_{kind.value}", stage, mode="replace", temporary=True)
-                staged = self._scalar(cur, "SELECT total_changes()") - changes
-                cur.execute(_merge_sql(kind), (file,))
-                changed = self._scalar(cur, "SELECT total_changes()") - changes - staged
-                inserted = self._scalar(cur, f"SELECT COALESCE(MAX(rowid), 0) FROM {_q(kind.value)}") - before
-                cur.execute(f"DELETE FROM temp.{_q('stage_' + kind.value)}")
-                cur.execute("COMMIT")
-            except Exception:
-                cur.execute("ROLLBACK")
-                raise
+                # one write transaction: the counts below cannot be skewed by another writer (another process)
+                cur.execute("BEGIN IMMEDIATE")
+                try:
+                    before = self._scalar(cur, f"SELECT COALESCE(MAX(rowid), 0) FROM {_q(kind.value)}")
+                    changes = self._scalar(cur, "SELECT total_changes()")
+                    cur.adbc_ingest(f"stage_{kind.value}", stage, mode="replace", temporary=True)
+                    staged = self._scalar(cur, "SELECT total_changes()") - changes
+                    cur.execute(_merge_sql(kind), (file,))
+                    changed = self._scalar(cur, "SELECT total_changes()") - changes - staged
+                    inserted = self._scalar(cur, f"SELECT COALESCE(MAX(rowid), 0) FROM {_q(kind.value)}") - before
+                    cur.execute(f"DELETE FROM temp.{_q('stage_' + kind.value)}")
+                    cur.execute("COMMIT")
+                except BaseException:
+                    cur.execute("ROLLBACK")
+                    raise
+            except AdbcError as exc:
+                raise self._store_error(exc) from exc
         # rows are never deleted, so new rowids are max + 1: inserted = growth of max(rowid)
         return Upsert(inserted, changed - inserted, table.num_rows - changed)
 

@@ -67,6 +67,16 @@ def test_a_store_of_the_first_layout_is_refused_with_what_to_do(tmp_path: Path) 
     assert "ingest the exports again" in (err.value.hint or "")
 
 
+def test_a_damaged_store_file_is_a_clear_error(tmp_path: Path) -> None:
+    bad = tmp_path / "damaged.sqlite"
+    bad.write_bytes(b"not a database " * 20)
+    with pytest.raises(DataError) as err:
+        MesStore(bad)
+    assert str(bad) in str(err.value)
+    assert "move it aside" in (err.value.hint or "")
+    assert bad.read_bytes() == b"not a database " * 20  # nothing written over it
+
+
 def test_reopening_a_current_store_keeps_its_records(tmp_path: Path) -> None:
     path = tmp_path / "s.sqlite"
     MesStore(path).close()
