@@ -26,7 +26,11 @@ class ExactIndex:
         self.dim = dim
         self._ids: list[str] = []
         self._pos: dict[str, int] = {}
-        self._mat: Matrix = np.zeros((0, dim), dtype=np.float32)
+        self._buf: Matrix = np.zeros((0, dim), dtype=np.float32)  # rows [0, len) are live; the rest is room
+
+    @property
+    def _mat(self) -> Matrix:
+        return self._buf[: len(self._ids)]
 
     def __len__(self) -> int:
         return len(self._ids)
@@ -45,8 +49,13 @@ class ExactIndex:
                 self._ids.append(cid)
             else:
                 self._mat[pos] = mat[i]
-        if new_rows:
-            self._mat = np.concatenate([self._mat, mat[new_rows]])
+        if new_rows:  # grow by doubling: ingest adds a batch at a time, so copying per batch would be quadratic
+            start = len(self._ids) - len(new_rows)
+            if len(self._ids) > len(self._buf):
+                grown = np.zeros((max(len(self._ids), 2 * len(self._buf), 64), self.dim), dtype=np.float32)
+                grown[:start] = self._buf[:start]
+                self._buf = grown
+            self._buf[start: len(self._ids)] = mat[new_rows]
 
     def remove(self, ids: Sequence[str]) -> None:
         drop = {self._pos[c] for c in ids if c in self._pos}
@@ -54,7 +63,7 @@ class ExactIndex:
             return
         keep = [i for i in range(len(self._ids)) if i not in drop]
         self._ids = [self._ids[i] for i in keep]
-        self._mat = self._mat[keep]
+        self._buf = self._buf[keep]
         self._pos = {cid: i for i, cid in enumerate(self._ids)}
 
     def search(self, query: npt.ArrayLike, k: int,
