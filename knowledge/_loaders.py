@@ -195,9 +195,7 @@ def _load_docx(path: Path, raw: bytes) -> LoadedFile:
             flush()
             level = int(m.group(1))
             heads[:] = [*heads[: level - 1], para.text.strip()]
-            body.append(para.text)
-        else:
-            body.append(para.text)
+        body.append(para.text)
     for table in document.tables:
         for row in table.rows:
             body.append(" | ".join(cell.text.strip() for cell in row.cells))
