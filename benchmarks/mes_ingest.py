@@ -108,10 +108,16 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=None)
     ap.add_argument("--encoding", default="utf-8", help="file encoding (utf-8 or cp949)")
     ap.add_argument("--repeat", type=int, default=3, help="runs per contender (median reported)")
+    ap.add_argument("--only", default=None, metavar="WORDS",
+                    help="comma-separated words; run only the contenders whose name contains one "
+                         "(pyarrow and pandas always run, as the baselines), e.g. --only validate")
     args = ap.parse_args()
     rows = args.rows or (100_000 if args.quick else 1_000_000)
-    names = ("pyarrow.csv.read_csv", "pandas.read_csv", "pandas + same checks", "factorypilot validate",
-             "factorypilot ingest")
+    names: tuple[str, ...] = ("pyarrow.csv.read_csv", "pandas.read_csv", "pandas + same checks",
+                              "factorypilot validate", "factorypilot ingest")
+    if args.only:
+        words = [w.strip() for w in args.only.split(",") if w.strip()]
+        names = tuple(n for n in names if n.endswith("read_csv") or any(w in n for w in words))
     console = Console(width=140)
     runs: dict[str, list[tuple[str, float, int, float, float]]] = {n: [] for n in names}
     with tempfile.TemporaryDirectory() as tmp:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -172,13 +172,11 @@ class _Quarantine:
         self.path = cfg.mes_home() / "quarantine" / cfg.source / f"{path.name}.{tag}.jsonl"
         self._fh: Any = None
 
-    def write(self, entries: list[dict[str, Any]]) -> None:
-        if not entries:
-            return
-        if self._fh is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._fh = self.path.open("w", encoding="utf-8")
+    def write(self, entries: Iterable[dict[str, Any]]) -> None:
         for e in entries:
+            if self._fh is None:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self._fh = self.path.open("w", encoding="utf-8")
             self._fh.write(json.dumps(e, ensure_ascii=False, default=str) + "\n")
 
     def close(self) -> str | None:
@@ -225,8 +223,8 @@ def ingest_file(path: Path, cfg: MesFilesConfig, store: MesStore | None, *, kind
                         return
                     checked = fut.result()
                     report.accepted += checked.table.num_rows
-                    report.quarantined += len(checked.quarantined)
-                    if quarantine:
+                    report.quarantined += checked.rejected
+                    if quarantine and checked.quarantined is not None:
                         quarantine.write(checked.quarantined)
                     if store is not None:
                         stored.append(writer.submit(store.upsert, k, checked.table, str(path)))
@@ -273,7 +271,7 @@ def inspect_file(path: Path, cfg: MesFilesConfig, *, kind: RecordKind | None = N
             accepted = checked.table.num_rows
             records = [{("row" if k == ROW else k): v for k, v in r.items()}
                        for r in checked.table.slice(0, rows).to_pylist()]
-            problems += checked.quarantined
+            problems += checked.quarantined or []
         quarantined = len(problems)
     columns = plan.info.columns or (list(batch.table.column_names) if batch is not None else [])
     got = set(cols.values()) | set(mapping.constants)

@@ -9,11 +9,10 @@ entries. Typing and validation happen later, vectorised.
 from __future__ import annotations
 
 import csv
-import io
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -72,23 +71,6 @@ def join_headers(header_rows: list[list[str]]) -> list[str]:
     return _dedupe(names)
 
 
-class _Counting(io.RawIOBase):
-    def __init__(self, inner: IO[bytes], progress: Progress | None) -> None:
-        self._inner, self._progress, self.count = inner, progress, 0
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, b: Any) -> int:
-        data = self._inner.read(len(b))
-        n = len(data)
-        b[:n] = data
-        self.count += n
-        if self._progress is not None:
-            self._progress(self.count)
-        return n
-
-
 def sniff_csv(path: Path, mapping: MappingConfig) -> FileInfo:
     with path.open("rb") as fh:
         head = fh.read(256 * 1024)
@@ -134,12 +116,15 @@ def read_csv(path: Path, mapping: MappingConfig, cfg: MesFilesConfig, info: File
                                quoted_strings_can_be_null=False)
     emitted = 0
     seen_invalid = 0
-    with path.open("rb") as raw:
-        stream = io.BufferedReader(_Counting(raw, progress), buffer_size=1 << 20)
+    # a native Arrow file, not a Python file object: reads land in Arrow's pool (huge pages) instead of a new
+    # Python bytes object per read, which cost a page fault per 4 kB (~0.2 s per 60 MB on a VM)
+    with pa.OSFile(str(path), "rb") as source:
         try:
-            reader = pcsv.open_csv(stream, read_options=read, parse_options=parse, convert_options=conv)
+            reader = pcsv.open_csv(source, read_options=read, parse_options=parse, convert_options=conv)
             pending: pa.RecordBatch | None = None
             for batch in _rebatch(reader, cfg.batch_rows):
+                if progress is not None:
+                    progress(source.tell())
                 pending = batch
                 new_invalid = invalid[seen_invalid:]
                 seen_invalid = len(invalid)
