@@ -17,12 +17,13 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from factorypilot.connectors.mes._aliases import auto_columns, guess_kind
 from factorypilot.connectors.mes._b2mml import read_b2mml
 from factorypilot.connectors.mes._json import read_json
 from factorypilot.connectors.mes._store import MesStore, Upsert
-from factorypilot.connectors.mes._tabular import FileInfo, Progress, RawBatch, read_csv, sniff_csv
+from factorypilot.connectors.mes._tabular import Deferred, FileInfo, Progress, RawBatch, read_csv, sniff_csv
 from factorypilot.connectors.mes._validate import ROW, Checked, check
 from factorypilot.connectors.mes._xlsx import read_xlsx
 from factorypilot.connectors.mes.config import MappingConfig, MesFilesConfig
@@ -104,7 +105,7 @@ def _sha256(path: Path) -> str:
 @dataclass
 class _Plan:
     info: FileInfo
-    streams: list[tuple[RecordKind, MappingConfig, dict[str, str], Iterator[RawBatch]]]
+    streams: list[tuple[RecordKind, MappingConfig, dict[str, str], Iterator[RawBatch | Deferred]]]
 
 
 def _plan(path: Path, cfg: MesFilesConfig, kind: RecordKind | None, progress: Progress | None) -> _Plan:
@@ -119,7 +120,7 @@ def _plan(path: Path, cfg: MesFilesConfig, kind: RecordKind | None, progress: Pr
                         hint="raise max_document_mb in the config, or export CSV, XLSX or JSON Lines (streamed)")
     if fmt == "b2mml":
         info, batches = read_b2mml(path, cfg.schema_dir)
-        streams = []
+        streams: list[tuple[RecordKind, MappingConfig, dict[str, str], Iterator[RawBatch | Deferred]]] = []
         for k, batch in batches.items():
             m = cfg.mapping_for(path, k) or MappingConfig(kind=k)
             streams.append((k, m, {c: c for c in batch.table.column_names}, iter([batch])))
@@ -127,7 +128,7 @@ def _plan(path: Path, cfg: MesFilesConfig, kind: RecordKind | None, progress: Pr
     mapping = cfg.mapping_for(path, kind) or MappingConfig(kind=kind)
     if fmt == "csv":
         info = sniff_csv(path, mapping)
-        batches_it: Iterator[RawBatch] | None = None
+        batches_it: Iterator[RawBatch | Deferred] | None = None
     elif fmt == "xlsx":
         info, batches_it = read_xlsx(path, mapping, cfg, progress)
     else:
@@ -161,6 +162,30 @@ def _plan(path: Path, cfg: MesFilesConfig, kind: RecordKind | None, progress: Pr
 def _rename(batch: RawBatch, cols: dict[str, str]) -> pa.Table:
     present = [c for c in cols if c in batch.table.column_names]
     return batch.table.select(present).rename_columns([cols[c] for c in present])
+
+
+def _work(item: RawBatch | Deferred, cols: dict[str, str], kind: RecordKind, mapping: MappingConfig,
+          cfg: MesFilesConfig, file: str, sources: dict[str, str]) -> tuple[RawBatch, Checked | None]:
+    """Parse (if still to be parsed) and validate one batch: what each worker thread does."""
+    batch = item if isinstance(item, RawBatch) else item()
+    if not len(batch.rows):
+        return batch, None
+    return batch, check(_rename(batch, cols), batch.rows, kind, mapping, cfg, file, sources)
+
+
+def _renumber(batch: RawBatch, checked: Checked | None, before: int) -> None:
+    """Make a piece's relative row numbers absolute: add the file's lines before the piece."""
+    if not before:
+        return
+    batch.rows = pc.add(batch.rows, before)
+    for entry in batch.rejects:
+        if entry["row"] is not None:
+            entry["row"] += before
+    if checked is not None:
+        at = checked.table.schema.get_field_index(ROW)
+        checked.table = checked.table.set_column(at, ROW, pc.add(checked.table[ROW], before))
+        if checked.quarantined is not None:
+            checked.quarantined.rows = checked.quarantined.rows + before
 
 
 class _Quarantine:
@@ -212,16 +237,22 @@ def ingest_file(path: Path, cfg: MesFilesConfig, store: MesStore | None, *, kind
 
             for k, mapping, cols, batches in plan.streams:
                 sources = {v: s for s, v in cols.items()}
-                pending: deque[tuple[RawBatch, Future[Checked] | None]] = deque()
+                pending: deque[Future[tuple[RawBatch, Checked | None]]] = deque()
+                lines = [0]  # physical lines before the next batch with relative row numbers
 
-                def settle(batch: RawBatch, fut: Future[Checked] | None, k: RecordKind = k) -> None:
+                def settle(fut: Future[tuple[RawBatch, Checked | None]], k: RecordKind = k,
+                           lines: list[int] = lines) -> None:
+                    batch, checked = fut.result()
+                    if batch.lines is not None:
+                        lines[0] += batch.base
+                        _renumber(batch, checked, lines[0])
+                        lines[0] += batch.lines
                     report.blank_lines += batch.blank
                     report.quarantined += len(batch.rejects)
                     if quarantine:
                         quarantine.write(batch.rejects)
-                    if fut is None:
+                    if checked is None:
                         return
-                    checked = fut.result()
                     report.accepted += checked.table.num_rows
                     report.quarantined += checked.rejected
                     if quarantine and checked.quarantined is not None:
@@ -231,14 +262,12 @@ def ingest_file(path: Path, cfg: MesFilesConfig, store: MesStore | None, *, kind
                         while len(stored) > 1:
                             count(stored.popleft().result())
 
-                for batch in batches:
-                    fut = (pool.submit(check, _rename(batch, cols), batch.rows, k, mapping, cfg, str(path), sources)
-                           if len(batch.rows) else None)
-                    pending.append((batch, fut))
+                for item in batches:
+                    pending.append(pool.submit(_work, item, cols, k, mapping, cfg, str(path), sources))
                     while len(pending) > _WORKERS:
-                        settle(*pending.popleft())
+                        settle(pending.popleft())
                 while pending:
-                    settle(*pending.popleft())
+                    settle(pending.popleft())
             while stored:
                 count(stored.popleft().result())
     finally:
@@ -257,7 +286,10 @@ def inspect_file(path: Path, cfg: MesFilesConfig, *, kind: RecordKind | None = N
     small = cfg.model_copy(update={"batch_rows": max(rows, 200)})
     plan = _plan(path, small, kind, None)
     k, mapping, cols, batches = plan.streams[0]
-    batch = next(batches, None)
+    item = next(batches, None)
+    batch = item if item is None or isinstance(item, RawBatch) else item()
+    if batch is not None and batch.lines is not None:
+        _renumber(batch, None, batch.base)
     preview: list[dict[str, Any]] = []
     records: list[dict[str, Any]] = []
     problems: list[dict[str, Any]] = []

@@ -30,8 +30,14 @@ Progress = Callable[[int], None]
 class RawBatch:
     table: pa.Table
     rows: pa.Array
+    """Source row (physical line) of every row; relative to the batch's own first line when ``lines`` is set."""
     rejects: list[dict[str, Any]] = field(default_factory=list)
     blank: int = 0
+    lines: int | None = None
+    """Physical lines the batch spans, when its row numbers are relative (a piece of a CSV file parsed on
+    its own): its line k is line ``before + base + k`` of the file, ``before`` counting all earlier batches'
+    lines."""
+    base: int = 0
 
 
 @dataclass
@@ -92,13 +98,107 @@ def sniff_csv(path: Path, mapping: MappingConfig) -> FileInfo:
     return FileInfo("csv", encoding, delimiter, join_headers(headers))
 
 
-def read_csv(path: Path, mapping: MappingConfig, cfg: MesFilesConfig, info: FileInfo,
-             progress: Progress | None = None) -> Iterator[RawBatch]:
-    import pyarrow.csv as pcsv
+_SPLITTABLE = frozenset({"utf-8", "utf-8-sig", "cp949", "ascii", "latin-1", "cp1252", "iso8859-1",
+                         "iso8859-15", "gb18030", "gbk", "big5", "shift_jis", "cp932", "euc_jp"})
+"""Encodings in which byte 0x0A only ever means a line feed (ASCII-compatible, stateless): a file in one of
+them can be cut after any 0x0A and the pieces parsed on their own. UTF-16 (Excel's "Unicode text") and
+stateful encodings are read as one stream instead."""
 
-    file = str(path)
+_CHUNK_MIN = 64
+_CHUNK_MAX = 16 << 20
+_LINE_MAX = 64 << 20
+
+Deferred = Callable[[], RawBatch]
+"""A batch still to be parsed (on a worker thread); calling it parses."""
+
+
+def read_csv(path: Path, mapping: MappingConfig, cfg: MesFilesConfig, info: FileInfo,
+             progress: Progress | None = None) -> Iterator[RawBatch | Deferred]:
+    """The file's rows in batches. Where the encoding allows, the file is cut into pieces at line ends and
+    each piece is parsed by whoever calls it (the ingest workers, in parallel); rows are then numbered
+    relative to their piece (``RawBatch.lines``) and the ingest adds the lines before it. Otherwise one
+    streaming parse on this thread, numbered absolutely."""
+    encoding = info.encoding or "utf-8"
     first = mapping.skip_rows + mapping.header_rows  # physical rows before the data
-    invalid: list[dict[str, Any]] = []
+    start = _data_start(path, first, encoding) if encoding in _SPLITTABLE else None
+    if start is None:
+        yield from _read_stream(path, cfg, info, first, progress)
+        return
+    yield from _read_pieces(path, cfg, info, first, start, progress)
+
+
+def _data_start(path: Path, lines: int, encoding: str) -> int | None:
+    """Byte offset just after the first ``lines`` physical lines (LF, CRLF or a lone CR end a line, as for
+    Arrow's parser), after a UTF-8 BOM; None if they are not all in the file's first 1 MB."""
+    with path.open("rb") as fh:
+        head = fh.read(1 << 20)
+    pos = 3 if encoding in ("utf-8", "utf-8-sig") and head.startswith(b"\xef\xbb\xbf") else 0
+    for _ in range(lines):
+        lf, cr = head.find(b"\n", pos), head.find(b"\r", pos)
+        if lf < 0 and cr < 0:
+            return None if len(head) == 1 << 20 else len(head)  # a file of header lines only
+        if cr >= 0 and (lf < 0 or cr < lf):
+            pos = cr + 2 if head[cr + 1: cr + 2] == b"\n" else cr + 1
+            if cr + 1 == len(head) and len(head) == 1 << 20:
+                return None  # CR at the edge of the sample: cannot tell whether LF follows
+        else:
+            pos = lf + 1
+    return pos
+
+
+def _piece_bytes(path: Path, start: int, rows: int) -> int:
+    """Bytes per piece: about ``rows`` rows, from the average line length of the first 64 kB of data."""
+    with path.open("rb") as fh:
+        fh.seek(start)
+        sample = fh.read(1 << 16)
+    per_line = len(sample) / max(1, sample.count(b"\n"))
+    return int(min(_CHUNK_MAX, max(_CHUNK_MIN, rows * per_line)))
+
+
+def _read_pieces(path: Path, cfg: MesFilesConfig, info: FileInfo, first: int, start: int,
+                 progress: Progress | None) -> Iterator[Deferred]:
+    size = _piece_bytes(path, start, cfg.batch_rows)
+    base = first  # lines before the first piece; each later piece follows the one before it
+    with pa.OSFile(str(path), "rb") as source:
+        total = source.size()
+        offset = start
+        while offset < total:
+            want = size
+            while True:
+                source.seek(offset)
+                block = source.read_buffer(want)
+                cut = _last_line_end(block)
+                if offset + len(block) >= total:  # the rest of the file (it may not end with a line feed)
+                    cut = len(block)
+                if cut or want >= total - offset:
+                    break
+                if want >= _LINE_MAX:
+                    raise DataError(f"no line end in the {want >> 20} MB from byte {offset:,}", file=str(path),
+                                    hint="is this a CSV export? (a line this long is not a table row)")
+                want *= 2  # a line longer than the piece: take a bigger piece
+            piece = block.slice(0, cut or len(block))
+            yield _Piece(str(path), info, piece, offset, base)
+            base = 0
+            offset += len(piece)
+            if progress is not None:
+                progress(offset)
+
+
+def _last_line_end(block: pa.Buffer) -> int:
+    """Length of ``block`` up to and including its last line feed, or 0 if it has none."""
+    view = np.frombuffer(block, dtype=np.uint8)
+    tail = 4096
+    while True:
+        hits = np.flatnonzero(view[-tail:] == 0x0A)
+        if len(hits):
+            return len(view) - min(tail, len(view)) + int(hits[-1]) + 1
+        if tail >= len(view):
+            return 0
+        tail *= 8
+
+
+def _options(info: FileInfo, file: str, invalid: list[dict[str, Any]], encoding: str, **read: Any) -> dict[str, Any]:
+    import pyarrow.csv as pcsv
 
     def on_invalid(row: Any) -> str:
         line = int(row.number) if row.number is not None else None  # physical line (skipped rows count)
@@ -108,28 +208,64 @@ def read_csv(path: Path, mapping: MappingConfig, cfg: MesFilesConfig, info: File
                         "problems": [], "raw": {}})
         return "skip"
 
-    read = pcsv.ReadOptions(column_names=info.columns, skip_rows=first, block_size=4 << 20, use_threads=False,
-                            encoding=info.encoding or "utf-8")
-    parse = pcsv.ParseOptions(delimiter=info.delimiter or ",", invalid_row_handler=on_invalid,
-                              ignore_empty_lines=False, newlines_in_values=False)
-    conv = pcsv.ConvertOptions(column_types={c: pa.string() for c in info.columns}, strings_can_be_null=False,
-                               quoted_strings_can_be_null=False)
+    return {
+        "read_options": pcsv.ReadOptions(column_names=info.columns, use_threads=False, encoding=encoding, **read),
+        "parse_options": pcsv.ParseOptions(delimiter=info.delimiter or ",", invalid_row_handler=on_invalid,
+                                           ignore_empty_lines=False, newlines_in_values=False),
+        "convert_options": pcsv.ConvertOptions(column_types={c: pa.string() for c in info.columns},
+                                               strings_can_be_null=False, quoted_strings_can_be_null=False)}
+
+
+@dataclass
+class _Piece:
+    """Whole lines of a CSV file (bytes ``offset`` to ``offset + len(data)``), parsed when called."""
+
+    file: str
+    info: FileInfo
+    data: pa.Buffer
+    offset: int
+    base: int
+
+    def __call__(self) -> RawBatch:
+        import pyarrow.csv as pcsv
+
+        invalid: list[dict[str, Any]] = []
+        encoding = self.info.encoding or "utf-8"
+        options = _options(self.info, self.file, invalid, "utf-8" if encoding == "utf-8-sig" else encoding,
+                           block_size=min(len(self.data) + 1, 2**31 - 1))
+        try:
+            table = pcsv.read_csv(pa.BufferReader(self.data), **options)
+        except (pa.ArrowInvalid, UnicodeDecodeError, ValueError) as exc:
+            raise DataError(f"cannot parse CSV in the bytes from offset {self.offset:,}: {short(exc)}",
+                            file=self.file, hint="check the delimiter/encoding (set them in the mapping) or "
+                                                 "whether the file is truncated") from exc
+        batch = _number(table.combine_chunks(), 0, 0, invalid, invalid)
+        batch.lines = table.num_rows + len(invalid)
+        batch.base = self.base
+        return batch
+
+
+def _read_stream(path: Path, cfg: MesFilesConfig, info: FileInfo, first: int,
+                 progress: Progress | None) -> Iterator[RawBatch]:
+    import pyarrow.csv as pcsv
+
+    file = str(path)
+    invalid: list[dict[str, Any]] = []
+    options = _options(info, file, invalid, info.encoding or "utf-8", skip_rows=first, block_size=4 << 20)
     emitted = 0
     seen_invalid = 0
     # a native Arrow file, not a Python file object: reads land in Arrow's pool (huge pages) instead of a new
     # Python bytes object per read, which cost a page fault per 4 kB (~0.2 s per 60 MB on a VM)
-    with pa.OSFile(str(path), "rb") as source:
+    with pa.OSFile(file, "rb") as source:
         try:
-            reader = pcsv.open_csv(source, read_options=read, parse_options=parse, convert_options=conv)
-            pending: pa.RecordBatch | None = None
+            reader = pcsv.open_csv(source, **options)
             for batch in _rebatch(reader, cfg.batch_rows):
                 if progress is not None:
                     progress(source.tell())
-                pending = batch
                 new_invalid = invalid[seen_invalid:]
                 seen_invalid = len(invalid)
-                yield _number(pending, emitted, first, new_invalid, invalid)
-                emitted += pending.num_rows
+                yield _number(pa.Table.from_batches([batch]), emitted, first, new_invalid, invalid)
+                emitted += batch.num_rows
         except (pa.ArrowInvalid, UnicodeDecodeError, ValueError) as exc:
             raise DataError(f"cannot parse CSV at or after row {first + emitted + 1}: {short(exc)}", file=file,
                             hint="check the delimiter/encoding (set them in the mapping) or whether the file "
@@ -157,7 +293,7 @@ def _rebatch(reader: Any, rows: int) -> Iterator[pa.RecordBatch]:
         yield buf[0] if len(buf) == 1 else pa.Table.from_batches(buf).combine_chunks().to_batches()[0]
 
 
-def _number(batch: pa.RecordBatch, emitted: int, first: int, new_invalid: list[dict[str, Any]],
+def _number(table: pa.Table, emitted: int, first: int, new_invalid: list[dict[str, Any]],
             all_invalid: list[dict[str, Any]]) -> RawBatch:
     """Physical line numbers of a batch's rows: the k-th line after the header that was not skipped as invalid.
 
@@ -165,13 +301,12 @@ def _number(batch: pa.RecordBatch, emitted: int, first: int, new_invalid: list[d
     ``first + 1 + k + j`` where ``j`` counts the invalid lines before it: ``j = searchsorted(I - first - 1 -
     arange(len(I)), k, 'right')``. Vectorised, so thousands of bad rows cost nothing per batch.
     """
-    k = np.arange(emitted, emitted + batch.num_rows, dtype=np.int64)
+    k = np.arange(emitted, emitted + table.num_rows, dtype=np.int64)
     lines = np.sort(np.array([e["row"] for e in all_invalid if e["row"] is not None], dtype=np.int64))
     before = lines - first - 1 - np.arange(len(lines), dtype=np.int64)
     pos = first + 1 + k + np.searchsorted(before, k, side="right")
     invalid = new_invalid
-    table = pa.Table.from_batches([batch])
-    blank_mask = np.zeros(batch.num_rows, dtype=bool)
+    blank_mask = np.zeros(table.num_rows, dtype=bool)
     if table.num_columns and pc.any(pc.equal(table.column(0), "")).as_py():  # cheap pre-check on one column
         blank_mask[:] = True
         for col in table.columns:

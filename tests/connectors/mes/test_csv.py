@@ -11,6 +11,9 @@ from factorypilot.connectors.mes import MappingConfig, MesFilesConfig, MesFilesC
 from factorypilot.errors import DataError
 
 Make = Callable[..., MesFilesConnector]
+_HEADER = "설비,생산일시,양품수량,불량수량,작업지시번호,품번"
+_ROWS = ["CNC-01,2026-11-25 07:00:00,120,3,WO-1001,브래킷-A", "CNC-01,2026-11-25 15:10:00,110,5,WO-1001,브래킷-A",
+         "CNC-02,2026-11-25 23:30:00,90,9,WO-1002,하우징-B", "CNC-02,2026-11-26 02:00:00,80,1,WO-1002,하우징-B"]
 
 
 async def test_cp949_korean_headers_detected_and_mapped(write_ko_csv: Callable[..., Path], make_mes: Make) -> None:
@@ -268,3 +271,34 @@ async def test_row_numbers_stay_exact_across_blocks(tmp_path: Path, make_mes: Ma
     rows = sorted(json.loads(x)["row"] for x in Path(report.quarantine_file).read_text("utf-8").splitlines())
     assert rows == sorted(short | bad_value)
     assert {line: found[0]["source_row"] for line, found in probes.items()} == {line: line for line in probes}
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"])
+async def test_row_numbers_are_file_lines_across_pieces(tmp_path: Path, make_mes: Make, newline: str) -> None:
+    """Files are cut into pieces parsed apart (batch_rows=2 here): quarantine rows are still the file's lines,
+    whatever the line ends, with blank lines and rows of the wrong width in between."""
+    lines = [_HEADER, _ROWS[0], "", _ROWS[1], "CNC-03,2026-11-25 08:00:00,열둘,0,WO-1,A", ",,,,,",
+             "too,few", _ROWS[2], "CNC-04,어제,1,0,WO-2,B", _ROWS[3]]
+    path = tmp_path / "lines.csv"
+    path.write_bytes(newline.join(lines).encode("cp949"))  # no line end after the last row
+    async with make_mes(batch_rows=2, mappings=[{"kind": "production", "encoding": "cp949"}]) as mes:
+        report = await mes.ingest(path)
+    assert (report.accepted, report.quarantined, report.total, report.blank_lines) == (4, 3, 7, 2)
+    assert report.quarantine_file is not None
+    entries = [json.loads(x) for x in Path(report.quarantine_file).read_text("utf-8").splitlines()]
+    assert sorted(e["row"] for e in entries) == [5, 7, 9]  # '열둘', 'too,few', '어제'; lines 3 and 6 are blank
+
+
+async def test_excel_unicode_text_utf16_tsv(tmp_path: Path, make_mes: Make) -> None:
+    """Excel's "Unicode text" export: UTF-16 LE with a BOM, tab-separated (read as one stream, not in pieces)."""
+    path = tmp_path / "unicode.txt"
+    rows = [_HEADER, *_ROWS, "CNC-09,2026-11-25 07:00:00,불량입력,0,WO-9,X"]
+    path.write_bytes("\r\n".join(r.replace(",", "\t") for r in rows).encode("utf-16"))
+    async with make_mes(batch_rows=2) as mes:
+        report = await mes.ingest(path)
+        shown = await mes.inspect(path)
+    assert (report.encoding, report.delimiter) == ("utf-16", "\t")
+    assert (report.accepted, report.quarantined) == (4, 1)
+    assert report.quarantine_file is not None
+    assert [json.loads(x)["row"] for x in Path(report.quarantine_file).read_text("utf-8").splitlines()] == [6]
+    assert shown.columns == _HEADER.split(",")
