@@ -11,8 +11,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from factorypilot.connectors.mes._validate import _clean, _may_be_padded, _to_utc
+from factorypilot.connectors.mes._validate import _cast, _clean, _distinct, _may_be_padded, _to_utc
 from factorypilot.connectors.mes._zones import _parse, fixed_since
+from factorypilot.connectors.mes.config import MappingConfig
 
 
 def _trimmed_by_arrow() -> list[str]:
@@ -71,3 +72,31 @@ def test_to_utc_matches_arrow_rules(zone: str, start: datetime, steps: list[int]
     naive = pa.array(times, pa.timestamp("s"))
     expected = pc.assume_timezone(naive, timezone=zone, ambiguous="earliest", nonexistent="earliest")
     assert _to_utc(naive, zone).cast(pa.int64()).to_pylist() == expected.cast(pa.int64()).to_pylist()
+
+
+@given(st.lists(st.tuples(st.integers(-3, 3) | st.integers(-10**6, 10**6), st.booleans()), max_size=60))
+def test_distinct_days_match_numpy_unique(pairs: list[tuple[int, bool]]) -> None:
+    day = np.array([d for d, _ in pairs], dtype=np.int64)
+    valid = np.array([v for _, v in pairs], dtype=bool)
+    days, pos = _distinct(day, valid)
+    expected = np.unique(day[valid])
+    assert days.tolist() == expected.tolist()
+    assert days[pos[valid]].tolist() == day[valid].tolist()
+
+
+@given(st.lists(st.one_of(st.none(), st.sampled_from(["0", "12", "007", "+5", "12.0", "1,200", "-3", "열둘",
+                                                       "1e3", "", " 9 ", "99999999999999999999"])), max_size=20))
+def test_int_cells(values: list[str | None]) -> None:
+    """Integer cells: what Python's int() accepts after trimming, dropping thousands separators and a '.0'."""
+    def expect(v: str | None) -> int | None:
+        if v is None or not v.strip():
+            return None
+        text = v.strip().replace(",", "").removesuffix(".0")
+        try:
+            number = int(text)
+        except ValueError:
+            return None
+        return number if len(text.lstrip("+-")) <= 18 else None
+
+    got = _cast(_clean(pa.array(values, pa.string())), "int", "good", MappingConfig(kind="production"))
+    assert got.to_pylist() == [expect(v) for v in values]
