@@ -6,7 +6,8 @@
 The CSV (Korean headers, ~1 % bad rows) is generated into a temp dir at run time. Each contender runs in
 its own process so peak RSS (ru_maxrss) is its own. Contenders:
 - pyarrow.csv.read_csv: parse only, type inference, all cores
-- pandas.read_csv: parse only (C engine)
+- pandas.read_csv: parse only (C engine; pandas 3 reads text into Arrow-backed strings)
+- pandas.read_csv (object str): the same with Python-object strings, pandas 1.x/2.x's default (information only)
 - factorypilot validate: streaming parse + vectorised validation + quarantine entries (no storage)
 - factorypilot ingest: the above + SQLite upsert (idempotent keys) + quarantine file
 - pandas + same checks (reference, not in the goal): pandas parse + to_datetime/to_numeric/tz + bad-row mask
@@ -73,6 +74,13 @@ def _run(name: str, path: str, encoding: str, home: str, out: Any) -> None:
         rows = pcsv.read_csv(path, read_options=pcsv.ReadOptions(encoding=encoding)).num_rows
     elif name == "pandas.read_csv":
         rows = len(pd.read_csv(path, encoding=encoding))
+    elif name == "pandas.read_csv (object str)":
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the option is deprecated in pandas 3 (and gone in 4)
+            pd.options.future.infer_string = False
+        rows = len(pd.read_csv(path, encoding=encoding))
     elif name == "pandas + same checks":  # the same typing/validation written in pandas, for reference
         df = pd.read_csv(path, encoding=encoding, dtype=str, keep_default_na=False)
         ts = pd.to_datetime(df["생산일시"], format="%Y-%m-%d %H:%M:%S", errors="coerce")
@@ -113,8 +121,8 @@ def main() -> None:
                          "(pyarrow and pandas always run, as the baselines), e.g. --only validate")
     args = ap.parse_args()
     rows = args.rows or (100_000 if args.quick else 1_000_000)
-    names: tuple[str, ...] = ("pyarrow.csv.read_csv", "pandas.read_csv", "pandas + same checks",
-                              "factorypilot validate", "factorypilot ingest")
+    names: tuple[str, ...] = ("pyarrow.csv.read_csv", "pandas.read_csv", "pandas.read_csv (object str)",
+                              "pandas + same checks", "factorypilot validate", "factorypilot ingest")
     if args.only:
         words = [w.strip() for w in args.only.split(",") if w.strip()]
         names = tuple(n for n in names if n.endswith("read_csv") or any(w in n for w in words))
@@ -123,8 +131,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "production.csv"
         bad = generate(path, rows, args.encoding)
+        import pandas as pd
+        import pyarrow as pa
+
         console.print(f"{rows:,} rows ({bad:,} bad), {path.stat().st_size / 1e6:.1f} MB, {args.encoding}, "
-                      f"{args.repeat} runs each")
+                      f"{args.repeat} runs each; pandas {pd.__version__}, pyarrow {pa.__version__}, "
+                      f"{os.cpu_count()} CPUs")
         for _ in range(args.repeat):
             for n in names:
                 runs[n].append(measure(n, path, args.encoding, Path(tmp) / "home"))

@@ -273,7 +273,7 @@ def _any(mask: pa.Array) -> bool:
 def _int(num: pa.Array) -> pa.Array:
     """Strings -> int64, null where not an integer. Plain digit strings take a cheap kernel; only the rest
     (signs, '12.0', junk) go through the regex."""
-    ok = pc.fill_null(pc.and_(pc.ascii_is_decimal(num), pc.less_equal(pc.binary_length(num), 18)), False)
+    ok = _plain_digits(num)
     rest = pc.fill_null(pc.and_(pc.is_valid(num), pc.invert(ok)), False)
     if _any(rest):
         sub = pc.filter(num, rest)
@@ -286,6 +286,23 @@ def _int(num: pa.Array) -> pa.Array:
     if pc.all(ok).as_py():
         return num.cast(pa.int64())
     return _valid_where(num, ok).cast(pa.int64())  # the cast reads only valid slots
+
+
+def _plain_digits(num: pa.Array) -> pa.Array:
+    """True where a value is 1-18 ASCII digits (false where null). Read off the raw bytes: a non-digit byte
+    marks the value it falls in (found from the offsets), so the cost is one pass over the text."""
+    if len(num) == 0:
+        return pa.array([], pa.bool_())
+    offsets = np.frombuffer(num.buffers()[1], dtype=np.int32, count=len(num) + 1, offset=num.offset * 4)
+    lengths = np.diff(offsets)
+    ok = (lengths > 0) & (lengths <= 18)
+    if num.null_count:
+        ok &= pc.is_valid(num).to_numpy(zero_copy_only=False)
+    text = _text(num)
+    stray = np.flatnonzero((text - np.uint8(0x30)) > 9)  # bytes outside '0'-'9' (uint8 arithmetic wraps)
+    if len(stray):
+        ok[np.searchsorted(offsets[1:] - offsets[0], stray, side="right")] = False
+    return pa.array(ok)
 
 
 def _too_long(raw: pa.Array, limit: int) -> pa.Array | None:
@@ -340,15 +357,13 @@ def check(table: pa.Table, rows: pa.Array, kind: RecordKind, mapping: MappingCon
                 wall = parsed.wall
         else:
             value = _cast(raw, ftype, name, mapping)
-        failed = pc.and_(pc.is_valid(raw), pc.is_null(value))
-        if pc.any(failed).as_py():
+        if value.null_count > raw.null_count:  # a value that could not be read (its text is not null)
+            failed = pc.and_(pc.is_valid(raw), pc.is_null(value))
             issues.append((name, failed.to_numpy(zero_copy_only=False), raw, ftype))
-        if required:
-            missing = pc.is_null(raw).to_numpy(zero_copy_only=False)
-            if missing.any():
-                issues.append((name, missing, raw, f"{ftype} (required)"))
+        if required and raw.null_count:
+            issues.append((name, pc.is_null(raw).to_numpy(zero_copy_only=False), raw, f"{ftype} (required)"))
         default = MODELS[kind].model_fields[name].default
-        if isinstance(default, int | float) and not isinstance(default, bool):
+        if isinstance(default, int | float) and not isinstance(default, bool) and value.null_count:
             value = pc.fill_null(value, default)
         typed[name] = value
     if kind is RecordKind.DOWNTIME:
