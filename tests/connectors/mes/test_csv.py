@@ -302,3 +302,23 @@ async def test_excel_unicode_text_utf16_tsv(tmp_path: Path, make_mes: Make) -> N
     assert report.quarantine_file is not None
     assert [json.loads(x)["row"] for x in Path(report.quarantine_file).read_text("utf-8").splitlines()] == [6]
     assert shown.columns == _HEADER.split(",")
+
+
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "cp949", "utf-16"])
+async def test_banner_lines_and_two_header_rows(tmp_path: Path, make_mes: Make, encoding: str) -> None:
+    """Banner lines before a two-row header: pieces (UTF-8 with BOM, CP949) and the stream (UTF-16) agree on
+    the columns and on the file's line numbers."""
+    lines = ["생산실적 보고서,,,", "출력일: 2026-11-25,,,", "설비,생산,수량,수량", "설비,일시,양품,불량",
+             "CNC-01,2026-11-25 07:00:00,120,3", "CNC-01,2026-11-25 08:00:00,많음,3", "CNC-02,2026-11-25 09:00:00,90,1"]
+    path = tmp_path / f"report-{encoding}.csv"
+    path.write_bytes(("\r\n".join(lines) + "\r\n").encode(encoding))
+    mapping = {"kind": "production", "skip_rows": 2, "header_rows": 2,
+               "columns": {"설비": "equipment", "생산/일시": "time", "수량/양품": "good", "수량/불량": "scrap"}}
+    async with make_mes(batch_rows=1, mappings=[mapping]) as mes:
+        shown = await mes.inspect(path)
+        report = await mes.ingest(path)
+    assert shown.columns == ["설비", "생산/일시", "수량/양품", "수량/불량"]
+    assert [r["row"] for r in shown.records] == [5, 7]
+    assert (report.encoding, report.accepted, report.quarantined) == (encoding, 2, 1)
+    assert report.quarantine_file is not None
+    assert [json.loads(x)["row"] for x in Path(report.quarantine_file).read_text("utf-8").splitlines()] == [6]
