@@ -8,7 +8,8 @@ its own process so peak RSS (ru_maxrss) is its own. Contenders:
 - pyarrow.csv.read_csv: parse only, type inference, all cores
 - pandas.read_csv: parse only (C engine; pandas 3 reads text into Arrow-backed strings)
 - pandas.read_csv (object str): the same with Python-object strings, pandas 1.x/2.x's default (information only)
-- factorypilot validate: streaming parse + vectorised validation + quarantine entries (no storage)
+- factorypilot validate: the file cut into pieces parsed and validated on two worker threads (vectorised);
+  rejected rows are held column-wise (no storage; the quarantine file is written only by ingest)
 - factorypilot ingest: the above + SQLite upsert (idempotent keys) + quarantine file
 - pandas + same checks (reference, not in the goal): pandas parse + to_datetime/to_numeric/tz + bad-row mask
 Each contender runs ``--repeat`` times (default 3), interleaved round by round so that background load

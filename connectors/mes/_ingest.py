@@ -223,9 +223,9 @@ def ingest_file(path: Path, cfg: MesFilesConfig, store: MesStore | None, *, kind
         report.sha256 = _sha256(path)
     quarantine = _Quarantine(cfg, path, report.sha256) if store is not None else None
     try:
-        # parse the next batch (this thread) while workers validate earlier ones and one writer stores them:
-        # Arrow kernels and SQLite release the GIL, so parsing, validating and storing overlap. Results are
-        # settled and stored in file order; a bounded number of batches is in flight, so memory stays bounded
+        # workers parse (CSV pieces) and validate batches while this thread reads ahead and one writer stores
+        # validated batches: Arrow kernels and SQLite release the GIL, so the work overlaps. Results are settled
+        # and stored in file order; a bounded number of batches is in flight, so memory stays bounded
         with (ThreadPoolExecutor(max_workers=_WORKERS, thread_name_prefix="mes-validate") as pool,
               ThreadPoolExecutor(max_workers=1, thread_name_prefix="mes-store") as writer):
             stored: deque[Future[Upsert]] = deque()

@@ -1,4 +1,5 @@
-"""The readers' shared types (``RawBatch``, ``FileInfo``) and the CSV/TSV reader (pyarrow streaming).
+"""The readers' shared types (``RawBatch``, ``FileInfo``) and the CSV/TSV reader (pyarrow: pieces parsed in
+parallel, or one stream for UTF-16 and stateful encodings).
 
 The XLSX reader lives in ``_xlsx``, JSON / JSON Lines in ``_json``. Each reader yields ``RawBatch`` es of
 *string* columns named as in the export plus the source row number of every row; structural problems (a row
