@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -32,8 +33,12 @@ from factorypilot.errors import DataError
 
 __all__ = ["IngestReport", "InspectReport", "detect_format", "ingest_file", "inspect_file"]
 
-_WORKERS = 2
-"""Validation threads (the machines this targets have two cores)."""
+def _workers(cfg: MesFilesConfig) -> int:
+    """Parse/validate threads: the configured number, else the CPUs this process may use (at most 8)."""
+    if cfg.workers is not None:
+        return cfg.workers
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 2)
+    return max(1, min(8, usable))
 _FORMATS = {".csv": "csv", ".tsv": "csv", ".txt": "csv", ".xlsx": "xlsx", ".xlsm": "xlsx", ".json": "json",
             ".jsonl": "json", ".ndjson": "json", ".xml": "b2mml"}
 
@@ -226,7 +231,8 @@ def ingest_file(path: Path, cfg: MesFilesConfig, store: MesStore | None, *, kind
         # workers parse (CSV pieces) and validate batches while this thread reads ahead and one writer stores
         # validated batches: Arrow kernels and SQLite release the GIL, so the work overlaps. Results are settled
         # and stored in file order; a bounded number of batches is in flight, so memory stays bounded
-        with (ThreadPoolExecutor(max_workers=_WORKERS, thread_name_prefix="mes-validate") as pool,
+        workers = _workers(cfg)
+        with (ThreadPoolExecutor(max_workers=workers, thread_name_prefix="mes-validate") as pool,
               ThreadPoolExecutor(max_workers=1, thread_name_prefix="mes-store") as writer):
             stored: deque[Future[Upsert]] = deque()
 
@@ -264,7 +270,7 @@ def ingest_file(path: Path, cfg: MesFilesConfig, store: MesStore | None, *, kind
 
                 for item in batches:
                     pending.append(pool.submit(_work, item, cols, k, mapping, cfg, str(path), sources))
-                    while len(pending) > _WORKERS:
+                    while len(pending) > workers:
                         settle(pending.popleft())
                 while pending:
                     settle(pending.popleft())

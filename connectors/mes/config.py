@@ -64,6 +64,9 @@ class MesFilesConfig(ConnectorConfig):
                                    description="shift name -> local start time (HH:MM)")
     shift_timezone: str = "Asia/Seoul"
     batch_rows: int = Field(default=65_536, ge=1, description="rows per columnar batch (bounds memory)")
+    workers: int | None = Field(default=None, ge=1, le=64, description="threads that parse and validate "
+                                "batches (memory holds about workers + 1 batches); default: the CPUs this "
+                                "process may use, at most 8")
     max_field_chars: int = Field(default=10_000, ge=1, description="longer cells are quarantined")
     max_json_depth: int = Field(default=32, ge=2)
     max_document_mb: float = Field(default=256, gt=0, description="JSON documents and XML are read whole; "

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from factorypilot.connectors.mes import MappingConfig, MesFilesConfig, MesFilesConnector
+from factorypilot.connectors.mes import MappingConfig, MesFilesConfig, MesFilesConnector, RecordKind
 from factorypilot.errors import DataError
 
 Make = Callable[..., MesFilesConnector]
@@ -322,3 +322,22 @@ async def test_banner_lines_and_two_header_rows(tmp_path: Path, make_mes: Make, 
     assert (report.encoding, report.accepted, report.quarantined) == (encoding, 2, 1)
     assert report.quarantine_file is not None
     assert [json.loads(x)["row"] for x in Path(report.quarantine_file).read_text("utf-8").splitlines()] == [6]
+
+
+async def test_worker_count_changes_nothing_but_speed(tmp_path: Path, make_mes: Make) -> None:
+    """One worker or five, small pieces: the same records, row numbers and quarantine file."""
+    rows = [f"CNC-{i % 3:02d},2026-11-25 {i % 24:02d}:{i % 60:02d}:00,{'열' if i % 7 == 0 else i},{i % 4},"
+            f"WO-{i // 10},브래킷-{i % 5}" for i in range(200)]
+    path = tmp_path / "many.csv"
+    path.write_bytes(("\n".join([_HEADER, *rows]) + "\n").encode("cp949"))
+    results = []
+    for workers in (1, 5):
+        async with make_mes(batch_rows=9, workers=workers, source=f"w{workers}", home=tmp_path / f"h{workers}",
+                            mappings=[{"kind": "production", "encoding": "cp949"}]) as mes:
+            report = await mes.ingest(path)
+            assert report.quarantine_file is not None
+            records = mes.store.records(RecordKind.PRODUCTION, limit=1000)
+        results.append((report.accepted, report.quarantined, Path(report.quarantine_file).read_text("utf-8"),
+                        sorted((r["source_row"], r["equipment"], r["good"], r["shift"]) for r in records)))
+    assert results[0] == results[1]
+    assert results[0][:2] == (171, 29)
