@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import fnmatch
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator
 
@@ -67,6 +68,9 @@ class MesFilesConfig(ConnectorConfig):
     workers: int | None = Field(default=None, ge=1, le=64, description="threads that parse and validate "
                                 "batches (memory holds about workers + 1 batches); default: the CPUs this "
                                 "process may use, at most 8")
+    xlsx_reader: Literal["auto", "calamine", "openpyxl"] = Field(
+        default="auto", description="auto: calamine (fast, the sheet in memory) unless the sheet XML is over "
+        "64 MB, then openpyxl's streaming reader (memory bounded by batch_rows)")
     max_field_chars: int = Field(default=10_000, ge=1, description="longer cells are quarantined")
     max_json_depth: int = Field(default=32, ge=2)
     max_document_mb: float = Field(default=256, gt=0, description="JSON documents and XML are read whole; "

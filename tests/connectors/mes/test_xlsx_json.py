@@ -12,6 +12,7 @@ from factorypilot.connectors.mes import MesFilesConnector
 from factorypilot.errors import DataError
 
 Make = Callable[..., MesFilesConnector]
+READERS = pytest.mark.parametrize("reader", ["calamine", "openpyxl"])
 
 
 def _merged_workbook(path: Path) -> None:
@@ -38,17 +39,18 @@ def _merged_workbook(path: Path) -> None:
     wb.save(path)
 
 
-async def test_xlsx_named_sheet_with_merged_headers(tmp_path: Path, make_mes: Make) -> None:
+@READERS
+async def test_xlsx_named_sheet_with_merged_headers(tmp_path: Path, make_mes: Make, reader: str) -> None:
     path = tmp_path / "실적.xlsx"
     _merged_workbook(path)
     mapping = {"kind": "production", "sheet": "실적", "skip_rows": 1, "header_rows": 2,
                "columns": {"설비": "equipment", "일시": "time", "수량/양품": "good", "수량/불량": "scrap"}}
-    async with make_mes(mappings=[mapping]) as mes:
+    async with make_mes(mappings=[mapping], xlsx_reader=reader) as mes:
         info = await mes.inspect(path)
         report = await mes.ingest(path)
         rows = await mes.records("production")
     assert info.columns == ["설비", "일시", "수량/양품", "수량/불량", "비고"]
-    assert info.detail == "sheet '실적'"
+    assert info.detail == f"sheet '실적', read by {reader}"
     assert (report.total, report.accepted, report.quarantined) == (3, 2, 1)
     assert [r["good"] for r in rows] == [120, 98]
     assert rows[0]["time"] == "2026-11-24T22:00:00+00:00"
@@ -57,7 +59,8 @@ async def test_xlsx_named_sheet_with_merged_headers(tmp_path: Path, make_mes: Ma
     assert (bad["row"], bad["column"], bad["value"]) == (6, "일시", "언제")
 
 
-async def test_xlsx_streams_in_batches_and_fills_merged_data_cells(tmp_path: Path, make_mes: Make) -> None:
+@READERS
+async def test_xlsx_in_batches_and_fills_merged_data_cells(tmp_path: Path, make_mes: Make, reader: str) -> None:
     import openpyxl
 
     wb = openpyxl.Workbook()
@@ -70,7 +73,8 @@ async def test_xlsx_streams_in_batches_and_fills_merged_data_cells(tmp_path: Pat
     ws.append(["CNC-08", datetime(2026, 11, 25, 12), 5, 0])  # row 8, after an empty row
     path = tmp_path / "생산.xlsx"
     wb.save(path)
-    async with make_mes(batch_rows=2, max_document_mb=0.001) as mes:  # streamed: the size limit does not apply
+    # read in batches: the document size limit does not apply
+    async with make_mes(batch_rows=2, max_document_mb=0.001, xlsx_reader=reader) as mes:
         report = await mes.ingest(path, kind="production")
         rows = await mes.records("production")
     assert (report.total, report.accepted, report.quarantined) == (6, 6, 0)
@@ -78,17 +82,54 @@ async def test_xlsx_streams_in_batches_and_fills_merged_data_cells(tmp_path: Pat
     assert [r["source_row"] for r in rows] == [2, 3, 4, 5, 6, 8]
 
 
-async def test_xlsx_missing_sheet_and_damaged_file(tmp_path: Path, make_mes: Make) -> None:
+@READERS
+async def test_xlsx_missing_sheet_and_damaged_file(tmp_path: Path, make_mes: Make, reader: str) -> None:
     path = tmp_path / "실적.xlsx"
     _merged_workbook(path)
     broken = tmp_path / "broken.xlsx"
     broken.write_bytes(path.read_bytes()[:2000])
-    async with make_mes(mappings=[{"kind": "production", "sheet": "없는시트"}]) as mes:
+    async with make_mes(mappings=[{"kind": "production", "sheet": "없는시트"}], xlsx_reader=reader) as mes:
         with pytest.raises(DataError, match="no sheet") as info:
             await mes.ingest(path)
         assert "실적" in str(info.value)
         with pytest.raises(DataError, match="workbook"):
             await mes.ingest(broken)
+
+
+async def test_xlsx_readers_agree_on_an_offset_table(tmp_path: Path, make_mes: Make,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """A table that starts at C3 (the exporter's layout), a formula cell, a date-only cell and a number
+    stored as text: both readers give the same records and row numbers; "auto" picks calamine for a small
+    sheet and the streaming reader once the sheet XML is over the limit."""
+    import openpyxl
+
+    import factorypilot.connectors.mes._xlsx as xlsx
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws["C1"] = "설비 가동 보고"
+    for r, row in enumerate([["설비", "생산일시", "양품수량", "불량수량"],
+                             ["CNC-01", datetime(2026, 11, 25, 7), 120, "3"],
+                             ["CNC-02", datetime(2026, 11, 25).date(), 98.0, 2],
+                             ["CNC-03", "어제", 5, 0]], start=3):
+        for c, value in enumerate(row, start=3):
+            ws.cell(row=r, column=c, value=value)
+    path = tmp_path / "offset.xlsx"
+    wb.save(path)
+    seen = {}
+    for reader in ("calamine", "openpyxl", "auto"):
+        if reader == "auto":
+            monkeypatch.setattr(xlsx, "_CALAMINE_MAX_XML", 0)
+        async with make_mes(xlsx_reader=reader, source=reader, home=tmp_path / reader,
+                            mappings=[{"kind": "production", "skip_rows": 2}]) as mes:
+            report = await mes.ingest(path)
+            rows = await mes.records("production")
+        seen[reader] = ((report.accepted, report.quarantined, report.detail),
+                        sorted((r["source_row"], r["equipment"], r["time"], r["good"], r["scrap"]) for r in rows))
+    assert seen["calamine"][1] == seen["openpyxl"][1] == seen["auto"][1] == [
+        (4, "CNC-01", "2026-11-24T22:00:00+00:00", 120, 3), (5, "CNC-02", "2026-11-24T15:00:00+00:00", 98, 2)]
+    assert seen["calamine"][0] == (2, 1, "sheet 'Sheet', read by calamine")
+    assert seen["auto"][0] == (2, 1, "sheet 'Sheet', read by openpyxl")
 
 
 async def test_jsonl_with_bad_lines_and_depth_limit(tmp_path: Path, make_mes: Make) -> None:
