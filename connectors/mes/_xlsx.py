@@ -7,9 +7,9 @@ import itertools
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pyarrow as pa
 
@@ -226,10 +226,20 @@ def _xlsx_batch(chunk: list[tuple[int, list[str]]], columns: list[str]) -> RawBa
 
 
 def _cell(v: object) -> str:
+    """A cell as text: numbers without a spurious '.0', date-times as 'YYYY-MM-DD hh:mm:ss' rounded to the
+    second (Excel stores them as fractions of a day, so 07:00 may come back as 06:59:59.999999). Checked by
+    exact type in order of frequency: this runs for every cell."""
+    kind = type(v)
+    if kind is str:
+        return cast(str, v)
+    if kind is float:
+        number = cast(float, v)
+        return str(int(number)) if number.is_integer() else str(number)
     if v is None:
         return ""
-    if isinstance(v, datetime | date):
-        return v.strftime("%Y-%m-%d %H:%M:%S")
-    if isinstance(v, float) and v.is_integer():
-        return str(int(v))
+    if isinstance(v, datetime):
+        whole = v.replace(microsecond=0, tzinfo=None) + timedelta(seconds=v.microsecond >= 500_000)
+        return whole.isoformat(" ")
+    if isinstance(v, date):
+        return v.isoformat() + " 00:00:00"
     return str(v)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -179,3 +179,16 @@ async def test_json_document_with_records_key_and_hostile_json(tmp_path: Path, m
     assert report.accepted == 1
     assert rows[0]["minutes"] == 45.0
     assert rows[0]["start"] == "2026-11-24T23:00:00+00:00"
+
+
+def test_cell_text_rounds_excel_times_to_the_second() -> None:
+    """Excel keeps date-times as fractions of a day: 07:00 can come back as 06:59:59.999999."""
+    from datetime import date
+
+    from factorypilot.connectors.mes._xlsx import _cell
+
+    assert _cell(datetime(2026, 11, 25, 6, 59, 59, 999_999)) == "2026-11-25 07:00:00"
+    assert _cell(datetime(2026, 12, 31, 23, 59, 59, 600_000)) == "2027-01-01 00:00:00"
+    assert _cell(datetime(2026, 11, 25, 7, 0, 0, 400_000, tzinfo=UTC)) == "2026-11-25 07:00:00"
+    assert _cell(date(2026, 11, 25)) == "2026-11-25 00:00:00"
+    assert [_cell(v) for v in (120.0, 1.5, 7, None, "브래킷-A", True)] == ["120", "1.5", "7", "", "브래킷-A", "True"]
