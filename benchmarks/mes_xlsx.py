@@ -1,7 +1,7 @@
 """Benchmark: MES XLSX ingest (validate only) with calamine vs openpyxl, against pandas.read_excel.
 
     python benchmarks/mes_xlsx.py              # 100,000 rows
-    python benchmarks/mes_xlsx.py --rows 20000
+    python benchmarks/mes_xlsx.py --quick      # 10,000 rows
 
 The workbook (Korean headers, ~1 % bad rows, the same columns as benchmarks/mes_ingest.py) is generated into a
 temp dir. Each contender runs in its own process, ``--repeat`` times, interleaved; the median is shown.
@@ -78,8 +78,11 @@ def measure(name: str, path: Path, home: Path) -> tuple[str, float, int, float]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rows", type=int, default=100_000)
+    ap.add_argument("--quick", action="store_true", help="10,000 rows")
     ap.add_argument("--repeat", type=int, default=3, help="runs per contender (median reported)")
     args = ap.parse_args()
+    if args.quick:
+        args.rows = 10_000
     console = Console(width=120)
     runs: dict[str, list[tuple[str, float, int, float]]] = {n: [] for n in NAMES}
     with tempfile.TemporaryDirectory() as tmp:
