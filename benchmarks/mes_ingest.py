@@ -20,7 +20,6 @@ Goal (issue 4): validate >= 0.5x pyarrow rows/s, >= 1x pandas.
 from __future__ import annotations
 
 import argparse
-import multiprocessing as mp
 import os
 import random
 import resource
@@ -31,6 +30,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from _spawn import in_fresh_process
 from rich.console import Console
 from rich.table import Table
 
@@ -102,13 +102,7 @@ def _run(name: str, path: str, encoding: str, home: str, out: Any) -> None:
 
 
 def measure(name: str, path: Path, encoding: str, home: Path) -> tuple[str, float, int, float, float]:
-    ctx = mp.get_context("spawn")
-    q: Any = ctx.Queue()
-    p = ctx.Process(target=_run, args=(name, str(path), encoding, str(home), q))
-    p.start()
-    result = q.get()
-    p.join()
-    return result  # type: ignore[no-any-return]
+    return in_fresh_process(_run, name, str(path), encoding, str(home))  # type: ignore[no-any-return]
 
 
 def main() -> None:

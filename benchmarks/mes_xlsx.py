@@ -14,7 +14,6 @@ temp dir. Each contender runs in its own process, ``--repeat`` times, interleave
 from __future__ import annotations
 
 import argparse
-import multiprocessing as mp
 import resource
 import statistics
 import tempfile
@@ -23,6 +22,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from _spawn import in_fresh_process
 from rich.console import Console
 from rich.table import Table
 
@@ -66,13 +66,7 @@ def _run(name: str, path: str, home: str, out: Any) -> None:
 
 
 def measure(name: str, path: Path, home: Path) -> tuple[str, float, int, float]:
-    ctx = mp.get_context("spawn")
-    q: Any = ctx.Queue()
-    p = ctx.Process(target=_run, args=(name, str(path), str(home), q))
-    p.start()
-    result = q.get()
-    p.join()
-    return result  # type: ignore[no-any-return]
+    return in_fresh_process(_run, name, str(path), str(home))  # type: ignore[no-any-return]
 
 
 def main() -> None:

@@ -80,6 +80,10 @@ class _Sheet:
     errors: tuple[type[BaseException], ...]
 
 
+def _unreadable(exc: BaseException, file: str) -> DataError:
+    return DataError(f"cannot read the sheet: {short(exc)}", file=file, hint="is the file complete? re-export it")
+
+
 _OPENING: tuple[type[BaseException], ...] = (OSError, KeyError, ValueError, zipfile.BadZipFile, SyntaxError)
 _NOT_A_WORKBOOK = "is it a real, complete .xlsx (not .xls or a renamed CSV)? re-export it"
 
@@ -121,8 +125,7 @@ def _open_calamine(path: Path, mapping: MappingConfig, file: str) -> _Sheet:
         sheet = wb.get_sheet_by_name(title)
     except errors as exc:
         wb.close()
-        raise DataError(f"cannot read the sheet: {short(exc)}", file=file, hint="is the file complete? "
-                                                                                "re-export it") from exc
+        raise _unreadable(exc, file) from exc
     except BaseException:
         wb.close()
         raise
@@ -153,8 +156,7 @@ def _open_openpyxl(path: Path, mapping: MappingConfig, file: str) -> _Sheet:
         try:
             merged = _merged_ranges(ws, file)
         except errors as exc:
-            raise DataError(f"cannot read the sheet: {short(exc)}", file=file,
-                            hint="is the file complete? re-export it") from exc
+            raise _unreadable(exc, file) from exc
     except BaseException:
         wb.close()
         raise
@@ -179,8 +181,7 @@ def read_xlsx(path: Path, mapping: MappingConfig, cfg: MesFilesConfig,
             start = mapping.skip_rows + mapping.header_rows
             head = [row for _, row in itertools.islice(rows, start)]
         except opening as exc:
-            raise DataError(f"cannot read the sheet: {short(exc)}", file=file,
-                            hint="is the file complete? re-export it") from exc
+            raise _unreadable(exc, file) from exc
     except BaseException:
         sheet.close()
         raise
@@ -211,8 +212,7 @@ def read_xlsx(path: Path, mapping: MappingConfig, cfg: MesFilesConfig,
             if progress is not None:
                 progress(size)
         except opening as exc:
-            raise DataError(f"cannot read the sheet: {short(exc)}", file=file,
-                            hint="is the file complete? re-export it") from exc
+            raise _unreadable(exc, file) from exc
         finally:
             sheet.close()
 
