@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, cast
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from factorypilot.connectors.mes._tabular import FileInfo, Progress, RawBatch, join_headers, short
 from factorypilot.connectors.mes.config import MappingConfig, MesFilesConfig
@@ -47,20 +48,20 @@ def _merged_ranges(ws: Any, file: str) -> list[tuple[int, int, int, int]]:
 
 
 def _filled_rows(rows: Iterator[tuple[object, ...]], merged: list[tuple[int, int, int, int]]
-                 ) -> Iterator[tuple[int, list[str]]]:
-    """(1-based row number, cells as text) with merged areas filled with their top-left value."""
+                 ) -> Iterator[tuple[int, list[object]]]:
+    """(1-based row number, cell values) with merged areas filled with their top-left value."""
     by_top: dict[int, list[tuple[int, int, int, int]]] = {}
     for rng in merged:
         by_top.setdefault(rng[1], []).append(rng)
-    active: list[tuple[tuple[int, int, int, int], str]] = []
+    active: list[tuple[tuple[int, int, int, int], object]] = []
     for n, raw in enumerate(rows, start=1):
-        row = [_cell(v) for v in raw]
+        row = list(raw)
         for rng in by_top.pop(n, ()):
-            active.append((rng, row[rng[0] - 1] if rng[0] - 1 < len(row) else ""))
+            active.append((rng, row[rng[0] - 1] if rng[0] - 1 < len(row) else None))
         if active:
             for (min_col, _, max_col, _), top in active:
                 if len(row) < max_col:
-                    row.extend([""] * (max_col - len(row)))
+                    row.extend([None] * (max_col - len(row)))
                 row[min_col - 1: max_col] = [top] * (max_col - min_col + 1)
             active = [(rng, top) for rng, top in active if rng[3] > n]
         yield n, row
@@ -188,7 +189,7 @@ def read_xlsx(path: Path, mapping: MappingConfig, cfg: MesFilesConfig,
     if len(head) < start:
         sheet.close()
         raise DataError("the sheet has no header row", file=file, hint="check skip_rows/header_rows or the sheet")
-    columns = join_headers(head[mapping.skip_rows:start])
+    columns = join_headers([[_cell(v) for v in row] for row in head[mapping.skip_rows:start]])
     info = FileInfo("xlsx", None, None, columns, detail=f"sheet {sheet.title!r}, read by {sheet.reader}")
 
     size = path.stat().st_size
@@ -199,9 +200,9 @@ def read_xlsx(path: Path, mapping: MappingConfig, cfg: MesFilesConfig,
 
     def batches() -> Iterator[RawBatch]:
         try:
-            chunk: list[tuple[int, list[str]]] = []
+            chunk: list[tuple[int, list[object]]] = []
             for n, row in rows:
-                if any(v != "" for v in row):  # trailing empty (formatted) rows are common
+                if any(v is not None and v != "" for v in row):  # trailing empty (formatted) rows are common
                     chunk.append((n, row))
                 if len(chunk) >= cfg.batch_rows:
                     tell(n)
@@ -219,10 +220,32 @@ def read_xlsx(path: Path, mapping: MappingConfig, cfg: MesFilesConfig,
     return info, batches()
 
 
-def _xlsx_batch(chunk: list[tuple[int, list[str]]], columns: list[str]) -> RawBatch:
-    cols = {name: pa.array([r[i] if i < len(r) else "" for _, r in chunk], pa.string())
-            for i, name in enumerate(columns)}
+def _xlsx_batch(chunk: list[tuple[int, list[object]]], columns: list[str]) -> RawBatch:
+    cols = {name: _column_text([r[i] if i < len(r) else None for _, r in chunk]) for i, name in enumerate(columns)}
     return RawBatch(pa.table(cols), pa.array([n for n, _ in chunk], pa.int64()))
+
+
+def _column_text(values: list[object]) -> pa.Array:
+    """``[_cell(v) for v in values]`` as an Arrow array; columns of one kind (text, whole numbers, naive
+    date-times: nearly all of an export) are converted by Arrow kernels instead of cell by cell."""
+    kinds = set(map(type, values)) - {type(None)}
+    try:
+        if kinds <= {str}:
+            return pc.fill_null(pa.array(values, pa.string()), "")
+        if kinds <= {int, float}:
+            numbers = pa.array(values, pa.float64() if float in kinds else pa.int64())
+            if float in kinds:
+                whole = pc.and_(pc.equal(pc.floor(numbers), numbers), pc.less(pc.abs(numbers), 2.0**53))
+                if not pc.all(whole).as_py():  # fractions, huge values, inf/nan: Python's own spelling
+                    return pa.array([_cell(v) for v in values], pa.string())
+                numbers = numbers.cast(pa.int64())
+            return pc.fill_null(numbers.cast(pa.string()), "")
+        if kinds == {datetime} and all(v is None or v.tzinfo is None for v in values):  # type: ignore[attr-defined]
+            stamps = pc.round_temporal(pa.array(values, pa.timestamp("us")), unit="second")
+            return pc.fill_null(stamps.cast(pa.timestamp("s")).cast(pa.string()), "")
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+        pass
+    return pa.array([_cell(v) for v in values], pa.string())
 
 
 def _cell(v: object) -> str:

@@ -7,6 +7,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from factorypilot.connectors.mes import MesFilesConnector
 from factorypilot.errors import DataError
@@ -192,3 +194,24 @@ def test_cell_text_rounds_excel_times_to_the_second() -> None:
     assert _cell(datetime(2026, 11, 25, 7, 0, 0, 400_000, tzinfo=UTC)) == "2026-11-25 07:00:00"
     assert _cell(date(2026, 11, 25)) == "2026-11-25 00:00:00"
     assert [_cell(v) for v in (120.0, 1.5, 7, None, "브래킷-A", True)] == ["120", "1.5", "7", "", "브래킷-A", "True"]
+
+
+_CELLS = st.one_of(
+    st.lists(st.one_of(st.none(), st.text(max_size=5)), max_size=30),
+    st.lists(st.one_of(st.none(), st.integers(-(2**63), 2**63 - 1)), max_size=30),
+    st.lists(st.one_of(st.none(), st.floats(), st.integers(-(2**60), 2**60).map(float),
+                       st.sampled_from([0.5, -0.0, 1e20, 2.0**53, 120.0])), max_size=30),
+    st.lists(st.one_of(st.none(), st.datetimes(min_value=datetime(1900, 1, 1), max_value=datetime(2100, 1, 1)),
+                       st.sampled_from([datetime(2026, 11, 25, 6, 59, 59, 500_000),
+                                        datetime(2026, 11, 25, 6, 59, 59, 499_999)])), max_size=30),
+    st.lists(st.one_of(st.none(), st.text(max_size=3), st.floats(allow_nan=False), st.booleans(),
+                       st.dates(), st.datetimes()), max_size=30),
+)
+
+
+@given(values=_CELLS)
+def test_column_text_equals_cell_by_cell(values: list[object]) -> None:
+    """The per-column fast paths spell every value exactly as the per-cell conversion does."""
+    from factorypilot.connectors.mes._xlsx import _cell, _column_text
+
+    assert _column_text(values).to_pylist() == [_cell(v) for v in values]
