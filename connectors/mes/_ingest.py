@@ -24,7 +24,15 @@ from factorypilot.connectors.mes._aliases import auto_columns, guess_kind
 from factorypilot.connectors.mes._b2mml import read_b2mml
 from factorypilot.connectors.mes._json import read_json
 from factorypilot.connectors.mes._store import MesStore, Upsert
-from factorypilot.connectors.mes._tabular import Deferred, FileInfo, Progress, RawBatch, read_csv, sniff_csv
+from factorypilot.connectors.mes._tabular import (
+    Deferred,
+    FileInfo,
+    PieceError,
+    Progress,
+    RawBatch,
+    read_csv,
+    sniff_csv,
+)
 from factorypilot.connectors.mes._validate import ROW, Checked, check
 from factorypilot.connectors.mes._xlsx import read_xlsx
 from factorypilot.connectors.mes.config import MappingConfig, MesFilesConfig
@@ -248,7 +256,10 @@ def ingest_file(path: Path, cfg: MesFilesConfig, store: MesStore | None, *, kind
 
                 def settle(fut: Future[tuple[RawBatch, Checked | None]], k: RecordKind = k,
                            lines: list[int] = lines) -> None:
-                    batch, checked = fut.result()
+                    try:
+                        batch, checked = fut.result()
+                    except PieceError as exc:  # only here are the lines before the piece known
+                        raise exc.at(lines[0]) from exc.__cause__
                     if batch.lines is not None:
                         lines[0] += batch.base
                         _renumber(batch, checked, lines[0])
@@ -293,7 +304,10 @@ def inspect_file(path: Path, cfg: MesFilesConfig, *, kind: RecordKind | None = N
     plan = _plan(path, small, kind, None)
     k, mapping, cols, batches = plan.streams[0]
     item = next(batches, None)
-    batch = item if item is None or isinstance(item, RawBatch) else item()
+    try:
+        batch = item if item is None or isinstance(item, RawBatch) else item()
+    except PieceError as exc:  # the first piece: nothing before it
+        raise exc.at(0) from exc.__cause__
     if batch is not None and batch.lines is not None:
         _renumber(batch, None, batch.base)
     preview: list[dict[str, Any]] = []

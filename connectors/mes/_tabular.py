@@ -121,44 +121,43 @@ def read_csv(path: Path, mapping: MappingConfig, cfg: MesFilesConfig, info: File
     streaming parse on this thread, numbered absolutely."""
     encoding = info.encoding or "utf-8"
     first = mapping.skip_rows + mapping.header_rows  # physical rows before the data
-    start = _data_start(path, first, encoding) if encoding in _SPLITTABLE else None
-    if start is None:
+    layout = _layout(path, first, encoding, cfg.batch_rows) if encoding in _SPLITTABLE else None
+    if layout is None:
         yield from _read_stream(path, cfg, info, first, progress)
         return
-    yield from _read_pieces(path, cfg, info, first, start, progress)
+    yield from _read_pieces(path, info, first, *layout, progress)
 
 
-def _data_start(path: Path, lines: int, encoding: str) -> int | None:
-    """Byte offset just after the first ``lines`` physical lines (LF, CRLF or a lone CR end a line, as for
-    Arrow's parser), after a UTF-8 BOM; None if they are not all in the file's first 1 MB."""
+def _layout(path: Path, lines: int, encoding: str, rows: int) -> tuple[int, int] | None:
+    """Where the data starts and how many bytes make a piece, from the file's first 1 MB; None if the header
+    is not all in it.
+
+    The data starts just after the first ``lines`` physical lines (LF, CRLF or a lone CR end a line, as for
+    Arrow's parser) and a UTF-8 BOM. A piece is about ``rows`` rows, judged by the average length of the lines
+    in the first 64 kB of data."""
     with path.open("rb") as fh:
         head = fh.read(1 << 20)
     pos = 3 if encoding in ("utf-8", "utf-8-sig") and head.startswith(b"\xef\xbb\xbf") else 0
     for _ in range(lines):
         lf, cr = head.find(b"\n", pos), head.find(b"\r", pos)
         if lf < 0 and cr < 0:
-            return None if len(head) == 1 << 20 else len(head)  # a file of header lines only
+            if len(head) == 1 << 20:
+                return None
+            pos = len(head)  # a file of header lines only
+            break
         if cr >= 0 and (lf < 0 or cr < lf):
-            pos = cr + 2 if head[cr + 1: cr + 2] == b"\n" else cr + 1
             if cr + 1 == len(head) and len(head) == 1 << 20:
                 return None  # CR at the edge of the sample: cannot tell whether LF follows
+            pos = cr + 2 if head[cr + 1: cr + 2] == b"\n" else cr + 1
         else:
             pos = lf + 1
-    return pos
-
-
-def _piece_bytes(path: Path, start: int, rows: int) -> int:
-    """Bytes per piece: about ``rows`` rows, from the average line length of the first 64 kB of data."""
-    with path.open("rb") as fh:
-        fh.seek(start)
-        sample = fh.read(1 << 16)
+    sample = head[pos: pos + (1 << 16)]
     per_line = len(sample) / max(1, sample.count(b"\n"))
-    return int(min(_CHUNK_MAX, max(_CHUNK_MIN, rows * per_line)))
+    return pos, int(min(_CHUNK_MAX, max(_CHUNK_MIN, rows * per_line)))
 
 
-def _read_pieces(path: Path, cfg: MesFilesConfig, info: FileInfo, first: int, start: int,
+def _read_pieces(path: Path, info: FileInfo, first: int, start: int, size: int,
                  progress: Progress | None) -> Iterator[Deferred]:
-    size = _piece_bytes(path, start, cfg.batch_rows)
     base = first  # lines before the first piece; each later piece follows the one before it
     with pa.OSFile(str(path), "rb") as source:
         total = source.size()
@@ -217,6 +216,25 @@ def _options(info: FileInfo, file: str, invalid: list[dict[str, Any]], encoding:
                                                strings_can_be_null=False, quoted_strings_can_be_null=False)}
 
 
+_PARSE_HINT = "check the delimiter/encoding (set them in the mapping) or whether the file is truncated"
+
+
+class PieceError(DataError):
+    """A piece of a CSV file could not be parsed. The piece does not know its line numbers; whoever settles
+    pieces in file order does, and turns this into a DataError naming the row with ``at``."""
+
+    def __init__(self, reason: str, file: str, offset: int, base: int) -> None:
+        super().__init__(f"cannot parse CSV in the bytes from offset {offset:,}: {reason}", file=file,
+                         hint=_PARSE_HINT)
+        self.reason, self.offset, self.base = reason, offset, base
+
+    def at(self, before: int) -> DataError:
+        """The error with its row, given the physical lines before the piece (its ``base`` aside)."""
+        row = before + self.base + 1
+        return DataError(f"cannot parse CSV at or after row {row} (byte {self.offset:,}): {self.reason}",
+                         file=self.file, row=row, hint=_PARSE_HINT)
+
+
 @dataclass
 class _Piece:
     """Whole lines of a CSV file (bytes ``offset`` to ``offset + len(data)``), parsed when called."""
@@ -237,9 +255,7 @@ class _Piece:
         try:
             table = pcsv.read_csv(pa.BufferReader(self.data), **options)
         except (pa.ArrowInvalid, UnicodeDecodeError, ValueError) as exc:
-            raise DataError(f"cannot parse CSV in the bytes from offset {self.offset:,}: {short(exc)}",
-                            file=self.file, hint="check the delimiter/encoding (set them in the mapping) or "
-                                                 "whether the file is truncated") from exc
+            raise PieceError(short(exc), self.file, self.offset, self.base) from exc
         batch = _number(table.combine_chunks(), 0, 0, invalid, invalid)
         batch.lines = table.num_rows + len(invalid)
         batch.base = self.base
@@ -269,8 +285,7 @@ def _read_stream(path: Path, cfg: MesFilesConfig, info: FileInfo, first: int,
                 emitted += batch.num_rows
         except (pa.ArrowInvalid, UnicodeDecodeError, ValueError) as exc:
             raise DataError(f"cannot parse CSV at or after row {first + emitted + 1}: {short(exc)}", file=file,
-                            hint="check the delimiter/encoding (set them in the mapping) or whether the file "
-                                 "is truncated") from exc
+                            hint=_PARSE_HINT) from exc
     if invalid[seen_invalid:]:
         yield RawBatch(pa.table({c: pa.array([], pa.string()) for c in info.columns}), pa.array([], pa.int64()),
                        invalid[seen_invalid:])

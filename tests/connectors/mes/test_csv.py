@@ -341,3 +341,17 @@ async def test_worker_count_changes_nothing_but_speed(tmp_path: Path, make_mes: 
                         sorted((r["source_row"], r["equipment"], r["good"], r["shift"]) for r in records)))
     assert results[0] == results[1]
     assert results[0][:2] == (171, 29)
+
+
+async def test_undecodable_bytes_mid_file_name_the_row(tmp_path: Path, make_mes: Make) -> None:
+    """A piece that cannot be decoded is reported by row (counted over the pieces before it), not only by byte."""
+    lines = [_HEADER.encode("cp949"), *(r.encode("cp949") for r in _ROWS[:3]), b"CNC-09,\xff\xfe,1,0,WO-9,X",
+             _ROWS[3].encode("cp949")]
+    path = tmp_path / "mixed.csv"
+    path.write_bytes(b"\r\n".join(lines) + b"\r\n")
+    async with make_mes(batch_rows=1, mappings=[{"kind": "production", "encoding": "cp949"}]) as mes:
+        with pytest.raises(DataError) as info:
+            await mes.ingest(path)
+    assert (info.value.file, info.value.row) == (str(path), 5)
+    assert "at or after row 5" in str(info.value)
+    assert "cp949" in str(info.value)

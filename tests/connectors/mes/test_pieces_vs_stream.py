@@ -10,7 +10,7 @@ import pyarrow.compute as pc
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from factorypilot.connectors.mes._tabular import FileInfo, RawBatch, _read_pieces, _read_stream
+from factorypilot.connectors.mes._tabular import FileInfo, RawBatch, _layout, _read_pieces, _read_stream
 from factorypilot.connectors.mes.config import MesFilesConfig
 from factorypilot.errors import DataError
 
@@ -55,5 +55,8 @@ def test_pieces_equal_one_stream(body: str, batch_rows: int) -> None:
         cfg = MesFilesConfig(home=Path(tmp), batch_rows=batch_rows)
         info = FileInfo("csv", "utf-8", ",", ["h1", "h2", "h3"])
         stream = _run(_read_stream(path, cfg, info, 1, None))
-        pieces = _run(_read_pieces(path, cfg, info, 1, len(header), None))
+        layout = _layout(path, 1, "utf-8", batch_rows)
+        assert layout is not None
+        assert layout[0] == len(header)
+        pieces = _run(_read_pieces(path, info, 1, *layout, None))
     assert pieces == stream
