@@ -41,14 +41,16 @@ from factorypilot.errors import DataError
 
 __all__ = ["IngestReport", "InspectReport", "detect_format", "ingest_file", "inspect_file"]
 
+_FORMATS = {".csv": "csv", ".tsv": "csv", ".txt": "csv", ".xlsx": "xlsx", ".xlsm": "xlsx", ".json": "json",
+            ".jsonl": "json", ".ndjson": "json", ".xml": "b2mml"}
+
+
 def _workers(cfg: MesFilesConfig) -> int:
     """Parse/validate threads: the configured number, else the CPUs this process may use (at most 8)."""
     if cfg.workers is not None:
         return cfg.workers
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 2)
     return max(1, min(8, usable))
-_FORMATS = {".csv": "csv", ".tsv": "csv", ".txt": "csv", ".xlsx": "xlsx", ".xlsm": "xlsx", ".json": "json",
-            ".jsonl": "json", ".ndjson": "json", ".xml": "b2mml"}
 
 
 @dataclass
