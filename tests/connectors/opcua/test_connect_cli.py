@@ -82,9 +82,14 @@ def test_unreachable_endpoint_is_a_typed_error() -> None:
 @pytest.mark.slow
 def test_console_script_prints_one_line_error() -> None:
     import subprocess
+    import sys
+    from pathlib import Path
 
+    # The console script installed beside the running interpreter (any virtualenv, any machine).
+    script = Path(sys.executable).parent / "factorypilot"
+    assert script.exists(), f"console script not installed next to {sys.executable}"
     url = f"opc.tcp://127.0.0.1:{free_port()}"
-    proc = subprocess.run(["/work/venv/bin/factorypilot", "connect", "browse", url, "--timeout", "2"],
+    proc = subprocess.run([str(script), "connect", "browse", url, "--timeout", "2"],
                           capture_output=True, text=True, timeout=60, check=False)
     assert proc.returncode == 1
     assert "error:" in proc.stderr
