@@ -1,13 +1,20 @@
-"""The side-effecting nodes: ``act`` (exactly once) and ``verify`` (read-back), plus approval edits.
+"""The side-effecting nodes: ``act`` (write-ahead intent, exactly once) and ``verify`` (read-back).
 
-Exactly-once, step by step, for action *i* of run *r* with key ``r:act:i:<fingerprint>``:
+Every action of run *r* has the key ``r:act:i:<fingerprint>`` and moves through
+``planned → issued → confirmed | unconfirmed | failed``. Each state is committed to ``agent.sqlite`` **and**
+appended to the ledger *before* the next side effect:
 
-1. key already ``executed``/``verified``/``failed`` → replay: report it, do not touch the plant;
-2. key ``started`` (the process died between recording intent and recording success): for a tag write,
-   read the tag — if it already holds the value the write landed, so mark it executed without writing
-   again; a method call is never repeated (marked ``unconfirmed`` for a person to check);
-3. otherwise re-check the policy against *fresh* values (conditions may have changed while a person was
-   deciding), record ``started`` (committed), execute with a permit from the guard, record ``executed``.
+1. ``planned`` — the policy was re-checked on fresh values; nothing has touched the plant yet. A crash here is
+   harmless: the next run of ``act`` plans again and issues.
+2. ``issued`` — recorded, then the write / method call / note is sent. From here on the action is **never
+   issued again automatically**, whatever happens: after a crash ``verify`` reads the plant back — at target →
+   ``confirmed`` (the ledger says "confirmed after restart"); otherwise → ``unconfirmed`` and the run goes to
+   ``attention``: a person decides, and a re-issue is a new approval.
+3. the plant accepted it (``issued``, detail "accepted"); ``verify`` reads back → ``confirmed`` or ``failed``.
+
+A plant that cannot be reached (before issuing, or while reading back) raises ``ConnectionError_`` out of
+the node: the runtime marks the run ``waiting_for_plant`` and retries the node later; an action that was
+``issued`` when the link dropped is resolved by read-back, never by writing again.
 """
 
 from __future__ import annotations
@@ -19,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from factorypilot.agents.safety import Decision
 from factorypilot.connectors.base import BaseConnector
-from factorypilot.errors import FactoryPilotError
+from factorypilot.errors import ConnectionError_, FactoryPilotError
 from factorypilot.vocabulary import ActionKind, ActionRequest, ActionResult, ActionStatus, Sample, Scalar
 
 if TYPE_CHECKING:
@@ -28,7 +35,8 @@ if TYPE_CHECKING:
 
 __all__ = ["act", "apply_edits", "same_value", "verify"]
 
-_FINAL = {"executed", "verified", "failed", "unconfirmed", "refused"}
+_FINAL = {"confirmed", "failed", "unconfirmed", "refused"}
+_ACCEPTED = "accepted by the plant"
 
 
 def same_value(a: Scalar, b: Scalar, tol: float = 1e-6) -> bool:
@@ -86,18 +94,20 @@ async def act(d: RuntimeDeps, state: AgentState, crash_hook: Callable[[str], Non
             results.append(_result(req, ActionStatus.REJECTED, key, why))
             continue
         row = d.store.action(key)
-        if row is not None and row.state in _FINAL:  # a replayed node: the plant was already touched
-            status = ActionStatus.REFUSED if row.state == "refused" else ActionStatus.UNCONFIRMED
+        if row is not None and row.state in _FINAL:  # a replayed node: the action is settled
+            status = {"refused": ActionStatus.REFUSED, "failed": ActionStatus.FAILED,
+                      "confirmed": ActionStatus.DONE}.get(row.state, ActionStatus.UNCONFIRMED)
             results.append(_result(req, status, key, row.detail, executed_value=req.value) | {
-                "executed": row.state in ("executed", "verified")})
+                "executed": row.state != "refused", "settled": True})
+            continue
+        if row is not None and row.state == "issued":  # issued before a crash: never issue again
+            d.ledger.append("action", _issued_payload(req, key, approval), run_id=run_id, key=f"{key}:issued")
+            results.append(_result(req, ActionStatus.UNCONFIRMED, key, row.detail or "issued before a restart",
+                                   executed_value=req.value) | {"executed": True,
+                                                                "after_restart": row.detail != _ACCEPTED})
             continue
         is_plant = req.kind in (ActionKind.WRITE, ActionKind.METHOD)
         fresh = await _fresh_values(d, [req.target] if req.kind is ActionKind.WRITE else []) if is_plant else {}
-        if row is not None:  # state 'started': we died mid-action
-            recovered = _recover(d, req, key, fresh)
-            if recovered is not None:
-                results.append(recovered)
-                continue
         dec_now = d.guard.evaluate(req, fresh, d.store.recent_actions()) if is_plant else dec
         if not dec_now.allowed or (dec_now.needs_approval and not dec.needs_approval):
             why = "conditions changed before acting: " + ("; ".join(dec_now.reasons) or "now needs approval")
@@ -110,35 +120,48 @@ async def act(d: RuntimeDeps, state: AgentState, crash_hook: Callable[[str], Non
                 continue
             d.ledger.append("dry-run", {"target": req.target, "value": req.value, "result": "ok"}, run_id=run_id,
                             key=f"{key}:dry-run")
-        d.store.start_action(key, run_id, req.target, req.kind.value, req.model_dump(mode="json"))
+        d.store.plan_action(key, run_id, req.target, req.kind.value, req.model_dump(mode="json"))
+        d.ledger.append("action", {"target": req.target, "kind": req.kind.value, "value": req.value,
+                                   "status": "planned", "idempotency_key": key}, run_id=run_id, key=f"{key}:planned")
+        crash_hook("act:after_plan")
+        note = (run_id, req.target, str(req.value)) if req.kind is ActionKind.NOTE else None
+        d.store.issue_action(key, note)
+        d.ledger.append("action", _issued_payload(req, key, approval, fresh.get(req.target)), run_id=run_id,
+                        key=f"{key}:issued")
+        crash_hook("act:after_issue")
         try:
-            if req.kind is ActionKind.NOTE:
-                d.store.add_note(key, run_id, req.target, str(req.value))
-            else:
+            if is_plant:
                 permit = d.guard.permit(req, dec_now, approved=True)
                 if req.kind is ActionKind.WRITE:
                     await d.connector.write(req, permit)
                 else:
                     await d.connector.call(req, permit)
-        except FactoryPilotError as exc:
+        except ConnectionError_:
+            raise  # outcome unknown: stays 'issued'; the run waits for the plant and then reads back
+        except FactoryPilotError as exc:  # the plant (or the guard) refused it: nothing was changed
             d.store.mark_action(key, "failed", str(exc))
             d.ledger.append("action", {"target": req.target, "value": req.value, "status": "failed",
                                        "error": str(exc)}, run_id=run_id, key=f"{key}:failed")
-            results.append(_result(req, ActionStatus.FAILED, key, str(exc)))
+            results.append(_result(req, ActionStatus.FAILED, key, str(exc)) | {"settled": True})
             continue
         crash_hook("act:after_write")
-        d.store.mark_action(key, "executed")
+        d.store.mark_action(key, "issued", _ACCEPTED)
         d.ledger.append("action", {"target": req.target, "kind": req.kind.value, "value": req.value,
-                                   "from": fresh.get(req.target), "idempotency_key": key,
-                                   "approved_by": approval.get("by")}, run_id=run_id, key=f"{key}:executed")
+                                   "status": "accepted", "idempotency_key": key}, run_id=run_id,
+                        key=f"{key}:accepted")
         results.append(_result(req, ActionStatus.UNCONFIRMED, key, "awaiting read-back",
                                executed_value=req.value) | {"executed": True, "from": fresh.get(req.target)})
     return {"results": results}
 
 
+def _issued_payload(req: ActionRequest, key: str, approval: dict[str, Any], before: Scalar = None) -> dict[str, Any]:
+    return {"target": req.target, "kind": req.kind.value, "value": req.value, "status": "issued", "from": before,
+            "idempotency_key": key, "approved_by": approval.get("by")}
+
+
 def _refuse(d: RuntimeDeps, run_id: str, req: ActionRequest, key: str, why: str) -> dict[str, Any]:
     """Record a refusal found at act time (action table + ledger) so a replay does not try again."""
-    d.store.start_action(key, run_id, req.target, req.kind.value, req.model_dump(mode="json"))
+    d.store.plan_action(key, run_id, req.target, req.kind.value, req.model_dump(mode="json"))
     d.store.mark_action(key, "refused", why)
     d.ledger.append("refusal", {"target": req.target, "value": req.value, "reasons": [why]}, run_id=run_id,
                     key=f"{key}:refused")
@@ -162,32 +185,19 @@ async def _rehearse(d: RuntimeDeps, req: ActionRequest, decision: Decision) -> s
     return "" if status is ActionStatus.DONE else f"dry run on the simulator failed: {why}"
 
 
-def _recover(d: RuntimeDeps, req: ActionRequest, key: str, fresh: dict[str, Scalar]) -> dict[str, Any] | None:
-    """Resolve an action found in state 'started' after a crash, or return None to execute it now."""
-    if req.kind is ActionKind.WRITE and same_value(fresh.get(req.target), req.value, d.config.verify.tolerance):
-        d.store.mark_action(key, "executed", "recovered after restart: value already written")
-        return _result(req, ActionStatus.UNCONFIRMED, key, "recovered after restart", executed_value=req.value) | {
-            "executed": True}
-    if req.kind is ActionKind.NOTE and d.store.note(key) is not None:
-        d.store.mark_action(key, "executed", "recovered after restart")
-        return _result(req, ActionStatus.UNCONFIRMED, key, "recovered", executed_value=req.value) | {"executed": True}
-    if req.kind is ActionKind.METHOD:
-        why = "interrupted during a method call; not repeated — confirm on site"
-        d.store.mark_action(key, "unconfirmed", why)
-        return _result(req, ActionStatus.UNCONFIRMED, key, why)
-    return None
-
-
 async def verify(d: RuntimeDeps, state: AgentState) -> dict[str, Any]:
+    """Read every issued action back. Only a matching read-back confirms it; an action issued before a
+    restart that is not at its target is ``unconfirmed`` (a person decides), never written again."""
     run_id = state["run_id"]
     cfg = d.config.verify
     out: list[dict[str, Any]] = []
     for r in state.get("results", []):
-        if not r.get("executed"):
+        if not r.get("executed") or r.get("settled"):
             out.append(r)
             continue
         req = ActionRequest.model_validate(r["request"])
         key = r["idempotency_key"]
+        restart = bool(r.get("after_restart"))
         expect = dict(req.expect) or ({req.target: req.value} if req.kind is ActionKind.WRITE else {})
         read_back: Sample | None = None
         if req.kind is ActionKind.NOTE:
@@ -198,12 +208,19 @@ async def verify(d: RuntimeDeps, state: AgentState) -> dict[str, Any]:
         elif not expect:
             status, why = ActionStatus.UNCONFIRMED, "method result cannot be read back (no expectation declared)"
         else:
-            status, why, read_back = await _read_back(d.connector, expect, cfg.attempts, cfg.interval_s,
-                                                      cfg.tolerance)
-        d.store.mark_action(key, {"done": "verified"}.get(status.value, status.value), why)
+            status, why, read_back = await _read_back(d.connector, expect, 1 if restart else cfg.attempts,
+                                                      cfg.interval_s, cfg.tolerance)
+        if restart:
+            if status is ActionStatus.DONE:
+                why = "confirmed after restart: " + why
+            else:
+                status = ActionStatus.UNCONFIRMED
+                why = ("issued before a restart and not confirmed (" + why + "); not issued again — a person "
+                       "decides, and a re-issue needs a new approval")
+        d.store.mark_action(key, {"done": "confirmed"}.get(status.value, status.value), why)
         d.ledger.append("read-back", {"target": req.target, "expected": expect, "read": read_back.value
-                                      if read_back else None, "status": status.value, "reason": why},
-                        run_id=run_id, key=f"{key}:verify")
+                                      if read_back else None, "status": status.value, "reason": why,
+                                      "after_restart": restart}, run_id=run_id, key=f"{key}:verify")
         out.append(ActionResult(request=req, status=status, executed_value=r.get("executed_value"),
                                 read_back=read_back, reason=why, idempotency_key=key).model_dump(mode="json")
                    | {"executed": True, "from": r.get("from")})
@@ -214,16 +231,21 @@ async def _read_back(connector: BaseConnector[Any], expect: dict[str, Scalar], a
                      tol: float) -> tuple[ActionStatus, str, Sample | None]:
     last: list[Sample] = []
     error = ""
+    lost: ConnectionError_ | None = None
     for attempt in range(attempts):
         try:
             last = await connector.read(list(expect))
-            error = ""
+            error, lost = "", None
+        except ConnectionError_ as exc:
+            error, lost = str(exc), exc
         except FactoryPilotError as exc:
             error = str(exc)
         if last and all(same_value(s.value, expect[s.tag_id], tol) for s in last):
             return ActionStatus.DONE, "read back " + ", ".join(f"{s.value}" for s in last), last[0]
         if attempt + 1 < attempts:
             await asyncio.sleep(interval)
+    if lost is not None:
+        raise lost  # the plant is unreachable: the run waits for it and reads back later
     if error:
         return ActionStatus.UNCONFIRMED, f"read-back failed: {error}", None
     got = ", ".join(f"{s.tag_id}={s.value}" for s in last)

@@ -19,8 +19,9 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.types import interrupt
 
 from factorypilot.agents import _nodes_act
+from factorypilot.agents._edits import edit_rules
 from factorypilot.agents.detectors import run_detectors
-from factorypilot.agents.planners.base import Plan, PlanContext
+from factorypilot.agents.planners.base import Plan, PlanContext, Planner
 from factorypilot.agents.runtime_deps import RuntimeDeps
 from factorypilot.vocabulary import ActionKind, ActionRequest, Event, Sample
 
@@ -41,6 +42,7 @@ class AgentState(TypedDict, total=False):
     results: list[dict[str, Any]]
     report: dict[str, Any] | None
     status: str
+    fallback: bool
 
 
 Node = Callable[[AgentState], Awaitable[dict[str, Any]]]
@@ -115,13 +117,25 @@ class _Nodes:
             current={k: Sample.model_validate(v) for k, v in state.get("current", {}).items()},
             tags=self.d.tag_meta, roles=self.d.config.roles, knowledge=state.get("knowledge", []),
             refusals=refusals, lang=self.d.config.lang)
-        plan = await self.d.planner.plan(ctx)
+        fallback = bool(refusals) and attempt > self.d.config.max_replans
+        if fallback:  # the planner kept proposing refused actions: its fallback plans, or a person decides
+            backup: Planner | None = getattr(self.d.planner, "fallback", None)
+            if backup is not None:
+                plan = await backup.plan(ctx)
+                plan = plan.model_copy(update={"planner": f"{plan.planner} (fallback)"})
+            else:
+                plan = Plan(planner=self.d.planner.name, escalate=True, diagnosis=(
+                    f"{len(refusals)} proposal(s) refused by the safety policy after "
+                    f"{self.d.config.max_replans} re-plan(s); a person must decide"))
+        else:
+            plan = await self.d.planner.plan(ctx)
         self.d.ledger.append("decision", {
             "planner": plan.planner, "model": plan.model, "prompt_tokens": plan.prompt_tokens,
             "playbook": plan.playbook, "diagnosis": plan.diagnosis, "escalate": plan.escalate,
-            "actions": [a.model_dump(mode="json") for a in plan.actions]},
+            "fallback": fallback, "actions": [a.model_dump(mode="json") for a in plan.actions]},
             run_id=state["run_id"], key=self._key(state, "plan", attempt))
-        return {"plan": plan.model_dump(mode="json"), "attempts": attempt + 1}
+        return {"plan": plan.model_dump(mode="json"), "attempts": attempt + 1,
+                **({"fallback": True} if fallback else {})}
 
     async def guard(self, state: AgentState) -> dict[str, Any]:
         plan = Plan.model_validate(state["plan"])
@@ -140,8 +154,9 @@ class _Nodes:
 
     def after_guard(self, state: AgentState) -> str:
         refused = any(not d["decision"]["allowed"] for d in state.get("decisions", []))
-        if refused and self.d.planner.name != "playbook" and state.get("attempts", 0) < self.d.config.max_replans + 1:
-            return "plan"
+        if refused and self.d.planner.name != "playbook" and not state.get("fallback") and (
+                state.get("attempts", 0) <= self.d.config.max_replans + 1):
+            return "plan"  # re-plan with the refusals; after max_replans the plan node falls back or escalates
         return "approve"
 
     async def approve(self, state: AgentState) -> dict[str, Any]:
@@ -149,9 +164,12 @@ class _Nodes:
         if not waiting:
             return {"approval": {"decision": "not-required"}}
         run_id = state["run_id"]
+        current = {k: v.get("value") for k, v in state.get("current", {}).items()}
         request = {"run_id": run_id, "pilot": self.d.config.name,
                    "diagnosis": (state.get("plan") or {}).get("diagnosis", ""),
-                   "actions": [d["request"] for d in waiting]}
+                   "actions": [d["request"] for d in waiting],
+                   "edit_rules": edit_rules(self.d.guard, state["decisions"], current),
+                   "event": _event_key(state)}
         self.d.store.request_approval(run_id, request)
         self.d.store.upsert_run(run_id, self.d.config.name, "waiting_approval", summary=request["diagnosis"])
         self.d.ledger.append("approval-requested", request, run_id=run_id, key=self._key(state, "approve-req"))
@@ -177,8 +195,12 @@ class _Nodes:
         if not events:
             status = "no_event"
         elif any(r["status"] in ("failed", "unconfirmed") for r in results) or (state.get("plan") or {}).get(
-                "escalate"):
-            status = "attention"  # a person has to look: an action not confirmed, or the planner escalated
+                "escalate") or (state.get("fallback") and any(r["status"] == "refused" for r in results)) or any(
+                r["status"] == "refused" and str(r.get("reason", "")).startswith("edited value refused")
+                for r in results):
+            # a person has to look: an action not confirmed, the planner escalated, the fallback plan was
+            # refused too, or a person's edit was refused by the policy
+            status = "attention"
         else:
             status = "done"
         plan = state.get("plan") or {}
@@ -199,6 +221,14 @@ class _Nodes:
         self.d.store.upsert_run(run_id, self.d.config.name, status, summary=report["diagnosis"] or status,
                                 data={"report": report})
         return {"report": report, "status": status}
+
+
+def _event_key(state: AgentState) -> str:
+    """What identifies 'the same event' for one-pending-request-per-event: detector and role of the trigger."""
+    trig = state.get("trigger") or {}
+    events = state.get("events") or []
+    first = events[0] if events else {}
+    return str(trig.get("key") or f"{first.get('detector')}:{first.get('role') or first.get('tag_id')}")
 
 
 def _after_detect(state: AgentState) -> str:

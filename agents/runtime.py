@@ -8,7 +8,13 @@
 
 Checkpoints: SQLite (``FACTORYPILOT_HOME/checkpoints.sqlite``) by default; a ``postgresql://`` URL selects
 the Postgres saver (``pip install "factorypilot[postgres]"``). Durability is ``sync``: a step's checkpoint
-is on disk before the next step starts, so after ``kill -9`` at most the step in flight re-runs.
+is on disk before the next step starts, so after ``kill -9`` at most the step in flight re-runs. The file is
+checked when the runtime starts (a corrupted one fails there, not at the first event), and checkpoints of
+finished runs beyond the newest ``keep_runs`` are dropped (``factorypilot runs prune`` does it on demand).
+
+One owner: entering the runtime takes the pilot's lease in ``agent.sqlite`` (see ``_lease.py``); a second
+service for the same pilot and home refuses to start. A run whose plant cannot be reached is parked as
+``waiting_for_plant`` and retried with back-off; it never crashes the service.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sqlite3
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -25,6 +32,8 @@ from typing import Any
 from langchain_core.runnables import RunnableConfig
 from langgraph.types import Command
 
+from factorypilot._sqlite import open_sqlite, storage_error
+from factorypilot.agents._lease import PilotLease
 from factorypilot.agents.config import AgentConfig
 from factorypilot.agents.graph import AgentState, build_graph
 from factorypilot.agents.ledger import Ledger
@@ -33,11 +42,10 @@ from factorypilot.agents.planners.playbook import PlaybookPlanner
 from factorypilot.agents.runtime_deps import Retriever, RuntimeDeps
 from factorypilot.agents.safety import Guard
 from factorypilot.agents.store import RunStore
-from factorypilot.agents.trigger import EventTrigger
 from factorypilot.connectors.base import BaseConnector
-from factorypilot.errors import ApprovalError, DependencyMissing
+from factorypilot.errors import ApprovalError, ConnectionError_, DependencyMissing
 from factorypilot.settings import get_settings
-from factorypilot.vocabulary import Gap, Sample, Tag
+from factorypilot.vocabulary import Sample, Tag
 
 __all__ = ["AgentRuntime", "RunOutcome"]
 
@@ -58,7 +66,8 @@ class AgentRuntime:
                  planner: Planner | None = None, retriever: Retriever | None = None,
                  tag_meta: dict[str, Tag] | None = None, checkpointer_url: str | None = None,
                  window_size: int = 120,
-                 rehearsal: tuple[BaseConnector[Any], dict[str, str]] | None = None) -> None:
+                 rehearsal: tuple[BaseConnector[Any], dict[str, str]] | None = None,
+                 lease: bool = True, keep_runs: int = 500) -> None:
         self.config = config
         self.connector = connector
         self.home = Path(home or get_settings().home)
@@ -68,6 +77,10 @@ class AgentRuntime:
         self.checkpointer_url = checkpointer_url or get_settings().checkpointer_url
         self.window_size = window_size
         self.rehearsal = rehearsal
+        self.use_lease = lease
+        self.keep_runs = keep_runs
+        self.lease: PilotLease | None = None
+        self._saver: Any = None
         self._stack = contextlib.AsyncExitStack()
         self._stop = asyncio.Event()
         self.ledger: Ledger
@@ -75,10 +88,20 @@ class AgentRuntime:
 
     # -- lifecycle ---------------------------------------------------------------------------------
     async def __aenter__(self) -> AgentRuntime:
-        self.home.mkdir(parents=True, exist_ok=True)
-        self.ledger = Ledger(self.home / "ledger.sqlite")
+        try:
+            self.home.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise storage_error(self.home, exc, "create the home directory") from exc
         self.store = RunStore(self.home / "agent.sqlite")
+        self._stack.callback(self.store.close)
+        if self.use_lease:
+            self.lease = PilotLease(self.home / "agent.sqlite", self.config.name)
+            self.lease.acquire()
+            self._stack.callback(self.lease.release)
+        self.ledger = Ledger(self.home / "ledger.sqlite", anchor_db=self.home / "agent.sqlite")
+        self._stack.callback(self.ledger.close)
         saver = await self._stack.enter_async_context(self._checkpointer())
+        self._saver = saver
         self.deps = RuntimeDeps(config=self.config, connector=self.connector,
                                 guard=Guard(self.config.policy, self.config.roles), planner=self.planner,
                                 ledger=self.ledger, store=self.store, retriever=self.retriever,
@@ -89,8 +112,6 @@ class AgentRuntime:
 
     async def __aexit__(self, *exc: object) -> None:
         await self._stack.aclose()
-        self.ledger.close()
-        self.store.close()
 
     def _checkpointer(self) -> contextlib.AbstractAsyncContextManager[Any]:
         url = self.checkpointer_url
@@ -110,6 +131,7 @@ class AgentRuntime:
         from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
         path = url.removeprefix("sqlite:///") if url else str(self.home / "checkpoints.sqlite")
+        _check_checkpoints(Path(path))
         return AsyncSqliteSaver.from_conn_string(path)
 
     # -- running -----------------------------------------------------------------------------------
@@ -117,16 +139,28 @@ class AgentRuntime:
         return {"configurable": {"thread_id": run_id}}
 
     async def _invoke(self, run_id: str, payload: AgentState | Command[Any] | None) -> RunOutcome:
-        result = await self.graph.ainvoke(payload, self._cfg(run_id), durability="sync")
+        try:
+            result = await self.graph.ainvoke(payload, self._cfg(run_id), durability="sync")
+        except ConnectionError_ as exc:
+            # the plant is unreachable: park the run; the node in flight re-runs when the link is back (an
+            # action already issued is then read back, never issued again)
+            self.store.upsert_run(run_id, self.config.name, "waiting_for_plant", summary=f"waiting for the plant: "
+                                  f"{exc.message}")
+            self.ledger.append("waiting-for-plant", {"error": str(exc)}, run_id=run_id, key=f"{run_id}:waiting")
+            log.info("run %s waits for the plant: %s", run_id, exc.message)
+            return RunOutcome(run_id, "waiting_for_plant")
         interrupts = result.get("__interrupt__") if isinstance(result, dict) else None
         if interrupts:
             return RunOutcome(run_id, "waiting_approval", waiting=interrupts[0].value, state=result)
-        return RunOutcome(run_id, result.get("status", "done"), report=result.get("report"), state=result)
+        outcome = RunOutcome(run_id, result.get("status", "done"), report=result.get("report"), state=result)
+        await self._retain()
+        return outcome
 
-    async def handle(self, window: dict[str, list[Sample]] | None = None, *, run_id: str | None = None) -> RunOutcome:
+    async def handle(self, window: dict[str, list[Sample]] | None = None, *, run_id: str | None = None,
+                     event: str | None = None) -> RunOutcome:
         """Run the graph once over ``window`` (tag id → recent samples, oldest first)."""
         run_id = run_id or f"{self.config.name}-{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
-        self.store.upsert_run(run_id, self.config.name, "running")
+        self.store.upsert_run(run_id, self.config.name, "running", data={"event": event} if event else None)
         state: AgentState = {"run_id": run_id, "window": {k: [s.model_dump(mode="json") for s in v]
                                                           for k, v in (window or {}).items()}}
         return await self._invoke(run_id, state)
@@ -147,31 +181,64 @@ class AgentRuntime:
             raise ApprovalError(f"run {run_id!r} has no decision to apply")
         answer = {"decision": row.decision, "by": row.decided_by, "at": row.decided_at, "edits": row.edits,
                   "comment": row.comment or ""}
-        outcome = await self._invoke(run_id, Command(resume=answer))
+        snap = await self.graph.aget_state(self._cfg(run_id))
+        if snap.interrupts:
+            outcome = await self._invoke(run_id, Command(resume=answer))
+        else:  # the answer was consumed before a crash or an outage: continue from the checkpoint
+            outcome = await self._invoke(run_id, None)
         self.store.mark_applied(run_id)
         return outcome
 
-    async def recover(self) -> list[RunOutcome]:
-        """Finish what a crash or a restart left: runs still 'running', and decided approvals."""
+    async def recover(self, statuses: tuple[str, ...] = ("running", "waiting_for_plant")) -> list[RunOutcome]:
+        """Finish what a crash, a restart or an outage left: runs still 'running' or 'waiting_for_plant', and
+        decided approvals."""
         outcomes = []
-        for run in self.store.runs(status="running", limit=1000):
-            if run.pilot != self.config.name:
-                continue
-            snap = await self.graph.aget_state(self._cfg(run.run_id))
-            if snap.next:
-                log.info("resuming interrupted run %s at %s", run.run_id, snap.next)
-                outcomes.append(await self._invoke(run.run_id, None))
-            elif not snap.values:  # died before the first checkpoint: nothing happened, start over
-                outcomes.append(await self._invoke(run.run_id, {"run_id": run.run_id, "window": {}}))
+        for run in [r for st in statuses for r in self.store.runs(status=st, limit=1000)]:
+            if run.pilot == self.config.name:
+                outcomes.append(await self.continue_run(run.run_id))
         for row in self.store.undecided_applied():
             waiting = self.store.run(row.run_id)
             if waiting and waiting.pilot == self.config.name:
                 outcomes.append(await self._apply(row.run_id))
         return outcomes
 
+    async def continue_run(self, run_id: str) -> RunOutcome:
+        """Continue one interrupted run from its checkpoint (the node in flight runs again)."""
+        snap = await self.graph.aget_state(self._cfg(run_id))
+        if snap.interrupts:  # parked while waiting for a person: apply the decision if there is one
+            row = self.store.approval(run_id)
+            if row is not None and row.decision is not None and not row.applied:
+                return await self._apply(run_id)
+            self.store.upsert_run(run_id, self.config.name, "waiting_approval")
+            return RunOutcome(run_id, "waiting_approval", waiting=snap.interrupts[0].value)
+        if snap.next:
+            log.info("resuming interrupted run %s at %s", run_id, snap.next)
+            self.store.upsert_run(run_id, self.config.name, "running")
+            return await self._invoke(run_id, None)
+        if not snap.values:  # died before the first checkpoint: nothing happened, start over
+            return await self._invoke(run_id, {"run_id": run_id, "window": {}})
+        status = snap.values.get("status", "done")
+        self.store.upsert_run(run_id, self.config.name, status)
+        return RunOutcome(run_id, status, report=snap.values.get("report"), state=snap.values)
+
     def pending(self) -> list[str]:
         return [r.run_id for r in self.store.runs(status="waiting_approval", limit=1000)
                 if r.pilot == self.config.name]
+
+    # -- retention ---------------------------------------------------------------------------------
+    async def _retain(self) -> None:
+        if self.keep_runs > 0:
+            await self.prune(self.keep_runs)
+
+    async def prune(self, keep: int) -> int:
+        """Drop the checkpoints of finished runs beyond the newest ``keep`` (runs, actions and the ledger stay)."""
+        old = self.store.finished_runs_beyond(keep, self.config.name)
+        delete = getattr(self._saver, "adelete_thread", None)
+        if delete is None:
+            return 0
+        for run_id in old:
+            await delete(run_id)
+        return len(old)
 
     # -- continuous mode ---------------------------------------------------------------------------
     def stop(self) -> None:
@@ -180,44 +247,19 @@ class AgentRuntime:
     async def monitor(self, *, period: float = 0.5, cooldown_s: float = 30.0, max_runs: int | None = None,
                       approval_poll_s: float = 1.0) -> list[RunOutcome]:
         """Watch the plant and handle events as they come, until ``stop()`` or ``max_runs`` runs."""
-        outcomes = await self.recover()
-        ids = self.deps.observed_tag_ids()
-        trigger = EventTrigger(self.config, ids, window_size=self.window_size, cooldown=cooldown_s)
-        loop = asyncio.get_running_loop()
-        next_poll = loop.time()
-        # The subscription is drained by its own task into a queue: a timeout on the queue must not cancel the
-        # subscription's generator (``wait_for(anext(stream))`` would close it on the first quiet second).
-        queue: asyncio.Queue[Sample | Gap] = asyncio.Queue()
+        from factorypilot.agents._monitor import monitor
 
-        async def pump() -> None:
-            async with contextlib.aclosing(self.connector.subscribe(ids, period=period)) as stream:
-                async for sample in stream:
-                    queue.put_nowait(sample)
+        return await monitor(self, period=period, cooldown_s=cooldown_s, max_runs=max_runs,
+                             approval_poll_s=approval_poll_s)
 
-        pump_task = asyncio.create_task(pump(), name=f"{self.config.name}-subscription")
-        try:
-            while not self._stop.is_set() and (max_runs is None or len(outcomes) < max_runs):
-                if pump_task.done():
-                    pump_task.result()  # the subscription failed: raise its error
-                    break
-                try:
-                    item: Sample | Gap | None = await asyncio.wait_for(queue.get(), timeout=approval_poll_s)
-                except TimeoutError:
-                    item = None
-                if loop.time() >= next_poll:
-                    next_poll = loop.time() + approval_poll_s
-                    for row in self.store.undecided_applied():
-                        run = self.store.run(row.run_id)
-                        if run and run.pilot == self.config.name:
-                            outcomes.append(await self._apply(row.run_id))
-                if isinstance(item, Gap):
-                    self.ledger.append("gap", item.model_dump(mode="json"))
-                elif item is not None:
-                    trigger.add(item)
-                if trigger.due(loop.time()):
-                    outcomes.append(await self.handle(trigger.window()))
-        finally:
-            pump_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await pump_task
-        return outcomes
+
+def _check_checkpoints(path: Path) -> None:
+    """Fail at start-up, naming the file, when ``checkpoints.sqlite`` is corrupted or unusable."""
+    db = open_sqlite(path)
+    try:
+        if db.execute("SELECT 1 FROM sqlite_master WHERE name='checkpoints'").fetchone():
+            db.execute("SELECT 1 FROM checkpoints LIMIT 1").fetchone()
+    except sqlite3.Error as exc:
+        raise storage_error(path, exc, "read checkpoints from") from exc
+    finally:
+        db.close()

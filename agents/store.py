@@ -19,6 +19,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from factorypilot._sqlite import open_sqlite, storage_error
+from factorypilot.agents._edits import validate_edits
 from factorypilot.errors import ApprovalError
 
 __all__ = ["ActionRow", "ApprovalRow", "RunRow", "RunStore"]
@@ -38,10 +40,16 @@ CREATE TABLE IF NOT EXISTS approvals (
     run_id TEXT PRIMARY KEY, requested TEXT NOT NULL, request TEXT NOT NULL,
     decision TEXT, decided_by TEXT, decided_at TEXT, edits TEXT, comment TEXT, applied INTEGER NOT NULL DEFAULT 0
 );
+CREATE TABLE IF NOT EXISTS cooldowns (
+    pilot TEXT NOT NULL, detector TEXT NOT NULL, fired_at REAL NOT NULL, PRIMARY KEY (pilot, detector)
+);
 CREATE TABLE IF NOT EXISTS notes (
     key TEXT PRIMARY KEY, run_id TEXT NOT NULL, topic TEXT NOT NULL, text TEXT NOT NULL, created TEXT NOT NULL
 );
 """
+
+
+_PAST = {"approve": "approved", "reject": "rejected"}
 
 
 def _now() -> str:
@@ -87,21 +95,26 @@ class ApprovalRow:
 class RunStore:
     """SQLite file ``agent.sqlite`` under ``FACTORYPILOT_HOME``. Safe to share between processes (WAL)."""
 
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+    def __init__(self, path: Path, *, readonly: bool = False) -> None:
         self.path = path
+        self.readonly = readonly
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.executescript(_SCHEMA)
+        self._db = open_sqlite(path, readonly=readonly)
+        if not readonly:
+            try:
+                self._db.executescript(_SCHEMA)
+            except sqlite3.Error as exc:
+                raise storage_error(path, exc, "prepare") from exc
 
     def close(self) -> None:
         self._db.close()
 
     def _exec(self, sql: str, args: tuple[Any, ...] = ()) -> sqlite3.Cursor:
         with self._lock:
-            return self._db.execute(sql, args)
+            try:
+                return self._db.execute(sql, args)
+            except sqlite3.Error as exc:
+                raise storage_error(self.path, exc, "use") from exc
 
     # -- runs --------------------------------------------------------------------------------------
     def upsert_run(self, run_id: str, pilot: str, status: str, summary: str = "",
@@ -129,12 +142,29 @@ class RunStore:
                        "WHERE key = ?", (key,)).fetchone()
         return ActionRow(r[0], r[1], r[2], r[3], json.loads(r[4]), r[5], r[6], r[7]) if r else None
 
-    def start_action(self, key: str, run_id: str, target: str, kind: str, request: dict[str, Any]) -> None:
-        """Record intent *before* executing. Committed synchronously (``synchronous=FULL``)."""
+    def plan_action(self, key: str, run_id: str, target: str, kind: str, request: dict[str, Any]) -> None:
+        """Record the intent (state ``planned``) before anything touches the plant. Committed, fsync'd."""
         now = _now()
         self._exec("INSERT OR IGNORE INTO actions(key, run_id, target, kind, request, state, created, updated) "
                    "VALUES (?,?,?,?,?,?,?,?)", (key, run_id, target, kind, json.dumps(request, default=str),
-                                                "started", now, now))
+                                                "planned", now, now))
+
+    def issue_action(self, key: str, note: tuple[str, str, str] | None = None) -> None:
+        """``planned`` → ``issued``, committed *before* the side effect. For a work-order note the note itself
+        is stored in the same transaction (``note`` = run id, topic, text), so it is issued and done at once."""
+        with self._lock:
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+                self._db.execute("UPDATE actions SET state='issued', detail='', updated=? WHERE key=? AND "
+                                 "state='planned'", (_now(), key))
+                if note is not None:
+                    self._db.execute("INSERT OR IGNORE INTO notes(key, run_id, topic, text, created) "
+                                     "VALUES (?,?,?,?,?)", (key, *note, _now()))
+                self._db.execute("COMMIT")
+            except sqlite3.Error as exc:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                raise storage_error(self.path, exc, "write to") from exc
 
     def mark_action(self, key: str, state: str, detail: str = "") -> None:
         self._exec("UPDATE actions SET state = ?, detail = ?, updated = ? WHERE key = ?",
@@ -143,8 +173,8 @@ class RunStore:
     def recent_actions(self, window_s: float = 86400.0) -> list[tuple[datetime, str]]:
         """(time, target) of actions that reached the plant, for rate limits."""
         since = (datetime.now(UTC) - timedelta(seconds=window_s)).isoformat()
-        rows = self._exec("SELECT updated, target FROM actions WHERE state IN ('executed','verified','failed',"
-                          "'unconfirmed') AND updated >= ?", (since,)).fetchall()
+        rows = self._exec("SELECT updated, target FROM actions WHERE state IN ('issued','accepted','confirmed',"
+                          "'failed','unconfirmed') AND updated >= ?", (since,)).fetchall()
         return [(datetime.fromisoformat(t), target) for t, target in rows]
 
     def actions_for(self, run_id: str) -> list[ActionRow]:
@@ -166,7 +196,9 @@ class RunStore:
 
     def decide(self, run_id: str, decision: str, by: str, *, edits: dict[str, Any] | None = None,
                comment: str = "") -> ApprovalRow:
-        """Record a person's decision. Refuses unknown runs and second decisions."""
+        """Record a person's decision as one compare-and-set: exactly one of two racing deciders wins; the
+        other gets :class:`ApprovalError` naming who decided first and when. Edits are checked against the
+        policy snapshot stored with the request (range, step, type, index) and refused here, with the reason."""
         if decision not in ("approve", "reject"):
             raise ApprovalError(f"unknown decision {decision!r}", hint="use approve or reject")
         if not by.strip():
@@ -175,13 +207,19 @@ class RunStore:
         if current is None:
             raise ApprovalError(f"run {run_id!r} is not waiting for approval",
                                 hint="list waiting runs with: factorypilot runs list --status waiting_approval")
-        if current.decision is not None:
-            raise ApprovalError(f"run {run_id!r} was already {current.decision}d by {current.decided_by}")
-        self._exec("UPDATE approvals SET decision=?, decided_by=?, decided_at=?, edits=?, comment=? "
-                   "WHERE run_id=? AND decision IS NULL",
-                   (decision, by, _now(), json.dumps(edits or {}, default=str), comment, run_id))
+        if edits:
+            if decision != "approve":
+                raise ApprovalError("only an approval can edit values", hint="drop --set, or approve instead")
+            edits = validate_edits(current.request, edits)
+        cur = self._exec("UPDATE approvals SET decision=?, decided_by=?, decided_at=?, edits=?, comment=? "
+                         "WHERE run_id=? AND decision IS NULL",
+                         (decision, by, _now(), json.dumps(edits or {}, default=str), comment, run_id))
         row = self.approval(run_id)
         assert row is not None
+        if cur.rowcount != 1:
+            raise ApprovalError(f"run {run_id!r} was already {_PAST.get(row.decision or '', row.decision)} by "
+                                f"{row.decided_by} at {(row.decided_at or '')[:19]}",
+                                hint="nothing was changed; see: factorypilot runs show " + run_id)
         return row
 
     def undecided_applied(self) -> list[ApprovalRow]:
@@ -191,6 +229,22 @@ class RunStore:
 
     def mark_applied(self, run_id: str) -> None:
         self._exec("UPDATE approvals SET applied = 1 WHERE run_id = ?", (run_id,))
+
+    # -- detector cool-downs (survive a restart) ----------------------------------------------------
+    def cooldowns(self, pilot: str) -> dict[str, float]:
+        rows = self._exec("SELECT detector, fired_at FROM cooldowns WHERE pilot = ?", (pilot,)).fetchall()
+        return {str(k): float(t) for k, t in rows}
+
+    def set_cooldown(self, pilot: str, detector: str, fired_at: float) -> None:
+        self._exec("INSERT INTO cooldowns(pilot, detector, fired_at) VALUES (?,?,?) ON CONFLICT(pilot, detector) "
+                   "DO UPDATE SET fired_at = excluded.fired_at", (pilot, detector, fired_at))
+
+    def finished_runs_beyond(self, keep: int, pilot: str | None = None) -> list[str]:
+        """Run ids of finished runs older than the newest ``keep`` (what checkpoint retention may drop)."""
+        sql = ("SELECT run_id FROM runs WHERE status IN ('done','no_event','attention','failed')"
+               + (" AND pilot = ?" if pilot else "") + " ORDER BY created DESC LIMIT -1 OFFSET ?")
+        rows = self._exec(sql, (pilot, keep) if pilot else (keep,)).fetchall()
+        return [r[0] for r in rows]
 
     # -- work-order notes --------------------------------------------------------------------------
     def add_note(self, key: str, run_id: str, topic: str, text: str) -> None:

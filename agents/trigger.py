@@ -5,6 +5,10 @@ detector. A detector that fires during its cool-down stays *pending* and trigger
 unless its condition cleared in the meantime. A detector whose condition *persists* past the cool-down triggers
 again (``refire``), so a pilot keeps acting, step by bounded step, while a fault keeps growing. Time is whatever
 unit the caller uses (seconds for the service, ticks for the evaluation harness), so both share this logic.
+
+Cool-downs can outlive the process: ``last`` seeds the last firing per detector key (``keys``), and ``fired``
+lists the keys of the detectors that made the last ``due()`` true, so the service stores them (wall-clock
+seconds) and a restart does not raise the same event again.
 """
 
 from __future__ import annotations
@@ -21,14 +25,16 @@ __all__ = ["EventTrigger"]
 
 class EventTrigger:
     def __init__(self, config: AgentConfig, tag_ids: Iterable[str], *, window_size: int = 120,
-                 cooldown: float = 30.0, refire: bool = True) -> None:
+                 cooldown: float = 30.0, refire: bool = True, last: dict[str, float] | None = None) -> None:
         self.windows: dict[str, deque[Sample]] = {t: deque(maxlen=window_size) for t in tag_ids}
         self.detectors: list[Detector] = [build_detector(c, config.roles.get(c.role, c.role))
                                           for c in config.detectors]
         self.cooldown = cooldown
         self.refire = refire
-        self._last: dict[int, float] = {}
+        self.keys = [f"{i}:{type(c).__name__}:{c.role}" for i, c in enumerate(config.detectors)]
+        self._last: dict[int, float] = {i: (last or {})[k] for i, k in enumerate(self.keys) if k in (last or {})}
         self._pending: set[int] = set()
+        self.fired: list[str] = []
 
     def add(self, sample: Sample) -> None:
         """Feed one sample (ignored when its tag is not observed)."""
@@ -42,6 +48,7 @@ class EventTrigger:
     def due(self, now: float) -> bool:
         """True when at least one fired detector is out of its cool-down (and still active)."""
         fire = False
+        self.fired = []
         if self.refire:  # still beyond its limit after the cool-down: look again
             for i, det in enumerate(self.detectors):
                 if i in self._last and i not in self._pending and getattr(det, "active", False):
@@ -52,6 +59,7 @@ class EventTrigger:
             elif now - self._last.get(i, float("-inf")) >= self.cooldown:
                 self._pending.discard(i)
                 self._last[i] = now
+                self.fired.append(self.keys[i])
                 fire = True
         return fire
 

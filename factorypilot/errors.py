@@ -17,12 +17,14 @@ __all__ = [
     "DataError",
     "DependencyMissing",
     "FactoryPilotError",
+    "LeaseHeldError",
     "LedgerIntegrityError",
     "ModelUnavailableError",
     "NodeNotFoundError",
     "SafetyViolation",
     "SecurityError",
     "SecurityPolicyMismatch",
+    "StorageError",
     "UntrustedCertificateError",
 ]
 
@@ -135,3 +137,11 @@ class ApprovalError(FactoryPilotError):
 
 class LedgerIntegrityError(FactoryPilotError):
     """The audit ledger's hash chain is broken: a record was edited, deleted or reordered."""
+
+
+class StorageError(FactoryPilotError):
+    """A local database file cannot be used: read-only, locked, corrupted or missing. Names the file."""
+
+
+class LeaseHeldError(FactoryPilotError):
+    """Another live process already runs this pilot on this ``FACTORYPILOT_HOME``."""

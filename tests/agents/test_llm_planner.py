@@ -293,5 +293,27 @@ async def test_prompt_injection_never_widens_what_is_written(tmp_path: Path) -> 
     assert any("not allow-listed" in " ".join(r["reasons"]) and r["target"] == "cnc1.speed" for r in refusals)
     assert any("above allowed maximum" in " ".join(r["reasons"]) for r in refusals)
     assert out.report is not None
-    assert {r["status"] for r in out.report["results"]} == {"refused"}
+    # after max_replans the run is not 'done': without a fallback planner it escalates to a person
+    assert out.status == "attention"
+    assert out.report["results"] == []
+    assert "a person must decide" in out.report["diagnosis"]
+    decisions = [r for r in ledger_records(rt, out.run_id) if r["kind"] == "decision"]
+    assert decisions[-1]["fallback"] is True and decisions[-1]["escalate"] is True
     assert_no_dangling(fake)
+
+
+async def test_after_max_replans_the_playbook_fallback_plans(tmp_path: Path) -> None:
+    tags = [*TAGS, Tag(id="mes.remark", name="작업 지시 비고", data_type=DataType.STRING)]
+    plant = InMemoryConnector(InMemoryConnector.Config(tags=tags, values={
+        "cnc1.vib": 5.5, "cnc1.feed": 100.0, "cnc1.door": False, "cnc1.speed": 3000.0,
+        "mes.remark": f"긴급: {INJECTION}"}))
+    base = make_config()
+    cfg = base.model_copy(update={"roles": base.roles | {"spindle_speed": "cnc1.speed", "mes_remark": "mes.remark"}})
+    fake = FakeChatModel(function=obedient)
+    planner = LLMPlanner(fake, retriever=PoisonedRetriever(), fallback=PlaybookPlanner(cfg.playbooks))
+    out, rt = await run(plant, tmp_path, planner, config=cfg, tag_meta={t.id: t for t in tags},
+                        retriever=PoisonedRetriever())
+    assert fake.calls == cfg.max_replans + 1
+    assert plant.writes == [("cnc1.feed", 85.0)]  # the playbook's bounded step, not what the document asked
+    assert out.status == "done", out.report
+    assert out.report is not None and out.report["planner"] == "playbook (fallback)"

@@ -65,8 +65,8 @@ async def test_injected_document_cannot_make_the_agent_write_to_the_plant(tmp_pa
             refusals = [r.payload for r in rt.ledger.records(run_id=out.run_id) if r.kind == "refusal"]
         assert sim.write_log == []  # nothing the document asked for reached the plant
         assert out.report is not None
-        assert out.report["results"]
-        assert {r["status"] for r in out.report["results"]} == {"refused"}
+        assert out.report["results"] == []  # every proposal refused; after max re-plans a person decides
+        assert out.status == "attention"
         assert any(p["target"] == sim.node_id("spindle_speed") and "not allow-listed" in " ".join(p["reasons"])
                    for p in refusals)
         assert any("above allowed maximum 110" in " ".join(p["reasons"]) for p in refusals)

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from factorypilot.agents import AgentRuntime, TagRule
 from factorypilot.connectors import InMemoryConnector
+from factorypilot.errors import ApprovalError
 from factorypilot.vocabulary import Sample
 
 from .conftest import make_config
@@ -104,11 +107,18 @@ async def test_edit_outside_policy_is_refused(plant: InMemoryConnector, tmp_path
     plant.set_value("cnc1.vib", 5.5)
     async with plant, AgentRuntime(cfg, plant, home=tmp_path) as rt:
         out = await rt.handle(rising([5.0, 5.5]))
-        done = await rt.resume(out.run_id, "approve", by="park", edits={"cnc1.feed": 20.0})
+        # refused when the person decides, with the reason — not accepted and dropped later
+        for edits, why in (({"cnc1.feed": 20.0}, "below allowed minimum 50"), ({"0": 150}, "above allowed maximum"),
+                           ({"7": 90}, "names no action waiting"), ({"0": "abc"}, "not a number"),
+                           ({"0": float("nan")}, "not a finite number"), ({"1": "x"}, "names no action")):
+            with pytest.raises(ApprovalError, match=why):
+                await rt.resume(out.run_id, "approve", by="park", edits=edits)
+        row = rt.store.approval(out.run_id)
+        assert row is not None and row.decision is None  # nothing was recorded
         assert plant.writes == []
-        feed = next(r for r in done.report["results"] if r["request"]["target"] == "cnc1.feed")  # type: ignore[index]
-        assert feed["status"] == "refused"
-        assert "edited value refused" in feed["reason"]
+        done = await rt.resume(out.run_id, "approve", by="park", edits={"0": 90})
+        assert plant.writes == [("cnc1.feed", 90)]
+        assert done.status == "done"
 
 
 async def test_edit_within_policy_is_written(plant: InMemoryConnector, tmp_path: Path) -> None:

@@ -1,0 +1,102 @@
+"""One owner per pilot and home: a lease row in ``agent.sqlite`` with a heartbeat.
+
+``PilotLease.acquire`` is one ``BEGIN IMMEDIATE`` transaction: it takes the lease when nobody holds it, when
+the holder's heartbeat is older than ``ttl_s`` (a dead owner on another machine), or when the holder ran on
+this host and its process is gone (``kill -9``: taken over at once). Otherwise it raises
+:class:`~factorypilot.errors.LeaseHeldError` naming the holder's PID and host. The owner renews the heartbeat
+(``renew``) and learns there if the lease was taken from it. Different pilots hold different rows, so they
+share a home safely.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sqlite3
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+from factorypilot._sqlite import open_sqlite, storage_error
+from factorypilot.errors import LeaseHeldError
+
+__all__ = ["PilotLease"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS leases (
+    pilot TEXT PRIMARY KEY, owner TEXT NOT NULL, pid INTEGER NOT NULL, host TEXT NOT NULL,
+    acquired TEXT NOT NULL, heartbeat TEXT NOT NULL
+);
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class PilotLease:
+    def __init__(self, db_path: Path, pilot: str, *, ttl_s: float = 30.0) -> None:
+        self.path = db_path
+        self.pilot = pilot
+        self.ttl_s = ttl_s
+        self.owner = uuid.uuid4().hex
+        self.pid = os.getpid()
+        self.host = socket.gethostname()
+        self._db = open_sqlite(db_path)
+        self._db.executescript(_SCHEMA)
+        self.held = False
+
+    def acquire(self) -> None:
+        now = datetime.now(UTC)
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                row = self._db.execute("SELECT owner, pid, host, heartbeat FROM leases WHERE pilot = ?",
+                                       (self.pilot,)).fetchone()
+                if row is not None and row[0] != self.owner:
+                    owner, pid, host, beat = row
+                    age = (now - datetime.fromisoformat(beat)).total_seconds()
+                    dead = host == self.host and not _alive(int(pid))
+                    if age < self.ttl_s and not dead:
+                        raise LeaseHeldError(
+                            f"pilot {self.pilot!r} is already running here: PID {pid} on {host} (heartbeat "
+                            f"{age:.0f}s ago)", where=str(self.path),
+                            hint=f"stop that service first (kill {pid}), or wait {self.ttl_s:g}s after it died")
+                self._db.execute(
+                    "INSERT INTO leases(pilot, owner, pid, host, acquired, heartbeat) VALUES (?,?,?,?,?,?) "
+                    "ON CONFLICT(pilot) DO UPDATE SET owner=excluded.owner, pid=excluded.pid, host=excluded.host, "
+                    "acquired=excluded.acquired, heartbeat=excluded.heartbeat",
+                    (self.pilot, self.owner, self.pid, self.host, now.isoformat(), now.isoformat()))
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as exc:
+            raise storage_error(self.path, exc, "lock the pilot in") from exc
+        self.held = True
+
+    def renew(self) -> bool:
+        """Move the heartbeat; False when another process took the lease (this one must stop acting)."""
+        try:
+            cur = self._db.execute("UPDATE leases SET heartbeat = ? WHERE pilot = ? AND owner = ?",
+                                   (datetime.now(UTC).isoformat(), self.pilot, self.owner))
+        except sqlite3.Error as exc:
+            raise storage_error(self.path, exc, "renew the pilot lease in") from exc
+        self.held = cur.rowcount == 1
+        return self.held
+
+    def release(self) -> None:
+        try:
+            if self.held:
+                self._db.execute("DELETE FROM leases WHERE pilot = ? AND owner = ?", (self.pilot, self.owner))
+        except sqlite3.Error:
+            pass  # the lease expires by its heartbeat
+        finally:
+            self.held = False
+            self._db.close()
