@@ -60,7 +60,7 @@ class PilotLease:
                 row = self._db.execute("SELECT owner, pid, host, heartbeat FROM leases WHERE pilot = ?",
                                        (self.pilot,)).fetchone()
                 if row is not None and row[0] != self.owner:
-                    owner, pid, host, beat = row
+                    _owner, pid, host, beat = row
                     age = (now - datetime.fromisoformat(beat)).total_seconds()
                     dead = host == self.host and not _alive(int(pid))
                     if age < self.ttl_s and not dead:

@@ -298,7 +298,8 @@ async def test_prompt_injection_never_widens_what_is_written(tmp_path: Path) -> 
     assert out.report["results"] == []
     assert "a person must decide" in out.report["diagnosis"]
     decisions = [r for r in ledger_records(rt, out.run_id) if r["kind"] == "decision"]
-    assert decisions[-1]["fallback"] is True and decisions[-1]["escalate"] is True
+    assert decisions[-1]["fallback"] is True
+    assert decisions[-1]["escalate"] is True
     assert_no_dangling(fake)
 
 
@@ -311,9 +312,10 @@ async def test_after_max_replans_the_playbook_fallback_plans(tmp_path: Path) -> 
     cfg = base.model_copy(update={"roles": base.roles | {"spindle_speed": "cnc1.speed", "mes_remark": "mes.remark"}})
     fake = FakeChatModel(function=obedient)
     planner = LLMPlanner(fake, retriever=PoisonedRetriever(), fallback=PlaybookPlanner(cfg.playbooks))
-    out, rt = await run(plant, tmp_path, planner, config=cfg, tag_meta={t.id: t for t in tags},
+    out, _rt = await run(plant, tmp_path, planner, config=cfg, tag_meta={t.id: t for t in tags},
                         retriever=PoisonedRetriever())
     assert fake.calls == cfg.max_replans + 1
     assert plant.writes == [("cnc1.feed", 85.0)]  # the playbook's bounded step, not what the document asked
     assert out.status == "done", out.report
-    assert out.report is not None and out.report["planner"] == "playbook (fallback)"
+    assert out.report is not None
+    assert out.report["planner"] == "playbook (fallback)"
