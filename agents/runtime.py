@@ -47,7 +47,7 @@ from factorypilot.errors import ApprovalError, ConnectionError_, DependencyMissi
 from factorypilot.settings import get_settings
 from factorypilot.vocabulary import Sample, Tag
 
-__all__ = ["AgentRuntime", "RunOutcome"]
+__all__ = ["AgentRuntime", "RunOutcome", "prune_checkpoints"]
 
 log = logging.getLogger("factorypilot.agents")
 
@@ -263,3 +263,24 @@ def _check_checkpoints(path: Path) -> None:
         raise storage_error(path, exc, "read checkpoints from") from exc
     finally:
         db.close()
+
+
+def prune_checkpoints(path: Path, run_ids: list[str]) -> tuple[int, int, int]:
+    """Delete the checkpoints of ``run_ids`` from a SQLite checkpoint file and compact it.
+    Returns (runs dropped, bytes before, bytes after)."""
+    if not path.exists():
+        return 0, 0, 0
+    before = path.stat().st_size
+    db = open_sqlite(path)
+    try:
+        tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        for table in ("checkpoints", "writes"):
+            if table in tables:
+                db.executemany(f"DELETE FROM {table} WHERE thread_id = ?", [(r,) for r in run_ids])  # noqa: S608
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        db.execute("VACUUM")
+    except sqlite3.Error as exc:
+        raise storage_error(path, exc, "prune") from exc
+    finally:
+        db.close()
+    return len(run_ids), before, path.stat().st_size

@@ -16,13 +16,15 @@ ledger_app = typer.Typer(help="Inspect and verify the tamper-evident audit ledge
 console = Console()
 
 
-def _open(path: Path | None):  # type: ignore[no-untyped-def]
+def _open(path: Path | None, head: Path | None = None):  # type: ignore[no-untyped-def]
+    """The ledger, read-only (``mode=ro``: nothing is created, not even a table), with both heads."""
     from factorypilot.agents import Ledger
 
     p = path or get_settings().home / "ledger.sqlite"
     if not p.exists():
         raise ConfigError(f"no ledger at {p}", hint="run a pilot first (factorypilot demo), or pass --path")
-    return Ledger(p)
+    anchor = p.with_name("agent.sqlite")
+    return Ledger(p, readonly=True, head_path=head, anchor_db=anchor if anchor.exists() else None)
 
 
 @ledger_app.command("show")
@@ -55,17 +57,26 @@ def show(
 
 @ledger_app.command("verify")
 def verify(
-    path: Path | None = typer.Option(None, "--path", help="ledger file (default FACTORYPILOT_HOME/ledger.sqlite)"),
+    path: Path | None = typer.Option(None, "--path", help="ledger file (default FACTORYPILOT_HOME/ledger.sqlite); "
+                                                          "opened read-only"),
+    head: Path | None = typer.Option(None, "--head", help="head file (default: beside the ledger, NAME.head)"),
 ) -> None:
-    """Recompute the hash chain; exit 1 naming the first edited, deleted or reordered record.
+    """Recompute the hash chain and check it against both heads (the head file and the copy in agent.sqlite);
+    exit 1 naming the first edited, deleted or reordered record, or when a head is missing or disagrees
+    (then a truncated tail cannot be ruled out).
 
-    Example:  factorypilot ledger verify
+    Example:  factorypilot ledger verify --path backup/ledger.sqlite --head backup/ledger.head
     """
-    with _open(path) as led:
-        report = led.verify()
+    with _open(path, head) as led:
+        # the home's own ledger must have its second head; a copied ledger may come with its head file only
+        report = led.verify(require_anchor=path is None)
+    for note in report.notes:
+        console.print(f"[yellow]![/] {note}")
     if not report.ok:
         for p in report.problems:
             console.print(f"[red]✗[/] {p}")
         raise LedgerIntegrityError(f"ledger chain broken: {report.problems[0]}", where=f"record {report.first_bad_seq}",
                                    hint="restore the ledger from a backup; records from this point are untrusted")
-    console.print(f"[green]✓[/] ledger intact: {report.records} records, chain and head verified")
+    heads = "head file and agent.sqlite head" if led.anchor_path is not None else "head file"
+    console.print(f"[green]✓[/] ledger intact: {report.records} records, chain and {heads} verified "
+                  f"/ 원장 무결성 확인")

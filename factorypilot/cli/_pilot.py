@@ -137,6 +137,10 @@ async def _serve(spec: str, endpoint: str | None, bindings_file: Path | None, si
 
     s, path = _spec(spec)
     bindings = _bindings(bindings_file)
+    unknown = sorted(set(bindings or {}) - set(s.roles))
+    if unknown:
+        raise ConfigError(f"bindings name role(s) the pilot does not have: {', '.join(unknown)}",
+                          where=str(bindings_file), hint=f"roles of {s.id}: {', '.join(s.roles)}")
     async with contextlib.AsyncExitStack() as stack:
         if simulate:
             from factorypilot.pilots.simulator import PlantSimulator
@@ -215,3 +219,8 @@ def resume(
     outcomes = asyncio.run(_serve(spec, endpoint, bindings, False, None, None, knowledge, True))
     _print_outcomes(outcomes, lang)
     console.print(f"resumed {len(outcomes)} run(s)")
+    parked = [o.run_id for o in outcomes if o.status == "waiting_for_plant"]
+    if parked:
+        console.print(f"[yellow]![/] {len(parked)} run(s) wait for the plant (unreachable); run resume again when "
+                      f"it is back / 설비 연결을 기다리는 실행 {len(parked)}건")
+        raise typer.Exit(3)

@@ -1,7 +1,10 @@
-"""``factorypilot runs list|show|approve|reject``: the human side of the approval loop.
+"""``factorypilot runs list|show|approve|reject|prune``: the human side of the approval loop.
 
-A decision is recorded in ``agent.sqlite``; the pilot service (``factorypilot pilot run``) applies it within a
-second, or ``factorypilot pilot resume`` does when no service runs. Either way the action executes exactly once.
+A decision is recorded in ``agent.sqlite`` as one compare-and-set: of two people deciding at once, exactly one
+wins and the other is told who decided first ("already approved by alice at …", exit 1). Edits are checked
+against the policy when they are made. The pilot service (``factorypilot pilot run``) applies a decision within
+a second, or ``factorypilot pilot resume`` does when no service runs. Either way the action executes at most
+once.
 """
 
 from __future__ import annotations
@@ -17,17 +20,19 @@ from factorypilot.cli._render import render_report
 from factorypilot.errors import ApprovalError, ConfigError
 from factorypilot.settings import get_settings
 
+_PAST = {"approve": "approved", "reject": "rejected"}
+
 runs_app = typer.Typer(help="List runs and approve or reject actions waiting for a person.", no_args_is_help=True)
 console = Console()
 
 
-def _store() -> Any:
+def _store(*, readonly: bool = False) -> Any:
     from factorypilot.agents import RunStore
 
     path = get_settings().home / "agent.sqlite"
     if not path.exists():
         raise ConfigError(f"no runs yet at {path}", hint="run a pilot first (factorypilot demo / pilot run)")
-    return RunStore(path)
+    return RunStore(path, readonly=readonly)
 
 
 @runs_app.command("list")
@@ -37,12 +42,13 @@ def list_(status: str | None = typer.Option(None, help="filter: running, waiting
 
     Example:  factorypilot runs list --status waiting_approval
     """
-    store = _store()
+    store = _store(readonly=True)
     table = Table(title="runs")
     for col in ("run id", "pilot", "status", "updated", "summary"):
         table.add_column(col, overflow="fold")
     for r in store.runs(status=status, limit=limit):
-        style = {"waiting_approval": "cyan", "done": "green", "attention": "red"}.get(r.status, "")
+        style = {"waiting_approval": "cyan", "done": "green", "attention": "red",
+                 "waiting_for_plant": "yellow"}.get(r.status, "")
         table.add_row(r.run_id, r.pilot, f"[{style}]{r.status}[/]" if style else r.status, r.updated[:19],
                       r.summary[:80])
     console.print(table)
@@ -54,7 +60,7 @@ def show(run_id: str = typer.Argument(...), lang: str = typer.Option("en", "--la
 
     Example:  factorypilot runs show mobility-cnc-20261125T101500-1a2b3c
     """
-    store = _store()
+    store = _store(readonly=True)
     run = store.run(run_id)
     if run is None:
         raise ApprovalError(f"no run {run_id!r}", hint="see: factorypilot runs list")
@@ -63,7 +69,8 @@ def show(run_id: str = typer.Argument(...), lang: str = typer.Option("en", "--la
     if approval:
         console.print("approval request:", json.dumps(approval.request, ensure_ascii=False, indent=1))
         if approval.decision:
-            console.print(f"decision: {approval.decision} by {approval.decided_by} at {approval.decided_at}")
+            console.print(f"decision: {_PAST.get(approval.decision, approval.decision)} by {approval.decided_by} "
+                          f"at {approval.decided_at}")
     if run.data.get("report"):
         render_report(run.data["report"], console, lang=lang)
     for a in store.actions_for(run_id):
@@ -81,8 +88,8 @@ def _decide(run_id: str, decision: str, by: str, edits: list[str], comment: str)
         except json.JSONDecodeError:
             parsed[key] = value
     row = _store().decide(run_id, decision, by, edits=parsed, comment=comment)
-    console.print(f"[green]✓[/] {row.decision}d by {row.decided_by} — the pilot service applies it "
-                  f"(or run: factorypilot pilot resume PILOT)")
+    console.print(f"[green]✓[/] {_PAST.get(row.decision, row.decision)} by {row.decided_by} — the pilot service "
+                  f"applies it (or run: factorypilot pilot resume PILOT) / 파일럿 서비스가 곧 적용합니다")
 
 
 @runs_app.command("approve")
@@ -104,3 +111,24 @@ def reject(run_id: str = typer.Argument(...), by: str = typer.Option(..., "--by"
     Example:  factorypilot runs reject mobility-cnc-20261125T101500-1a2b3c --by lee --comment "changeover"
     """
     _decide(run_id, "reject", by, [], comment)
+
+
+@runs_app.command("prune")
+def prune(keep: int = typer.Option(500, "--keep", min=0, help="finished runs whose checkpoints are kept")) -> None:
+    """Drop the LangGraph checkpoints of finished runs beyond the newest KEEP and compact the file.
+
+    The runs table, the actions, the approvals and the ledger are kept: only the resumable state of runs that
+    can no longer resume goes. The service does the same after every run (``keep_runs``, default 500).
+
+    Example:  factorypilot runs prune --keep 100
+    """
+    from factorypilot.agents.runtime import prune_checkpoints
+
+    home = get_settings().home
+    store = _store()
+    try:
+        dropped, before, after = prune_checkpoints(home / "checkpoints.sqlite", store.finished_runs_beyond(keep))
+    finally:
+        store.close()
+    console.print(f"[green]✓[/] dropped checkpoints of {dropped} finished run(s); checkpoints.sqlite "
+                  f"{before / 1e6:.2f} MB → {after / 1e6:.2f} MB")

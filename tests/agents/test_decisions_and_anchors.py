@@ -1,0 +1,255 @@
+"""Atomic decisions (compare-and-set, raced with barriers), the ledger's two heads, the pilot lease and the
+SQLite-open helper's one-line errors — against real SQLite files."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+from pathlib import Path
+
+import pytest
+
+from factorypilot._sqlite import open_sqlite
+from factorypilot.agents import Ledger, RunStore
+from factorypilot.agents._lease import PilotLease
+from factorypilot.errors import ApprovalError, LeaseHeldError, StorageError
+
+REQUEST = {"run_id": "r1", "actions": [{"kind": "write", "target": "cnc1.feed", "value": 85.0}],
+           "edit_rules": {"0": {"target": "cnc1.feed", "kind": "write", "value": 85.0, "current": 100.0,
+                                "rule": {"target": "feed_override", "min": 60, "max": 110, "max_step": 20}}}}
+
+
+def _race(path: Path, moves: list[tuple[str, str]]) -> list[object]:
+    """Two stores (two connections, like two processes) decide the same run at the same instant."""
+    stores = [RunStore(path) for _ in moves]
+    barrier = threading.Barrier(len(moves))
+    results: list[object] = [None] * len(moves)
+
+    def decide(i: int) -> None:
+        decision, by = moves[i]
+        barrier.wait()
+        try:
+            results[i] = stores[i].decide("r1", decision, by)
+        except ApprovalError as exc:
+            results[i] = exc
+
+    threads = [threading.Thread(target=decide, args=(i,)) for i in range(len(moves))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for s in stores:
+        s.close()
+    return results
+
+
+@pytest.mark.parametrize("moves", [[("approve", "alice"), ("reject", "bob")],
+                                   [("approve", "alice"), ("approve", "bob")],
+                                   [("reject", "alice"), ("reject", "bob")]], ids=["approve-reject",
+                                                                                    "approve-approve",
+                                                                                    "reject-reject"])
+def test_racing_decisions_have_exactly_one_winner_and_the_loser_is_told(tmp_path: Path,
+                                                                         moves: list[tuple[str, str]]) -> None:
+    for trial in range(20):
+        path = tmp_path / f"agent{trial}.sqlite"
+        with_request = RunStore(path)
+        with_request.request_approval("r1", REQUEST)
+        with_request.close()
+        results = _race(path, moves)
+        winners = [r for r in results if not isinstance(r, ApprovalError)]
+        losers = [r for r in results if isinstance(r, ApprovalError)]
+        assert len(winners) == 1, (trial, results)
+        assert len(losers) == 1, (trial, results)
+        store = RunStore(path)
+        row = store.approval("r1")
+        store.close()
+        assert row is not None
+        winner = moves[results.index(winners[0])]
+        assert (row.decision, row.decided_by) == winner  # the stored decision is the winner's, not a mix
+        past = {"approve": "approved", "reject": "rejected"}[winner[0]]
+        assert f"already {past} by {winner[1]} at" in str(losers[0])
+
+
+def test_rejectd_is_spelt_rejected(tmp_path: Path) -> None:
+    store = RunStore(tmp_path / "agent.sqlite")
+    store.request_approval("r1", REQUEST)
+    store.decide("r1", "reject", "lee")
+    with pytest.raises(ApprovalError, match="already rejected by lee") as err:
+        store.decide("r1", "approve", "kim")
+    assert "rejectd" not in str(err.value)
+
+
+@pytest.mark.parametrize(("edit", "why"), [({"0": 150}, "above allowed maximum 110"),
+                                            ({"0": 55}, "below allowed minimum 60"),
+                                            ({"0": 70}, "exceeds max step 20"),
+                                            ({"7": 90}, "names no action waiting"),
+                                            ({"0": "abc"}, "not a number"),
+                                            ({"0": float("nan")}, "not a finite number"),
+                                            ({"0": True}, "not a number")])
+def test_edits_are_checked_against_the_policy_when_decided(tmp_path: Path, edit: dict[str, object],
+                                                           why: str) -> None:
+    store = RunStore(tmp_path / "agent.sqlite")
+    store.request_approval("r1", REQUEST)
+    with pytest.raises(ApprovalError, match=why):
+        store.decide("r1", "approve", "kim", edits=edit)
+    row = store.approval("r1")
+    assert row is not None
+    assert row.decision is None  # a refused edit records nothing
+    ok = store.decide("r1", "approve", "kim", edits={"cnc1.feed": 90})
+    assert ok.edits == {"0": 90}
+
+
+# -- the ledger's heads ---------------------------------------------------------------------------------
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    with Ledger(tmp_path / "ledger.sqlite") as led:
+        for i in range(5):
+            led.append("observation", {"i": i}, run_id="r1", key=f"r1:{i}")
+    return tmp_path
+
+
+def _verify(home: Path) -> list[str]:
+    with Ledger(home / "ledger.sqlite", readonly=True) as led:
+        return led.verify().problems
+
+
+def _truncate(home: Path, keep: int) -> None:
+    db = sqlite3.connect(home / "ledger.sqlite")
+    db.execute("DELETE FROM ledger WHERE seq > ?", (keep,))
+    db.commit()
+    db.close()
+
+
+def test_both_heads_are_written_and_agree(home: Path) -> None:
+    assert _verify(home) == []
+    db = sqlite3.connect(home / "agent.sqlite")
+    seq, digest = db.execute("SELECT seq, hash FROM ledger_head").fetchone()
+    db.close()
+    assert (home / "ledger.head").read_text().split() == [str(seq), digest]
+    assert seq == 5
+
+
+@pytest.mark.parametrize("tamper", ["deleted", "emptied", "rewritten"])
+def test_truncated_tail_is_caught_whatever_happened_to_the_head_file(home: Path, tamper: str) -> None:
+    with Ledger(home / "ledger.sqlite", readonly=True) as led:
+        rec3 = led.records()[2]
+    _truncate(home, 3)
+    head = home / "ledger.head"
+    if tamper == "deleted":
+        head.unlink()
+    elif tamper == "emptied":
+        head.write_text("")
+    else:  # rewritten to agree with the truncated ledger
+        head.write_text(f"3 {rec3.hash}\n")
+    problems = _verify(home)
+    assert problems
+    joined = " | ".join(problems)
+    assert "truncat" in joined
+    if tamper != "rewritten":
+        assert "tail truncation can't be ruled out" in joined
+    else:
+        assert "agent.sqlite says 5" in joined
+
+
+def test_head_file_missing_alone_fails_verification(home: Path) -> None:
+    (home / "ledger.head").unlink()
+    problems = _verify(home)
+    assert any("head file ledger.head is missing" in p and "can't be ruled out" in p for p in problems)
+
+
+def test_head_in_agent_sqlite_missing_fails_verification(home: Path) -> None:
+    db = sqlite3.connect(home / "agent.sqlite")
+    db.execute("DELETE FROM ledger_head")
+    db.commit()
+    db.close()
+    problems = _verify(home)
+    assert any("agent.sqlite" in p and "can't be ruled out" in p for p in problems)
+
+
+def test_readonly_open_never_creates_a_table(tmp_path: Path) -> None:
+    other = tmp_path / "other.sqlite"
+    db = sqlite3.connect(other)
+    db.execute("CREATE TABLE t (x)")
+    db.commit()
+    db.close()
+    with pytest.raises(StorageError, match="not a factorypilot ledger"):
+        Ledger(other, readonly=True)
+    db = sqlite3.connect(other)
+    assert [r[0] for r in db.execute("SELECT name FROM sqlite_master")] == ["t"]
+    db.close()
+
+
+def test_readonly_ledger_on_a_readonly_directory_verifies(home: Path) -> None:
+    if os.geteuid() == 0:
+        pytest.skip("root ignores file permissions; the read-only home is tested by the CLI test as non-root")
+    for p in home.iterdir():
+        p.chmod(0o444)
+    home.chmod(0o555)
+    try:
+        assert _verify(home) == []
+    finally:
+        home.chmod(0o755)
+
+
+def test_concurrent_appends_with_one_key_never_crash(tmp_path: Path) -> None:
+    """Two writers (two connections) appending the same keys at the same instant: one record per key."""
+    ledgers = [Ledger(tmp_path / "ledger.sqlite") for _ in range(2)]
+    barrier = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def write(led: Ledger) -> None:
+        barrier.wait()
+        try:
+            for i in range(30):
+                led.append("action", {"i": i}, run_id="r", key=f"r:{i}")
+        except BaseException as exc:  # noqa: BLE001 - collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=(led,)) for led in ledgers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert len(ledgers[0]) == 30
+    assert ledgers[0].verify().ok
+    for led in ledgers:
+        led.close()
+
+
+# -- the lease ------------------------------------------------------------------------------------------
+def test_second_owner_is_refused_naming_the_first(tmp_path: Path) -> None:
+    first = PilotLease(tmp_path / "agent.sqlite", "mobility-cnc")
+    first.acquire()
+    second = PilotLease(tmp_path / "agent.sqlite", "mobility-cnc")
+    with pytest.raises(LeaseHeldError, match=rf"PID {os.getpid()} on "):
+        second.acquire()
+    other_pilot = PilotLease(tmp_path / "agent.sqlite", "robotics-cell")
+    other_pilot.acquire()  # another pilot shares the home
+    first.release()
+    second.acquire()  # released: the next owner takes it
+    assert not first.held
+    assert second.renew()
+    second.release()
+    other_pilot.release()
+
+
+def test_lease_of_a_dead_process_is_taken_over(tmp_path: Path) -> None:
+    dead = PilotLease(tmp_path / "agent.sqlite", "mobility-cnc")
+    dead.acquire()
+    dead._db.execute("UPDATE leases SET pid = ?", (2**22 + 12345,))  # a PID that does not run here
+    heir = PilotLease(tmp_path / "agent.sqlite", "mobility-cnc")
+    heir.acquire()
+    assert not dead.renew()  # the old owner learns it lost the lease
+    heir.release()
+
+
+# -- one-line storage errors ----------------------------------------------------------------------------
+def test_corrupted_and_missing_files_are_one_typed_line(tmp_path: Path) -> None:
+    bad = tmp_path / "agent.sqlite"
+    bad.write_bytes(b"this is not a database, it is a text file" * 100)
+    with pytest.raises(StorageError, match="agent.sqlite: the file is corrupted or not a SQLite database"):
+        RunStore(bad)
+    with pytest.raises(StorageError, match="no database file missing.sqlite"):
+        open_sqlite(tmp_path / "missing.sqlite", readonly=True)
