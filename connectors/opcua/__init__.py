@@ -6,5 +6,6 @@
 from factorypilot.connectors.opcua._config import OpcUaConfig
 from factorypilot.connectors.opcua._connector import OpcUaConnector
 from factorypilot.connectors.opcua._security import thumbprints
+from factorypilot.connectors.opcua._session import quiet_asyncua
 
-__all__ = ["OpcUaConfig", "OpcUaConnector", "thumbprints"]
+__all__ = ["OpcUaConfig", "OpcUaConnector", "quiet_asyncua", "thumbprints"]

@@ -4,12 +4,29 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Literal, Self
+from urllib.parse import urlparse
 
 from pydantic import Field, SecretStr, model_validator
 
 from factorypilot.connectors.base import ConnectorConfig
 
 __all__ = ["OpcUaConfig"]
+
+
+def _check_url(url: str) -> None:
+    """A malformed endpoint is a config error now, not an ``unexpected ValueError`` at connect time."""
+    example = "e.g. opc.tcp://192.168.0.10:4840/path"
+    try:
+        parsed = urlparse(url)
+        port = parsed.port
+    except ValueError as exc:
+        raise ValueError(f"endpoint {url!r} is not a valid URL ({exc}); {example}") from exc
+    if parsed.scheme != "opc.tcp":
+        raise ValueError(f"endpoint {url!r} must start with opc.tcp://; {example}")
+    if not parsed.hostname:
+        raise ValueError(f"endpoint {url!r} names no host; {example}")
+    if port == 0:
+        raise ValueError(f"endpoint {url!r} has port 0; {example}")
 
 SecurityPolicyName = Literal["None", "Basic256Sha256"]
 SecurityModeName = Literal["None", "Sign", "SignAndEncrypt"]
@@ -49,6 +66,8 @@ class OpcUaConfig(ConnectorConfig):
     def _check(self) -> Self:
         if not self.endpoint and not self.endpoints:
             raise ValueError("set 'endpoint' (or 'endpoints' for a plant served by several servers)")
+        for url in self.all_endpoints():
+            _check_url(url)
         if (self.security_policy == "None") != (self.security_mode == "None"):
             raise ValueError("security_policy and security_mode go together: both 'None', or a policy such as "
                              "'Basic256Sha256' with mode 'Sign' or 'SignAndEncrypt'")

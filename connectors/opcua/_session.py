@@ -31,9 +31,28 @@ from factorypilot.errors import (
     SecurityPolicyMismatch,
 )
 
-__all__ = ["map_error", "open_client", "safe_url"]
+__all__ = ["map_error", "open_client", "quiet_asyncua", "safe_url"]
 
 _log = logging.getLogger("factorypilot.connectors.opcua")
+
+
+class _AsyncuaBridge(logging.Handler):
+    """asyncua logs every failed reconnect attempt (and a failed bind) with a full traceback. Our connector
+    reports an outage itself (a ``Gap``, one INFO line from the service), so asyncua's records go to our
+    logger at DEBUG, as one line without the traceback — unless our logger is at DEBUG (``--debug``), where
+    the traceback is kept."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if _log.isEnabledFor(logging.DEBUG):
+            _log.debug("asyncua %s: %s", record.name, record.getMessage(), exc_info=record.exc_info)
+
+
+def quiet_asyncua() -> None:
+    """Route asyncua's own log records through :class:`_AsyncuaBridge` (idempotent)."""
+    root = logging.getLogger("asyncua")
+    if not any(isinstance(h, _AsyncuaBridge) for h in root.handlers):
+        root.addHandler(_AsyncuaBridge())
+        root.propagate = False
 
 _AUTH = {"BadUserAccessDenied", "BadIdentityTokenInvalid", "BadIdentityTokenRejected", "BadUserSignatureInvalid"}
 _POLICY = {"BadSecurityPolicyRejected", "BadSecurityModeRejected"}
@@ -140,6 +159,7 @@ async def open_client(config: OpcUaConfig, url: str) -> Client:
     client = Client(url, timeout=config.timeout_s, watchdog_intervall=config.watchdog_interval_s,
                     auto_reconnect=True, reconnect_max_delay=config.reconnect_max_delay_s,
                     reconnect_request_timeout=config.timeout_s)
+    quiet_asyncua()
     client.name = client.description = "factorypilot"
     if config.username:
         client.set_user(config.username)

@@ -13,6 +13,7 @@ from typing import Any
 from asyncua.server.server import Server
 from asyncua.ua.attribute_ids import AttributeIds
 
+from factorypilot.connectors.opcua import quiet_asyncua
 from factorypilot.errors import ConfigError, ConnectionError_, FactoryPilotError, NodeNotFoundError
 from factorypilot.vocabulary import Scalar
 
@@ -51,6 +52,9 @@ class PlantSimulator:
                  history_size: int = 10_000, first_line: int = 0) -> None:
         if tick_seconds <= 0:
             raise ConfigError(f"tick_seconds must be > 0, got {tick_seconds}", where="tick_seconds")
+        if not 0 <= port <= 65535:
+            raise ConfigError(f"port {port} is not a TCP port", where="--port",
+                              hint="choose 1..65535 (e.g. 4840), or 0 for a free one")
         cls = resolve_model(model)
         self.engine = PlantEngine(cls, seed=seed, scale=scale, first=model if isinstance(model, PlantModel) else None,
                                   first_line=first_line)
@@ -191,6 +195,7 @@ class PlantSimulator:
                              certs=self.certificates, users=self._users, allow_anonymous=self._allow_anonymous)
         server, layout = await build_server(self.engine, opts, self._history, self._on_client_write,
                                             self._run_method)
+        quiet_asyncua()
         try:
             await server.start()
         except OSError as exc:
