@@ -123,12 +123,12 @@ async def act(d: RuntimeDeps, state: AgentState, crash_hook: Callable[[str], Non
         d.store.plan_action(key, run_id, req.target, req.kind.value, req.model_dump(mode="json"))
         d.ledger.append("action", {"target": req.target, "kind": req.kind.value, "value": req.value,
                                    "status": "planned", "idempotency_key": key}, run_id=run_id, key=f"{key}:planned")
-        crash_hook("act:after_plan")
+        _hook(crash_hook, "act:after_plan", req)
         note = (run_id, req.target, str(req.value)) if req.kind is ActionKind.NOTE else None
         d.store.issue_action(key, note)
         d.ledger.append("action", _issued_payload(req, key, approval, fresh.get(req.target)), run_id=run_id,
                         key=f"{key}:issued")
-        crash_hook("act:after_issue")
+        _hook(crash_hook, "act:after_issue", req)
         try:
             if is_plant:
                 permit = d.guard.permit(req, dec_now, approved=True)
@@ -144,7 +144,7 @@ async def act(d: RuntimeDeps, state: AgentState, crash_hook: Callable[[str], Non
                                        "error": str(exc)}, run_id=run_id, key=f"{key}:failed")
             results.append(_result(req, ActionStatus.FAILED, key, str(exc)) | {"settled": True})
             continue
-        crash_hook("act:after_write")
+        _hook(crash_hook, "act:after_write", req)
         d.store.mark_action(key, "issued", _ACCEPTED)
         d.ledger.append("action", {"target": req.target, "kind": req.kind.value, "value": req.value,
                                    "status": "accepted", "idempotency_key": key}, run_id=run_id,
@@ -152,6 +152,12 @@ async def act(d: RuntimeDeps, state: AgentState, crash_hook: Callable[[str], Non
         results.append(_result(req, ActionStatus.UNCONFIRMED, key, "awaiting read-back",
                                executed_value=req.value) | {"executed": True, "from": fresh.get(req.target)})
     return {"results": results}
+
+
+def _hook(crash_hook: Callable[[str], None], point: str, req: ActionRequest) -> None:
+    """Fault-injection points for the crash tests: ``act:after_issue`` (first action) or ``act:after_issue:method``."""
+    crash_hook(point)
+    crash_hook(f"{point}:{req.kind.value}")
 
 
 def _issued_payload(req: ActionRequest, key: str, approval: dict[str, Any], before: Scalar = None) -> dict[str, Any]:

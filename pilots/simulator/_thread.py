@@ -58,6 +58,11 @@ class PlantHandle:
         """A copy of the accepted client writes (tick, role, value)."""
         return list(self._sync(lambda: list(self.simulator.write_log)))
 
+    @property
+    def method_log(self) -> list[tuple[int, str, tuple[Scalar, ...]]]:
+        """A copy of the method calls the plant executed (tick, method name, arguments)."""
+        return list(self._sync(lambda: list(self.simulator.method_log)))
+
     def node_id(self, role: str) -> str:
         return self.simulator.node_id(role)
 

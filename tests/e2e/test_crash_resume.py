@@ -52,12 +52,13 @@ def _setup(tmp_path: Path, plant: PlantHandle, approval: bool = False) -> tuple[
     spec_dir = tmp_path / "pilot"
     shutil.copytree(reference_pilots()["mobility"].parent, spec_dir)
     spec_file = spec_dir / "pilot.yaml"
+    data = yaml.safe_load(spec_file.read_text(encoding="utf-8"))
     if approval:
-        data = yaml.safe_load(spec_file.read_text(encoding="utf-8"))
         data["policy"]["tags"][0]["approval"] = "always"
         spec_file.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     bindings = tmp_path / "bindings.yaml"
-    bindings.write_text(yaml.safe_dump(plant.roles(), allow_unicode=True), encoding="utf-8")
+    roles = {r: t for r, t in plant.roles().items() if r in data["roles"]}  # unknown roles are an error
+    bindings.write_text(yaml.safe_dump(roles, allow_unicode=True), encoding="utf-8")
     plant.inject(Fault(FaultKind.DRIFT, "spindle_vibration", start_tick=plant.tick_index + 5, magnitude=0.06))
     return str(spec_file), bindings, tmp_path / "home"
 
