@@ -276,7 +276,7 @@ def prune_checkpoints(path: Path, run_ids: list[str]) -> tuple[int, int, int]:
         tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         for table in ("checkpoints", "writes"):
             if table in tables:
-                db.executemany(f"DELETE FROM {table} WHERE thread_id = ?", [(r,) for r in run_ids])  # noqa: S608
+                db.executemany(f"DELETE FROM {table} WHERE thread_id = ?", [(r,) for r in run_ids])
         db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         db.execute("VACUUM")
     except sqlite3.Error as exc:

@@ -203,7 +203,7 @@ def test_concurrent_appends_with_one_key_never_crash(tmp_path: Path) -> None:
         try:
             for i in range(30):
                 led.append("action", {"i": i}, run_id="r", key=f"r:{i}")
-        except BaseException as exc:  # noqa: BLE001 - collected and asserted below
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=write, args=(led,)) for led in ledgers]
@@ -249,7 +249,7 @@ def test_lease_of_a_dead_process_is_taken_over(tmp_path: Path) -> None:
 def test_corrupted_and_missing_files_are_one_typed_line(tmp_path: Path) -> None:
     bad = tmp_path / "agent.sqlite"
     bad.write_bytes(b"this is not a database, it is a text file" * 100)
-    with pytest.raises(StorageError, match="agent.sqlite: the file is corrupted or not a SQLite database"):
+    with pytest.raises(StorageError, match=r"agent\.sqlite: the file is corrupted or not a SQLite database"):
         RunStore(bad)
-    with pytest.raises(StorageError, match="no database file missing.sqlite"):
+    with pytest.raises(StorageError, match=r"no database file missing\.sqlite"):
         open_sqlite(tmp_path / "missing.sqlite", readonly=True)
