@@ -107,3 +107,26 @@ async def test_an_approval_applied_while_the_plant_is_down_waits_then_resumes(pl
         assert [r.kind for r in rt.ledger.records(run_id=out.run_id, kind="waiting-for-plant")] == [
             "waiting-for-plant"]
         assert rt.ledger.verify().ok
+
+
+async def test_reissue_is_a_new_run_that_waits_for_approval(plant: InMemoryConnector, tmp_path: Path) -> None:
+    window = {"cnc1.vib": [Sample(tag_id="cnc1.vib", value=v) for v in (5.0, 5.5)]}
+    plant.set_value("cnc1.vib", 5.5)
+    async with plant, AgentRuntime(make_config(), plant, home=tmp_path) as rt:
+        first = await rt.handle(window)
+        assert first.status == "done"
+        write = rt.store.actions_for(first.run_id)[0]
+        # as after a crash whose read-back found the operator's value: the action is left for a person
+        rt.store.mark_action(write.key, "unconfirmed", "issued before a restart and not confirmed")
+        plant.set_value("cnc1.feed", 100.0)
+        again = await rt.reissue(first.run_id, by="kim")
+        assert again.status == "waiting_approval"  # no automatic write, whatever the policy says
+        assert plant.writes == [("cnc1.feed", 85.0)]
+        done = await rt.resume(again.run_id, "approve", by="kim")
+        assert done.status == "done", done.report
+        assert plant.writes == [("cnc1.feed", 85.0), ("cnc1.feed", 85.0)]
+        keys = [a.key for a in rt.store.actions_for(again.run_id)]
+        assert keys
+        assert write.key not in keys  # a new idempotency key: a new decision, not a replay
+        assert [r.payload["of"] for r in rt.ledger.records(kind="reissue")] == [first.run_id]
+        assert rt.ledger.verify().ok

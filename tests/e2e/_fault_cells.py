@@ -164,7 +164,7 @@ def run_cell(cell: Cell, root: Path, plant: PlantHandle) -> Observed:
         ok = led.verify().ok
         readbacks = {str(r.payload["target"]): r.payload for r in led.records(kind="read-back")}
         issued: dict[str, int] = {}
-        for r in led.records(kind="action"):
+        for r in led.records(kind="intent"):
             if r.payload.get("status") == "issued":
                 issued[str(r.payload["target"])] = issued.get(str(r.payload["target"]), 0) + 1
     statuses = [s for (s,) in _rows(home, "SELECT status FROM runs")]
