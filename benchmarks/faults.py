@@ -37,7 +37,8 @@ from factorypilot.pilots.simulator import Fault, FaultKind, PlantHandle, running
 def _cells() -> ModuleType:
     path = Path(__file__).resolve().parent.parent / "tests" / "e2e" / "_fault_cells.py"
     spec = importlib.util.spec_from_file_location("fault_cells", path)
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     mod = importlib.util.module_from_spec(spec)
     sys.modules["fault_cells"] = mod
     spec.loader.exec_module(mod)
