@@ -89,6 +89,13 @@ class AgentRuntime:
     # -- lifecycle ---------------------------------------------------------------------------------
     async def __aenter__(self) -> AgentRuntime:
         try:
+            return await self._enter()
+        except BaseException:
+            await self._stack.aclose()  # a refused start releases what it took (lease, files)
+            raise
+
+    async def _enter(self) -> AgentRuntime:
+        try:
             self.home.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise storage_error(self.home, exc, "create the home directory") from exc
@@ -96,8 +103,8 @@ class AgentRuntime:
         self._stack.callback(self.store.close)
         if self.use_lease:
             self.lease = PilotLease(self.home / "agent.sqlite", self.config.name)
-            self.lease.acquire()
             self._stack.callback(self.lease.release)
+            self.lease.acquire()
         self.ledger = Ledger(self.home / "ledger.sqlite", anchor_db=self.home / "agent.sqlite")
         self._stack.callback(self.ledger.close)
         saver = await self._stack.enter_async_context(self._checkpointer())

@@ -7,6 +7,8 @@ import asyncio
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from factorypilot.agents import AgentRuntime, TagRule
 from factorypilot.agents.trigger import EventTrigger
 from factorypilot.connectors import InMemoryConnector
@@ -130,3 +132,17 @@ async def test_reissue_is_a_new_run_that_waits_for_approval(plant: InMemoryConne
         assert write.key not in keys  # a new idempotency key: a new decision, not a replay
         assert [r.payload["of"] for r in rt.ledger.records(kind="reissue")] == [first.run_id]
         assert rt.ledger.verify().ok
+
+
+async def test_a_second_runtime_for_the_same_pilot_is_refused_and_releases_nothing(plant: InMemoryConnector,
+                                                                                   tmp_path: Path) -> None:
+    from factorypilot.errors import LeaseHeldError
+
+    async with plant, AgentRuntime(make_config(), plant, home=tmp_path) as rt:
+        with pytest.raises(LeaseHeldError, match="already running here: PID"):
+            async with AgentRuntime(make_config(), plant, home=tmp_path):
+                pass
+        assert rt.lease is not None
+        assert rt.lease.renew()  # the first owner still holds its lease
+        out = await rt.handle({"cnc1.vib": [Sample(tag_id="cnc1.vib", value=v) for v in (5.0, 5.5)]})
+        assert out.status in ("done", "no_event")
