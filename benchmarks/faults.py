@@ -95,7 +95,7 @@ def outage(fc: ModuleType, down: bool) -> float:
         data = yaml.safe_load(Path(spec).read_text(encoding="utf-8"))
         data["policy"]["tags"][0]["approval"] = "always"
         Path(spec).write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
-        plant.inject(Fault(FaultKind.DRIFT, "spindle_vibration", start_tick=plant.tick_index + 5, magnitude=0.06))
+        fc.excite(plant)
         service = subprocess.Popen([*fc.args("run", spec, plant, bindings), "--seconds", "300"], env=fc.env(home),
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
