@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from factorypilot.connectors.mes._encoding import detect, normalise, sniff_binary
+from factorypilot.connectors.mes._lines import last_record_end, multiline
 from factorypilot.connectors.mes.config import MappingConfig, MesFilesConfig
 from factorypilot.errors import DataError
 
@@ -39,6 +40,8 @@ class RawBatch:
     its own): its line k is line ``before + base + k`` of the file, ``before`` counting all earlier batches'
     lines."""
     base: int = 0
+    multiline: tuple[np.ndarray, np.ndarray] | None = None
+    """Records with line feeds inside quoted cells: (0-based index in the piece, extra line feeds)."""
 
 
 @dataclass
@@ -185,8 +188,11 @@ def _read_pieces(path: Path, info: FileInfo, first: int, start: int, size: int,
 
 
 def _last_line_end(block: pa.Buffer) -> int:
-    """Length of ``block`` up to and including its last line feed, or 0 if it has none."""
+    """Length of ``block`` up to and including its last line feed that ends a record (not one inside a quoted
+    cell), or 0 if it has none. The block starts at a record boundary, so quote parity tells."""
     view = np.frombuffer(block, dtype=np.uint8)
+    if (view == 0x22).any():
+        return last_record_end(view)
     tail = 4096
     while True:
         hits = np.flatnonzero(view[-tail:] == 0x0A)
@@ -259,6 +265,9 @@ class _Piece:
         batch = _number(table.combine_chunks(), 0, 0, invalid, invalid)
         batch.lines = table.num_rows + len(invalid)
         batch.base = self.base
+        found = multiline(self.data)
+        if len(found[0]):
+            batch.multiline = found
         return batch
 
 

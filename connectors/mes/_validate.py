@@ -16,9 +16,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from factorypilot.connectors.mes._cells import extra_json, impossible_dates, local_dates, total_rows
+from factorypilot.connectors.mes._reject import Issue, Rejected, rejected
 from factorypilot.connectors.mes._zones import fixed_since
 from factorypilot.connectors.mes.config import MappingConfig, MesFilesConfig
-from factorypilot.connectors.mes.records import FIELDS, MODELS, FieldType, RecordKind
+from factorypilot.connectors.mes.records import DEFAULT_ENUMS, FIELDS, MODELS, NON_NEGATIVE, FieldType, RecordKind
 
 ROW = "__row__"
 _UTC = pa.timestamp("s", tz="UTC")
@@ -44,7 +46,7 @@ def arrow_schema(kind: RecordKind) -> pa.Schema:
     cols = [pa.field(name, _ARROW[t]) for name, (t, _) in FIELDS[kind].items()]
     if kind in (RecordKind.PRODUCTION, RecordKind.SCRAP):
         cols.append(pa.field("shift_date", pa.string()))
-    return pa.schema([*cols, pa.field(ROW, pa.int64())])
+    return pa.schema([*cols, pa.field("extra", pa.string()), pa.field(ROW, pa.int64())])
 
 
 _SPACE_LEADS = (b"\xc2", b"\xe1", b"\xe2", b"\xe3")
@@ -316,52 +318,72 @@ def _too_long(raw: pa.Array, limit: int) -> pa.Array | None:
 
 
 def check(table: pa.Table, rows: pa.Array, kind: RecordKind, mapping: MappingConfig, cfg: MesFilesConfig,
-          file: str, sources: dict[str, str] | None = None) -> Checked:
+          file: str, sources: dict[str, str] | None = None, extra: pa.Table | None = None) -> Checked:
     """Validate ``table`` (string columns named by canonical field) against ``kind``.
 
-    ``sources`` maps canonical field -> source column name, so quarantine entries name the export's column.
+    ``sources`` maps canonical field -> source column name, so quarantine entries name the export's column;
+    ``extra``: the batch's unmapped columns, kept verbatim as JSON in the record's ``extra``.
     """
     n = table.num_rows
     bad = np.zeros(n, dtype=bool)
-    issues: list[tuple[str, np.ndarray, pa.Array, str]] = []
+    issues: list[Issue] = []
     typed: dict[str, pa.Array] = {}
     wall: np.ndarray | None = None  # local wall-clock seconds of "time", when the parser knows them
+    must = set(mapping.required)
+    enums = {**DEFAULT_ENUMS.get(kind, {}), **mapping.enums}
     for name, (ftype, required) in FIELDS[kind].items():
         naive = None
         if name in table.column_names:
-            if ftype == "datetime" and name not in mapping.enums:  # all clean ISO text: no trim needed
+            if ftype == "datetime" and name not in enums:  # all clean ISO text: no trim needed
                 naive = _iso_fast(_string(table[name]), mapping)
             raw = _string(table[name]) if naive is not None else _clean(table[name])
         elif name in mapping.constants:
             raw = pa.array([mapping.constants[name]] * n, pa.string())
         else:
             raw = pa.nulls(n, pa.string())
+        if name in ("time", "start", "equipment") and raw.null_count < n and ftype in ("datetime", "str"):
+            totals = total_rows(raw)
+            if totals.any():
+                issues.append((name, totals, raw, "a record, not a total line", "total_row"))
         too_long = _too_long(raw, cfg.max_field_chars)
         if too_long is not None:
             issues.append((name, too_long.to_numpy(zero_copy_only=False), raw,
-                           f"text of at most {cfg.max_field_chars} characters"))
+                           f"text of at most {cfg.max_field_chars} characters", "too_long"))
             raw = pc.if_else(too_long, pa.scalar(None, pa.string()), raw)
-        enum = mapping.enums.get(name)
-        if enum:
-            keys = pa.array(list(enum), pa.string())
-            idx = pc.index_in(raw, value_set=keys)
+        enum = enums.get(name)
+        if enum and raw.null_count < n:
+            folded = enum if name in mapping.enums else {k.lower(): v for k, v in enum.items()}
+            keys = pa.array(list(folded), pa.string())
+            probe = raw if name in mapping.enums else pc.utf8_lower(raw)
+            idx = pc.index_in(probe, value_set=keys)
             unknown = pc.and_(pc.is_valid(raw), pc.is_null(idx))
             if pc.any(unknown).as_py():
                 issues.append((name, unknown.to_numpy(zero_copy_only=False), raw,
-                               "one of " + ", ".join(enum)))
-            raw = pc.take(pa.array(list(enum.values()), pa.string()), idx)
+                               "one of " + ", ".join(list(mapping.enums.get(name, enum))[:12]), "unknown_value"))
+            raw = pc.take(pa.array(list(folded.values()), pa.string()), idx)
         if ftype == "datetime":
             parsed = _parse_time(raw, mapping, naive)
             value = parsed.utc
+            if naive is None and raw.null_count < n:
+                impossible = impossible_dates(raw)
+                if impossible.any():
+                    issues.append((name, impossible, raw, "a real calendar date", "invalid_date"))
+                    value = pc.if_else(pa.array(impossible), pa.scalar(None, value.type), value)
             if name == "time" and mapping.timezone == cfg.shift_timezone and parsed.wall_known.all():
                 wall = parsed.wall
         else:
             value = _cast(raw, ftype, name, mapping)
         if value.null_count > raw.null_count:  # a value that could not be read (its text is not null)
             failed = pc.and_(pc.is_valid(raw), pc.is_null(value))
-            issues.append((name, failed.to_numpy(zero_copy_only=False), raw, ftype))
-        if required and raw.null_count:
-            issues.append((name, pc.is_null(raw).to_numpy(zero_copy_only=False), raw, f"{ftype} (required)"))
+            code = "invalid_date" if ftype == "datetime" else "invalid_number"
+            issues.append((name, failed.to_numpy(zero_copy_only=False), raw, ftype, code))
+        if name in NON_NEGATIVE and ftype in ("int", "float") and value.null_count < n:
+            negative = pc.fill_null(pc.less(value, 0), False)
+            if _any(negative):
+                issues.append((name, negative.to_numpy(zero_copy_only=False), raw, f"{ftype} >= 0", "negative"))
+        if (required or name in must) and raw.null_count:
+            issues.append((name, pc.is_null(raw).to_numpy(zero_copy_only=False), raw, f"{ftype} (required)",
+                           "missing"))
         default = MODELS[kind].model_fields[name].default
         if isinstance(default, int | float) and not isinstance(default, bool) and value.null_count:
             value = pc.fill_null(value, default)
@@ -371,71 +393,28 @@ def check(table: pa.Table, rows: pa.Array, kind: RecordKind, mapping: MappingCon
         backwards = pc.fill_null(pc.less(end, start), False)
         if pc.any(backwards).as_py():
             issues.append(("end", backwards.to_numpy(zero_copy_only=False), end.cast(pa.string()),
-                           "datetime not before start"))
+                           "datetime not before start", "end_before_start"))
         span = pc.divide(pc.seconds_between(start, end).cast(pa.float64()), 60.0)
         typed["minutes"] = _coalesce(typed["minutes"], span)
-    for _, mask, _, _ in issues:
+    for _, mask, _, _, _ in issues:
         bad |= mask
     typed[ROW] = rows
-    rejected = None
+    typed["extra"] = extra_json(extra) if extra is not None else pa.nulls(n, pa.string())
+    rejected_rows = None
     if bad.any():  # drop the rejected rows before deriving shifts (two fewer text columns to filter)
-        rejected = _rejected(bad, issues, rows, file, table, sources or {})
+        rejected_rows = rejected(bad, issues, rows, file, table, sources or {})
         keep = pa.array(~bad)
         typed = {name: value.filter(keep) for name, value in typed.items()}
         wall = None if wall is None else wall[~bad]
     if kind in (RecordKind.PRODUCTION, RecordKind.SCRAP):
         shift, date = _shifts(typed["time"], cfg, wall)
-        typed["shift"] = _coalesce(typed["shift"], shift)
-        typed["shift_date"] = date
+        given = typed["shift"]
+        if given.null_count == len(given):  # no shift in the export: both from the shift table
+            typed["shift"], typed["shift_date"] = shift, date
+        else:  # the export names the shift: its work date is the date it wrote, taken as given
+            work = local_dates(typed["time"], mapping.timezone)
+            has = pc.is_valid(given)
+            typed["shift"] = _coalesce(given, shift)
+            typed["shift_date"] = pc.if_else(has, work, date)
     schema = arrow_schema(kind)
-    return Checked(pa.Table.from_arrays([typed[f.name] for f in schema], schema=schema), rejected)
-
-
-@dataclass
-class Rejected:
-    """A batch's rejected rows, held column-wise (row numbers, the problems per field, the raw values).
-
-    Iterating renders one quarantine entry (a dict) per rejected row: file, row, the first problem's column /
-    field / value / expected / reason, every problem, and the raw row under the export's column names. The
-    quarantine writer and ``inspect`` iterate; a dry run only counts, so it never pays for the dicts.
-    """
-
-    file: str
-    rows: np.ndarray
-    """Source row number of every rejected row, in batch order."""
-    bad: np.ndarray
-    """Batch positions of the rejected rows (ascending)."""
-    issues: list[tuple[str, str, np.ndarray, pa.Array, str]]
-    """(field, source column, batch positions, the values there, expected type) for each kind of problem."""
-    raw: pa.Table
-    """The rejected rows' raw values, columns named as in the export."""
-
-    def __len__(self) -> int:
-        return len(self.bad)
-
-    def __iter__(self) -> Iterator[dict[str, Any]]:
-        per_row: dict[int, list[dict[str, Any]]] = {}
-        for name, column, idx, values, expected in self.issues:
-            for i, value in zip(idx.tolist(), values.to_pylist(), strict=True):
-                reason = "missing value" if value is None else f"cannot read {value!r} as {expected}"
-                per_row.setdefault(i, []).append({"column": column, "field": name, "value": value,
-                                                  "expected": expected, "reason": reason})
-        for i, row, raw in zip(self.bad.tolist(), self.rows.tolist(), self.raw.to_pylist(), strict=True):
-            problems = per_row[i]
-            first = problems[0]
-            yield {"file": self.file, "row": row, "column": first["column"], "field": first["field"],
-                   "value": first["value"], "expected": first["expected"], "reason": first["reason"],
-                   "problems": problems, "raw": raw}
-
-
-def _rejected(bad: np.ndarray, issues: list[tuple[str, np.ndarray, pa.Array, str]], rows: pa.Array, file: str,
-              table: pa.Table, sources: dict[str, str]) -> Rejected:
-    bad_idx = np.flatnonzero(bad)
-    found = []
-    for name, mask, raw, expected in issues:
-        idx = np.flatnonzero(mask)
-        found.append((name, sources.get(name, name), idx, raw.take(pa.array(idx)), expected))
-    raw_rows = table.take(pa.array(bad_idx))
-    raw_rows = raw_rows.rename_columns([sources.get(c, c) for c in raw_rows.column_names])
-    row_numbers = rows.to_numpy(zero_copy_only=False)[bad_idx]
-    return Rejected(file, row_numbers, bad_idx, found, raw_rows)
+    return Checked(pa.Table.from_arrays([typed[f.name] for f in schema], schema=schema), rejected_rows)

@@ -3,8 +3,11 @@
 Timestamps are timezone-aware (UTC after ingest). ``shift`` and ``shift_date`` of production and scrap
 records are derived from the local time and the configured shift table when the export has none.
 ``FIELDS`` describes each kind for the columnar validator: canonical field -> (type, required).
-``NATURAL_KEYS`` lists the fields that identify a record across exports (re-exports update it); kinds
-without natural keys are de-duplicated by their full content.
+``NATURAL_KEYS`` lists the fields that identify a record across exports (a mapping may name its own ``key``):
+the same key with the same values is a duplicate, with other values a *conflict* (quarantined or, by choice,
+replaced — never silently). Every record keeps the export's unmapped columns verbatim in ``extra`` (JSON text).
+Counts are never negative; ``STATUS_VALUES`` are the canonical production states (an export's words such as
+완료/진행중/중단 are mapped to them in the mapping's ``enums``).
 """
 
 from __future__ import annotations
@@ -25,6 +28,9 @@ __all__ = [
     "FieldType",
     "Lot",
     "Material",
+    "DEFAULT_ENUMS",
+    "NON_NEGATIVE",
+    "STATUS_VALUES",
     "MesRecord",
     "ProductionCount",
     "RecordKind",
@@ -52,6 +58,8 @@ class MesRecord(BaseModel):
 
     source_file: str | None = None
     source_row: int | None = None
+    extra: str | None = None
+    """The export's unmapped columns of this row, verbatim, as a JSON object (column name -> cell text)."""
 
 
 class WorkOrder(MesRecord):
@@ -70,6 +78,12 @@ class ProductionCount(MesRecord):
     time: datetime
     good: int
     scrap: int = 0
+    planned: int | None = None
+    produced: int | None = None
+    downtime_minutes: float | None = None
+    status: str | None = None
+    operator: str | None = None
+    remarks: str | None = None
     order_id: str | None = None
     product: str | None = None
     lot_id: str | None = None
@@ -135,8 +149,8 @@ MODELS: dict[RecordKind, type[MesRecord]] = {
 
 NATURAL_KEYS: dict[RecordKind, tuple[str, ...]] = {
     RecordKind.WORK_ORDER: ("order_id",),
-    RecordKind.PRODUCTION: ("equipment", "time", "order_id", "product", "lot_id"),
-    RecordKind.SCRAP: (),
+    RecordKind.PRODUCTION: ("time", "shift", "equipment", "product", "order_id", "lot_id"),
+    RecordKind.SCRAP: ("time", "shift", "equipment", "product", "order_id", "lot_id", "reason"),
     RecordKind.DOWNTIME: ("equipment", "start"),
     RecordKind.LOT: ("lot_id",),
     RecordKind.MATERIAL: ("material_id",),
@@ -153,7 +167,25 @@ TIME_FIELD: dict[RecordKind, str | None] = {
     RecordKind.EQUIPMENT: None,
 }
 
-_DERIVED = {"shift_date"}
+_DERIVED = {"shift_date", "extra"}
+
+STATUS_VALUES: dict[RecordKind, tuple[str, ...]] = {
+    RecordKind.PRODUCTION: ("planned", "running", "done", "stopped", "cancelled"),
+}
+"""Canonical values of ``status`` per kind (a kind not listed takes the export's text)."""
+
+DEFAULT_ENUMS: dict[RecordKind, dict[str, dict[str, str]]] = {
+    RecordKind.PRODUCTION: {"status": {
+        "계획": "planned", "대기": "planned", "진행": "running", "진행중": "running", "작업중": "running",
+        "완료": "done", "종료": "done", "중단": "stopped", "정지": "stopped", "보류": "stopped", "취소": "cancelled",
+        "planned": "planned", "running": "running", "in progress": "running", "done": "done",
+        "complete": "done", "completed": "done", "stopped": "stopped", "on hold": "stopped",
+        "cancelled": "cancelled", "canceled": "cancelled"}},
+}
+"""Enums used when a mapping names none for the field: the usual Korean and English words."""
+
+NON_NEGATIVE = frozenset({"good", "scrap", "planned", "produced", "downtime_minutes", "quantity", "minutes"})
+"""Numeric fields that can never be below zero (a negative count is quarantined, code ``negative``)."""
 
 
 def _fields(model: type[MesRecord]) -> dict[str, tuple[FieldType, bool]]:
