@@ -23,10 +23,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from factorypilot.connectors.mes._aliases import auto_columns, guess_kind
+from factorypilot.connectors.mes._aliases import auto_columns, guess_kind, kind_scores
 from factorypilot.connectors.mes._b2mml import read_b2mml
 from factorypilot.connectors.mes._json import read_json
 from factorypilot.connectors.mes._lines import FileLines
+from factorypilot.connectors.mes._propose import propose
 from factorypilot.connectors.mes._store import MesStore, Upsert
 from factorypilot.connectors.mes._tabular import (
     Deferred,
@@ -100,6 +101,11 @@ class InspectReport:
     problems: list[dict[str, Any]]
     accepted: int
     quarantined: int
+    confidence: dict[str, float] = field(default_factory=dict)
+    """source column -> confidence of its proposed field (0-1)."""
+    kind_scores: dict[str, float] = field(default_factory=dict)
+    mapping_named: bool = False
+    """True when a mapping of the config covers the file (otherwise the kind and mapping are proposals)."""
 
 
 def detect_format(path: Path) -> str:
@@ -412,7 +418,11 @@ def inspect_file(path: Path, cfg: MesFilesConfig, *, kind: RecordKind | None = N
         quarantined = len(problems)
     columns = plan.info.columns or (list(batch.table.column_names) if batch is not None else [])
     got = set(cols.values()) | set(mapping.constants)
+    sample = batch.table.slice(0, 200).to_pylist() if batch is not None else []
     return InspectReport(
+        confidence=propose(k, cols, mapping.columns, sample),
+        kind_scores={kk.value: round(v, 2) for kk, v in kind_scores(columns).items()},
+        mapping_named=cfg.mapping_for(path, kind) is not None,
         file=str(path), format=plan.info.format, encoding=plan.info.encoding, delimiter=plan.info.delimiter,
         detail=plan.info.detail, columns=columns, kind=k.value, mapping=cols,
         unmapped=[c for c in columns if c not in cols],
