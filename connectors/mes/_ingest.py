@@ -78,6 +78,9 @@ class IngestReport:
     sha256: str = ""
     dry_run: bool = False
     on_conflict: str = "quarantine"
+    schema_valid: bool | None = None
+    """B2MML validated against ``schema_dir``: the verdict (None: not validated). Invalid files are ingested."""
+    schema_violations: list[str] = field(default_factory=list)
     conflict_list: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -149,7 +152,7 @@ def _plan(path: Path, cfg: MesFilesConfig, kind: RecordKind | None, progress: Pr
                         "documents read whole", file=str(path),
                         hint="raise max_document_mb in the config, or export CSV, XLSX or JSON Lines (streamed)")
     if fmt == "b2mml":
-        info, batches = read_b2mml(path, cfg.schema_dir)
+        info, batches = read_b2mml(path, cfg.schema_dir, tuple(cfg.b2mml_scrap_ids))
         streams: list[tuple[RecordKind, MappingConfig, dict[str, str], Iterator[RawBatch | Deferred]]] = []
         for k, batch in batches.items():
             m = cfg.mapping_for(path, k) or MappingConfig(kind=k)
@@ -294,7 +297,9 @@ def ingest_file(path: Path, cfg: MesFilesConfig, store: MesStore | None, *, kind
     plan = _plan(path, cfg, kind, progress)
     info = plan.info
     report = IngestReport(file=str(path), format=info.format, encoding=info.encoding, delimiter=info.delimiter,
-                          detail=info.detail, kinds=[k.value for k, *_ in plan.streams], dry_run=dry_run)
+                          detail=info.detail, kinds=[k.value for k, *_ in plan.streams], dry_run=dry_run,
+                          schema_valid=info.verdict.get("schema_valid"),
+                          schema_violations=list(info.verdict.get("schema_violations", [])))
     if store is not None:
         report.sha256 = _sha256(path)
     quarantine = _Quarantine(cfg, path, report.sha256) if store is not None and not dry_run else None

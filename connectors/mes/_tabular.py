@@ -51,6 +51,8 @@ class FileInfo:
     delimiter: str | None = None
     columns: list[str] = field(default_factory=list)
     detail: str = ""
+    verdict: dict[str, Any] = field(default_factory=dict)
+    """B2MML: the schema verdict (``schema_valid``, ``schema``, ``schema_violations``) when validated."""
 
 
 def _dedupe(names: list[str]) -> list[str]:

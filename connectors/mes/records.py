@@ -35,6 +35,7 @@ __all__ = [
     "ProductionCount",
     "RecordKind",
     "Scrap",
+    "Segment",
     "WorkOrder",
 ]
 
@@ -49,6 +50,7 @@ class RecordKind(StrEnum):
     LOT = "lot"
     MATERIAL = "material"
     EQUIPMENT = "equipment"
+    SEGMENT = "segment"
 
 
 class MesRecord(BaseModel):
@@ -118,7 +120,25 @@ class Lot(MesRecord):
     quantity: float | None = None
     unit: str | None = None
     status: str | None = None
+    disposition: str | None = None
     location: str | None = None
+    parent_lot: str | None = None
+    """Set for a sub-lot (B2MML ``MaterialSubLot``): the lot it belongs to."""
+    time: datetime | None = None
+
+
+class Segment(MesRecord):
+    """One material line of a B2MML segment response that is not the final (produced) count: intermediate
+    segments and consumed material are kept here, never counted as production."""
+
+    order_id: str
+    segment_id: str
+    material_use: str | None = None
+    material: str | None = None
+    lot_id: str | None = None
+    quantity: float | None = None
+    unit: str | None = None
+    equipment: str | None = None
     time: datetime | None = None
 
 
@@ -145,6 +165,7 @@ MODELS: dict[RecordKind, type[MesRecord]] = {
     RecordKind.LOT: Lot,
     RecordKind.MATERIAL: Material,
     RecordKind.EQUIPMENT: Equipment,
+    RecordKind.SEGMENT: Segment,
 }
 
 NATURAL_KEYS: dict[RecordKind, tuple[str, ...]] = {
@@ -155,6 +176,7 @@ NATURAL_KEYS: dict[RecordKind, tuple[str, ...]] = {
     RecordKind.LOT: ("lot_id",),
     RecordKind.MATERIAL: ("material_id",),
     RecordKind.EQUIPMENT: ("equipment_id",),
+    RecordKind.SEGMENT: ("order_id", "segment_id", "material_use", "material", "lot_id"),
 }
 
 TIME_FIELD: dict[RecordKind, str | None] = {
@@ -165,6 +187,7 @@ TIME_FIELD: dict[RecordKind, str | None] = {
     RecordKind.LOT: "time",
     RecordKind.MATERIAL: None,
     RecordKind.EQUIPMENT: None,
+    RecordKind.SEGMENT: "time",
 }
 
 _DERIVED = {"shift_date", "extra"}
