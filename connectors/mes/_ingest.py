@@ -156,7 +156,7 @@ def _plan(path: Path, cfg: MesFilesConfig, kind: RecordKind | None, progress: Pr
         streams: list[tuple[RecordKind, MappingConfig, dict[str, str], Iterator[RawBatch | Deferred]]] = []
         for k, batch in batches.items():
             m = cfg.mapping_for(path, k) or MappingConfig(kind=k)
-            streams.append((k, m, {c: c for c in batch.table.column_names}, iter([batch])))
+            streams.append((k, m, {c: c for c in batch.table.column_names if c != "b2mml"}, iter([batch])))
         return _Plan(info, streams)
     found = cfg.mapping_for(path, kind)
     if found is None and kind is None and strict:
