@@ -88,7 +88,7 @@ def schema_for(schema_dir: Path, ns: str, root_name: str) -> Path | None:
     """The XSD (in the document's namespace) that declares ``root_name`` as an element; files whose name holds
     the document noun first (B2MML-V0401-Equipment.xsd, B2MML-Equipment.xsd ...)."""
     noun = _VERB.sub("", root_name)
-    declares = re.compile(rf'<xsd:element\s+name\s*=\s*"{re.escape(root_name)}"')
+    declares = re.compile(rf'<(?:\w+:)?element\s+name\s*=\s*"{re.escape(root_name)}"')
     found = [p for p, text in _schema_index(str(schema_dir)).get(ns, []) if declares.search(text)]
     found.sort(key=lambda p: (noun.split("Information")[0] not in Path(p).name, len(Path(p).name)))
     return Path(found[0]) if found else None

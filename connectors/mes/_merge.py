@@ -6,7 +6,8 @@ built in SQL. Then, in the caller's transaction:
 
 1. rows of the batch that repeat a key of an earlier row of the same batch are settled in file order (the same
    values: a duplicate; other values: a conflict);
-2. rows whose key is stored with the same values are duplicates (left alone);
+2. rows whose key is stored with the same values are duplicates (left alone; ``extra``, the unmapped cells, is
+   not compared: the same record from a CSV and a B2MML export is one record);
 3. rows whose key is stored with other values are conflicts: with ``on_conflict="quarantine"`` (the default)
    the stored version stays and the row is reported; with ``"replace"`` it replaces the stored one and is
    reported as replaced. Both versions are always returned;
@@ -51,7 +52,11 @@ def _conflict(names: list[str], key: str, line: int, stored: tuple[Any, ...], in
               action: str, against: str) -> dict[str, Any]:
     return {"row": line, "key": key.split("\x1f"), "action": action, "against": against,
             "stored": dict(zip(names, stored, strict=True)), "incoming": dict(zip(names, incoming, strict=True)),
-            "differs": [n for n, a, b in zip(names, stored, incoming, strict=True) if a != b]}
+            "differs": [n for n, a, b in zip(names, stored, incoming, strict=True) if a != b and n != "extra"]}
+
+
+def _canonical(names: list[str], values: tuple[Any, ...]) -> tuple[Any, ...]:
+    return tuple(v for n, v in zip(names, values, strict=True) if n != "extra")
 
 
 def merge(cur: Any, kind: RecordKind, stage: pa.Table, file: str, key: tuple[str, ...] | None,
@@ -63,7 +68,7 @@ def merge(cur: Any, kind: RecordKind, stage: pa.Table, file: str, key: tuple[str
     cols = ", ".join(q(n) for n in names)
     s_cols = ", ".join("s." + q(n) for n in names)
     t_cols = ", ".join("t." + q(n) for n in names)
-    same = " AND ".join(f"t.{q(n)} IS s.{q(n)}" for n in names)
+    same = " AND ".join(f"t.{q(n)} IS s.{q(n)}" for n in names if n != "extra")  # unmapped cells: no conflict
     cur.adbc_ingest(f"stage_{kind.value}", stage, mode="replace", temporary=True)
     cur.execute(f"ALTER TABLE {staged} ADD COLUMN key TEXT")
     cur.execute(f"UPDATE {staged} SET key = {key_sql(kind, key)}")
@@ -80,7 +85,7 @@ def merge(cur: Any, kind: RecordKind, stage: pa.Table, file: str, key: tuple[str
             current = r
             continue
         drop_this = r[0]
-        if r[3:] == current[3:]:
+        if _canonical(names, r[3:]) == _canonical(names, current[3:]):
             duplicates += 1
         else:
             n_conflicts += 1

@@ -330,6 +330,7 @@ def check(table: pa.Table, rows: pa.Array, kind: RecordKind, mapping: MappingCon
     typed: dict[str, pa.Array] = {}
     wall: np.ndarray | None = None  # local wall-clock seconds of "time", when the parser knows them
     must = set(mapping.required)
+    date_only: pa.Array | None = None  # rows whose time is a date without a time of day (a work date)
     enums = {**DEFAULT_ENUMS.get(kind, {}), **mapping.enums}
     for name, (ftype, required) in FIELDS[kind].items():
         naive = None
@@ -362,6 +363,8 @@ def check(table: pa.Table, rows: pa.Array, kind: RecordKind, mapping: MappingCon
                                "one of " + ", ".join(list(mapping.enums.get(name, enum))[:12]), "unknown_value"))
             raw = pc.take(pa.array(list(folded.values()), pa.string()), idx)
         if ftype == "datetime":
+            if name == "time" and naive is None:
+                date_only = pc.fill_null(pc.less_equal(pc.utf8_length(raw), 10), False)
             parsed = _parse_time(raw, mapping, naive)
             value = parsed.utc
             if naive is None and raw.null_count < n:
@@ -399,6 +402,8 @@ def check(table: pa.Table, rows: pa.Array, kind: RecordKind, mapping: MappingCon
     for _, mask, _, _, _ in issues:
         bad |= mask
     typed[ROW] = rows
+    if date_only is not None:
+        typed["__date_only__"] = date_only
     typed["extra"] = extra_json(extra) if extra is not None else pa.nulls(n, pa.string())
     rejected_rows = None
     if bad.any():  # drop the rejected rows before deriving shifts (two fewer text columns to filter)
@@ -409,12 +414,13 @@ def check(table: pa.Table, rows: pa.Array, kind: RecordKind, mapping: MappingCon
     if kind in (RecordKind.PRODUCTION, RecordKind.SCRAP):
         shift, date = _shifts(typed["time"], cfg, wall)
         given = typed["shift"]
-        if given.null_count == len(given):  # no shift in the export: both from the shift table
-            typed["shift"], typed["shift_date"] = shift, date
-        else:  # the export names the shift: its work date is the date it wrote, taken as given
+        named = typed.pop("__date_only__", None)
+        typed["shift"] = _coalesce(given, shift)  # the export's shift as given; the table's where it has none
+        typed["shift_date"] = date
+        if named is not None and given.null_count < len(given):
+            # a date without a time of day plus a shift: the export names the work date — taken as given
+            # (the 야간 of 01-06 is dated 01-06, though the table would put 00:00 in the night of 01-05)
             work = local_dates(typed["time"], mapping.timezone)
-            has = pc.is_valid(given)
-            typed["shift"] = _coalesce(given, shift)
-            typed["shift_date"] = pc.if_else(has, work, date)
+            typed["shift_date"] = pc.if_else(pc.and_(pc.is_valid(given), named), work, date)
     schema = arrow_schema(kind)
     return Checked(pa.Table.from_arrays([typed[f.name] for f in schema], schema=schema), rejected_rows)

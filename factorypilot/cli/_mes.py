@@ -141,7 +141,8 @@ def ingest(
     for r in reports:
         console.print(f"{Path(r.file).name}: accepted {r.accepted} (new {r.inserted}, replaced {r.replaced}, "
                       f"duplicates {r.duplicates}) / quarantined {r.quarantined} / conflicts {r.conflicts}"
-                      + (f" / blank lines {r.blank_lines}" if r.blank_lines else ""), highlight=False)
+                      + (f" / blank lines {r.blank_lines}" if r.blank_lines else ""), highlight=False,
+                      soft_wrap=True)
         if r.conflict_list:
             console.print(_conflicts_table(r))
             if r.conflicts > len(r.conflict_list):
