@@ -5,7 +5,8 @@ the ingest/inspect/watch report types.
 """
 
 from factorypilot.connectors.mes._b2mml import NS_V0401, NS_V0600, NS_V0700
-from factorypilot.connectors.mes._ingest import IngestReport, InspectReport, detect_format
+from factorypilot.connectors.mes._ingest import IngestReport, detect_format
+from factorypilot.connectors.mes._inspect import InspectReport
 from factorypilot.connectors.mes._store import MesStore
 from factorypilot.connectors.mes._watch import WatchEvent, wait_stable
 from factorypilot.connectors.mes.config import MappingConfig, MesFilesConfig

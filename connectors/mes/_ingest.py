@@ -23,11 +23,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from factorypilot.connectors.mes._aliases import auto_columns, guess_kind, kind_scores
+from factorypilot.connectors.mes._aliases import auto_columns, guess_kind
 from factorypilot.connectors.mes._b2mml import read_b2mml
 from factorypilot.connectors.mes._json import read_json
 from factorypilot.connectors.mes._lines import FileLines
-from factorypilot.connectors.mes._propose import propose
 from factorypilot.connectors.mes._store import MesStore, Upsert
 from factorypilot.connectors.mes._tabular import (
     Deferred,
@@ -44,7 +43,7 @@ from factorypilot.connectors.mes.config import MappingConfig, MesFilesConfig
 from factorypilot.connectors.mes.records import FIELDS, RecordKind
 from factorypilot.errors import DataError
 
-__all__ = ["IngestReport", "InspectReport", "detect_format", "ingest_file", "inspect_file"]
+__all__ = ["IngestReport", "detect_format", "ingest_file", "plan_file"]
 
 _FORMATS = {".csv": "csv", ".tsv": "csv", ".txt": "csv", ".xlsx": "xlsx", ".xlsm": "xlsx", ".json": "json",
             ".jsonl": "json", ".ndjson": "json", ".xml": "b2mml"}
@@ -87,30 +86,6 @@ class IngestReport:
         return asdict(self)
 
 
-@dataclass
-class InspectReport:
-    file: str
-    format: str
-    encoding: str | None
-    delimiter: str | None
-    detail: str
-    columns: list[str]
-    kind: str | None
-    mapping: dict[str, str]
-    unmapped: list[str]
-    missing_required: list[str]
-    preview: list[dict[str, Any]]
-    records: list[dict[str, Any]]
-    problems: list[dict[str, Any]]
-    accepted: int
-    quarantined: int
-    confidence: dict[str, float] = field(default_factory=dict)
-    """source column -> confidence of its proposed field (0-1)."""
-    kind_scores: dict[str, float] = field(default_factory=dict)
-    mapping_named: bool = False
-    """True when a mapping of the config covers the file (otherwise the kind and mapping are proposals)."""
-
-
 def detect_format(path: Path) -> str:
     fmt = _FORMATS.get(path.suffix.lower())
     if fmt:
@@ -140,7 +115,7 @@ class _Plan:
     streams: list[tuple[RecordKind, MappingConfig, dict[str, str], Iterator[RawBatch | Deferred]]]
 
 
-def _plan(path: Path, cfg: MesFilesConfig, kind: RecordKind | None, progress: Progress | None,
+def plan_file(path: Path, cfg: MesFilesConfig, kind: RecordKind | None, progress: Progress | None,
           strict: bool = True) -> _Plan:
     if not path.is_file():
         raise DataError("no such file", file=str(path), hint="check the path")
@@ -198,12 +173,12 @@ def _plan(path: Path, cfg: MesFilesConfig, kind: RecordKind | None, progress: Pr
     return _Plan(info, [(chosen, mapping, cols, batches_it)])
 
 
-def _rename(batch: RawBatch, cols: dict[str, str]) -> pa.Table:
+def rename(batch: RawBatch, cols: dict[str, str]) -> pa.Table:
     present = [c for c in cols if c in batch.table.column_names]
     return batch.table.select(present).rename_columns([cols[c] for c in present])
 
 
-def _extra(batch: RawBatch, cols: dict[str, str]) -> pa.Table:
+def extra_columns(batch: RawBatch, cols: dict[str, str]) -> pa.Table:
     return batch.table.select([c for c in batch.table.column_names if c not in cols])
 
 
@@ -213,10 +188,10 @@ def _work(item: RawBatch | Deferred, cols: dict[str, str], kind: RecordKind, map
     batch = item if isinstance(item, RawBatch) else item()
     if not len(batch.rows):
         return batch, None
-    return batch, check(_rename(batch, cols), batch.rows, kind, mapping, cfg, file, sources, _extra(batch, cols))
+    return batch, check(rename(batch, cols), batch.rows, kind, mapping, cfg, file, sources, extra_columns(batch, cols))
 
 
-def _structural(entries: list[dict[str, Any]], first: int) -> list[dict[str, Any]]:
+def structural(entries: list[dict[str, Any]], first: int) -> list[dict[str, Any]]:
     """Reader rejects (wrong number of fields, ...) in the quarantine entry layout: row = record, line."""
     for e in entries:
         if "line" not in e:
@@ -251,7 +226,7 @@ def _conflict_entry(c: dict[str, Any], file: str, file_lines: FileLines) -> dict
             "incoming": c["incoming"], "differs": c["differs"], "action": c["action"]}
 
 
-def _renumber(batch: RawBatch, checked: Checked | None, before: int) -> None:
+def renumber(batch: RawBatch, checked: Checked | None, before: int) -> None:
     """Make a piece's relative row numbers absolute: add the file's lines before the piece."""
     if not before:
         return
@@ -294,7 +269,7 @@ def ingest_file(path: Path, cfg: MesFilesConfig, store: MesStore | None, *, kind
     """Ingest one file (blocking; run it in a worker thread). ``store=None`` validates only; ``dry_run``
     compares with the store and reports what would be stored, replaced and quarantined, storing nothing."""
     path = Path(path)
-    plan = _plan(path, cfg, kind, progress)
+    plan = plan_file(path, cfg, kind, progress)
     info = plan.info
     report = IngestReport(file=str(path), format=info.format, encoding=info.encoding, delimiter=info.delimiter,
                           detail=info.detail, kinds=[k.value for k, *_ in plan.streams], dry_run=dry_run,
@@ -313,9 +288,8 @@ def ingest_file(path: Path, cfg: MesFilesConfig, store: MesStore | None, *, kind
             stored: deque[Future[Upsert]] = deque()
 
             first = [0]
-            file_lines = FileLines(0)
 
-            def count(up: Upsert, policy: str) -> None:
+            def count(up: Upsert, policy: str, file_lines: FileLines) -> None:
                 report.inserted += up.inserted
                 report.replaced += up.replaced
                 report.duplicates += up.duplicates
@@ -337,15 +311,16 @@ def ingest_file(path: Path, cfg: MesFilesConfig, store: MesStore | None, *, kind
                 lines = [0]  # record lines before the next batch with relative row numbers
                 file_lines = FileLines(first[0])
 
-                def settle(fut: Future[tuple[RawBatch, Checked | None]], k: RecordKind = k,
-                           lines: list[int] = lines) -> None:
+                def settle(fut: Future[tuple[RawBatch, Checked | None]], k: RecordKind = k, lines: list[int] = lines,
+                           file_lines: FileLines = file_lines, mapping: MappingConfig = mapping,
+                           key: tuple[str, ...] | None = key) -> None:
                     try:
                         batch, checked = fut.result()
                     except PieceError as exc:  # only here are the lines before the piece known
-                        raise exc.at(lines[0]) from exc.__cause__
+                        raise exc.at(lines[0], first[0]) from exc.__cause__
                     if batch.lines is not None:
                         lines[0] += batch.base
-                        _renumber(batch, checked, lines[0])
+                        renumber(batch, checked, lines[0])
                         if batch.multiline is not None:
                             file_lines.add(lines[0] - file_lines.first, *batch.multiline)
                         lines[0] += batch.lines
@@ -354,7 +329,7 @@ def ingest_file(path: Path, cfg: MesFilesConfig, store: MesStore | None, *, kind
                     report.blank_lines += batch.blank
                     report.quarantined += len(batch.rejects)
                     if quarantine:
-                        quarantine.write(_structural(batch.rejects, first[0]))
+                        quarantine.write(structural(batch.rejects, first[0]))
                     if checked is None:
                         return
                     report.accepted += checked.table.num_rows
@@ -367,7 +342,7 @@ def ingest_file(path: Path, cfg: MesFilesConfig, store: MesStore | None, *, kind
                         stored.append(writer.submit(store.upsert, k, checked.table, str(path), key=key,
                                                     on_conflict=mapping.on_conflict, dry_run=dry_run))
                         while len(stored) > 1:
-                            count(stored.popleft().result(), mapping.on_conflict)
+                            count(stored.popleft().result(), mapping.on_conflict, file_lines)
 
                 for item in batches:
                     pending.append(pool.submit(_work, item, cols, k, mapping, cfg, str(path), sources))
@@ -376,7 +351,7 @@ def ingest_file(path: Path, cfg: MesFilesConfig, store: MesStore | None, *, kind
                 while pending:
                     settle(pending.popleft())
                 while stored:
-                    count(stored.popleft().result(), mapping.on_conflict)
+                    count(stored.popleft().result(), mapping.on_conflict, file_lines)
     finally:
         if quarantine:
             report.quarantine_file = quarantine.close()
@@ -386,50 +361,3 @@ def ingest_file(path: Path, cfg: MesFilesConfig, store: MesStore | None, *, kind
     if store is not None and not dry_run:
         store.log_ingest(str(path), report.sha256, info.format, info.encoding, report.as_dict())
     return report
-
-
-def inspect_file(path: Path, cfg: MesFilesConfig, *, kind: RecordKind | None = None,
-                 rows: int = 5) -> InspectReport:
-    """What the connector sees in a file and what the mapping would make of its first rows (nothing stored)."""
-    path = Path(path)
-    small = cfg.model_copy(update={"batch_rows": max(rows, 200)})
-    plan = _plan(path, small, kind, None, strict=False)
-    k, mapping, cols, batches = plan.streams[0]
-    item = next(batches, None)
-    try:
-        batch = item if item is None or isinstance(item, RawBatch) else item()
-    except PieceError as exc:  # the first piece: nothing before it
-        raise exc.at(0) from exc.__cause__
-    if batch is not None and batch.lines is not None:
-        _renumber(batch, None, batch.base)
-    preview: list[dict[str, Any]] = []
-    records: list[dict[str, Any]] = []
-    problems: list[dict[str, Any]] = []
-    accepted = quarantined = 0
-    if batch is not None:
-        preview = batch.table.slice(0, rows).to_pylist()
-        problems = list(batch.rejects)
-        if len(batch.rows):
-            checked = check(_rename(batch, cols), batch.rows, k, mapping, small, str(path),
-                            {v: s for s, v in cols.items()}, _extra(batch, cols))
-            accepted = checked.table.num_rows
-            records = [{("line" if k == ROW else k): v for k, v in r.items()}
-                       for r in checked.table.slice(0, rows).to_pylist()]
-            first = mapping.skip_rows + mapping.header_rows if plan.info.format in ("csv", "xlsx") else 0
-            problems = _structural(problems, first)
-            if checked.quarantined is not None:
-                checked.quarantined.first_line = first
-                problems += list(checked.quarantined)
-        quarantined = len(problems)
-    columns = plan.info.columns or (list(batch.table.column_names) if batch is not None else [])
-    got = set(cols.values()) | set(mapping.constants)
-    sample = batch.table.slice(0, 200).to_pylist() if batch is not None else []
-    return InspectReport(
-        confidence=propose(k, cols, mapping.columns, sample),
-        kind_scores={kk.value: round(v, 2) for kk, v in kind_scores(columns).items()},
-        mapping_named=cfg.mapping_for(path, kind) is not None,
-        file=str(path), format=plan.info.format, encoding=plan.info.encoding, delimiter=plan.info.delimiter,
-        detail=plan.info.detail, columns=columns, kind=k.value, mapping=cols,
-        unmapped=[c for c in columns if c not in cols],
-        missing_required=[f for f, (_, req) in FIELDS[k].items() if req and f not in got],
-        preview=preview, records=records, problems=problems[:20], accepted=accepted, quarantined=quarantined)

@@ -7,8 +7,8 @@ reported with both versions (``_merge``). ``source_row`` is the physical line wh
 Timestamps are stored as ISO-8601 UTC text, so ranges compare as text.
 
 Writes go through ADBC (``adbc-driver-sqlite``, Apache Arrow): each validated Arrow batch is bulk-loaded into a
-temporary staging table without turning a single value into a Python object, then merged in SQL (``_merge``). Reads use the standard ``sqlite3``
-module; both connections work on the same WAL-mode file.
+temporary staging table without turning a single value into a Python object, then merged in SQL (``_merge``).
+Reads use the standard ``sqlite3`` module; both connections work on the same WAL-mode file.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from factorypilot.connectors.mes._merge import columns as _columns
 from factorypilot.connectors.mes._merge import merge as _merge
 from factorypilot.connectors.mes._merge import q as _q
 from factorypilot.connectors.mes._validate import ROW, arrow_schema
-from factorypilot.connectors.mes.records import FIELDS, NATURAL_KEYS, TIME_FIELD, RecordKind
+from factorypilot.connectors.mes.records import FIELDS, TIME_FIELD, RecordKind
 from factorypilot.errors import DataError
 from factorypilot.vocabulary import Scalar
 
@@ -104,7 +104,8 @@ class MesStore:
                                  f"ingested_at TEXT DEFAULT CURRENT_TIMESTAMP)")
             self._db.execute("CREATE TABLE IF NOT EXISTS ingests (id INTEGER PRIMARY KEY, file TEXT, sha256 TEXT, "
                              "format TEXT, encoding TEXT, accepted INTEGER, quarantined INTEGER, "
-                             "duplicates INTEGER, replaced INTEGER, conflicts INTEGER, at TEXT DEFAULT CURRENT_TIMESTAMP)")
+                             "duplicates INTEGER, replaced INTEGER, conflicts INTEGER, "
+                             "at TEXT DEFAULT CURRENT_TIMESTAMP)")
             self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
     def _check_version(self) -> None:

@@ -10,6 +10,7 @@ entries. Typing and validation happen later, vectorised.
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -231,21 +232,35 @@ class PieceError(DataError):
     """A piece of a CSV file could not be parsed. The piece does not know its line numbers; whoever settles
     pieces in file order does, and turns this into a DataError naming the row with ``at``."""
 
-    def __init__(self, reason: str, file: str, offset: int, base: int) -> None:
+    def __init__(self, reason: str, file: str, offset: int, base: int, bad_byte: int | None = None) -> None:
         super().__init__(f"cannot parse CSV in the bytes from offset {offset:,}: {reason}", file=file,
                          hint=_PARSE_HINT)
-        self.reason, self.offset, self.base = reason, offset, base
+        self.reason, self.offset, self.base, self.bad_byte = reason, offset, base, bad_byte
 
-    def at(self, before: int) -> DataError:
-        """The error with its row, given the physical lines before the piece (its ``base`` aside)."""
-        row = before + self.base + 1
-        return DataError(f"cannot parse CSV at or after row {row} (byte {self.offset:,}): {self.reason}",
-                         file=self.file, row=row, hint=_PARSE_HINT)
+    def at(self, before: int, first: int = 0) -> DataError:
+        """The error with its record, given the lines before the piece (its ``base`` aside) and before the data:
+        the parser names the row inside the piece ('Row #N'), so the record is exact, else the piece start."""
+        found = re.search(r"Row #(\d+)", self.reason)
+        line = before + self.base + (int(found.group(1)) if found else 1)
+        where = "at" if found else "at or after"
+        byte = self.bad_byte if self.bad_byte is not None else self.offset
+        return DataError(f"cannot parse CSV {where} record {line - first} (line {line}, byte offset {byte:,}): "
+                         f"{self.reason}", file=self.file, row=line, hint=_PARSE_HINT)
 
 
 @dataclass
 class _Piece:
     """Whole lines of a CSV file (bytes ``offset`` to ``offset + len(data)``), parsed when called."""
+
+    def _bad_byte(self, encoding: str) -> int | None:
+        """File offset of the first byte the encoding cannot decode in this piece, if that is the problem."""
+        try:
+            self.data.to_pybytes().decode("utf-8" if encoding == "utf-8-sig" else encoding)
+        except UnicodeDecodeError as exc:
+            return self.offset + exc.start
+        except LookupError:
+            return None
+        return None
 
     file: str
     info: FileInfo
@@ -263,7 +278,7 @@ class _Piece:
         try:
             table = pcsv.read_csv(pa.BufferReader(self.data), **options)
         except (pa.ArrowInvalid, UnicodeDecodeError, ValueError) as exc:
-            raise PieceError(short(exc), self.file, self.offset, self.base) from exc
+            raise PieceError(short(exc), self.file, self.offset, self.base, self._bad_byte(encoding)) from exc
         batch = _number(table.combine_chunks(), 0, 0, invalid, invalid)
         batch.lines = table.num_rows + len(invalid)
         batch.base = self.base

@@ -108,8 +108,9 @@ class MesFilesConfig(ConnectorConfig):
     mappings: list[MappingConfig] = Field(default_factory=list)
     schema_dir: Path | None = Field(default=None, description="B2MML XSDs (e.g. the MESA schemas); when set, XML "
                                     "is validated and the verdict reported (schema_valid), never refused for it")
-    b2mml_scrap_ids: list[str] = Field(default_factory=list, description="extra Quantity keys / ProductionData "
-                                       "ids that count as scrap (built in: Scrap, ScrapQuantity, Reject, NG, 불량수량 ...)")
+    b2mml_scrap_ids: list[str] = Field(
+        default_factory=list, description="extra Quantity keys / ProductionData ids that count as scrap (built in: "
+        "Scrap, ScrapQuantity, Reject, NG, 불량수량 ...)")
     home: Path | None = Field(default=None, description="overrides FACTORYPILOT_HOME/mes")
     shifts: dict[str, str] = Field(default_factory=lambda: {"A": "06:00", "B": "14:00", "C": "22:00"},
                                    description="shift name -> local start time (HH:MM)")

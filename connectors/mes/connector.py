@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from factorypilot.connectors.base import BaseConnector, Capability, Health
-from factorypilot.connectors.mes._ingest import IngestReport, InspectReport, ingest_file, inspect_file
+from factorypilot.connectors.mes._ingest import IngestReport, ingest_file
+from factorypilot.connectors.mes._inspect import InspectReport, inspect_file
 from factorypilot.connectors.mes._store import MesStore
 from factorypilot.connectors.mes._tabular import Progress
 from factorypilot.connectors.mes._watch import WatchEvent, watch_folder

@@ -19,18 +19,18 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 __all__ = [
+    "DEFAULT_ENUMS",
     "FIELDS",
     "MODELS",
     "NATURAL_KEYS",
+    "NON_NEGATIVE",
+    "STATUS_VALUES",
     "TIME_FIELD",
     "Downtime",
     "Equipment",
     "FieldType",
     "Lot",
     "Material",
-    "DEFAULT_ENUMS",
-    "NON_NEGATIVE",
-    "STATUS_VALUES",
     "MesRecord",
     "ProductionCount",
     "RecordKind",

@@ -22,14 +22,15 @@ async def test_production_performance_both_versions(tmp_path: Path, make_mes: Ma
         rows = await mes.records("production")
         segments = await mes.records("segment")
     assert report.detail == f"{version} ProductionPerformance"
-    assert report.quarantined == 0 and again.duplicates == report.accepted
+    assert report.quarantined == 0
+    assert again.duplicates == report.accepted
     # the final segment (SR-2) is the order's production; SR-1 is an intermediate segment, kept apart
     assert [(r["equipment"], r["good"], r["scrap"]) for r in rows] == [("CNC-02", 80, 2)]
     final = rows[0]
     assert final["time"] == "2026-11-25T06:30:00+00:00"  # Z
     assert (final["order_id"], final["product"], final["lot_id"]) == ("WO-1001", "브래킷-A", "LOT-2")
     sr1 = [s for s in segments if s["segment_id"] == "SR-1" and s["material_use"] == "Produced"]
-    assert [(s["material_use"], s["material"], s["quantity"], s["equipment"]) for s in sr1][0] == (
+    assert next((s["material_use"], s["material"], s["quantity"], s["equipment"]) for s in sr1) == (
         "Produced", "브래킷-A", 120.0, "CNC-01")
     assert sr1[0]["time"] == "2026-11-24T23:00:00+00:00"  # +09:00 offset honoured
     consumed = [s for s in segments if s["material_use"] == "Consumed"]
@@ -179,11 +180,13 @@ async def test_schema_validation_when_a_schema_dir_is_given(tmp_path: Path, make
         ok = await mes.ingest(good)
         assert (ok.accepted, ok.schema_valid) == (1, True)
         invalid = await mes.ingest(bad)  # a verdict, not a gate: parsed and ingested, marked invalid
-        assert invalid.schema_valid is False and invalid.detail.endswith("schema_valid: false")
+        assert invalid.schema_valid is False
+        assert invalid.detail.endswith("schema_valid: false")
         assert "내일 아침" in invalid.schema_violations[0]
         assert (invalid.accepted, invalid.quarantined) == (0, 1)  # '내일 아침' is still no date
         unknown = await mes.ingest(perf)
-        assert unknown.schema_valid is None and "no XSD" in unknown.schema_violations[0]
+        assert unknown.schema_valid is None
+        assert "no XSD" in unknown.schema_violations[0]
     async with make_mes() as mes:  # without a schema dir the same file is read liberally
         report = await mes.ingest(bad)
     assert (report.accepted, report.quarantined) == (0, 1)

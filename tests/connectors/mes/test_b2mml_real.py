@@ -36,17 +36,20 @@ def test_real_examples_parse_with_quantities(tmp_path: Path) -> None:
         assert [(s["order_id"], s["segment_id"], s["material_use"], s["material"], s["lot_id"], s["quantity"])
                 for s in seg] == [("53107", "Weighing", "Consumed", "CRBN0001", "CRBN0001_LOT01", 0.41)]
         lots = {lot["lot_id"]: lot for lot in store.records(RecordKind.LOT)}
-        assert lots["CRBN0001_LOT01_01"]["quantity"] == 24.91 and lots["CRBN0001_LOT01_01"]["unit"] == "KG"
+        assert lots["CRBN0001_LOT01_01"]["quantity"] == 24.91
+        assert lots["CRBN0001_LOT01_01"]["unit"] == "KG"
         assert lots["CRBN0001_LOT01_01"]["parent_lot"] == "CRBN0001_LOT01"
         assert lots["CRBN0001_LOT01_01"]["status"] == "NotValid"
         # LOT-… re-sends lot CRBN0001_LOT01 with Status Valid: a conflict with the INV file's version, not an
         # overwrite
-        assert by["LOT"].conflicts == 1 and by["LOT"].conflict_list[0]["incoming"]["status"] == "Valid"
+        assert by["LOT"].conflicts == 1
+        assert by["LOT"].conflict_list[0]["incoming"]["status"] == "Valid"
         mats = store.records(RecordKind.MATERIAL)
         assert [(m["material_id"], m["description"], m["unit"]) for m in mats] == [
             ("CRBN0001", "Product Courbon0001", "KG")]
         # the real PES file lacks the BOD's required releaseID attribute: ingested, marked invalid
-        assert by["PES"].schema_valid is False and "releaseID" in by["PES"].schema_violations[0]
+        assert by["PES"].schema_valid is False
+        assert "releaseID" in by["PES"].schema_violations[0]
         assert all(by[k].schema_valid is True for k in ("INV", "LOT", "MAT", "PRO"))
         assert json.loads(json.loads(seg[0]["extra"])["b2mml"])["schema_valid"] is False
     finally:
@@ -57,7 +60,8 @@ def test_real_examples_parse_with_quantities(tmp_path: Path) -> None:
 def test_v0600_performance_final_segment_and_verdict(tmp_path: Path, name: str, valid: bool) -> None:
     store, (report,) = _ingest(tmp_path, OURS / name)
     try:
-        assert report.schema_valid is valid and report.detail.startswith("V0600 ProductionPerformance")
+        assert report.schema_valid is valid
+        assert report.detail.startswith("V0600 ProductionPerformance")
         if not valid:
             assert "acme:Operator" in report.schema_violations[0]
         prod = store.records(RecordKind.PRODUCTION)
@@ -73,7 +77,8 @@ def test_v0600_performance_final_segment_and_verdict(tmp_path: Path, name: str, 
 def test_v70_equipment_child_hierarchy_and_levels(tmp_path: Path, name: str, valid: bool) -> None:
     store, (report,) = _ingest(tmp_path, OURS / name)
     try:
-        assert report.schema_valid is valid and report.detail.startswith("7.0 EquipmentInformation")
+        assert report.schema_valid is valid
+        assert report.detail.startswith("7.0 EquipmentInformation")
         eq = {e["equipment_id"]: (e["parent"], e["level"]) for e in store.records(RecordKind.EQUIPMENT)}
         assert eq == {"DAEGU": (None, "Site"), "LINE-1": ("DAEGU", "ProductionLine"),
                       "CNC-01": ("LINE-1", "WorkUnit"), "CNC-02": ("LINE-1", "WorkUnit")}
@@ -84,6 +89,7 @@ def test_v70_equipment_child_hierarchy_and_levels(tmp_path: Path, name: str, val
 def test_without_schema_dir_there_is_no_verdict(tmp_path: Path) -> None:
     store, (report,) = _ingest(tmp_path, OURS / "performance_v0600_vendor.xml", schema=False)
     try:
-        assert report.schema_valid is None and report.accepted == 2
+        assert report.schema_valid is None
+        assert report.accepted == 2
     finally:
         store.close()

@@ -27,10 +27,12 @@ def test_inspect_ingest_query_round_trip(runner: CliRunner, write_ko_csv: Callab
     assert "accepted 1 / quarantined 1" in shown.output
 
     refused = runner.invoke(app, ["mes", "ingest", str(path), "--source", "cli-test"])  # no mapping, no --kind
-    assert refused.exit_code != 0 and "no mapping covers this file" in str(refused.exception)
+    assert refused.exit_code != 0
+    assert "no mapping covers this file" in str(refused.exception)
     dry = runner.invoke(app, ["mes", "ingest", str(path), "--source", "cli-test", "--kind", "production", "--dry-run"])
     assert dry.exit_code == 0, dry.output
-    assert "DRY RUN" in dry.output and "accepted 1 (new 1, replaced 0, duplicates 0) / quarantined 1" in dry.output
+    assert "DRY RUN" in dry.output
+    assert "accepted 1 (new 1, replaced 0, duplicates 0) / quarantined 1" in dry.output
     first = runner.invoke(app, ["mes", "ingest", str(path), "--source", "cli-test", "--kind", "production"])
     assert first.exit_code == 0, first.output
     assert "accepted 1 (new 1, replaced 0, duplicates 0) / quarantined 1 / conflicts 0" in first.output

@@ -81,7 +81,8 @@ async def test_bad_rows_quarantined_with_location(write_ko_csv: Callable[..., Pa
     assert (by_row[4]["column"], by_row[4]["expected"]) == ("생산일시", "datetime")
     assert by_row[5]["column"] == "설비"
     assert by_row[5]["code"] == "missing"
-    assert "3 fields" in by_row[6]["reason"] and by_row[6]["code"] == "bad_field_count"
+    assert "3 fields" in by_row[6]["reason"]
+    assert by_row[6]["code"] == "bad_field_count"
     assert [by_row[n]["code"] for n in (3, 4)] == ["invalid_number", "invalid_date"]
     assert {n: by_row[n]["row"] for n in by_row} == {3: 2, 4: 3, 5: 4, 6: 5}  # row = data record, line = line
     assert all(e["file"] == str(path) for e in entries)
@@ -244,7 +245,8 @@ def test_public_api_is_pinned() -> None:
     import factorypilot.connectors.mes as mes
 
     assert sorted(mes.__all__) == sorted([
-        "NS_V0401", "NS_V0600", "NS_V0700", "Downtime", "Equipment", "IngestReport", "InspectReport", "Lot", "MappingConfig",
+        "NS_V0401", "NS_V0600", "NS_V0700", "Downtime", "Equipment", "IngestReport", "InspectReport", "Lot",
+        "MappingConfig",
         "Material", "MesFilesConfig", "MesFilesConnector", "MesRecord", "MesStore", "ProductionCount",
         "RecordKind", "Scrap", "Segment", "WatchEvent", "WorkOrder", "detect_format", "wait_stable"])
     assert all(hasattr(mes, name) for name in mes.__all__)

@@ -43,7 +43,8 @@ def test_kit_matches_answer_key(part: str, tmp_path: Path) -> None:
             conflicts = [e for e in entries if e["code"] == "conflict"]
             assert len(conflicts) == report.conflicts == len(report.conflict_list)
             for c in conflicts:  # both versions, and they differ where it says
-                assert c["stored"] != c["incoming"] and c["differs"]
+                assert c["stored"] != c["incoming"]
+                assert c["differs"]
                 assert all(c["stored"][f] != c["incoming"][f] for f in c["differs"])
         rows = store.records(RecordKind.PRODUCTION)
         assert len(rows) == key["stored_rows"]
@@ -88,7 +89,8 @@ def test_kit_dry_run_stores_nothing(tmp_path: Path) -> None:
     store = MesStore(tmp_path / "kit.sqlite")
     try:
         dry = ingest_file(kit / "생산실적_A.csv", cfg, store, dry_run=True)
-        assert store.counts()["production"] == 0 and dry.quarantine_file is None
+        assert store.counts()["production"] == 0
+        assert dry.quarantine_file is None
         real = ingest_file(kit / "생산실적_A.csv", cfg, store)
         assert (dry.inserted, dry.quarantined, dry.conflicts) == (real.inserted, real.quarantined, real.conflicts)
         assert store.counts()["production"] == real.inserted

@@ -16,7 +16,8 @@ Make = Callable[..., MesFilesConnector]
 
 
 async def test_records_through_the_base_interface(write_ko_csv: Callable[..., Path]) -> None:
-    conn: BaseConnector[MesFilesConfig] = create("mes-files", {"source": "대구-cnc", "mappings": [{"kind": "production"}]})  # type: ignore[assignment]
+    settings = {"source": "대구-cnc", "mappings": [{"kind": "production"}]}
+    conn: BaseConnector[MesFilesConfig] = create("mes-files", settings)  # type: ignore[assignment]
     async with conn:
         assert isinstance(conn, MesFilesConnector)
         await conn.ingest(write_ko_csv())

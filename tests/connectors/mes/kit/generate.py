@@ -137,7 +137,8 @@ def build(out: Path, seed: int) -> dict[str, Any]:
 
     stored: dict[tuple[Any, ...], dict[str, Any]] = {}
     files = {}
-    for name, placed, quarantine in (("생산실적_A.csv", placed_a, quarantine_a), ("생산실적_B.csv", placed_b, quarantine_b)):
+    parts = (("생산실적_A.csv", placed_a, quarantine_a), ("생산실적_B.csv", placed_b, quarantine_b))
+    for name, placed, quarantine in parts:
         inserted = duplicates = 0
         for r in placed:
             if "expect" in r and r["expect"][1] != "conflict":
