@@ -43,13 +43,15 @@ def mapping_yaml(file_name: str, kind: RecordKind, mapping: dict[str, str], conf
                  unmapped: list[str], encoding: str | None, preview: list[dict[str, Any]]) -> str:
     """A mapping file for ``file_name`` (YAML with the confidence of each column as a comment)."""
     order = list(preview[0]) if preview else []
-    stem = re.sub(r"[_\-\s]*\d[\d_\-.]*$", "", file_name.rsplit(".", 1)[0])
+    base = file_name.rsplit(".", 1)[0]
+    cut = max(base.rfind("_"), base.rfind("-"))  # 생산실적_20260106 / 생산실적_A -> 생산실적_*: the whole family
+    stem = base[: cut + 1] if cut > 0 else re.sub(r"\d+$", "", base)
     suffix = file_name.rsplit(".", 1)[-1] if "." in file_name else "*"
     lines = ["# factorypilot mes mapping — proposed from " + file_name + "; check every line / 모든 줄을 확인하세요",
              "# confidence: 1.0 named by you, 0.9 a known header, 0.7 a looser alias, lower: values did not fit",
              "mappings:", f"  - pattern: {_q(stem + '*.' + suffix)}", f"    kind: {kind.value}"]
-    if encoding:
-        lines.append(f"    encoding: {encoding}")
+    if encoding:  # detection is reliable (BOM, strict UTF-8, CP949); a fixed encoding would break other exports
+        lines.append(f"    # encoding: {encoding}   (detected; set it only if detection fails)")
     lines.append("    columns:")
     for column, field in sorted(mapping.items(), key=lambda cf: order.index(cf[0]) if cf[0] in order else 0):
         lines.append(f"      {_q(column)}: {field}   # confidence {conf.get(column, 0):.2f}")

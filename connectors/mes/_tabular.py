@@ -88,7 +88,10 @@ def sniff_csv(path: Path, mapping: MappingConfig) -> FileInfo:
     with path.open("rb") as fh:
         head = fh.read(256 * 1024)
     file = str(path)
-    encoding = normalise(mapping.encoding) if mapping.encoding else detect(head, file)
+    if mapping.encoding and not head.startswith(b"\xef\xbb\xbf"):
+        encoding = normalise(mapping.encoding)
+    else:  # a UTF-8 byte order mark is decisive, whatever the mapping says
+        encoding = detect(head, file)
     sniff_binary(head, file)
     text = head.decode(encoding, errors="replace")
     lines = text.splitlines()[mapping.skip_rows: mapping.skip_rows + mapping.header_rows]
