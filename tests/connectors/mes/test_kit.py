@@ -25,11 +25,12 @@ def _config(kit: Path, home: Path, **over: Any) -> MesFilesConfig:
     return MesFilesConfig.model_validate({**data, "home": str(home)})
 
 
+@pytest.mark.parametrize("batch_rows", [65_536, 3])  # 3: pieces of a few rows, cut between multi-line cells
 @pytest.mark.parametrize("part", ["dev", "heldout"])
-def test_kit_matches_answer_key(part: str, tmp_path: Path) -> None:
+def test_kit_matches_answer_key(part: str, batch_rows: int, tmp_path: Path) -> None:
     kit = KIT / part
     key = json.loads((kit / "answer_key.json").read_text(encoding="utf-8"))
-    cfg = _config(kit, tmp_path)
+    cfg = _config(kit, tmp_path).model_copy(update={"batch_rows": batch_rows})
     store = MesStore(tmp_path / "kit.sqlite")
     try:
         for name, expected in key["files"].items():
