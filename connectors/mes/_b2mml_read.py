@@ -115,7 +115,7 @@ def _responses(d: Doc, root: Any) -> tuple[list[dict[str, str]], list[dict[str, 
     for resp in d.all(root, "ProductionResponse", "OperationsResponse"):
         order = d.first_text(resp, ("ProductionRequestID",), ("OperationsRequestID",)) or d.text(resp, "ID")
         rule = d.text(resp, "ProductProductionRuleID")
-        segs = d.all(resp, "SegmentResponse")
+        segs = d.all(resp, "SegmentResponse", "SegmentResponseChild")
         final = next((s for s in reversed(segs) if _produced(d, s, True)), None)
         for seg in segs:
             eq = d.text(next(iter(d.kids(seg, "EquipmentActual")), None), "EquipmentID")

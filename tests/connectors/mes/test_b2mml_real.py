@@ -93,3 +93,17 @@ def test_without_schema_dir_there_is_no_verdict(tmp_path: Path) -> None:
         assert report.accepted == 2
     finally:
         store.close()
+
+
+def test_v70_operations_performance(tmp_path: Path) -> None:
+    store, (report,) = _ingest(tmp_path, OURS / "performance_70.xml")
+    try:
+        assert report.schema_valid is True and report.detail.startswith("7.0 OperationsPerformance")
+        (prod,) = store.records(RecordKind.PRODUCTION)
+        assert (prod["equipment"], prod["good"], prod["scrap"], prod["order_id"], prod["lot_id"]) == (
+            "RBT-03", 57, 3, "WO-2001", "LOT-0107-N")  # 불량수량 key counts as scrap
+        assert (prod["shift"], prod["shift_date"]) == ("C", "2026-01-06")  # 02:00 ends the night shift of 01-06
+        (seg,) = store.records(RecordKind.SEGMENT)
+        assert (seg["material_use"], seg["material"], seg["quantity"]) == ("Consumed", "FRM-9", 60.0)
+    finally:
+        store.close()
