@@ -120,7 +120,7 @@ def _responses(d: Doc, root: Any) -> tuple[list[dict[str, str]], list[dict[str, 
         for seg in segs:
             eq = d.text(next(iter(d.kids(seg, "EquipmentActual")), None), "EquipmentID")
             time = d.text(seg, "ActualEndTime") or d.text(seg, "ActualStartTime")
-            if seg is not final:
+            if id(seg) != id(final):  # (not `is`: mypy would narrow seg to final's Optional type)
                 segments += _segment_rows(d, order, seg, eq, time)
                 continue
             good: float | None = None

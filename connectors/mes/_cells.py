@@ -37,7 +37,8 @@ def total_rows(raw: pa.Array) -> np.ndarray:
     """True where a cell is an exporter's total label (합계, 소계, Total ...), case and space insensitive."""
     folded = pc.utf8_lower(pc.utf8_trim_whitespace(raw))
     hit = pc.is_in(folded, value_set=pa.array(TOTAL_WORDS, pa.string()))
-    return pc.fill_null(hit, False).to_numpy(zero_copy_only=False)
+    out: np.ndarray = pc.fill_null(hit, False).to_numpy(zero_copy_only=False)
+    return out
 
 
 def extra_json(table: pa.Table) -> pa.Array:

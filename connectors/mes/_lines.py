@@ -61,7 +61,8 @@ class FileLines:
         if not self._starts:
             return record_lines
         before = np.searchsorted(np.array(self._starts), record_lines - self.first, side="left")
-        return record_lines + np.array(self._cum)[before]
+        out: np.ndarray = record_lines + np.array(self._cum)[before]
+        return out
 
     def record_of(self, line: int) -> int:
         """The record number (1-based) that starts on physical ``line``."""

@@ -98,7 +98,8 @@ def test_without_schema_dir_there_is_no_verdict(tmp_path: Path) -> None:
 def test_v70_operations_performance(tmp_path: Path) -> None:
     store, (report,) = _ingest(tmp_path, OURS / "performance_70.xml")
     try:
-        assert report.schema_valid is True and report.detail.startswith("7.0 OperationsPerformance")
+        assert report.schema_valid is True
+        assert report.detail.startswith("7.0 OperationsPerformance")
         (prod,) = store.records(RecordKind.PRODUCTION)
         assert (prod["equipment"], prod["good"], prod["scrap"], prod["order_id"], prod["lot_id"]) == (
             "RBT-03", 57, 3, "WO-2001", "LOT-0107-N")  # 불량수량 key counts as scrap

@@ -24,10 +24,11 @@ KIT = Path(__file__).parent / "kit" / "dev"
 def test_unknown_fields_and_enum_keys_are_refused_with_the_valid_ones() -> None:
     with pytest.raises(ValidationError, match="qty_produced") as info:
         MappingConfig(kind="production", columns={"생산수량": "qty_produced"})
-    assert "produced" in str(info.value) and "downtime_minutes" in str(info.value)  # the valid fields listed
+    assert "produced" in str(info.value)
+    assert "downtime_minutes" in str(info.value)
     with pytest.raises(ValidationError, match="'작업상태' is a source column; use its field 'status'"):
         MappingConfig(kind="production", columns={"작업상태": "status"}, enums={"작업상태": {"완료": "done"}})
-    with pytest.raises(ValidationError, match="enums.status: unknown value"):
+    with pytest.raises(ValidationError, match=r"enums\.status: unknown value"):
         MappingConfig(kind="production", enums={"status": {"완료": "finished"}})
     with pytest.raises(ValidationError, match="required"):
         MappingConfig(kind="production", required=["operater"])
@@ -47,11 +48,15 @@ def test_jsonl_required_field(tmp_path: Path) -> None:
 
 def test_inspect_proposes_production_with_confidence(tmp_path: Path) -> None:
     rep = inspect_file(KIT / "생산실적_A.csv", MesFilesConfig(home=tmp_path), rows=50)
-    assert rep.kind == "production" and not rep.mapping_named
-    assert rep.mapping["작업일자"] == "time" and rep.mapping["생산수량"] == "produced"
-    assert rep.mapping["비가동시간(분)"] == "downtime_minutes" and rep.mapping["비고"] == "remarks"
+    assert rep.kind == "production"
+    assert not rep.mapping_named
+    assert rep.mapping["작업일자"] == "time"
+    assert rep.mapping["생산수량"] == "produced"
+    assert rep.mapping["비가동시간(분)"] == "downtime_minutes"
+    assert rep.mapping["비고"] == "remarks"
     assert rep.unmapped == ["라인"]
-    assert all(0.5 <= c <= 1 for c in rep.confidence.values()) and rep.confidence["교대"] == 0.9
+    assert all(0.5 <= c <= 1 for c in rep.confidence.values())
+    assert rep.confidence["교대"] == 0.9
 
 
 def test_ingest_without_mapping_is_refused(tmp_path: Path) -> None:
@@ -89,7 +94,8 @@ def test_ingest_cli_refuses_without_mapping_and_exits_nonzero(tmp_path: Path) ->
     done = subprocess.run([str(exe), "mes", "ingest", str(KIT / "생산실적_A.csv")], capture_output=True, text=True,
                           env={"FACTORYPILOT_HOME": str(tmp_path), "PATH": str(exe.parent)}, check=False)
     assert done.returncode != 0
-    assert "no mapping covers this file" in done.stderr + done.stdout and "Traceback" not in done.stderr
+    assert "no mapping covers this file" in done.stderr + done.stdout
+    assert "Traceback" not in done.stderr
 
 
 def test_utf8_cut_inside_a_character_is_one_line_with_record_and_offset(tmp_path: Path) -> None:
@@ -102,4 +108,6 @@ def test_utf8_cut_inside_a_character_is_one_line_with_record_and_offset(tmp_path
     with pytest.raises(DataError) as info:
         ingest_file(path, cfg, None)
     text = str(info.value)
-    assert f"byte offset {at - 1:,}" in text and "record 15000" in text and "\n" not in text
+    assert f"byte offset {at - 1:,}" in text
+    assert "record 15000" in text
+    assert "\n" not in text

@@ -56,7 +56,9 @@ def test_stored_is_accepted_plus_replaced_nothing_lost(rows: list[tuple], policy
                 conflicts += 1
                 if policy == "replace":
                     expect[slot] = (good, scrap)
-        assert report.total == len(rows) and report.conflicts == conflicts and report.duplicates == duplicates
+        assert report.total == len(rows)
+        assert report.conflicts == conflicts
+        assert report.duplicates == duplicates
         replaced = conflicts if policy == "replace" else 0
         assert len(stored) == report.inserted == len(expect)
         assert report.accepted == report.inserted + replaced + duplicates
