@@ -165,9 +165,10 @@ def _int_text(value: float) -> str:
 
 def _lots(d: Doc, root: Any) -> list[dict[str, str]]:
     out = []
-    for el in d.all(root, "MaterialLot", "MaterialSubLot"):
+    for el in d.all(root, "MaterialLot", "MaterialSubLot", "MaterialSubLotChild"):
         parent = el.getparent()
-        while parent is not None and parent.tag not in (d.q("MaterialLot"), d.q("MaterialSubLot")):
+        while parent is not None and parent.tag not in (d.q("MaterialLot"), d.q("MaterialSubLot"),
+                                                         d.q("MaterialSubLotChild")):
             parent = parent.getparent()
         out.append({"__row__": str(el.sourceline), "lot_id": d.text(el, "ID"),
                     "material": d.text(el, "MaterialDefinitionID"),
