@@ -113,7 +113,8 @@ def test_v70_operations_performance(tmp_path: Path) -> None:
 def test_v70_lot_with_sub_lots_and_disposition(tmp_path: Path) -> None:
     store, (report,) = _ingest(tmp_path, OURS / "lot_70.xml")
     try:
-        assert report.schema_valid is True and report.detail.startswith("7.0 MaterialInformation")
+        assert report.schema_valid is True
+        assert report.detail.startswith("7.0 MaterialInformation")
         lots = {lot["lot_id"]: (lot["parent_lot"], lot["quantity"], lot["disposition"])
                 for lot in store.records(RecordKind.LOT)}
         assert lots == {"LOT-A": (None, 750.5, "Restricted"), "LOT-A-01": ("LOT-A", 500.0, "UnRestricted"),
