@@ -303,5 +303,5 @@ def query(
     for col in rows[0]:
         table.add_column(col, overflow="fold")
     for row in rows:
-        table.add_row(*[f"{v:.2%}" if k == "scrap_rate" else ("" if v is None else str(v)) for k, v in row.items()])
+        table.add_row(*[f"{v:.2%}" if k == "scrap_rate" else fold(v) for k, v in row.items()])
     console.print(table)
