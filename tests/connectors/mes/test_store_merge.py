@@ -14,7 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from factorypilot.connectors.mes import MappingConfig, MesFilesConfig, MesFilesConnector, MesStore
-from factorypilot.connectors.mes._validate import _int, _iso_fast, _parse_time, _shifts
+from factorypilot.connectors.mes._shifts import shifts as _shifts
+from factorypilot.connectors.mes._validate import _int, _iso_fast, _parse_time
 from factorypilot.errors import DataError
 
 Make = Callable[..., MesFilesConnector]
