@@ -40,6 +40,7 @@ async def main(workdir: Path) -> None:
     jsonl_path.write_text("\n".join(json.dumps(d, ensure_ascii=False) for d in DOWNTIME) + "\n", encoding="utf-8")
 
     config = MesFilesConfig(source="quickstart", mappings=[
+        MappingConfig(kind="production", pattern="생산실적_*.csv"),
         MappingConfig(kind="downtime", pattern="비가동_*.jsonl",
                       enums={"reason": {"공구교체": "tool change", "자재대기": "waiting for material"}}),
     ])

@@ -4,8 +4,9 @@ See ``docs/connectors/mes.md``. Public: the connector and its config, the canoni
 the ingest/inspect/watch report types.
 """
 
-from factorypilot.connectors.mes._b2mml import NS_V0401, NS_V0600
-from factorypilot.connectors.mes._ingest import IngestReport, InspectReport, detect_format
+from factorypilot.connectors.mes._b2mml import NS_V0401, NS_V0600, NS_V0700
+from factorypilot.connectors.mes._ingest import IngestReport, detect_format
+from factorypilot.connectors.mes._inspect import InspectReport
 from factorypilot.connectors.mes._store import MesStore
 from factorypilot.connectors.mes._watch import WatchEvent, wait_stable
 from factorypilot.connectors.mes.config import MappingConfig, MesFilesConfig
@@ -19,12 +20,14 @@ from factorypilot.connectors.mes.records import (
     ProductionCount,
     RecordKind,
     Scrap,
+    Segment,
     WorkOrder,
 )
 
 __all__ = [
     "NS_V0401",
     "NS_V0600",
+    "NS_V0700",
     "Downtime",
     "Equipment",
     "IngestReport",
@@ -39,6 +42,7 @@ __all__ = [
     "ProductionCount",
     "RecordKind",
     "Scrap",
+    "Segment",
     "WatchEvent",
     "WorkOrder",
     "detect_format",

@@ -25,6 +25,21 @@ def sniff_binary(head: bytes, file: str) -> None:
                         hint="export as CSV/TSV text, XLSX, JSON or B2MML XML")
 
 
+def broken_utf8(sample: bytes, exc: UnicodeDecodeError, file: str) -> None:
+    """UTF-8 text with a few bytes that are not (a file cut or spliced inside a character): say where, instead of
+    guessing another encoding that would turn the whole file into the wrong characters."""
+    text = sample.decode("utf-8", errors="replace")
+    bad = text.count("\ufffd")
+    multibyte = sum(1 for b in sample if b >= 0xC2 and b <= 0xF4)
+    if bad > 3 or multibyte < 2 * bad + 2:
+        return
+    line = sample.count(b"\n", 0, exc.start) + 1
+    raise DataError(f"not valid UTF-8 at byte offset {exc.start:,} (line {line}; {bad} broken character(s)): "
+                    "the file looks like UTF-8 cut or spliced inside a character / UTF-8 문자가 깨졌습니다",
+                    file=file, row=line, hint="export the file again; or set `encoding` in the mapping if it "
+                    "really is another encoding")
+
+
 def detect(head: bytes, file: str) -> str:
     """Encoding of a text file from its first bytes."""
     sniff_binary(head, file)
@@ -39,6 +54,7 @@ def detect(head: bytes, file: str) -> str:
     except UnicodeDecodeError as exc:
         if exc.start >= len(sample) - 3 and exc.reason == "unexpected end of data":
             return "utf-8"  # a multi-byte character cut at the sample end (or a truncated file)
+        broken_utf8(sample, exc, file)
     try:
         sample.decode("cp949")
         return "cp949"

@@ -1,8 +1,10 @@
 """One-shot ingest and inspection of an export file: read -> map -> validate -> store + quarantine.
 
-Counts: ``total`` data rows = ``accepted`` (passed validation) + ``quarantined``. Of the accepted rows,
-``inserted`` are new, ``updated`` replaced a record with the same natural key, ``duplicates`` were already
-stored unchanged (re-ingest or overlapping export). Blank lines are counted, not records.
+Counts: ``total`` data rows = ``accepted`` + ``quarantined``; ``accepted`` = ``inserted`` (new) + ``replaced``
+(a conflict settled by ``on_conflict: replace``) + ``duplicates`` (stored unchanged: a re-ingest or an overlapping
+export). ``quarantined`` = rows with a bad value + conflicts kept out by ``on_conflict: quarantine``. Every
+conflict is listed in ``conflict_list`` with both versions, whatever the policy. Blank lines are counted, not
+records. A file no mapping covers is refused unless a kind is given (then every required field must be found).
 """
 
 from __future__ import annotations
@@ -17,12 +19,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from factorypilot.connectors.mes._aliases import auto_columns, guess_kind
 from factorypilot.connectors.mes._b2mml import read_b2mml
 from factorypilot.connectors.mes._json import read_json
+from factorypilot.connectors.mes._lines import FileLines
 from factorypilot.connectors.mes._store import MesStore, Upsert
 from factorypilot.connectors.mes._tabular import (
     Deferred,
@@ -39,7 +43,7 @@ from factorypilot.connectors.mes.config import MappingConfig, MesFilesConfig
 from factorypilot.connectors.mes.records import FIELDS, RecordKind
 from factorypilot.errors import DataError
 
-__all__ = ["IngestReport", "InspectReport", "detect_format", "ingest_file", "inspect_file"]
+__all__ = ["IngestReport", "detect_format", "ingest_file", "plan_file"]
 
 _FORMATS = {".csv": "csv", ".tsv": "csv", ".txt": "csv", ".xlsx": "xlsx", ".xlsm": "xlsx", ".json": "json",
             ".jsonl": "json", ".ndjson": "json", ".xml": "b2mml"}
@@ -65,33 +69,21 @@ class IngestReport:
     accepted: int = 0
     quarantined: int = 0
     inserted: int = 0
-    updated: int = 0
+    replaced: int = 0
     duplicates: int = 0
+    conflicts: int = 0
     blank_lines: int = 0
     quarantine_file: str | None = None
     sha256: str = ""
+    dry_run: bool = False
+    on_conflict: str = "quarantine"
+    schema_valid: bool | None = None
+    """B2MML validated against ``schema_dir``: the verdict (None: not validated). Invalid files are ingested."""
+    schema_violations: list[str] = field(default_factory=list)
+    conflict_list: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-@dataclass
-class InspectReport:
-    file: str
-    format: str
-    encoding: str | None
-    delimiter: str | None
-    detail: str
-    columns: list[str]
-    kind: str | None
-    mapping: dict[str, str]
-    unmapped: list[str]
-    missing_required: list[str]
-    preview: list[dict[str, Any]]
-    records: list[dict[str, Any]]
-    problems: list[dict[str, Any]]
-    accepted: int
-    quarantined: int
 
 
 def detect_format(path: Path) -> str:
@@ -123,7 +115,8 @@ class _Plan:
     streams: list[tuple[RecordKind, MappingConfig, dict[str, str], Iterator[RawBatch | Deferred]]]
 
 
-def _plan(path: Path, cfg: MesFilesConfig, kind: RecordKind | None, progress: Progress | None) -> _Plan:
+def plan_file(path: Path, cfg: MesFilesConfig, kind: RecordKind | None, progress: Progress | None,
+          strict: bool = True) -> _Plan:
     if not path.is_file():
         raise DataError("no such file", file=str(path), hint="check the path")
     fmt = detect_format(path)
@@ -134,13 +127,19 @@ def _plan(path: Path, cfg: MesFilesConfig, kind: RecordKind | None, progress: Pr
                         "documents read whole", file=str(path),
                         hint="raise max_document_mb in the config, or export CSV, XLSX or JSON Lines (streamed)")
     if fmt == "b2mml":
-        info, batches = read_b2mml(path, cfg.schema_dir)
+        info, batches = read_b2mml(path, cfg.schema_dir, tuple(cfg.b2mml_scrap_ids))
         streams: list[tuple[RecordKind, MappingConfig, dict[str, str], Iterator[RawBatch | Deferred]]] = []
         for k, batch in batches.items():
             m = cfg.mapping_for(path, k) or MappingConfig(kind=k)
-            streams.append((k, m, {c: c for c in batch.table.column_names}, iter([batch])))
+            streams.append((k, m, {c: c for c in batch.table.column_names if c != "b2mml"}, iter([batch])))
         return _Plan(info, streams)
-    mapping = cfg.mapping_for(path, kind) or MappingConfig(kind=kind)
+    found = cfg.mapping_for(path, kind)
+    if found is None and kind is None and strict:
+        raise DataError("no mapping covers this file, so nothing is stored (a guess could store the wrong kind) / "
+                        "이 파일에 맞는 매핑이 없어 저장하지 않습니다", file=str(path),
+                        hint=f"run `factorypilot mes init-mapping {path.name} > mapping.yaml`, check it and pass "
+                             "--config mapping.yaml; or pass --kind (every required field must then be found)")
+    mapping = found or MappingConfig(kind=kind)
     if fmt == "csv":
         info = sniff_csv(path, mapping)
         batches_it: Iterator[RawBatch | Deferred] | None = None
@@ -174,9 +173,13 @@ def _plan(path: Path, cfg: MesFilesConfig, kind: RecordKind | None, progress: Pr
     return _Plan(info, [(chosen, mapping, cols, batches_it)])
 
 
-def _rename(batch: RawBatch, cols: dict[str, str]) -> pa.Table:
+def rename(batch: RawBatch, cols: dict[str, str]) -> pa.Table:
     present = [c for c in cols if c in batch.table.column_names]
     return batch.table.select(present).rename_columns([cols[c] for c in present])
+
+
+def extra_columns(batch: RawBatch, cols: dict[str, str]) -> pa.Table:
+    return batch.table.select([c for c in batch.table.column_names if c not in cols])
 
 
 def _work(item: RawBatch | Deferred, cols: dict[str, str], kind: RecordKind, mapping: MappingConfig,
@@ -185,10 +188,45 @@ def _work(item: RawBatch | Deferred, cols: dict[str, str], kind: RecordKind, map
     batch = item if isinstance(item, RawBatch) else item()
     if not len(batch.rows):
         return batch, None
-    return batch, check(_rename(batch, cols), batch.rows, kind, mapping, cfg, file, sources)
+    return batch, check(rename(batch, cols), batch.rows, kind, mapping, cfg, file, sources, extra_columns(batch, cols))
 
 
-def _renumber(batch: RawBatch, checked: Checked | None, before: int) -> None:
+def structural(entries: list[dict[str, Any]], first: int) -> list[dict[str, Any]]:
+    """Reader rejects (wrong number of fields, ...) in the quarantine entry layout: row = record, line."""
+    for e in entries:
+        if "line" not in e:
+            e["line"] = e["row"]
+            e["row"] = None if e["row"] is None else e["row"] - first
+            e.setdefault("code", "bad_field_count")
+    return entries
+
+
+def _physical(batch: RawBatch, checked: Checked | None, file_lines: FileLines) -> None:
+    """Record lines -> physical start lines (quoted cells spanning lines), keeping the record numbers."""
+    first = file_lines.first
+    for e in batch.rejects:
+        if e.get("row") is not None and "line" not in e:
+            e["line"] = int(file_lines.lines(np.array([e["row"]]))[0])
+            e["row"] -= first
+    if checked is None:
+        return
+    at = checked.table.schema.get_field_index(ROW)
+    fixed = file_lines.lines(checked.table[ROW].to_numpy())
+    checked.table = checked.table.set_column(at, ROW, pa.array(fixed, pa.int64()))
+    if checked.quarantined is not None:
+        checked.quarantined.records = checked.quarantined.rows - first
+        checked.quarantined.rows = file_lines.lines(checked.quarantined.rows)
+
+
+def _conflict_entry(c: dict[str, Any], file: str, file_lines: FileLines) -> dict[str, Any]:
+    return {"file": file, "row": file_lines.record_of(c["row"]), "line": c["row"], "column": None, "field": None,
+            "value": None, "expected": "the stored values or a new key", "code": "conflict",
+            "reason": f"conflict: key {c['key']} is stored with other values ({', '.join(c['differs'])}) / "
+                      "같은 키에 다른 값", "key": c["key"], "against": c["against"], "stored": c["stored"],
+            "incoming": c["incoming"], "differs": c["differs"], "action": c["action"]}
+
+
+def renumber(batch: RawBatch, checked: Checked | None, before: int) -> None:
     """Make a piece's relative row numbers absolute: add the file's lines before the piece."""
     if not before:
         return
@@ -227,16 +265,19 @@ class _Quarantine:
 
 
 def ingest_file(path: Path, cfg: MesFilesConfig, store: MesStore | None, *, kind: RecordKind | None = None,
-                progress: Progress | None = None) -> IngestReport:
-    """Ingest one file (blocking; run it in a worker thread). ``store=None`` validates only (a dry run)."""
+                progress: Progress | None = None, dry_run: bool = False) -> IngestReport:
+    """Ingest one file (blocking; run it in a worker thread). ``store=None`` validates only; ``dry_run``
+    compares with the store and reports what would be stored, replaced and quarantined, storing nothing."""
     path = Path(path)
-    plan = _plan(path, cfg, kind, progress)
+    plan = plan_file(path, cfg, kind, progress)
     info = plan.info
     report = IngestReport(file=str(path), format=info.format, encoding=info.encoding, delimiter=info.delimiter,
-                          detail=info.detail, kinds=[k.value for k, *_ in plan.streams])
+                          detail=info.detail, kinds=[k.value for k, *_ in plan.streams], dry_run=dry_run,
+                          schema_valid=info.verdict.get("schema_valid"),
+                          schema_violations=list(info.verdict.get("schema_violations", [])))
     if store is not None:
         report.sha256 = _sha256(path)
-    quarantine = _Quarantine(cfg, path, report.sha256) if store is not None else None
+    quarantine = _Quarantine(cfg, path, report.sha256) if store is not None and not dry_run else None
     try:
         # workers parse (CSV pieces) and validate batches while this thread reads ahead and one writer stores
         # validated batches: Arrow kernels and SQLite release the GIL, so the work overlaps. Results are settled
@@ -246,40 +287,62 @@ def ingest_file(path: Path, cfg: MesFilesConfig, store: MesStore | None, *, kind
               ThreadPoolExecutor(max_workers=1, thread_name_prefix="mes-store") as writer):
             stored: deque[Future[Upsert]] = deque()
 
-            def count(up: Upsert) -> None:
+            first = [0]
+
+            def count(up: Upsert, policy: str, file_lines: FileLines) -> None:
                 report.inserted += up.inserted
-                report.updated += up.updated
+                report.replaced += up.replaced
                 report.duplicates += up.duplicates
+                report.conflicts += up.n_conflicts
+                entries = [_conflict_entry(c, str(path), file_lines) for c in up.conflicts]
+                report.conflict_list += entries[: max(0, 1000 - len(report.conflict_list))]
+                if policy == "quarantine":
+                    report.accepted -= up.n_conflicts
+                    report.quarantined += up.n_conflicts
+                    if quarantine:
+                        quarantine.write(entries)
 
             for k, mapping, cols, batches in plan.streams:
                 sources = {v: s for s, v in cols.items()}
+                first[0] = mapping.skip_rows + mapping.header_rows if info.format in ("csv", "xlsx") else 0
+                report.on_conflict = mapping.on_conflict
+                key = tuple(mapping.key) if mapping.key else None
                 pending: deque[Future[tuple[RawBatch, Checked | None]]] = deque()
-                lines = [0]  # physical lines before the next batch with relative row numbers
+                lines = [0]  # record lines before the next batch with relative row numbers
+                file_lines = FileLines(first[0])
 
-                def settle(fut: Future[tuple[RawBatch, Checked | None]], k: RecordKind = k,
-                           lines: list[int] = lines) -> None:
+                def settle(fut: Future[tuple[RawBatch, Checked | None]], k: RecordKind = k, lines: list[int] = lines,
+                           file_lines: FileLines = file_lines, mapping: MappingConfig = mapping,
+                           key: tuple[str, ...] | None = key) -> None:
                     try:
                         batch, checked = fut.result()
                     except PieceError as exc:  # only here are the lines before the piece known
-                        raise exc.at(lines[0]) from exc.__cause__
+                        raise exc.at(lines[0], first[0]) from exc.__cause__
                     if batch.lines is not None:
                         lines[0] += batch.base
-                        _renumber(batch, checked, lines[0])
+                        renumber(batch, checked, lines[0])
+                        if batch.multiline is not None:
+                            file_lines.add(lines[0] - file_lines.first, *batch.multiline)
                         lines[0] += batch.lines
+                    if file_lines:
+                        _physical(batch, checked, file_lines)
                     report.blank_lines += batch.blank
                     report.quarantined += len(batch.rejects)
                     if quarantine:
-                        quarantine.write(batch.rejects)
+                        quarantine.write(structural(batch.rejects, first[0]))
                     if checked is None:
                         return
                     report.accepted += checked.table.num_rows
                     report.quarantined += checked.rejected
-                    if quarantine and checked.quarantined is not None:
-                        quarantine.write(checked.quarantined)
+                    if checked.quarantined is not None:
+                        checked.quarantined.first_line = first[0]
+                        if quarantine:
+                            quarantine.write(checked.quarantined)
                     if store is not None:
-                        stored.append(writer.submit(store.upsert, k, checked.table, str(path)))
+                        stored.append(writer.submit(store.upsert, k, checked.table, str(path), key=key,
+                                                    on_conflict=mapping.on_conflict, dry_run=dry_run))
                         while len(stored) > 1:
-                            count(stored.popleft().result())
+                            count(stored.popleft().result(), mapping.on_conflict, file_lines)
 
                 for item in batches:
                     pending.append(pool.submit(_work, item, cols, k, mapping, cfg, str(path), sources))
@@ -287,51 +350,14 @@ def ingest_file(path: Path, cfg: MesFilesConfig, store: MesStore | None, *, kind
                         settle(pending.popleft())
                 while pending:
                     settle(pending.popleft())
-            while stored:
-                count(stored.popleft().result())
+                while stored:
+                    count(stored.popleft().result(), mapping.on_conflict, file_lines)
     finally:
         if quarantine:
             report.quarantine_file = quarantine.close()
+        if store is not None and dry_run:
+            store.end_dry_run()
     report.total = report.accepted + report.quarantined
-    if store is not None:
+    if store is not None and not dry_run:
         store.log_ingest(str(path), report.sha256, info.format, info.encoding, report.as_dict())
     return report
-
-
-def inspect_file(path: Path, cfg: MesFilesConfig, *, kind: RecordKind | None = None,
-                 rows: int = 5) -> InspectReport:
-    """What the connector sees in a file and what the mapping would make of its first rows (nothing stored)."""
-    path = Path(path)
-    small = cfg.model_copy(update={"batch_rows": max(rows, 200)})
-    plan = _plan(path, small, kind, None)
-    k, mapping, cols, batches = plan.streams[0]
-    item = next(batches, None)
-    try:
-        batch = item if item is None or isinstance(item, RawBatch) else item()
-    except PieceError as exc:  # the first piece: nothing before it
-        raise exc.at(0) from exc.__cause__
-    if batch is not None and batch.lines is not None:
-        _renumber(batch, None, batch.base)
-    preview: list[dict[str, Any]] = []
-    records: list[dict[str, Any]] = []
-    problems: list[dict[str, Any]] = []
-    accepted = quarantined = 0
-    if batch is not None:
-        preview = batch.table.slice(0, rows).to_pylist()
-        problems = list(batch.rejects)
-        if len(batch.rows):
-            checked = check(_rename(batch, cols), batch.rows, k, mapping, small, str(path),
-                            {v: s for s, v in cols.items()})
-            accepted = checked.table.num_rows
-            records = [{("row" if k == ROW else k): v for k, v in r.items()}
-                       for r in checked.table.slice(0, rows).to_pylist()]
-            problems += checked.quarantined or []
-        quarantined = len(problems)
-    columns = plan.info.columns or (list(batch.table.column_names) if batch is not None else [])
-    got = set(cols.values()) | set(mapping.constants)
-    return InspectReport(
-        file=str(path), format=plan.info.format, encoding=plan.info.encoding, delimiter=plan.info.delimiter,
-        detail=plan.info.detail, columns=columns, kind=k.value, mapping=cols,
-        unmapped=[c for c in columns if c not in cols],
-        missing_required=[f for f, (_, req) in FIELDS[k].items() if req and f not in got],
-        preview=preview, records=records, problems=problems[:20], accepted=accepted, quarantined=quarantined)

@@ -1,15 +1,14 @@
 """SQLite store of ingested MES records: one file per source, one table per record kind.
 
-Every table has ``key`` as primary key: the natural key fields joined (``NATURAL_KEYS``), or all fields for
-kinds without one. Ingest is an upsert: an identical row is a *duplicate* (nothing changes), a row with a
-known key but other field values *updates* the record (a re-export with a new status).
+Every table has ``key`` as primary key: the natural key fields joined (``NATURAL_KEYS`` or the mapping's
+``key``), or all fields for kinds without one. An identical row is a *duplicate* (nothing changes); a row with a
+known key but other values is a *conflict*, quarantined or replaced by the mapping's ``on_conflict`` and always
+reported with both versions (``_merge``). ``source_row`` is the physical line where the record starts.
 Timestamps are stored as ISO-8601 UTC text, so ranges compare as text.
 
 Writes go through ADBC (``adbc-driver-sqlite``, Apache Arrow): each validated Arrow batch is bulk-loaded into a
-temporary staging table without turning a single value into a Python object, then merged with one
-``INSERT … SELECT … ON CONFLICT DO UPDATE`` that also builds the keys. Measured on 1M rows this is ~3x faster
-than ``executemany`` over ``to_pylist()`` rows (benchmarks/mes_ingest.py). Reads use the standard ``sqlite3``
-module; both connections work on the same WAL-mode file.
+temporary staging table without turning a single value into a Python object, then merged in SQL (``_merge``).
+Reads use the standard ``sqlite3`` module; both connections work on the same WAL-mode file.
 """
 
 from __future__ import annotations
@@ -17,7 +16,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -25,14 +24,18 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from factorypilot.connectors.mes._merge import columns as _columns
+from factorypilot.connectors.mes._merge import merge as _merge
+from factorypilot.connectors.mes._merge import q as _q
 from factorypilot.connectors.mes._validate import ROW, arrow_schema
-from factorypilot.connectors.mes.records import FIELDS, NATURAL_KEYS, TIME_FIELD, RecordKind
+from factorypilot.connectors.mes.records import FIELDS, TIME_FIELD, RecordKind
 from factorypilot.errors import DataError
 from factorypilot.vocabulary import Scalar
 
 _SQL = {pa.string(): "TEXT", pa.int64(): "INTEGER", pa.float64(): "REAL"}
-SCHEMA_VERSION = 2
-"""``PRAGMA user_version`` of a store this code writes (1 = the first layout, with a ``content`` column)."""
+SCHEMA_VERSION = 3
+"""``PRAGMA user_version`` of a store this code writes (1: a ``content`` column; 2: before shift keys, the
+production fields and ``extra``)."""
 
 
 def iso_text(col: pa.Array | pa.ChunkedArray) -> pa.Array:
@@ -42,11 +45,16 @@ def iso_text(col: pa.Array | pa.ChunkedArray) -> pa.Array:
     return pc.binary_replace_slice(with_t, start=19, stop=19, replacement="+00:00")
 
 
-@dataclass(frozen=True)
+@dataclass
 class Upsert:
     inserted: int
-    updated: int
+    replaced: int
     duplicates: int
+    conflicts: list[dict[str, Any]] = field(default_factory=list)
+    """Rows whose key was already there with other values (at most ``CONFLICT_LIMIT`` per batch): ``row``
+    (physical line), ``key``, ``stored`` and ``incoming`` (both versions), ``differs``, ``action``
+    (quarantined: the stored one stays; replaced)."""
+    n_conflicts: int = 0
 
 
 def _iso(dt: datetime) -> str:
@@ -57,29 +65,6 @@ def _iso(dt: datetime) -> str:
     return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S+00:00")
 
 
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _columns(kind: RecordKind) -> list[str]:
-    return [f.name for f in arrow_schema(kind) if f.name != ROW]
-
-
-def _merge_sql(kind: RecordKind) -> str:
-    """Staging table -> kind table: key built in SQL, unchanged rows left alone (they count as duplicates)."""
-    names = _columns(kind)
-    key_fields = NATURAL_KEYS[kind] or tuple(FIELDS[kind])
-    key = " || char(31) || ".join(f"coalesce(CAST({_q(f)} AS TEXT), '')" for f in key_fields)
-    table = _q(kind.value)
-    cols = ", ".join(_q(n) for n in names)
-    sets = ", ".join(f"{_q(n)}=excluded.{_q(n)}" for n in names)
-    same = " AND ".join(f"{table}.{_q(n)} IS excluded.{_q(n)}" for n in names)
-    return (f"INSERT INTO {table} (key, {cols}, source_file, source_row) "
-            f"SELECT {key}, {cols}, ?, {_q(ROW)} FROM temp.{_q('stage_' + kind.value)} WHERE true "
-            f"ON CONFLICT(key) DO UPDATE SET {sets}, source_file=excluded.source_file, "
-            f"source_row=excluded.source_row WHERE NOT ({same})")
-
-
 class MesStore:
     """Thread-safe (one lock) access to ``<dir>/<source>.sqlite``. Call from a worker thread, not the loop."""
 
@@ -88,6 +73,7 @@ class MesStore:
         self.path = path
         self._lock = threading.Lock()
         self._writer: Any = None  # the ADBC connection, opened on the first upsert
+        self._in_dry_run = False
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         try:
             self._open()
@@ -118,7 +104,8 @@ class MesStore:
                                  f"ingested_at TEXT DEFAULT CURRENT_TIMESTAMP)")
             self._db.execute("CREATE TABLE IF NOT EXISTS ingests (id INTEGER PRIMARY KEY, file TEXT, sha256 TEXT, "
                              "format TEXT, encoding TEXT, accepted INTEGER, quarantined INTEGER, "
-                             "duplicates INTEGER, updated INTEGER, at TEXT DEFAULT CURRENT_TIMESTAMP)")
+                             "duplicates INTEGER, replaced INTEGER, conflicts INTEGER, "
+                             "at TEXT DEFAULT CURRENT_TIMESTAMP)")
             self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
     def _check_version(self) -> None:
@@ -152,7 +139,10 @@ class MesStore:
                     cur.execute(f"PRAGMA {pragma}")
         return self._writer
 
-    def upsert(self, kind: RecordKind, table: pa.Table, file: str) -> Upsert:
+    def upsert(self, kind: RecordKind, table: pa.Table, file: str, *, key: tuple[str, ...] | None = None,
+               on_conflict: str = "quarantine", dry_run: bool = False) -> Upsert:
+        """Merge one validated batch (see ``_merge``). ``dry_run``: everything happens in a transaction that is
+        kept open (later batches of the same file see this one) and rolled back by ``end_dry_run``."""
         if table.num_rows == 0:
             return Upsert(0, 0, 0)
         stage = table.select([*_columns(kind), ROW])
@@ -163,25 +153,28 @@ class MesStore:
 
         with self._lock, self._adbc().cursor() as cur:
             try:
-                # one write transaction: the counts below cannot be skewed by another writer (another process)
-                cur.execute("BEGIN IMMEDIATE")
+                if not self._in_dry_run:
+                    cur.execute("BEGIN IMMEDIATE")  # one write transaction: counts cannot be skewed by another writer
+                    self._in_dry_run = dry_run
                 try:
-                    before = self._scalar(cur, f"SELECT COALESCE(MAX(rowid), 0) FROM {_q(kind.value)}")
-                    changes = self._scalar(cur, "SELECT total_changes()")
-                    cur.adbc_ingest(f"stage_{kind.value}", stage, mode="replace", temporary=True)
-                    staged = self._scalar(cur, "SELECT total_changes()") - changes
-                    cur.execute(_merge_sql(kind), (file,))
-                    changed = self._scalar(cur, "SELECT total_changes()") - changes - staged
-                    inserted = self._scalar(cur, f"SELECT COALESCE(MAX(rowid), 0) FROM {_q(kind.value)}") - before
-                    cur.execute(f"DELETE FROM temp.{_q('stage_' + kind.value)}")
-                    cur.execute("COMMIT")
+                    result = _merge(cur, kind, stage, file, key, on_conflict)
+                    if not dry_run:
+                        cur.execute("COMMIT")
                 except BaseException:
                     cur.execute("ROLLBACK")
+                    self._in_dry_run = False
                     raise
             except AdbcError as exc:
                 raise self._store_error(exc) from exc
-        # rows are never deleted, so new rowids are max + 1: inserted = growth of max(rowid)
-        return Upsert(inserted, changed - inserted, table.num_rows - changed)
+        return result
+
+    def end_dry_run(self) -> None:
+        """Roll back what dry-run upserts did (nothing of a dry run is ever stored)."""
+        with self._lock:
+            if self._in_dry_run and self._writer is not None:
+                with self._writer.cursor() as cur:
+                    cur.execute("ROLLBACK")
+            self._in_dry_run = False
 
     @staticmethod
     def _scalar(cur: Any, sql: str) -> int:
@@ -191,12 +184,12 @@ class MesStore:
     def _count(self, kind: RecordKind) -> int:
         return int(self._db.execute(f'SELECT COUNT(*) FROM "{kind.value}"').fetchone()[0])
 
-    def log_ingest(self, file: str, sha256: str, fmt: str, encoding: str | None, counts: Mapping[str, int]) -> None:
+    def log_ingest(self, file: str, sha256: str, fmt: str, encoding: str | None, counts: Mapping[str, Any]) -> None:
         with self._lock:
             self._db.execute("INSERT INTO ingests (file, sha256, format, encoding, accepted, quarantined, "
-                             "duplicates, updated) VALUES (?,?,?,?,?,?,?,?)",
+                             "duplicates, replaced, conflicts) VALUES (?,?,?,?,?,?,?,?,?)",
                              (file, sha256, fmt, encoding, counts["accepted"], counts["quarantined"],
-                              counts["duplicates"], counts["updated"]))
+                              counts["duplicates"], counts["replaced"], counts["conflicts"]))
 
     def counts(self) -> dict[str, int]:
         with self._lock:
@@ -206,7 +199,7 @@ class MesStore:
     def records(self, kind: RecordKind, *, since: datetime | None = None, filters: Mapping[str, Scalar] | None = None,
                 limit: int | None = None) -> list[dict[str, Any]]:
         fields = [*FIELDS[kind], *(["shift_date"] if kind in (RecordKind.PRODUCTION, RecordKind.SCRAP) else []),
-                  "source_file", "source_row"]
+                  "extra", "source_file", "source_row"]
         where: list[str] = []
         args: list[Scalar] = []
         tf = TIME_FIELD[kind]

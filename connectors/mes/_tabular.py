@@ -10,6 +10,7 @@ entries. Typing and validation happen later, vectorised.
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from factorypilot.connectors.mes._encoding import detect, normalise, sniff_binary
+from factorypilot.connectors.mes._lines import last_record_end, multiline
 from factorypilot.connectors.mes.config import MappingConfig, MesFilesConfig
 from factorypilot.errors import DataError
 
@@ -39,6 +41,8 @@ class RawBatch:
     its own): its line k is line ``before + base + k`` of the file, ``before`` counting all earlier batches'
     lines."""
     base: int = 0
+    multiline: tuple[np.ndarray, np.ndarray] | None = None
+    """Records with line feeds inside quoted cells: (0-based index in the piece, extra line feeds)."""
 
 
 @dataclass
@@ -48,6 +52,8 @@ class FileInfo:
     delimiter: str | None = None
     columns: list[str] = field(default_factory=list)
     detail: str = ""
+    verdict: dict[str, Any] = field(default_factory=dict)
+    """B2MML: the schema verdict (``schema_valid``, ``schema``, ``schema_violations``) when validated."""
 
 
 def _dedupe(names: list[str]) -> list[str]:
@@ -82,7 +88,10 @@ def sniff_csv(path: Path, mapping: MappingConfig) -> FileInfo:
     with path.open("rb") as fh:
         head = fh.read(256 * 1024)
     file = str(path)
-    encoding = normalise(mapping.encoding) if mapping.encoding else detect(head, file)
+    if mapping.encoding and not head.startswith(b"\xef\xbb\xbf"):
+        encoding = normalise(mapping.encoding)
+    else:  # a UTF-8 byte order mark is decisive, whatever the mapping says
+        encoding = detect(head, file)
     sniff_binary(head, file)
     text = head.decode(encoding, errors="replace")
     lines = text.splitlines()[mapping.skip_rows: mapping.skip_rows + mapping.header_rows]
@@ -185,8 +194,11 @@ def _read_pieces(path: Path, info: FileInfo, first: int, start: int, size: int,
 
 
 def _last_line_end(block: pa.Buffer) -> int:
-    """Length of ``block`` up to and including its last line feed, or 0 if it has none."""
+    """Length of ``block`` up to and including its last line feed that ends a record (not one inside a quoted
+    cell), or 0 if it has none. The block starts at a record boundary, so quote parity tells."""
     view = np.frombuffer(block, dtype=np.uint8)
+    if (view == 0x22).any():
+        return last_record_end(view)
     tail = 4096
     while True:
         hits = np.flatnonzero(view[-tail:] == 0x0A)
@@ -223,21 +235,35 @@ class PieceError(DataError):
     """A piece of a CSV file could not be parsed. The piece does not know its line numbers; whoever settles
     pieces in file order does, and turns this into a DataError naming the row with ``at``."""
 
-    def __init__(self, reason: str, file: str, offset: int, base: int) -> None:
+    def __init__(self, reason: str, file: str, offset: int, base: int, bad_byte: int | None = None) -> None:
         super().__init__(f"cannot parse CSV in the bytes from offset {offset:,}: {reason}", file=file,
                          hint=_PARSE_HINT)
-        self.reason, self.offset, self.base = reason, offset, base
+        self.reason, self.offset, self.base, self.bad_byte = reason, offset, base, bad_byte
 
-    def at(self, before: int) -> DataError:
-        """The error with its row, given the physical lines before the piece (its ``base`` aside)."""
-        row = before + self.base + 1
-        return DataError(f"cannot parse CSV at or after row {row} (byte {self.offset:,}): {self.reason}",
-                         file=self.file, row=row, hint=_PARSE_HINT)
+    def at(self, before: int, first: int = 0) -> DataError:
+        """The error with its record, given the lines before the piece (its ``base`` aside) and before the data:
+        the parser names the row inside the piece ('Row #N'), so the record is exact, else the piece start."""
+        found = re.search(r"Row #(\d+)", self.reason)
+        line = before + self.base + (int(found.group(1)) if found else 1)
+        where = "at" if found else "at or after"
+        byte = self.bad_byte if self.bad_byte is not None else self.offset
+        return DataError(f"cannot parse CSV {where} record {line - first} (line {line}, byte offset {byte:,}): "
+                         f"{self.reason}", file=self.file, row=line, hint=_PARSE_HINT)
 
 
 @dataclass
 class _Piece:
     """Whole lines of a CSV file (bytes ``offset`` to ``offset + len(data)``), parsed when called."""
+
+    def _bad_byte(self, encoding: str) -> int | None:
+        """File offset of the first byte the encoding cannot decode in this piece, if that is the problem."""
+        try:
+            self.data.to_pybytes().decode("utf-8" if encoding == "utf-8-sig" else encoding)
+        except UnicodeDecodeError as exc:
+            return self.offset + exc.start
+        except LookupError:
+            return None
+        return None
 
     file: str
     info: FileInfo
@@ -255,10 +281,13 @@ class _Piece:
         try:
             table = pcsv.read_csv(pa.BufferReader(self.data), **options)
         except (pa.ArrowInvalid, UnicodeDecodeError, ValueError) as exc:
-            raise PieceError(short(exc), self.file, self.offset, self.base) from exc
+            raise PieceError(short(exc), self.file, self.offset, self.base, self._bad_byte(encoding)) from exc
         batch = _number(table.combine_chunks(), 0, 0, invalid, invalid)
         batch.lines = table.num_rows + len(invalid)
         batch.base = self.base
+        found = multiline(self.data)
+        if len(found[0]):
+            batch.multiline = found
         return batch
 
 

@@ -8,17 +8,18 @@ validate-only run does not pay for them.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from factorypilot.connectors.mes._cells import extra_json, impossible_dates, local_dates, total_rows
+from factorypilot.connectors.mes._reject import Issue, Rejected, rejected
+from factorypilot.connectors.mes._shifts import shifts as _shifts
 from factorypilot.connectors.mes._zones import fixed_since
 from factorypilot.connectors.mes.config import MappingConfig, MesFilesConfig
-from factorypilot.connectors.mes.records import FIELDS, MODELS, FieldType, RecordKind
+from factorypilot.connectors.mes.records import DEFAULT_ENUMS, FIELDS, MODELS, NON_NEGATIVE, FieldType, RecordKind
 
 ROW = "__row__"
 _UTC = pa.timestamp("s", tz="UTC")
@@ -44,7 +45,7 @@ def arrow_schema(kind: RecordKind) -> pa.Schema:
     cols = [pa.field(name, _ARROW[t]) for name, (t, _) in FIELDS[kind].items()]
     if kind in (RecordKind.PRODUCTION, RecordKind.SCRAP):
         cols.append(pa.field("shift_date", pa.string()))
-    return pa.schema([*cols, pa.field(ROW, pa.int64())])
+    return pa.schema([*cols, pa.field("extra", pa.string()), pa.field(ROW, pa.int64())])
 
 
 _SPACE_LEADS = (b"\xc2", b"\xe1", b"\xe2", b"\xe3")
@@ -218,54 +219,6 @@ def _cast(arr: pa.Array, ftype: FieldType, name: str, mapping: MappingConfig) ->
     return val
 
 
-def _shifts(times: pa.Array, cfg: MesFilesConfig, wall: np.ndarray | None = None) -> tuple[pa.Array, pa.Array]:
-    """Shift name and production date (the local date the shift started) for each UTC timestamp.
-
-    ``wall``: the local wall-clock seconds of every row, when the parser already knows them (the export's
-    zone is the shift zone); otherwise they are computed from ``times``. Arithmetic in numpy, one pass (the
-    compute-kernel version with hour()/minute()/if_else per shift took ~4x longer).
-    """
-    starts = sorted((int(v[:2]) * 60 + int(v[3:5]), k) for k, v in cfg.shifts.items())
-    valid = pc.is_valid(times).to_numpy(zero_copy_only=False)
-    if wall is None:
-        naive = pc.local_timestamp(times.cast(pa.timestamp("s", tz=cfg.shift_timezone)))
-        wall = pc.fill_null(naive.cast(pa.int64()), 0).to_numpy(zero_copy_only=False)
-    minute = (wall % 86_400) // 60
-    idx = np.searchsorted(np.array([m for m, _ in starts]), minute, side="right") - 1
-    idx[idx < 0] = len(starts) - 1  # before the first start: the last (night) shift, begun the day before
-    day = wall // 86_400 - (minute < starts[0][0])
-    shift = pc.take(pa.array([name for _, name in starts], pa.string()), pa.array(idx))
-    # a batch spans few days: format each distinct day once (casting every date32 to text costs ~5x more)
-    days, pos = _distinct(day, valid)
-    names = pa.array(days.astype(np.int32), pa.date32()).cast(pa.string())
-    date = pc.take(names, pa.array(pos, mask=~valid)) if len(days) else pa.nulls(len(day), pa.string())
-    return pc.if_else(pa.array(valid), shift, pa.scalar(None, pa.string())), date
-
-
-def _distinct(day: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The distinct values among ``day[valid]`` (ascending) and each row's position in them (0 where not
-    valid). Days of one batch lie close together, so a presence table over their range does it in O(n)
-    (np.unique sorts, ~10x slower); a wide range falls back to np.unique."""
-    every = bool(valid.all())
-    pos = np.zeros(len(day), dtype=np.int64)
-    seen = day if every else day[valid]
-    if not len(seen):
-        return seen, pos
-    lo, hi = int(seen.min()), int(seen.max())
-    if hi - lo > 4 * len(seen) + 1024:
-        days, inverse = np.unique(seen, return_inverse=True)
-        pos[valid] = inverse.reshape(-1)
-        return days, pos
-    present = np.zeros(hi - lo + 1, dtype=bool)
-    local = seen - lo
-    present[local] = True
-    rank = np.cumsum(present) - 1
-    if every:
-        return np.flatnonzero(present) + lo, rank[local]
-    pos[valid] = rank[local]
-    return np.flatnonzero(present) + lo, pos
-
-
 def _any(mask: pa.Array) -> bool:
     return bool(pc.any(mask).as_py())
 
@@ -316,52 +269,75 @@ def _too_long(raw: pa.Array, limit: int) -> pa.Array | None:
 
 
 def check(table: pa.Table, rows: pa.Array, kind: RecordKind, mapping: MappingConfig, cfg: MesFilesConfig,
-          file: str, sources: dict[str, str] | None = None) -> Checked:
+          file: str, sources: dict[str, str] | None = None, extra: pa.Table | None = None) -> Checked:
     """Validate ``table`` (string columns named by canonical field) against ``kind``.
 
-    ``sources`` maps canonical field -> source column name, so quarantine entries name the export's column.
+    ``sources`` maps canonical field -> source column name, so quarantine entries name the export's column;
+    ``extra``: the batch's unmapped columns, kept verbatim as JSON in the record's ``extra``.
     """
     n = table.num_rows
     bad = np.zeros(n, dtype=bool)
-    issues: list[tuple[str, np.ndarray, pa.Array, str]] = []
+    issues: list[Issue] = []
     typed: dict[str, pa.Array] = {}
     wall: np.ndarray | None = None  # local wall-clock seconds of "time", when the parser knows them
+    must = set(mapping.required)
+    date_only: pa.Array | None = None  # rows whose time is a date without a time of day (a work date)
+    enums = {**DEFAULT_ENUMS.get(kind, {}), **mapping.enums}
     for name, (ftype, required) in FIELDS[kind].items():
         naive = None
         if name in table.column_names:
-            if ftype == "datetime" and name not in mapping.enums:  # all clean ISO text: no trim needed
+            if ftype == "datetime" and name not in enums:  # all clean ISO text: no trim needed
                 naive = _iso_fast(_string(table[name]), mapping)
             raw = _string(table[name]) if naive is not None else _clean(table[name])
         elif name in mapping.constants:
             raw = pa.array([mapping.constants[name]] * n, pa.string())
         else:
             raw = pa.nulls(n, pa.string())
+        if name in ("time", "start", "equipment") and raw.null_count < n and ftype in ("datetime", "str"):
+            totals = total_rows(raw)
+            if totals.any():
+                issues.append((name, totals, raw, "a record, not a total line", "total_row"))
         too_long = _too_long(raw, cfg.max_field_chars)
         if too_long is not None:
             issues.append((name, too_long.to_numpy(zero_copy_only=False), raw,
-                           f"text of at most {cfg.max_field_chars} characters"))
+                           f"text of at most {cfg.max_field_chars} characters", "too_long"))
             raw = pc.if_else(too_long, pa.scalar(None, pa.string()), raw)
-        enum = mapping.enums.get(name)
-        if enum:
-            keys = pa.array(list(enum), pa.string())
-            idx = pc.index_in(raw, value_set=keys)
+        enum = enums.get(name)
+        if enum and raw.null_count < n:
+            folded = enum if name in mapping.enums else {k.lower(): v for k, v in enum.items()}
+            keys = pa.array(list(folded), pa.string())
+            probe = raw if name in mapping.enums else pc.utf8_lower(raw)
+            idx = pc.index_in(probe, value_set=keys)
             unknown = pc.and_(pc.is_valid(raw), pc.is_null(idx))
             if pc.any(unknown).as_py():
                 issues.append((name, unknown.to_numpy(zero_copy_only=False), raw,
-                               "one of " + ", ".join(enum)))
-            raw = pc.take(pa.array(list(enum.values()), pa.string()), idx)
+                               "one of " + ", ".join(list(mapping.enums.get(name, enum))[:12]), "unknown_value"))
+            raw = pc.take(pa.array(list(folded.values()), pa.string()), idx)
         if ftype == "datetime":
+            if name == "time" and naive is None:
+                date_only = pc.fill_null(pc.less_equal(pc.utf8_length(raw), 10), False)
             parsed = _parse_time(raw, mapping, naive)
             value = parsed.utc
+            if naive is None and raw.null_count < n:
+                impossible = impossible_dates(raw)
+                if impossible.any():
+                    issues.append((name, impossible, raw, "a real calendar date", "invalid_date"))
+                    value = pc.if_else(pa.array(impossible), pa.scalar(None, value.type), value)
             if name == "time" and mapping.timezone == cfg.shift_timezone and parsed.wall_known.all():
                 wall = parsed.wall
         else:
             value = _cast(raw, ftype, name, mapping)
         if value.null_count > raw.null_count:  # a value that could not be read (its text is not null)
             failed = pc.and_(pc.is_valid(raw), pc.is_null(value))
-            issues.append((name, failed.to_numpy(zero_copy_only=False), raw, ftype))
-        if required and raw.null_count:
-            issues.append((name, pc.is_null(raw).to_numpy(zero_copy_only=False), raw, f"{ftype} (required)"))
+            code = "invalid_date" if ftype == "datetime" else "invalid_number"
+            issues.append((name, failed.to_numpy(zero_copy_only=False), raw, ftype, code))
+        if name in NON_NEGATIVE and ftype in ("int", "float") and value.null_count < n:
+            negative = pc.fill_null(pc.less(value, 0), False)
+            if _any(negative):
+                issues.append((name, negative.to_numpy(zero_copy_only=False), raw, f"{ftype} >= 0", "negative"))
+        if (required or name in must) and raw.null_count:
+            issues.append((name, pc.is_null(raw).to_numpy(zero_copy_only=False), raw, f"{ftype} (required)",
+                           "missing"))
         default = MODELS[kind].model_fields[name].default
         if isinstance(default, int | float) and not isinstance(default, bool) and value.null_count:
             value = pc.fill_null(value, default)
@@ -371,71 +347,31 @@ def check(table: pa.Table, rows: pa.Array, kind: RecordKind, mapping: MappingCon
         backwards = pc.fill_null(pc.less(end, start), False)
         if pc.any(backwards).as_py():
             issues.append(("end", backwards.to_numpy(zero_copy_only=False), end.cast(pa.string()),
-                           "datetime not before start"))
+                           "datetime not before start", "end_before_start"))
         span = pc.divide(pc.seconds_between(start, end).cast(pa.float64()), 60.0)
         typed["minutes"] = _coalesce(typed["minutes"], span)
-    for _, mask, _, _ in issues:
+    for _, mask, _, _, _ in issues:
         bad |= mask
     typed[ROW] = rows
-    rejected = None
+    if date_only is not None:
+        typed["__date_only__"] = date_only
+    typed["extra"] = extra_json(extra) if extra is not None else pa.nulls(n, pa.string())
+    rejected_rows = None
     if bad.any():  # drop the rejected rows before deriving shifts (two fewer text columns to filter)
-        rejected = _rejected(bad, issues, rows, file, table, sources or {})
+        rejected_rows = rejected(bad, issues, rows, file, table, sources or {})
         keep = pa.array(~bad)
         typed = {name: value.filter(keep) for name, value in typed.items()}
         wall = None if wall is None else wall[~bad]
     if kind in (RecordKind.PRODUCTION, RecordKind.SCRAP):
         shift, date = _shifts(typed["time"], cfg, wall)
-        typed["shift"] = _coalesce(typed["shift"], shift)
+        given = typed["shift"]
+        named = typed.pop("__date_only__", None)
+        typed["shift"] = _coalesce(given, shift)  # the export's shift as given; the table's where it has none
         typed["shift_date"] = date
+        if named is not None and given.null_count < len(given):
+            # a date without a time of day plus a shift: the export names the work date — taken as given
+            # (the 야간 of 01-06 is dated 01-06, though the table would put 00:00 in the night of 01-05)
+            work = local_dates(typed["time"], mapping.timezone)
+            typed["shift_date"] = pc.if_else(pc.and_(pc.is_valid(given), named), work, date)
     schema = arrow_schema(kind)
-    return Checked(pa.Table.from_arrays([typed[f.name] for f in schema], schema=schema), rejected)
-
-
-@dataclass
-class Rejected:
-    """A batch's rejected rows, held column-wise (row numbers, the problems per field, the raw values).
-
-    Iterating renders one quarantine entry (a dict) per rejected row: file, row, the first problem's column /
-    field / value / expected / reason, every problem, and the raw row under the export's column names. The
-    quarantine writer and ``inspect`` iterate; a dry run only counts, so it never pays for the dicts.
-    """
-
-    file: str
-    rows: np.ndarray
-    """Source row number of every rejected row, in batch order."""
-    bad: np.ndarray
-    """Batch positions of the rejected rows (ascending)."""
-    issues: list[tuple[str, str, np.ndarray, pa.Array, str]]
-    """(field, source column, batch positions, the values there, expected type) for each kind of problem."""
-    raw: pa.Table
-    """The rejected rows' raw values, columns named as in the export."""
-
-    def __len__(self) -> int:
-        return len(self.bad)
-
-    def __iter__(self) -> Iterator[dict[str, Any]]:
-        per_row: dict[int, list[dict[str, Any]]] = {}
-        for name, column, idx, values, expected in self.issues:
-            for i, value in zip(idx.tolist(), values.to_pylist(), strict=True):
-                reason = "missing value" if value is None else f"cannot read {value!r} as {expected}"
-                per_row.setdefault(i, []).append({"column": column, "field": name, "value": value,
-                                                  "expected": expected, "reason": reason})
-        for i, row, raw in zip(self.bad.tolist(), self.rows.tolist(), self.raw.to_pylist(), strict=True):
-            problems = per_row[i]
-            first = problems[0]
-            yield {"file": self.file, "row": row, "column": first["column"], "field": first["field"],
-                   "value": first["value"], "expected": first["expected"], "reason": first["reason"],
-                   "problems": problems, "raw": raw}
-
-
-def _rejected(bad: np.ndarray, issues: list[tuple[str, np.ndarray, pa.Array, str]], rows: pa.Array, file: str,
-              table: pa.Table, sources: dict[str, str]) -> Rejected:
-    bad_idx = np.flatnonzero(bad)
-    found = []
-    for name, mask, raw, expected in issues:
-        idx = np.flatnonzero(mask)
-        found.append((name, sources.get(name, name), idx, raw.take(pa.array(idx)), expected))
-    raw_rows = table.take(pa.array(bad_idx))
-    raw_rows = raw_rows.rename_columns([sources.get(c, c) for c in raw_rows.column_names])
-    row_numbers = rows.to_numpy(zero_copy_only=False)[bad_idx]
-    return Rejected(file, row_numbers, bad_idx, found, raw_rows)
+    return Checked(pa.Table.from_arrays([typed[f.name] for f in schema], schema=schema), rejected_rows)

@@ -12,17 +12,37 @@ import fnmatch
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from factorypilot.connectors.base import ConnectorConfig
-from factorypilot.connectors.mes.records import RecordKind
+from factorypilot.connectors.mes.records import FIELDS, STATUS_VALUES, RecordKind
 
 __all__ = ["MappingConfig", "MesFilesConfig"]
 
 DEFAULT_TIME_FORMATS = (
     "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y/%m/%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M",
-    "%Y.%m.%d %H:%M:%S", "%Y.%m.%d %H:%M", "%Y%m%d%H%M%S", "%Y-%m-%d",
+    "%Y.%m.%d %H:%M:%S", "%Y.%m.%d %H:%M", "%Y%m%d%H%M%S", "%Y-%m-%d", "%Y.%m.%d", "%Y/%m/%d", "%Y%m%d",
 )
+
+_ANY_FIELD = sorted({f for fields in FIELDS.values() for f in fields})
+
+
+def _valid(kind: RecordKind | None) -> list[str]:
+    return sorted(FIELDS[kind]) if kind is not None else _ANY_FIELD
+
+
+def _refuse(what: str, names: list[str], kind: RecordKind | None, columns: dict[str, str] | None = None) -> None:
+    valid = _valid(kind)
+    bad = [n for n in names if n not in valid]
+    if not bad:
+        return
+    hint = ""
+    if columns:
+        via = {n: columns[n] for n in bad if n in columns}
+        if via:
+            hint = f" ({', '.join(f'{k!r} is a source column; use its field {v!r}' for k, v in via.items())})"
+    of = f"{kind.value} " if kind is not None else ""
+    raise ValueError(f"{what}: unknown {of}field(s) {bad}{hint}. Valid fields / 가능한 필드: {', '.join(valid)}")
 
 
 class MappingConfig(ConnectorConfig):
@@ -47,6 +67,33 @@ class MappingConfig(ConnectorConfig):
     header_rows: int = Field(default=1, ge=1, le=5, description="header rows (merged header cells are joined)")
     skip_rows: int = Field(default=0, ge=0, description="rows before the header (titles, export banners)")
     records_key: str | None = Field(default=None, description="JSON: key of the record list in an object")
+    key: list[str] | None = Field(default=None, description="natural key fields (default: the kind's, e.g. "
+                                  "production: time, shift, equipment, product, order_id, lot_id)")
+    on_conflict: Literal["quarantine", "replace"] = Field(
+        default="quarantine", description="a row whose key is stored with other values: quarantine it (the stored "
+        "version stays) or replace the stored one; both are listed in the ingest summary with both versions")
+    required: list[str] = Field(default_factory=list, description="fields that must have a value in every row "
+                                "(on top of the kind's own required fields)")
+
+    @model_validator(mode="after")
+    def _check_fields(self) -> MappingConfig:
+        """``extra="forbid"`` all the way down: every field name must be a canonical field of the kind."""
+        kind = self.kind
+        _refuse("columns", list(self.columns.values()), kind)
+        _refuse("enums", list(self.enums), kind, self.columns)
+        _refuse("constants", list(self.constants), kind, self.columns)
+        _refuse("scale", list(self.scale), kind, self.columns)
+        _refuse("units", list(self.units), kind, self.columns)
+        _refuse("required", self.required, kind, self.columns)
+        _refuse("key", list(self.key or []), kind, self.columns)
+        if self.key is not None and not self.key:
+            raise ValueError("key: name at least one field, or leave `key` out for the kind's default")
+        for field, values in self.enums.items():
+            allowed = STATUS_VALUES.get(kind) if kind is not None and field == "status" else None
+            wrong = sorted({v for v in values.values() if allowed is not None and v not in allowed})
+            if allowed is not None and wrong:
+                raise ValueError(f"enums.status: unknown value(s) {wrong}. Valid / 가능한 값: {', '.join(allowed)}")
+        return self
 
     def matches(self, path: Path) -> bool:
         return fnmatch.fnmatch(path.name, self.pattern)
@@ -59,7 +106,11 @@ class MesFilesConfig(ConnectorConfig):
                         description="store name: records live in FACTORYPILOT_HOME/mes/<source>.sqlite")
     watch_dir: Path | None = Field(default=None, description="folder watched by `factorypilot mes watch`")
     mappings: list[MappingConfig] = Field(default_factory=list)
-    schema_dir: Path | None = Field(default=None, description="B2MML XSDs; when set, XML is validated")
+    schema_dir: Path | None = Field(default=None, description="B2MML XSDs (e.g. the MESA schemas); when set, XML "
+                                    "is validated and the verdict reported (schema_valid), never refused for it")
+    b2mml_scrap_ids: list[str] = Field(
+        default_factory=list, description="extra Quantity keys / ProductionData ids that count as scrap (built in: "
+        "Scrap, ScrapQuantity, Reject, NG, 불량수량 ...)")
     home: Path | None = Field(default=None, description="overrides FACTORYPILOT_HOME/mes")
     shifts: dict[str, str] = Field(default_factory=lambda: {"A": "06:00", "B": "14:00", "C": "22:00"},
                                    description="shift name -> local start time (HH:MM)")

@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from factorypilot.connectors.base import BaseConnector, Capability, Health
-from factorypilot.connectors.mes._ingest import IngestReport, InspectReport, ingest_file, inspect_file
+from factorypilot.connectors.mes._ingest import IngestReport, ingest_file
+from factorypilot.connectors.mes._inspect import InspectReport, inspect_file
 from factorypilot.connectors.mes._store import MesStore
 from factorypilot.connectors.mes._tabular import Progress
 from factorypilot.connectors.mes._watch import WatchEvent, watch_folder
@@ -74,11 +75,13 @@ class MesFilesConnector(BaseConnector[MesFilesConfig]):
 
     # -- files ---------------------------------------------------------------------------------------------
     async def ingest(self, path: str | Path, *, kind: str | RecordKind | None = None,
-                     progress: Progress | None = None) -> IngestReport:
-        """Ingest one export file; bad rows go to the quarantine file named in the report."""
+                     progress: Progress | None = None, dry_run: bool = False) -> IngestReport:
+        """Ingest one export file; bad rows and conflicts go to the quarantine file named in the report.
+        ``dry_run``: compare with the store and report what would happen, storing nothing."""
         self._need(Capability.EXPORT_FILES)
         k = _kind(kind) if kind is not None else None
-        return await asyncio.to_thread(ingest_file, Path(path), self.config, self.store, kind=k, progress=progress)
+        return await asyncio.to_thread(ingest_file, Path(path), self.config, self.store, kind=k, progress=progress,
+                                       dry_run=dry_run)
 
     async def inspect(self, path: str | Path, *, kind: str | RecordKind | None = None,
                       rows: int = 5) -> InspectReport:

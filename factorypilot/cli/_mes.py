@@ -61,17 +61,37 @@ def _config(path: Path | None, source: str | None, encoding: str | None = None,
     return cfg
 
 
+_COUNTS = ("total", "new", "replaced", "duplicates", "conflicts", "quarantined")
+
+
+def fold(value: object, limit: int = 200) -> str:
+    """A cell for a terminal table: long text is shortened with its length said, never silently cut."""
+    text = "" if value is None else str(value)
+    return text if len(text) <= limit else f"{text[:limit]}… ({len(text):,} chars / 글자)"
+
+
 def _report_table(reports: list[IngestReport]) -> Table:
-    table = Table(title="MES ingest")
-    for col in ("file", "format", "encoding", "kinds", "total", "accepted", "quarantined", "new", "updated",
-                "duplicates"):
-        table.add_column(col, justify="right" if col in ("total", "accepted", "quarantined", "new", "updated",
-                                                          "duplicates") else "left")
+    dry = any(r.dry_run for r in reports)
+    table = Table(title="MES ingest — DRY RUN, nothing stored / 시험 실행, 저장 안 함" if dry else "MES ingest")
+    for col in ("file", "format", "encoding", "kinds", *_COUNTS):
+        table.add_column(col, justify="right" if col in _COUNTS else "left", overflow="fold")
     for r in reports:
         table.add_row(Path(r.file).name, r.format + (f" ({r.detail})" if r.detail else ""), r.encoding or "-",
-                      ",".join(r.kinds), str(r.total), str(r.accepted), str(r.quarantined), str(r.inserted),
-                      str(r.updated), str(r.duplicates))
+                      ",".join(r.kinds), str(r.total), str(r.inserted), str(r.replaced), str(r.duplicates),
+                      str(r.conflicts), str(r.quarantined))
     return table
+
+
+def _conflicts_table(r: IngestReport) -> Table:
+    """Every conflict of a file with both versions (the fields that differ)."""
+    t = Table(title=f"{Path(r.file).name}: conflicts / 충돌 (same key, other values; on_conflict: {r.on_conflict})")
+    for col in ("row", "line", "key", "field", "stored / 저장된 값", "incoming / 새 값", "action"):
+        t.add_column(col, overflow="fold")
+    for c in r.conflict_list:
+        for f in c["differs"]:
+            t.add_row(str(c["row"]), str(c["line"]), fold(" | ".join(c["key"]), 80), f, fold(c["stored"][f]),
+                      fold(c["incoming"][f]), c["action"])
+    return t
 
 
 @mes_app.command()
@@ -81,10 +101,16 @@ def ingest(
     source: str | None = _SOURCE,
     kind: str | None = _KIND,
     encoding: str | None = _ENCODING,
+    dry_run: bool = typer.Option(False, "--dry-run", help="show what would be stored, replaced and quarantined; "
+                                 "store nothing"),
 ) -> None:
-    """Ingest export files once: accepted rows are stored, bad rows quarantined, duplicates skipped.
+    """Ingest export files: new rows stored, bad rows and conflicts quarantined, duplicates skipped.
 
-    Example:  factorypilot mes ingest 생산실적_1125.csv --source daegu-cnc
+    A file no mapping of the config covers is refused (exit 1) unless --kind is given. A conflict (same key,
+    other values) is never stored silently: it is quarantined (default) or replaces the stored row when the
+    mapping says `on_conflict: replace`, and listed with both versions either way.
+
+    Example:  factorypilot mes ingest 생산실적_1125.csv --config mapping.yaml --dry-run
     """
     from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TimeRemainingColumn
 
@@ -105,17 +131,23 @@ def ingest(
                         def advance(n: int, bar: Progress = bar, task: TaskID = task) -> None:
                             bar.update(task, completed=n)
 
-                        out.append(await conn.ingest(f, progress=advance))
+                        out.append(await conn.ingest(f, progress=advance, dry_run=dry_run))
                 else:
-                    out.append(await conn.ingest(f))
+                    out.append(await conn.ingest(f, dry_run=dry_run))
         return out
 
     reports = asyncio.run(run())
     console.print(_report_table(reports))
     for r in reports:
-        console.print(f"{Path(r.file).name}: accepted {r.accepted} / quarantined {r.quarantined} / "
-                      f"duplicates {r.duplicates}" + (f" / blank lines {r.blank_lines}" if r.blank_lines else ""),
-                      highlight=False)
+        console.print(f"{Path(r.file).name}: accepted {r.accepted} (new {r.inserted}, replaced {r.replaced}, "
+                      f"duplicates {r.duplicates}) / quarantined {r.quarantined} / conflicts {r.conflicts}"
+                      + (f" / blank lines {r.blank_lines}" if r.blank_lines else ""), highlight=False,
+                      soft_wrap=True)
+        if r.conflict_list:
+            console.print(_conflicts_table(r))
+            if r.conflicts > len(r.conflict_list):
+                console.print(f"  … {r.conflicts - len(r.conflict_list)} more conflicts in the quarantine file",
+                              highlight=False)
         if r.quarantine_file:
             console.print(f"  quarantine: {r.quarantine_file}", highlight=False)
 
@@ -169,12 +201,22 @@ def inspect(
     rep = asyncio.run(MesFilesConnector(cfg).inspect(file, rows=rows))
     console.print(f"[bold]{file.name}[/]: format {rep.format} {rep.detail}, encoding {rep.encoding or '-'}"
                   + (f", delimiter {rep.delimiter!r}" if rep.delimiter else ""), highlight=False)
-    console.print(f"record kind: {rep.kind}", highlight=False)
+    if rep.mapping_named:
+        console.print(f"record kind: {rep.kind} (from the config's mapping)", highlight=False)
+    else:
+        scores = ", ".join(f"{k} {v:.2f}" for k, v in sorted(rep.kind_scores.items(), key=lambda kv: -kv[1]))
+        console.print(f"record kind (proposed / 추정): {rep.kind}  [columns mapped per kind: {scores or '-'}]\n"
+                      f"no mapping covers this file: `mes ingest` will refuse it. Write one with / 매핑 파일 만들기:\n"
+                      f"  factorypilot mes init-mapping {file.name} > mapping.yaml", highlight=False)
     mapping = Table(title="columns -> canonical fields")
-    mapping.add_column("source column")
+    mapping.add_column("source column", overflow="fold")
     mapping.add_column("field")
+    mapping.add_column("confidence", justify="right")
     for col in rep.columns:
-        mapping.add_row(col, rep.mapping.get(col, "[dim](unmapped)[/]"))
+        if col in rep.mapping:
+            mapping.add_row(fold(col, 80), rep.mapping[col], f"{rep.confidence.get(col, 0):.2f}")
+        else:
+            mapping.add_row(fold(col, 80), "[dim](unmapped -> extra)[/]", "")
     console.print(mapping)
     if rep.missing_required:
         console.print(f"[red]required fields not mapped: {rep.missing_required}[/]")
@@ -183,14 +225,38 @@ def inspect(
             continue
         t = Table(title=title)
         for col in data[0]:
-            t.add_column(str(col), overflow="fold")  # fold, never cut: a truncated id or time misleads
+            t.add_column(fold(col, 80), overflow="fold")  # fold; a long cell says how long it is
         for row in data:
-            t.add_row(*["" if v is None else str(v) for v in row.values()])
+            t.add_row(*[fold(v) for v in row.values()])
         console.print(t)
     console.print(f"first batch: accepted {rep.accepted} / quarantined {rep.quarantined}", highlight=False)
     for p in rep.problems[:10]:
-        console.print(f"  row {p['row']} column {p['column']!r}: {p['reason']} (expected {p['expected']})",
-                      highlight=False)
+        console.print(f"  row {p['row']} line {p.get('line')} column {fold(p['column'], 80)!r}: "
+                      f"{p.get('code', '')} {fold(p['reason'])}", highlight=False)
+
+
+@mes_app.command("init-mapping")
+def init_mapping(
+    file: Path = typer.Argument(..., help="an export file"),
+    kind: str | None = _KIND,
+    encoding: str | None = _ENCODING,
+) -> None:
+    """Propose a mapping file for an export (kind, columns, date formats, status words) to check and edit.
+
+    Example:  factorypilot mes init-mapping 생산실적_0106.csv > mapping.yaml
+    """
+    from factorypilot.connectors.mes import MesFilesConnector, RecordKind
+    from factorypilot.connectors.mes._propose import mapping_yaml
+    from factorypilot.errors import DataError
+
+    cfg = _config(None, None, encoding, kind)
+    rep = asyncio.run(MesFilesConnector(cfg).inspect(file, rows=200))
+    if rep.kind is None or rep.format == "b2mml":
+        raise DataError("B2MML needs no mapping" if rep.format == "b2mml" else "cannot propose a kind",
+                        file=str(file), hint="ingest B2MML directly" if rep.format == "b2mml" else "pass --kind")
+    sample = rep.preview
+    typer.echo(mapping_yaml(file.name, RecordKind(rep.kind), rep.mapping, rep.confidence, rep.unmapped,
+                            rep.encoding, sample), nl=False)
 
 
 @mes_app.command()
@@ -237,5 +303,5 @@ def query(
     for col in rows[0]:
         table.add_column(col, overflow="fold")
     for row in rows:
-        table.add_row(*[f"{v:.2%}" if k == "scrap_rate" else ("" if v is None else str(v)) for k, v in row.items()])
+        table.add_row(*[f"{v:.2%}" if k == "scrap_rate" else fold(v) for k, v in row.items()])
     console.print(table)

@@ -4,7 +4,7 @@ Writes what a Korean MES would export, consistent with the OPC UA counters: the 
 rows equal the published ``good_count`` / ``scrap_count`` at export time.
 
 - CSV in CP949 with Korean headers: 작업지시번호, 라인, 설비, 교대, 품번, 양품수량, 불량수량, 시작시각, 종료시각
-- ISA-95 B2MML V0600 ProductionPerformance XML (namespace ``http://www.mesa.org/xml/B2MML``): one
+- ISA-95 B2MML V0600 ProductionPerformance XML (namespace ``http://www.mesa.org/xml/B2MML-V0600``): one
   ProductionResponse per work order, a SegmentResponse with ``MaterialActual`` (MaterialUse Produced, one
   Quantity keyed Good and one keyed Scrap).
 
@@ -28,7 +28,7 @@ from ._engine import PlantEngine
 
 __all__ = ["B2MML_NS", "CSV_HEADERS", "KST", "MesExport", "ProductionRow", "export_mes", "production_rows"]
 
-B2MML_NS = "http://www.mesa.org/xml/B2MML"
+B2MML_NS = "http://www.mesa.org/xml/B2MML-V0600"
 KST = timezone(timedelta(hours=9), "KST")
 DEFAULT_START = datetime(2026, 1, 5, 6, 0, tzinfo=KST)
 CSV_HEADERS = ("작업지시번호", "라인", "설비", "교대", "품번", "양품수량", "불량수량", "시작시각", "종료시각")

@@ -75,6 +75,9 @@ def write_ko_csv(tmp_path: Path) -> Callable[..., Path]:
 @pytest.fixture
 def make_mes(fp_home: Path) -> Callable[..., MesFilesConnector]:
     def make(**config: object) -> MesFilesConnector:
+        # a catch-all mapping (pattern '*', no kind) opts into name-based mapping; without any mapping the
+        # connector refuses to store a tabular file (test_first_contact checks that)
+        config.setdefault("mappings", [{"pattern": "*"}])
         return MesFilesConnector(MesFilesConfig.model_validate(config))
 
     return make

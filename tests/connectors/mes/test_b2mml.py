@@ -6,12 +6,12 @@ from pathlib import Path
 import pytest
 
 from factorypilot.connectors.mes import NS_V0401, NS_V0600, MesFilesConnector
-from factorypilot.errors import ConfigError, DataError
+from factorypilot.errors import DataError
 
 Make = Callable[..., MesFilesConnector]
 
 
-@pytest.mark.parametrize(("ns", "v06", "version"), [(NS_V0401, False, "V0401"), (NS_V0600, True, "V0600+")])
+@pytest.mark.parametrize(("ns", "v06", "version"), [(NS_V0401, False, "V0401"), (NS_V0600, True, "V0600")])
 async def test_production_performance_both_versions(tmp_path: Path, make_mes: Make, perf_xml: Callable[..., bytes],
                                                     ns: str, v06: bool, version: str) -> None:
     path = tmp_path / "perf.xml"
@@ -20,14 +20,22 @@ async def test_production_performance_both_versions(tmp_path: Path, make_mes: Ma
         report = await mes.ingest(path)
         again = await mes.ingest(path)
         rows = await mes.records("production")
+        segments = await mes.records("segment")
     assert report.detail == f"{version} ProductionPerformance"
-    assert (report.accepted, report.quarantined) == (2, 0)
-    assert again.duplicates == 2
-    assert [(r["equipment"], r["good"], r["scrap"]) for r in rows] == [("CNC-01", 120, 3), ("CNC-02", 80, 2)]
-    cnc1 = rows[0]
-    assert cnc1["time"] == "2026-11-24T23:00:00+00:00"  # +09:00 offset honoured
-    assert (cnc1["order_id"], cnc1["product"], cnc1["lot_id"]) == ("WO-1001", "브래킷-A", "LOT-1")
-    assert rows[1]["time"] == "2026-11-25T06:30:00+00:00"  # Z
+    assert report.quarantined == 0
+    assert again.duplicates == report.accepted
+    # the final segment (SR-2) is the order's production; SR-1 is an intermediate segment, kept apart
+    assert [(r["equipment"], r["good"], r["scrap"]) for r in rows] == [("CNC-02", 80, 2)]
+    final = rows[0]
+    assert final["time"] == "2026-11-25T06:30:00+00:00"  # Z
+    assert (final["order_id"], final["product"], final["lot_id"]) == ("WO-1001", "브래킷-A", "LOT-2")
+    sr1 = [s for s in segments if s["segment_id"] == "SR-1" and s["material_use"] == "Produced"]
+    assert next((s["material_use"], s["material"], s["quantity"], s["equipment"]) for s in sr1) == (
+        "Produced", "브래킷-A", 120.0, "CNC-01")
+    assert sr1[0]["time"] == "2026-11-24T23:00:00+00:00"  # +09:00 offset honoured
+    consumed = [s for s in segments if s["material_use"] == "Consumed"]
+    assert [(s["segment_id"], s["material"], s["quantity"]) for s in consumed] == (
+        [("SR-1", "강판", 999.0), ("SR-2", "강판", 999.0)] if v06 else [])
 
 
 SCHEDULE = """<?xml version="1.0" encoding="UTF-8"?>
@@ -79,7 +87,7 @@ async def test_schedule_material_lot_and_equipment(tmp_path: Path, make_mes: Mak
     assert orders[0] | {"source_file": None} == {
         "order_id": "WO-2001", "product": "브래킷-A", "quantity": 500.0, "unit": "EA", "status": "Waiting",
         "equipment": "CNC-01", "start": "2026-11-25T23:00:00+00:00", "end": "2026-11-26T08:00:00+00:00",
-        "source_file": None, "source_row": 3}
+        "source_file": None, "source_row": 3, "extra": None}
     assert sorted(r2.kinds) == ["equipment", "lot", "material"]
     assert (lots[0]["lot_id"], lots[0]["quantity"], lots[0]["location"]) == ("LOT-77", 1500.5, "자재창고-2")
     assert materials[0]["material_class"] == "원자재"
@@ -169,12 +177,16 @@ async def test_schema_validation_when_a_schema_dir_is_given(tmp_path: Path, make
     perf.write_text(f'<ProductionPerformance xmlns="{NS_V0600}"><ID>P</ID></ProductionPerformance>',
                     encoding="utf-8")
     async with make_mes(schema_dir=str(schemas)) as mes:
-        assert (await mes.ingest(good)).accepted == 1
-        with pytest.raises(DataError, match="schema validation failed") as info:
-            await mes.ingest(bad)
-        assert "B2MML-ProductionSchedule.xsd" in str(info.value)
-        with pytest.raises(ConfigError, match="no XSD"):
-            await mes.ingest(perf)
+        ok = await mes.ingest(good)
+        assert (ok.accepted, ok.schema_valid) == (1, True)
+        invalid = await mes.ingest(bad)  # a verdict, not a gate: parsed and ingested, marked invalid
+        assert invalid.schema_valid is False
+        assert invalid.detail.endswith("schema_valid: false")
+        assert "내일 아침" in invalid.schema_violations[0]
+        assert (invalid.accepted, invalid.quarantined) == (0, 1)  # '내일 아침' is still no date
+        unknown = await mes.ingest(perf)
+        assert unknown.schema_valid is None
+        assert "no XSD" in unknown.schema_violations[0]
     async with make_mes() as mes:  # without a schema dir the same file is read liberally
         report = await mes.ingest(bad)
     assert (report.accepted, report.quarantined) == (0, 1)

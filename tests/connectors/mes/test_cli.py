@@ -26,11 +26,18 @@ def test_inspect_ingest_query_round_trip(runner: CliRunner, write_ko_csv: Callab
     assert "양품수량" in shown.output
     assert "accepted 1 / quarantined 1" in shown.output
 
-    first = runner.invoke(app, ["mes", "ingest", str(path), "--source", "cli-test"])
+    refused = runner.invoke(app, ["mes", "ingest", str(path), "--source", "cli-test"])  # no mapping, no --kind
+    assert refused.exit_code != 0
+    assert "no mapping covers this file" in str(refused.exception)
+    dry = runner.invoke(app, ["mes", "ingest", str(path), "--source", "cli-test", "--kind", "production", "--dry-run"])
+    assert dry.exit_code == 0, dry.output
+    assert "DRY RUN" in dry.output
+    assert "accepted 1 (new 1, replaced 0, duplicates 0) / quarantined 1" in dry.output
+    first = runner.invoke(app, ["mes", "ingest", str(path), "--source", "cli-test", "--kind", "production"])
     assert first.exit_code == 0, first.output
-    assert "accepted 1 / quarantined 1 / duplicates 0" in first.output
-    again = runner.invoke(app, ["mes", "ingest", str(path), "--source", "cli-test"])
-    assert "accepted 1 / quarantined 1 / duplicates 1" in again.output
+    assert "accepted 1 (new 1, replaced 0, duplicates 0) / quarantined 1 / conflicts 0" in first.output
+    again = runner.invoke(app, ["mes", "ingest", str(path), "--source", "cli-test", "--kind", "production"])
+    assert "accepted 1 (new 0, replaced 0, duplicates 1) / quarantined 1 / conflicts 0" in again.output
 
     rate = runner.invoke(app, ["mes", "query", "scrap-rate", "--source", "cli-test"])
     assert rate.exit_code == 0, rate.output
@@ -62,14 +69,16 @@ def test_watch_once_ingests_what_is_there(runner: CliRunner, tmp_path: Path,
                                           write_ko_csv: Callable[..., Path]) -> None:
     write_ko_csv("a.csv")
     (tmp_path / "~$a.xlsx").write_bytes(b"lock")
-    out = runner.invoke(app, ["mes", "watch", str(tmp_path), "--once", "--source", "w"])
+    cfg = tmp_path / "mes.yaml"
+    cfg.write_text("mappings:\n  - pattern: '*.csv'\n    kind: production\n", encoding="utf-8")
+    out = runner.invoke(app, ["mes", "watch", str(tmp_path), "--once", "--source", "w", "--config", str(cfg)])
     assert out.exit_code == 0, out.output
     assert "a.csv: accepted 4" in out.output
     assert "~$" not in out.output
 
 
 def test_every_mes_command_has_an_example(runner: CliRunner) -> None:
-    for cmd in ("ingest", "watch", "inspect", "query"):
+    for cmd in ("ingest", "watch", "inspect", "query", "init-mapping"):
         out = runner.invoke(app, ["mes", cmd, "--help"])
         assert out.exit_code == 0
         assert "Example:" in out.output

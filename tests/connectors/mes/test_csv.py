@@ -75,13 +75,16 @@ async def test_bad_rows_quarantined_with_location(write_ko_csv: Callable[..., Pa
     assert (report.total, report.accepted, report.quarantined, report.blank_lines) == (6, 2, 4, 1)
     assert report.quarantine_file is not None
     entries = [json.loads(line) for line in Path(report.quarantine_file).read_text(encoding="utf-8").splitlines()]
-    by_row = {e["row"]: e for e in entries}
+    by_row = {e["line"]: e for e in entries}
     assert set(by_row) == {3, 4, 5, 6}
     assert (by_row[3]["column"], by_row[3]["value"], by_row[3]["expected"]) == ("양품수량", "열두개", "int")
     assert (by_row[4]["column"], by_row[4]["expected"]) == ("생산일시", "datetime")
     assert by_row[5]["column"] == "설비"
-    assert by_row[5]["reason"] == "missing value"
+    assert by_row[5]["code"] == "missing"
     assert "3 fields" in by_row[6]["reason"]
+    assert by_row[6]["code"] == "bad_field_count"
+    assert [by_row[n]["code"] for n in (3, 4)] == ["invalid_number", "invalid_date"]
+    assert {n: by_row[n]["row"] for n in by_row} == {3: 2, 4: 3, 5: 4, 6: 5}  # row = data record, line = line
     assert all(e["file"] == str(path) for e in entries)
 
 
@@ -106,11 +109,13 @@ async def test_reexport_with_new_status_updates_by_natural_key(tmp_path: Path, m
     v1.write_text("작업지시번호,품번,지시수량,상태\nWO-1,브래킷,100,대기\nWO-2,하우징,50,진행\n", encoding="utf-8")
     v2.write_text("작업지시번호,품번,지시수량,상태\nWO-1,브래킷,100,완료\nWO-2,하우징,50,진행\n", encoding="utf-8")
     enums = {"status": {"대기": "planned", "진행": "running", "완료": "completed"}}
-    async with make_mes(mappings=[{"kind": "work_order", "pattern": "orders_*.csv", "enums": enums}]) as mes:
+    async with make_mes(mappings=[{"kind": "work_order", "pattern": "orders_*.csv", "enums": enums,
+                                   "on_conflict": "replace"}]) as mes:
         await mes.ingest(v1)
         r2 = await mes.ingest(v2)
         orders = {o["order_id"]: o["status"] for o in await mes.records("work_order")}
-    assert (r2.updated, r2.duplicates, r2.inserted) == (1, 1, 0)
+    assert (r2.replaced, r2.duplicates, r2.inserted) == (1, 1, 0)
+    assert r2.conflict_list[0]["stored"]["status"] == "planned"  # both versions, even when replaced
     assert orders == {"WO-1": "completed", "WO-2": "running"}
 
 
@@ -240,9 +245,10 @@ def test_public_api_is_pinned() -> None:
     import factorypilot.connectors.mes as mes
 
     assert sorted(mes.__all__) == sorted([
-        "NS_V0401", "NS_V0600", "Downtime", "Equipment", "IngestReport", "InspectReport", "Lot", "MappingConfig",
+        "NS_V0401", "NS_V0600", "NS_V0700", "Downtime", "Equipment", "IngestReport", "InspectReport", "Lot",
+        "MappingConfig",
         "Material", "MesFilesConfig", "MesFilesConnector", "MesRecord", "MesStore", "ProductionCount",
-        "RecordKind", "Scrap", "WatchEvent", "WorkOrder", "detect_format", "wait_stable"])
+        "RecordKind", "Scrap", "Segment", "WatchEvent", "WorkOrder", "detect_format", "wait_stable"])
     assert all(hasattr(mes, name) for name in mes.__all__)
 
 
@@ -268,7 +274,7 @@ async def test_row_numbers_stay_exact_across_blocks(tmp_path: Path, make_mes: Ma
     assert report.quarantined == len(short) + len(bad_value)
     assert report.accepted == n_lines - 1 - report.quarantined
     assert report.quarantine_file is not None
-    rows = sorted(json.loads(x)["row"] for x in Path(report.quarantine_file).read_text("utf-8").splitlines())
+    rows = sorted(json.loads(x)["line"] for x in Path(report.quarantine_file).read_text("utf-8").splitlines())
     assert rows == sorted(short | bad_value)
     assert {line: found[0]["source_row"] for line, found in probes.items()} == {line: line for line in probes}
 
@@ -286,7 +292,7 @@ async def test_row_numbers_are_file_lines_across_pieces(tmp_path: Path, make_mes
     assert (report.accepted, report.quarantined, report.total, report.blank_lines) == (4, 3, 7, 2)
     assert report.quarantine_file is not None
     entries = [json.loads(x) for x in Path(report.quarantine_file).read_text("utf-8").splitlines()]
-    assert sorted(e["row"] for e in entries) == [5, 7, 9]  # '열둘', 'too,few', '어제'; lines 3 and 6 are blank
+    assert sorted(e["line"] for e in entries) == [5, 7, 9]  # '열둘', 'too,few', '어제'; lines 3 and 6 are blank
 
 
 async def test_excel_unicode_text_utf16_tsv(tmp_path: Path, make_mes: Make) -> None:
@@ -300,7 +306,7 @@ async def test_excel_unicode_text_utf16_tsv(tmp_path: Path, make_mes: Make) -> N
     assert (report.encoding, report.delimiter) == ("utf-16", "\t")
     assert (report.accepted, report.quarantined) == (4, 1)
     assert report.quarantine_file is not None
-    assert [json.loads(x)["row"] for x in Path(report.quarantine_file).read_text("utf-8").splitlines()] == [6]
+    assert [json.loads(x)["line"] for x in Path(report.quarantine_file).read_text("utf-8").splitlines()] == [6]
     assert shown.columns == _HEADER.split(",")
 
 
@@ -318,10 +324,10 @@ async def test_banner_lines_and_two_header_rows(tmp_path: Path, make_mes: Make, 
         shown = await mes.inspect(path)
         report = await mes.ingest(path)
     assert shown.columns == ["설비", "생산/일시", "수량/양품", "수량/불량"]
-    assert [r["row"] for r in shown.records] == [5, 7]
+    assert [r["line"] for r in shown.records] == [5, 7]
     assert (report.encoding, report.accepted, report.quarantined) == (encoding, 2, 1)
     assert report.quarantine_file is not None
-    assert [json.loads(x)["row"] for x in Path(report.quarantine_file).read_text("utf-8").splitlines()] == [6]
+    assert [json.loads(x)["line"] for x in Path(report.quarantine_file).read_text("utf-8").splitlines()] == [6]
 
 
 async def test_worker_count_changes_nothing_but_speed(tmp_path: Path, make_mes: Make) -> None:
@@ -353,5 +359,6 @@ async def test_undecodable_bytes_mid_file_name_the_row(tmp_path: Path, make_mes:
         with pytest.raises(DataError) as info:
             await mes.ingest(path)
     assert (info.value.file, info.value.row) == (str(path), 5)
-    assert "at or after row 5" in str(info.value)
+    at = path.read_bytes().index(b"\xff")
+    assert f"record 4 (line 5, byte offset {at:,})" in str(info.value)  # the exact byte, not the piece start
     assert "cp949" in str(info.value)

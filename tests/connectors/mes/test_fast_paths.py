@@ -11,7 +11,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from factorypilot.connectors.mes._validate import _cast, _clean, _distinct, _may_be_padded, _to_utc
+from factorypilot.connectors.mes._shifts import distinct as _distinct
+from factorypilot.connectors.mes._validate import _cast, _clean, _may_be_padded, _to_utc
 from factorypilot.connectors.mes._zones import _parse, fixed_since
 from factorypilot.connectors.mes.config import MappingConfig
 

@@ -84,15 +84,18 @@ def test_accepted_plus_quarantined_is_total(data: tuple[list[list[str]], int, se
         finally:
             store.close()
         assert report.accepted + report.quarantined == report.total == len(table)
-        assert report.accepted == valid
-        assert report.inserted + report.updated + report.duplicates == report.accepted
+        # valid rows whose key repeats with other values are conflicts: quarantined (the default), never dropped
+        assert report.accepted + report.conflicts == valid
+        assert report.inserted + report.replaced + report.duplicates == report.accepted
         quarantined = 0
         entries = []
         if report.quarantine_file:
             entries = [json.loads(x) for x in Path(report.quarantine_file).read_text("utf-8").splitlines()]
             quarantined = len(entries)
         assert quarantined == report.quarantined
-        assert {e["row"] for e in entries} == {i + 2 for i in bad}  # line 1 is the header
+        invalid = {e["line"] for e in entries if e["code"] != "conflict"}
+        assert invalid == {i + 2 for i in bad}  # line 1 is the header
+        assert len([e for e in entries if e["code"] == "conflict"]) == report.conflicts
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])

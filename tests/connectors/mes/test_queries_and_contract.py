@@ -16,7 +16,8 @@ Make = Callable[..., MesFilesConnector]
 
 
 async def test_records_through_the_base_interface(write_ko_csv: Callable[..., Path]) -> None:
-    conn: BaseConnector[MesFilesConfig] = create("mes-files", {"source": "대구-cnc"})  # type: ignore[assignment]
+    settings = {"source": "대구-cnc", "mappings": [{"kind": "production"}]}
+    conn: BaseConnector[MesFilesConfig] = create("mes-files", settings)  # type: ignore[assignment]
     async with conn:
         assert isinstance(conn, MesFilesConnector)
         await conn.ingest(write_ko_csv())
@@ -86,7 +87,7 @@ class TestMesFilesContract(ConnectorContract):
 
         async def seed() -> None:
             async with MesFilesConnector(cfg) as c:
-                await c.ingest(path)
+                await c.ingest(path, kind="production")
 
         asyncio.run(seed())
         return lambda: MesFilesConnector(cfg)

@@ -26,7 +26,7 @@ async def test_ingested_exports_match_the_opcua_counters(tmp_path: Path) -> None
 
     shifts = {"주간": "06:00", "오후": "14:00", "야간": "22:00"}
     for name, path in (("csv", export.csv_path), ("xml", export.xml_path)):
-        cfg = MesFilesConfig(source=f"sim-{name}", shifts=shifts)
+        cfg = MesFilesConfig(source=f"sim-{name}", shifts=shifts, mappings=[{"pattern": "*.csv", "kind": "production"}])
         async with MesFilesConnector(cfg) as mes:
             report = await mes.ingest(path)
             rows = await mes.records("production")
@@ -39,7 +39,8 @@ async def test_ingested_exports_match_the_opcua_counters(tmp_path: Path) -> None
     assert report.encoding is None  # XML: the parser reads the declared encoding
 
     # both exports of the same run into one store: the second adds no records (same natural keys)
-    async with MesFilesConnector(MesFilesConfig(source="sim-both", shifts=shifts)) as mes:
+    both = MesFilesConfig(source="sim-both", shifts=shifts, mappings=[{"pattern": "*.csv", "kind": "production"}])
+    async with MesFilesConnector(both) as mes:
         first = await mes.ingest(export.csv_path)
         second = await mes.ingest(export.xml_path)
         totals = await mes.records("production")

@@ -14,7 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from factorypilot.connectors.mes import MappingConfig, MesFilesConfig, MesFilesConnector, MesStore
-from factorypilot.connectors.mes._validate import _int, _iso_fast, _parse_time, _shifts
+from factorypilot.connectors.mes._shifts import shifts as _shifts
+from factorypilot.connectors.mes._validate import _int, _iso_fast, _parse_time
 from factorypilot.errors import DataError
 
 Make = Callable[..., MesFilesConnector]
@@ -30,15 +31,17 @@ async def test_duplicate_keys_inside_one_file_count_once(tmp_path: Path, make_me
     path.write_text("설비,생산일시,양품수량,불량수량\n"
                     "CNC-01,2026-11-25 07:00:00,10,1\n"
                     "CNC-01,2026-11-25 07:00:00,10,1\n"  # the same row twice: a duplicate
-                    "CNC-01,2026-11-25 07:00:00,12,1\n"  # same key, new count: an update
+                    "CNC-01,2026-11-25 07:00:00,12,1\n"  # same key, new count: a conflict
                     "CNC-01,2026-11-25 08:00:00,9,0\n", encoding="utf-8")
     async with make_mes() as mes:
         report = await mes.ingest(path)
         rows = await mes.records("production")
-    assert (report.inserted, report.updated, report.duplicates) == (2, 1, 1)
-    assert [(r["time"], r["good"]) for r in rows] == [("2026-11-24T22:00:00+00:00", 12),
+    assert (report.inserted, report.replaced, report.duplicates, report.conflicts) == (2, 0, 1, 1)
+    assert [(r["time"], r["good"]) for r in rows] == [("2026-11-24T22:00:00+00:00", 10),
                                                       ("2026-11-24T23:00:00+00:00", 9)]
-    assert rows[0]["source_row"] == 4  # the last writer of the key (line 4 of the file, header = line 1)
+    assert rows[0]["source_row"] == 2  # the first version stays (default on_conflict: quarantine)
+    (c,) = report.conflict_list
+    assert (c["line"], c["stored"]["good"], c["incoming"]["good"], c["differs"]) == (4, 10, 12, ["good"])
 
 
 async def test_records_without_natural_key_are_deduplicated_by_content(tmp_path: Path, make_mes: Make) -> None:
@@ -53,7 +56,7 @@ async def test_records_without_natural_key_are_deduplicated_by_content(tmp_path:
         again = await mes.ingest(path)
         rows = await mes.records("scrap")
     assert (first.inserted, first.duplicates) == (2, 1)
-    assert (again.inserted, again.updated, again.duplicates) == (0, 0, 3)
+    assert (again.inserted, again.replaced, again.duplicates) == (0, 0, 3)
     assert sorted(r["reason"] for r in rows) == ["버", "크랙"]
 
 

@@ -58,7 +58,7 @@ async def test_xlsx_named_sheet_with_merged_headers(tmp_path: Path, make_mes: Ma
     assert rows[0]["time"] == "2026-11-24T22:00:00+00:00"
     assert report.quarantine_file is not None
     bad = json.loads(Path(report.quarantine_file).read_text(encoding="utf-8"))
-    assert (bad["row"], bad["column"], bad["value"]) == (6, "일시", "언제")
+    assert (bad["line"], bad["column"], bad["value"]) == (6, "일시", "언제")
 
 
 @READERS
@@ -157,7 +157,7 @@ async def test_jsonl_with_bad_lines_and_depth_limit(tmp_path: Path, make_mes: Ma
     assert {lot["lot_id"]: lot["quantity"] for lot in lots} == {"LOT-1": 500.0, "LOT-4": 20.5}
     assert lots[0]["material"] == "강판-1.2t"
     assert report.quarantine_file is not None
-    rows = sorted(json.loads(x)["row"] for x in Path(report.quarantine_file).read_text("utf-8").splitlines())
+    rows = sorted(json.loads(x)["line"] for x in Path(report.quarantine_file).read_text("utf-8").splitlines())
     assert rows == [2, 3, 4, 5]
 
 

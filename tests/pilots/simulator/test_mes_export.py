@@ -67,7 +67,8 @@ async def test_the_mes_connector_reads_both_exports_back(tmp_path: Path) -> None
     sim = PlantSimulator(seed=3, realtime=False)
     await sim.step(600)
     export = export_mes(sim, tmp_path / "out")
-    async with MesFilesConnector(MesFilesConfig(source="sim")) as mes:
+    cfg = MesFilesConfig(source="sim", mappings=[{"pattern": "*.csv", "kind": "production"}])
+    async with MesFilesConnector(cfg) as mes:
         for path in (export.csv_path, export.xml_path):
             seen = await mes.inspect(path)
             assert seen.kind == "production"

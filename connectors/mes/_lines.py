@@ -1,0 +1,76 @@
+"""Physical line numbers of CSV records when quoted cells span lines.
+
+The CSV parser numbers records, not lines: a record whose quoted 비고 holds two line feeds makes every later record
+start two lines further down than its number says. Each parsed piece reports its multi-line records
+(``multiline``: record index in the piece, extra line feeds); the ingest, which settles pieces in file order,
+collects them here and turns "record lines" (record number + lines before the data) into physical start lines.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+
+import numpy as np
+
+
+def multiline(data: memoryview | bytes, view: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(0-based record index, extra line feeds) of the records of ``data`` (whole records, starting at a record
+    boundary) whose quoted cells contain line feeds."""
+    v = view if view is not None else np.frombuffer(data, dtype=np.uint8)
+    quotes = np.flatnonzero(v == 0x22)
+    if not len(quotes):
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    lf = np.flatnonzero(v == 0x0A)
+    inside = (np.searchsorted(quotes, lf) % 2).astype(bool)  # odd number of quotes before: inside a cell
+    if not inside.any():
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    record_of_lf = np.cumsum(~inside) - (~inside)  # record ends seen before each line feed
+    records, extra = np.unique(record_of_lf[inside], return_counts=True)
+    return records.astype(np.int64), extra.astype(np.int64)
+
+
+def last_record_end(v: np.ndarray) -> int:
+    """Length of ``v`` up to and including its last line feed outside quotes (0 if none)."""
+    lf = np.flatnonzero(v == 0x0A)
+    if not len(lf):
+        return 0
+    quotes = np.flatnonzero(v == 0x22)
+    if len(quotes):
+        lf = lf[np.searchsorted(quotes, lf) % 2 == 0]
+    return int(lf[-1]) + 1 if len(lf) else 0
+
+
+class FileLines:
+    """The multi-line records of one file so far (absolute 1-based record numbers, ascending)."""
+
+    def __init__(self, first: int) -> None:
+        self.first = first
+        self._starts: list[int] = []
+        self._cum: list[int] = [0]  # extra line feeds of the multi-line records before index i
+
+    def add(self, records_before: int, rel: np.ndarray, extra: np.ndarray) -> None:
+        for r, e in zip((rel + records_before + 1).tolist(), extra.tolist(), strict=True):
+            self._starts.append(r)
+            self._cum.append(self._cum[-1] + e)
+
+    def __bool__(self) -> bool:
+        return bool(self._starts)
+
+    def lines(self, record_lines: np.ndarray) -> np.ndarray:
+        """Record lines (record number + ``first``) -> physical start lines."""
+        if not self._starts:
+            return record_lines
+        before = np.searchsorted(np.array(self._starts), record_lines - self.first, side="left")
+        out: np.ndarray = record_lines + np.array(self._cum)[before]
+        return out
+
+    def record_of(self, line: int) -> int:
+        """The record number (1-based) that starts on physical ``line``."""
+        lo, hi = 1, max(1, line - self.first)
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if mid + self.first + self._cum[bisect_left(self._starts, mid)] < line:
+                lo = mid + 1
+            else:
+                hi = mid
+        return lo
