@@ -97,9 +97,11 @@ def reasons(profile: FirmProfile, fit: Fit) -> list[Line]:
     for e in fit.by_kind("data"):
         st = e.statement
         note = _source_note(profile, e.sentence)
-        out.append({"ko": f"필요 데이터가 없음: {st.ko if st else e.sentence} (프로필: 사용 불가"
+        listed = (profile.data_sources.opcua if e.sentence == "opcua" else profile.data_sources.mes) is not None
+        ko_state, en_state = ("사용 불가", "not available") if listed else ("기재 없음", "not listed")
+        out.append({"ko": f"필요 데이터가 없음: {st.ko if st else e.sentence} (프로필: {ko_state}"
                           + (f" — {note}" if note else "") + f") ({e.points:+.2f})",
-                    "en": f"missing data it needs: {st.en if st else e.sentence} (profile: not available"
+                    "en": f"missing data it needs: {st.en if st else e.sentence} (profile: {en_state}"
                           + (f" — {note}" if note else "") + f") ({e.points:+.2f})"})
     for e in fit.by_kind("sector"):
         out.append({"ko": f"업종 힌트 {_q(e.sentence, 50)} → {fit.entry.manifest.sector}",
@@ -115,8 +117,9 @@ def reasons(profile: FirmProfile, fit: Fit) -> list[Line]:
     return out
 
 
-def close_call(fits: list[Fit]) -> bool:
-    return len(fits) > 1 and fits[0].score - fits[1].score < _CLOSE
+def close_call(profile: FirmProfile, fits: list[Fit]) -> bool:
+    """Two scores within 0.15, or no goals at all (sector and equipment alone never make a firm choice)."""
+    return len(fits) > 1 and (fits[0].score - fits[1].score < _CLOSE or not any(g.strip() for g in profile.goals))
 
 
 def decide(profile: FirmProfile, fits: list[Fit]) -> list[Line]:

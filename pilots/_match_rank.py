@@ -102,6 +102,25 @@ def _softmax(values: list[float]) -> list[float]:
     return [e / total for e in ex]
 
 
+def _implicit_solves(entry: CatalogEntry) -> list[FitStatement]:
+    """A template exported before ``solves`` existed: its title and description stand in for it."""
+    out = []
+    for text in (entry.manifest.title, entry.manifest.description):
+        loc = {"en": text, "ko": text} if isinstance(text, str) else text
+        en, ko = loc.get("en") or loc.get("ko") or "", loc.get("ko") or loc.get("en") or ""
+        if en and ko:
+            out.append(FitStatement(en=en, ko=ko))
+    return out
+
+
+def required_sources(entry: CatalogEntry) -> dict[str, FitStatement | None]:
+    """Data sources a template cannot work without: its ``needs`` with ``data_source``, else the manifest's
+    ``data_sources`` (templates exported before ``needs`` existed)."""
+    m = entry.manifest
+    declared: dict[str, FitStatement | None] = {n.data_source: n for n in m.needs if n.data_source}
+    return declared or dict.fromkeys(m.data_sources)
+
+
 @dataclass
 class _Pool:
     """Every statement of the catalog, both languages, with its template and section."""
@@ -115,7 +134,8 @@ class _Pool:
         owner: list[tuple[int, str, FitStatement]] = []
         for i, e in enumerate(entries):
             m = e.manifest
-            for section, items in (("solves", m.solves), ("needs", m.needs), ("not_for", m.not_for)):
+            for section, items in (("solves", m.solves or _implicit_solves(e)), ("needs", m.needs),
+                                   ("not_for", m.not_for)):
                 for st in items:
                     if section == "needs" and st.data_source:
                         continue
@@ -155,11 +175,16 @@ def _spread(fits: list[Fit], kind: Kind, sentence: str, pool: _Pool, sections: t
 
 
 def _has_source(profile: FirmProfile, source: str) -> bool | None:
+    """True/False as the profile says; a source missing from a ``data_sources`` that lists others is False
+    (not listed); no ``data_sources`` at all is None (unknown: no penalty, nothing claimed)."""
     ds = profile.data_sources
+    listed = ds.opcua is not None or ds.mes is not None or bool(ds.other)
     if source == "opcua":
-        return None if ds.opcua is None else ds.opcua.available
+        if ds.opcua is None:
+            return False if listed else None
+        return ds.opcua.available
     if ds.mes is None:
-        return None
+        return False if listed else None
     vendor = (ds.mes.vendor or "").strip().lower()
     if ds.mes.export_formats:
         return True
@@ -196,9 +221,9 @@ def rank(profile: FirmProfile, entries: list[CatalogEntry], **space: Any) -> lis
         if top[0] >= _ABOUT and top[2]:
             _spread(fits, "constraint", c, pool, ("not_for", "solves", "needs"), w["constraint"], sign=-1.0)
     for f in fits:
-        for need in f.entry.manifest.needs:
-            if need.data_source and _has_source(profile, need.data_source) is False:
-                f.evidence.append(Evidence("data", need.data_source, need, 1.0, -w["missing_data"]))
+        for source, need in required_sources(f.entry).items():
+            if _has_source(profile, source) is False:
+                f.evidence.append(Evidence("data", source, need, 1.0, -w["missing_data"]))
         gate = f.entry.manifest.gate
         if not getattr(f.entry, "reference", False) and (gate.overridden or not gate.passed):
             f.evidence.append(Evidence("gate", "", None, 1.0, -w["unproven_gate"]))

@@ -24,11 +24,11 @@ from typing import Any
 
 from factorypilot.errors import ConfigError
 from factorypilot.pilots._match_explain import close_call, decide, reasons
-from factorypilot.pilots._match_profile import FirmProfile, load_profile, parse_profile, profile_schema
+from factorypilot.pilots._match_profile import Equipment, FirmProfile, load_profile, parse_profile, profile_schema
 from factorypilot.pilots._match_rank import Evidence, Fit, confidence, rank
 from factorypilot.pilots.catalog import Catalog, CatalogEntry
 
-__all__ = ["FILL_CATALOG", "FirmProfile", "Match", "Ranking", "load_profile", "match_templates", "parse_profile",
+__all__ = ["FILL_CATALOG", "Equipment", "FirmProfile", "Match", "Ranking", "load_profile", "match_templates", "parse_profile",
            "profile_schema"]
 
 FILL_CATALOG = "factorypilot template export PILOT (or use the default catalog, without --no-reference)"
@@ -95,6 +95,6 @@ def match_templates(profile: FirmProfile, catalog: Catalog, *, warnings: list[st
                           hint=f"fill it with: {FILL_CATALOG}")
     fits: list[Fit] = rank(profile, entries, **space)
     matches = [Match(f.entry, round(f.score, 3), f.goals, f.evidence, reasons(profile, f), f.tied) for f in fits]
-    close = close_call(fits)
+    close = close_call(profile, fits)
     return Ranking(profile, matches, confidence(fits), close, decide(profile, fits) if close else [],
                    list(warnings or []))
