@@ -28,11 +28,11 @@ from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _match_baselines import keyword_rank, naive_embedding_rank  # noqa: E402
+from _match_baselines import keyword_rank, naive_embedding_rank
 
-from factorypilot.pilots._match_text import _Shared  # noqa: E402
-from factorypilot.pilots.catalog import Catalog  # noqa: E402
-from factorypilot.pilots.matching import load_profile, match_templates  # noqa: E402
+from factorypilot.pilots._match_text import _Shared
+from factorypilot.pilots.catalog import Catalog
+from factorypilot.pilots.matching import load_profile, match_templates
 
 ROOT = Path(__file__).resolve().parents[1] / "tests" / "pilots" / "firm_profiles"
 

@@ -20,6 +20,7 @@ strongest single goal, lexical overlap, gate); a tie no evidence separates is re
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 import unicodedata
@@ -230,7 +231,7 @@ def rank(profile: FirmProfile, entries: list[CatalogEntry], **space: Any) -> lis
         f.score = f.goals * w["goals"] + sum(e.points for e in f.evidence if e.kind != "goal")
     order = sorted(range(len(fits)), key=lambda i: (fits[i].key(), i))
     ranked = [fits[i] for i in order]
-    for a, b in zip(ranked, ranked[1:], strict=False):
+    for a, b in itertools.pairwise(ranked):
         if a.key() == b.key():
             a.tied = b.tied = True
     return ranked

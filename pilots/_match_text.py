@@ -18,7 +18,7 @@ import math
 import re
 import threading
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import numpy.typing as npt
@@ -36,9 +36,10 @@ _PERMIT = re.compile(r"괜찮|허용|좋다|좋음|acceptable|allowed|\bok\b|\bf
 
 # tokens that carry no subject matter (negation, modality, light verbs): never evidence that two sentences talk
 # about the same thing
-FUNCTION_WORDS = frozenset(
-    "no not any all must do does new can could should would need use make get be 없 있 하 되 않 이 그 저 것 수 등 "
-    "위 중 더 잘".split())
+FUNCTION_WORDS = frozenset({
+    "no", "not", "any", "all", "must", "do", "does", "new", "can", "could", "should", "would", "need", "use",
+    "make", "get", "be", "없", "있", "하", "되", "않", "이", "그", "저", "것", "수", "등", "위", "중", "더", "잘",
+})
 
 
 def excludes(sentence: str) -> bool:
@@ -82,7 +83,7 @@ class _Shared:
 class SentenceSpace:
     """Statements of a catalog (passages) against which firm sentences (queries) are scored."""
 
-    _cache: dict[tuple[str, str, str], Vec] = {}
+    _cache: ClassVar[dict[tuple[str, str, str], Vec]] = {}
 
     def __init__(self, statements: Sequence[str], *, embedder: Any = None, tokenizer: Any = None) -> None:
         shared = _Shared.get() if embedder is None or tokenizer is None else (embedder, tokenizer)

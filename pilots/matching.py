@@ -24,12 +24,18 @@ from typing import Any
 
 from factorypilot.errors import ConfigError
 from factorypilot.pilots._match_explain import close_call, decide, reasons
-from factorypilot.pilots._match_profile import Equipment, FirmProfile, load_profile, parse_profile, profile_schema
+from factorypilot.pilots._match_profile import (
+    Equipment,
+    FirmProfile,
+    load_profile,
+    parse_profile,
+    profile_schema,
+)
 from factorypilot.pilots._match_rank import Evidence, Fit, confidence, rank
 from factorypilot.pilots.catalog import Catalog, CatalogEntry
 
-__all__ = ["FILL_CATALOG", "Equipment", "FirmProfile", "Match", "Ranking", "load_profile", "match_templates", "parse_profile",
-           "profile_schema"]
+__all__ = ["FILL_CATALOG", "Equipment", "FirmProfile", "Match", "Ranking", "load_profile", "match_templates",
+           "parse_profile", "profile_schema"]
 
 FILL_CATALOG = "factorypilot template export PILOT (or use the default catalog, without --no-reference)"
 

@@ -52,8 +52,14 @@ def match(path: Path | None = typer.Argument(None, help="firm profile (YAML/JSON
     from factorypilot.cli._catalog import open_catalog
     from factorypilot.errors import ConfigError
     from factorypilot.pilots._match_example import example_profile
-    from factorypilot.pilots._match_report import ProgrammeMatch, match_folder, render_markdown, summary_rows, t, \
-        to_json
+    from factorypilot.pilots._match_report import (
+        ProgrammeMatch,
+        match_folder,
+        render_markdown,
+        summary_rows,
+        t,
+        to_json,
+    )
     from factorypilot.pilots.matching import load_profile, match_templates, profile_schema
 
     if example:

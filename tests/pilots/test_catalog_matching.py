@@ -115,8 +115,10 @@ def test_exported_template_carries_what_it_solves(catalog_dir: Path) -> None:
 
     spec, _ = resolve_spec("mobility")
     entry = Catalog.discover(folders=[catalog_dir]).get("mobility-cnc")
-    assert entry.manifest.solves == spec.solves and len(spec.solves) >= 4
-    assert entry.manifest.needs == spec.needs and entry.manifest.not_for == spec.not_for
+    assert entry.manifest.solves == spec.solves
+    assert len(spec.solves) >= 4
+    assert entry.manifest.needs == spec.needs
+    assert entry.manifest.not_for == spec.not_for
     carried = yaml.safe_load((entry.path / "pilot.yaml").read_text(encoding="utf-8"))
     assert carried["solves"][0]["ko"] == spec.solves[0].ko
     assert any(n.get("data_source") == "opcua" for n in carried["needs"])
@@ -144,7 +146,8 @@ def test_a_tie_is_reported_never_broken_by_name(catalog_dir: Path, tmp_path: Pat
     prof, _ = parse_profile({"goals": ["클린룸 습도 일탈"]}, where="x")
     ranked = match_templates(prof, Catalog.discover(folders=[twin], use_entry_points=False))
     assert ranked[0].score == ranked[1].score
-    assert ranked[0].tied and ranked[1].tied
+    assert ranked[0].tied
+    assert ranked[1].tied
     assert any(line.startswith("tie:") for line in ranked[0].explain("en"))
 
 
@@ -187,8 +190,9 @@ def test_match_on_a_fresh_install_and_with_an_empty_catalog(fp_home: Path, tmp_p
     out = runner.invoke(app, ["match", str(profile), "--format", "json"])
     assert out.exit_code == 0, out.output
     ranking = json.loads(out.stdout)["firms"][0]["ranking"]
-    assert [r["template"] for r in ranking][0] == "robotics-weld-cell"
-    assert len(ranking) == 4 and all(r["reference"] for r in ranking)
+    assert next(r["template"] for r in ranking) == "robotics-weld-cell"
+    assert len(ranking) == 4
+    assert all(r["reference"] for r in ranking)
     empty = tmp_path / "empty"
     empty.mkdir()
     result = runner.invoke(app, ["match", str(profile), "--no-reference", "--catalog", str(empty)])
@@ -211,11 +215,13 @@ def test_match_a_folder_markdown_and_json(fp_home: Path, tmp_path: Path) -> None
     out = runner.invoke(app, ["match", str(folder), "--format", "md", "--lang", "ko"])
     assert out.exit_code == 1                         # a profile could not be read: said, not dropped
     md = out.stdout
-    assert "## 가나정밀 (a)" in md and "## B Med (b)" in md
+    assert "## 가나정밀 (a)" in md
+    assert "## B Med (b)" in md
     assert "## 사업 요약: 기업별 시작 템플릿" in md
     assert "| 가나정밀 (a) | mobility-cnc |" in md
     assert "| B Med (b) | healthcare-cleanroom |" in md
-    assert "broken.yaml" in md and "notes.txt" not in md
+    assert "broken.yaml" in md
+    assert "notes.txt" not in md
     report = tmp_path / "m.json"
     out = runner.invoke(app, ["match", str(folder), "--format", "json", "--out", str(report)])
     data = json.loads(report.read_text(encoding="utf-8"))
@@ -228,6 +234,7 @@ def test_example_and_schema_from_the_cli() -> None:
     assert out.exit_code == 0
     assert out.output.startswith("# 기업 프로필")
     data = yaml.safe_load(out.output)
-    assert data["goals"] and isinstance(data["equipment"][1], dict)
+    assert data["goals"]
+    assert isinstance(data["equipment"][1], dict)
     out = runner.invoke(app, ["match", "--schema"])
     assert json.loads(out.output)["title"] == "factorypilot firm profile"

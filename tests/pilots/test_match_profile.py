@@ -27,12 +27,15 @@ def test_the_example_is_a_valid_commented_profile(lang: str) -> None:
     profile, warnings = parse_profile(yaml.safe_load(text), where="example")
     assert warnings == []
     assert profile.lang == lang
-    assert profile.goals and profile.constraints
+    assert profile.goals
+    assert profile.constraints
     assert isinstance(profile.equipment[0], str)
     assert isinstance(profile.equipment[1], Equipment)
-    assert profile.data_sources.opcua is not None and profile.data_sources.opcua.available is True
+    assert profile.data_sources.opcua is not None
+    assert profile.data_sources.opcua.available is True
     if lang == "ko":
-        assert "기업 프로필" in text and profile.company.name == "성서정밀"
+        assert "기업 프로필" in text
+        assert profile.company.name == "성서정밀"
 
 
 def test_both_equipment_styles_read_the_same_text(tmp_path: Path) -> None:
@@ -45,7 +48,8 @@ def test_both_equipment_styles_read_the_same_text(tmp_path: Path) -> None:
     p2, _ = load_profile(obj)
     assert p1.equipment_texts() == ["CNC 선반 두산 12대"]
     assert p2.equipment_texts() == ["CNC 선반 두산"]
-    assert isinstance(p2.equipment[0], Equipment) and p2.equipment[0].count == 12
+    assert isinstance(p2.equipment[0], Equipment)
+    assert p2.equipment[0].count == 12
     assert (p1.id, p2.id, p1.lang) == ("plain", "obj", "ko")
 
 
@@ -101,8 +105,10 @@ def test_old_profile_format_is_converted_with_a_warning(tmp_path: Path) -> None:
     assert profile.company.name == "성서정밀"
     assert profile.sector_hint == "자동차부품"
     assert profile.language == "ko"
-    assert profile.data_sources.opcua is not None and profile.data_sources.opcua.available is True
-    assert profile.data_sources.mes is not None and profile.data_sources.mes.vendor == "MES 엑셀"
+    assert profile.data_sources.opcua is not None
+    assert profile.data_sources.opcua.available is True
+    assert profile.data_sources.mes is not None
+    assert profile.data_sources.mes.vendor == "MES 엑셀"
     assert any("old profile format converted" in w and "sector_hint" in w for w in warnings)
 
 
@@ -111,7 +117,8 @@ def test_unreadable_files_say_where(tmp_path: Path) -> None:
     bad.write_text("goals: [a\nconstraints: b: c\n", encoding="utf-8")
     with pytest.raises(ConfigError) as err:
         load_profile(bad)
-    assert err.value.where is not None and err.value.where.startswith(f"{bad}:")
+    assert err.value.where is not None
+    assert err.value.where.startswith(f"{bad}:")
     with pytest.raises(ConfigError, match="not found"):
         load_profile(tmp_path / "missing.yaml")
     listing = tmp_path / "list.yaml"
@@ -140,10 +147,14 @@ _value: Any = st.recursive(_leaf, lambda c: st.one_of(st.lists(c, max_size=3),
                                         "data_sources", "goals", "constraints", "notes", "name", "sector",
                                         "extra"]), _value, max_size=6))
 def test_any_input_is_a_profile_or_a_config_error(data: dict[str, Any]) -> None:
+    error: ConfigError | None = None
     try:
         profile, warnings = parse_profile(data, where="h.yaml")
     except ConfigError as exc:
-        assert exc.where == "h.yaml"
+        error = exc
+    if error is not None:
+        assert error.where == "h.yaml"
+        assert str(error)
     else:
         assert profile.lang in ("ko", "en")
         assert all(isinstance(w, str) for w in warnings)

@@ -35,15 +35,15 @@ def ranked(catalog: Catalog) -> dict[str, Ranking]:
     return out
 
 
-@pytest.mark.parametrize("split, minimum", [("dev", 16), ("heldout", 8)])
+@pytest.mark.parametrize(("split", "minimum"), [("dev", 16), ("heldout", 8)])
 def test_top1_on_each_split_and_every_trap(ranked: dict[str, Ranking], split: str, minimum: int) -> None:
     key = ANSWERS[split]
     firsts = {pid: ranked[pid].best.entry.id for pid in key}
     right = [pid for pid, a in key.items() if firsts[pid] == a["best"]]
     assert len(right) >= minimum, {pid: firsts[pid] for pid in key if pid not in right}
     traps = [pid for pid, a in key.items() if a["trap"]]
-    assert traps and all(firsts[pid] == key[pid]["best"] for pid in traps), \
-        {pid: firsts[pid] for pid in traps}
+    assert traps
+    assert all(firsts[pid] == key[pid]["best"] for pid in traps), {pid: firsts[pid] for pid in traps}
     for pid, a in key.items():
         assert a["best"] in [m.entry.id for m in ranked[pid].matches[:2]], pid
 
@@ -69,9 +69,11 @@ def test_a_constraint_subtracts_and_is_quoted(ranked: dict[str, Ranking]) -> Non
     r = ranked["d08-stamping-genealogy"]         # customer forbids automatic press changes
     mobility = next(m for m in r.matches if m.entry.id == "mobility-cnc")
     hits = [e for e in mobility.evidence if e.kind == "constraint"]
-    assert hits and hits[0].points < -0.2
+    assert hits
+    assert hits[0].points < -0.2
     assert hits[0].sentence.startswith("the customer forbids any automatic change")
-    assert hits[0].statement is not None and "forbids" in hits[0].statement.en
+    assert hits[0].statement is not None
+    assert "forbids" in hits[0].statement.en
     assert any(line.startswith("constraint “the customer forbids") for line in mobility.explain("en"))
     assert r.best.entry.id == "abb-traceability"
 
@@ -87,7 +89,8 @@ def test_missing_data_source_is_a_penalty_with_the_reason(ranked: dict[str, Rank
     r = ranked["d14-old-fanuc"]                  # no OPC UA: old controllers
     for m in r:
         data = [e for e in m.evidence if e.kind == "data"]
-        assert len(data) == 1 and data[0].points == pytest.approx(-0.15)
+        assert len(data) == 1
+        assert data[0].points == pytest.approx(-0.15)
         assert any("missing data it needs" in line and "old controllers" in line for line in m.explain("en"))
     assert r.best.entry.id == "mobility-cnc"
 
@@ -106,7 +109,8 @@ def test_close_call_says_what_would_decide(catalog: Catalog) -> None:
     profile, _ = parse_profile({"goals": [robot, lots]}, where="x")
     r = match_templates(profile, catalog)
     assert {r[0].entry.id, r[1].entry.id} == {"robotics-weld-cell", "abb-traceability"}
-    assert r.close_call and r.confidence < 0.7
+    assert r.close_call
+    assert r.confidence < 0.7
     decide = [d["ko"] for d in r.decide]
     assert f"가장 중요한 목표가 “{robot}”라면 → robotics-weld-cell" in decide
     assert f"가장 중요한 목표가 “{lots}”라면 → abb-traceability" in decide
