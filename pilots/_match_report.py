@@ -14,7 +14,7 @@ from factorypilot.errors import FactoryPilotError
 from factorypilot.pilots.catalog import Catalog
 from factorypilot.pilots.matching import Ranking, load_profile, match_templates
 
-__all__ = ["PROFILE_SUFFIXES", "ProgrammeMatch", "match_folder", "render_markdown", "to_json"]
+__all__ = ["PROFILE_SUFFIXES", "ProgrammeMatch", "match_folder", "pct", "render_markdown", "to_json"]
 
 PROFILE_SUFFIXES = (".yaml", ".yml", ".json")
 
@@ -32,6 +32,11 @@ _T: dict[str, dict[str, str]] = {
                                                          "ko": "읽을 수 없는 프로필"},
     "reference": {"en": "reference", "ko": "레퍼런스"},
 }
+
+
+def pct(confidence: float) -> str:
+    """A confidence for people: never a flat '100%' (the ranking is evidence, not proof)."""
+    return ">99%" if confidence > 0.99 else f"{confidence:.0%}"
 
 
 def t(key: str, lang: str) -> str:
@@ -69,7 +74,7 @@ def _md(text: str) -> str:
 def render_ranking(r: Ranking, lang: str, top: int) -> list[str]:
     p = r.profile
     lines = [f"## {p.name} ({p.id})", ""]
-    conf = f"{t('conf', lang)}: {r.confidence:.0%}"
+    conf = f"{t('conf', lang)}: {pct(r.confidence)}"
     if r.close_call:
         conf += f" — **{t('close', lang)}**"
     lines += [conf, "", f"| # | {t('template', lang)} | {t('score', lang)} | {t('why', lang)} |",
@@ -89,7 +94,7 @@ def summary_rows(pm: ProgrammeMatch, lang: str) -> list[list[str]]:
     rows = []
     for r in pm.rankings:
         second = r.matches[1].entry.id if len(r.matches) > 1 else "-"
-        rows.append([f"{r.profile.name} ({r.profile.id})", r.best.entry.id, f"{r.confidence:.0%}",
+        rows.append([f"{r.profile.name} ({r.profile.id})", r.best.entry.id, pct(r.confidence),
                      t("yes" if r.close_call else "no", lang), second])
     return rows
 

@@ -14,13 +14,13 @@ err_console = Console(stderr=True)
 
 
 def _table(ranking: object, lang: str, top: int) -> None:
-    from factorypilot.pilots._match_report import t
+    from factorypilot.pilots._match_report import pct, t
     from factorypilot.pilots.matching import Ranking
 
     assert isinstance(ranking, Ranking)
     p = ranking.profile
     title = f"{p.name}: {'추천 템플릿' if lang == 'ko' else 'recommended templates'} · {t('conf', lang)} " \
-            f"{ranking.confidence:.0%}" + (f" · {t('close', lang)}" if ranking.close_call else "")
+            f"{pct(ranking.confidence)}" + (f" · {t('close', lang)}" if ranking.close_call else "")
     table = Table(title=title, show_lines=True)
     for col in ("#", t("template", lang), t("score", lang), t("why", lang)):
         table.add_column(col)
