@@ -73,7 +73,10 @@ def show(template: str = typer.Argument(..., help="template id"), catalog: Path 
     console.print(f"KPIs: {', '.join(m.kpis)} · scenarios: {m.scenarios} · simulator: {m.simulator_model}")
     console.print(f"gate: {'passed' if gate.passed else 'NOT passed'}"
                   + (f" (override by {gate.by}: {gate.reason})" if gate.overridden else ""))
-    console.print(f"source: {e.source} · {e.path}")
+    for label, items in (("solves", m.solves), ("needs", m.needs), ("not for", m.not_for)):
+        for st in items:
+            console.print(f"{label}: {st.text(lang)}", highlight=False, soft_wrap=True)
+    console.print(f"source: {e.source} · {e.path}", soft_wrap=True)
 
 
 @catalog_app.command("search")

@@ -135,6 +135,31 @@ def test_reference_pilots_are_in_the_default_catalog(fp_home: Path, catalog_dir:
     assert both.get("robotics-weld-cell").reference
 
 
+def test_reference_pilot_carries_its_gate_result(fp_home: Path) -> None:
+    from factorypilot.pilots._eval_scenarios import load_scenario_file
+    from factorypilot.pilots.runtime import resolve_spec
+
+    spec, path = resolve_spec("robotics")
+    assert isinstance(spec.scenarios, str)
+    ids = [s.id for s in load_scenario_file(path.parent / spec.scenarios)]
+    reports = fp_home / "reports" / spec.id
+    reports.mkdir(parents=True)
+    (reports / "report.json").write_text(json.dumps({"gate": {"passed": True}, "metrics": {"detection_rate": 1.0},
+                                                     "scenarios": [{"id": i} for i in ids]}), encoding="utf-8")
+    entry = Catalog.discover(reference=True, home=fp_home, use_entry_points=False).get("robotics-weld-cell")
+    assert entry.manifest.gate.passed
+    assert entry.manifest.gate.report == "report.json"
+    assert entry.manifest.gate.metrics == {"detection_rate": 1.0}
+    prof, _ = parse_profile({"goals": ["robot faults stop the cell"]}, where="x")
+    ranked = match_templates(prof, Catalog.discover(reference=True, home=fp_home, use_entry_points=False))
+    assert ranked[0].entry.id == "robotics-weld-cell"
+    assert "reference pilot, passed its evaluation gate (report.json)" in ranked[0].explain("en")
+    out = runner.invoke(app, ["catalog", "show", "robotics-weld-cell", "--lang", "ko"])
+    assert out.exit_code == 0
+    assert f"solves: {spec.solves[0].ko}" in out.output
+    assert "source: reference pilot robotics" in out.output
+
+
 def test_a_tie_is_reported_never_broken_by_name(catalog_dir: Path, tmp_path: Path) -> None:
     twin = tmp_path / "twins"
     for name in ("zeta-gmp", "alpha-gmp"):
