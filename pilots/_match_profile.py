@@ -144,8 +144,9 @@ def _migrate(data: dict[str, Any], warnings: list[str]) -> dict[str, Any]:
             new["mes"] = {"vendor": ", ".join(mes)}
         data["data_sources"] = new
         old.append("data_sources (list)")
-    warnings.append(f"old profile format converted ({', '.join(old)}): write company: {{name: ...}}, "
-                    "sector_hint, language and data_sources: {opcua: {available: true}, mes: {...}} "
+    warnings.append(f"old profile format converted (예전 형식을 변환함) ({', '.join(old)}): "
+                    "write company: {name: ...}, sector_hint, language and "
+                    "data_sources: {opcua: {available: true}, mes: {...}} "
                     "(factorypilot match --example)")
     return data
 
@@ -200,7 +201,8 @@ def _problems(exc: ValidationError) -> list[str]:
 def parse_profile(data: Any, *, where: str, default_id: str | None = None) -> tuple[FirmProfile, list[str]]:
     """A profile from parsed YAML/JSON, and the warnings (unknown keys, old format) to show the person."""
     if not isinstance(data, dict):
-        raise ConfigError(f"a firm profile is a mapping of keys, got {type(data).__name__}", where=where,
+        raise ConfigError(f"a firm profile is a mapping of keys (프로필은 키: 값 형식), got {type(data).__name__}",
+                          where=where,
                           hint="start from: factorypilot match --example > firm.yaml")
     warnings: list[str] = []
     data = _migrate(data, warnings)
@@ -208,16 +210,20 @@ def parse_profile(data: Any, *, where: str, default_id: str | None = None) -> tu
         profile = FirmProfile.model_validate(data)
     except ValidationError as exc:
         problems = _problems(exc)
-        raise ConfigError("firm profile has a wrong type at " + "; ".join(problems), where=where,
+        raise ConfigError("firm profile has a wrong type (프로필 값 형식 오류) at " + "; ".join(problems), where=where,
                           hint="see factorypilot match --example (or --schema)") from exc
     extra = _extras(profile, "")
     if extra:
-        warnings.append(f"unknown keys kept but not used for matching: {', '.join(extra)}")
+        warnings.append(f"unknown keys kept but not used for matching (매칭에 쓰지 않는 키): {', '.join(extra)}")
     if profile.id is None and default_id:
         profile = profile.model_copy(update={"id": default_id})
     if not profile.goals:
-        warnings.append("no goals written: the ranking falls back on the sector hint and equipment (add goals)")
+        warnings.append("no goals written: the ranking falls back on the sector hint and equipment (add goals) "
+                        "(목표가 없어 업종·설비로만 판단함: goals를 적어 주세요)")
     return profile, warnings
+
+
+_UNREADABLE = "cannot read firm profile (프로필을 읽을 수 없음)"
 
 
 def load_profile(path: Path) -> tuple[FirmProfile, list[str]]:
@@ -227,16 +233,16 @@ def load_profile(path: Path) -> tuple[FirmProfile, list[str]]:
         text = path.read_text(encoding="utf-8-sig")
         data = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
     except FileNotFoundError:
-        raise ConfigError(f"firm profile not found: {path}",
+        raise ConfigError(f"firm profile not found (프로필 파일 없음): {path}",
                           hint="write one from: factorypilot match --example > firm.yaml") from None
     except json.JSONDecodeError as exc:
-        raise ConfigError(f"cannot read firm profile: {exc.msg}", where=f"{path}:{exc.lineno}:{exc.colno}") from exc
+        raise ConfigError(f"{_UNREADABLE}: {exc.msg}", where=f"{path}:{exc.lineno}:{exc.colno}") from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark is not None else str(path)
-        raise ConfigError(f"cannot read firm profile: {getattr(exc, 'problem', None) or exc}", where=where,
+        raise ConfigError(f"{_UNREADABLE}: {getattr(exc, 'problem', None) or exc}", where=where,
                           hint="a profile is UTF-8 YAML or JSON") from exc
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read firm profile: {exc}", where=str(path),
+        raise ConfigError(f"{_UNREADABLE}: {exc}", where=str(path),
                           hint="a profile is a UTF-8 text file (YAML or JSON)") from exc
     return parse_profile(data, where=str(path), default_id=path.stem)

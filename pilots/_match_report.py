@@ -61,7 +61,7 @@ def match_folder(folder: Path, catalog: Catalog, **space: Any) -> ProgrammeMatch
             profile, warnings = load_profile(path)
             out.rankings.append(match_templates(profile, catalog, warnings=warnings, **space))
         except FactoryPilotError as exc:
-            if "catalog is empty" in exc.message:
+            if "catalog is empty" in exc.message:  # the same for every firm: stop, say it once
                 raise
             out.failures.append((path.name, str(exc)))
     return out

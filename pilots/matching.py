@@ -97,8 +97,9 @@ def match_templates(profile: FirmProfile, catalog: Catalog, *, warnings: list[st
     """
     entries = catalog.list()
     if not entries:
-        raise ConfigError("the template catalog is empty: there is nothing to match against",
-                          hint=f"fill it with: {FILL_CATALOG}")
+        raise ConfigError("the template catalog is empty: there is nothing to match against "
+                          "(템플릿 카탈로그가 비어 있어 추천할 수 없음)",
+                          hint=f"fill it with (채우는 명령): {FILL_CATALOG}")
     fits: list[Fit] = rank(profile, entries, **space)
     matches = [Match(f.entry, round(f.score, 3), f.goals, f.evidence, reasons(profile, f), f.tied) for f in fits]
     close = close_call(profile, fits)

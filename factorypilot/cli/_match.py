@@ -69,7 +69,7 @@ def match(path: Path | None = typer.Argument(None, help="firm profile (YAML/JSON
         typer.echo(json.dumps(profile_schema(), ensure_ascii=False, indent=2))
         return
     if path is None:
-        raise ConfigError("give a firm profile or a folder of profiles",
+        raise ConfigError("give a firm profile or a folder of profiles (프로필 파일이나 폴더를 지정하세요)",
                           hint="factorypilot match firm.yaml (write one from: factorypilot match --example)")
     fmt = "json" if as_json else fmt
     if fmt not in ("table", "md", "json"):

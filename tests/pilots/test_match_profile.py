@@ -81,7 +81,7 @@ def test_wrong_types_are_one_error_naming_each_path() -> None:
     with pytest.raises(ConfigError) as err:
         parse_profile(data, where="firm.yaml")
     msg = str(err.value)
-    assert msg.startswith("firm profile has a wrong type at ")
+    assert msg.startswith("firm profile has a wrong type (프로필 값 형식 오류) at ")
     assert "equipment[1]: expected text, or an object {type, count, maker, notes}, got 5" in msg
     assert "equipment[2].count" in msg
     assert "equipment[2]: expected" not in msg          # the deeper error explains it; no duplicate
