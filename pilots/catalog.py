@@ -6,7 +6,10 @@ Sources, in order (the first template with an id wins):
 2. an index file (YAML ``templates: [{path: ...}, ...]``, paths relative to the index) — a shared catalog on
    a file server;
 3. Python packages: the entry-point group ``factorypilot.templates``; an entry point loads to a package or
-   module (its directory holds ``template.yaml``), a path, or a callable returning a path.
+   module (its directory holds ``template.yaml``), a path, or a callable returning a path;
+4. with ``reference=True`` (the CLI's default catalog): the four reference pilots shipped with factorypilot, as
+   templates marked ``reference``, with the gate verdict of their newest evaluation report under ``home`` — so
+   matching works on a fresh install before anything was exported. An exported template of the same id wins.
 
 Each entry is the template's manifest plus where it came from. ``search`` ranks entries for free text in
 Korean or English (concepts from the plant lexicon plus plain words).
@@ -26,11 +29,15 @@ from typing import Any
 
 import yaml
 
+from factorypilot._version import __version__
 from factorypilot.errors import ConfigError
+from factorypilot.pilots._eval_scenarios import load_scenario_file
 from factorypilot.pilots._tpl_lexicon import concepts
-from factorypilot.pilots.templates import MANIFEST, TemplateManifest
+from factorypilot.pilots.runtime import reference_pilots
+from factorypilot.pilots.spec import load_spec
+from factorypilot.pilots.templates import MANIFEST, GateRecord, TemplateManifest, gate_status
 
-__all__ = ["ENTRY_POINT_GROUP", "Catalog", "CatalogEntry", "entry_text"]
+__all__ = ["ENTRY_POINT_GROUP", "Catalog", "CatalogEntry", "entry_text", "reference_entries"]
 
 ENTRY_POINT_GROUP = "factorypilot.templates"
 log = logging.getLogger("factorypilot.pilots.catalog")
@@ -42,6 +49,7 @@ class CatalogEntry:
     manifest: TemplateManifest
     path: Path
     source: str
+    reference: bool = False
 
     @property
     def id(self) -> str:
@@ -93,6 +101,35 @@ def _ep_path(obj: Any) -> Path | None:
     return Path(str(obj)) if isinstance(obj, str | Path) else None
 
 
+def reference_entries(home: Path | None) -> list[CatalogEntry]:
+    """The reference pilots as catalog entries (not exported; gate verdict from ``home/reports`` if any)."""
+    out: list[CatalogEntry] = []
+    for name, path in reference_pilots().items():
+        try:
+            spec = load_spec(path)
+            scenarios = load_scenario_file(path.parent / spec.scenarios) if isinstance(spec.scenarios, str) \
+                else list(spec.scenarios)
+        except (ConfigError, ValueError) as exc:
+            log.warning("skipping reference pilot %s: %s", name, exc)
+            continue
+        gate = GateRecord(passed=False)
+        if home is not None:
+            status = gate_status(spec.id, home, scenarios=[s.id for s in scenarios])
+            gate = GateRecord(passed=status.passed, report=status.report.name if status.report else None,
+                              metrics=status.metrics)
+        manifest = TemplateManifest(
+            id=spec.id, version=spec.version, sector=spec.sector, title=spec.title, description=spec.description,
+            roles={r: rs.description for r, rs in spec.roles.items()},
+            required_roles=[r for r, rs in spec.roles.items() if rs.required], kpis=list(spec.kpis.names),
+            scenarios=len([s for s in scenarios if s.replay is None]),
+            keywords=sorted({a for rs in spec.roles.values() for a in rs.aliases}),
+            simulator_model=spec.simulator.model if spec.simulator else None, created="reference",
+            factorypilot_version=__version__, gate=gate, solves=spec.solves, needs=spec.needs,
+            not_for=spec.not_for)
+        out.append(CatalogEntry(manifest, path.parent, f"reference pilot {name}", reference=True))
+    return out
+
+
 Ranked = list[tuple[CatalogEntry, float]]
 
 
@@ -106,7 +143,7 @@ class Catalog:
 
     @classmethod
     def discover(cls, *, folders: Sequence[Path] = (), index: Path | None = None,
-                 use_entry_points: bool = True) -> Catalog:
+                 use_entry_points: bool = True, reference: bool = False, home: Path | None = None) -> Catalog:
         found: list[CatalogEntry] = []
         for folder in folders:
             folder = Path(folder)
@@ -126,6 +163,8 @@ class Catalog:
                     continue
                 if path is not None and (e := _read_manifest(path, f"package {ep.value}")):
                     found.append(e)
+        if reference:
+            found += reference_entries(home)
         return cls(found)
 
     @staticmethod

@@ -21,6 +21,7 @@ from factorypilot.agents.detectors import DetectorConfig
 from factorypilot.connectors.registry import config_error
 from factorypilot.errors import ConfigError
 from factorypilot.pilots._eval_scenarios import GateSpec, KpiSpec, Scenario
+from factorypilot.pilots._spec_fit import FitStatement
 from factorypilot.vocabulary import DataType
 
 __all__ = ["ConnectorSpec", "PilotSpec", "RoleSpec", "SimulatorSpec", "load_spec"]
@@ -82,6 +83,9 @@ class PilotSpec(_Strict):
                                            description="evaluation scenarios, or a YAML file relative to the spec")
     gate: GateSpec = Field(default_factory=GateSpec, description="evaluation thresholds for --gate")
     lang: Literal["en", "ko"] = "en"
+    solves: list[FitStatement] = Field(default_factory=list, description="problems it solves (ko/en), for matching")
+    needs: list[FitStatement] = Field(default_factory=list, description="data and equipment it cannot work without")
+    not_for: list[FitStatement] = Field(default_factory=list, description="situations it does not fit (ko/en)")
 
     @field_validator("planner")
     @classmethod

@@ -32,6 +32,7 @@ from factorypilot._version import __version__
 from factorypilot.agents import Ledger
 from factorypilot.errors import ConfigError, DataError
 from factorypilot.pilots._eval_scenarios import Scenario, load_scenario_file
+from factorypilot.pilots._spec_fit import FitStatement
 from factorypilot.pilots._tpl_flow import MapResult, map_project, readonly_check, run_project
 from factorypilot.pilots._tpl_project import Project, init_project, slug
 from factorypilot.pilots._tpl_scan import scan_tree
@@ -77,6 +78,9 @@ class TemplateManifest(BaseModel):
     factorypilot_version: str
     gate: GateRecord
     files: dict[str, str] = Field(default_factory=dict, description="relative path -> sha256")
+    solves: list[FitStatement] = Field(default_factory=list, description="what it solves (ko/en), for matching")
+    needs: list[FitStatement] = Field(default_factory=list, description="data and equipment it cannot work without")
+    not_for: list[FitStatement] = Field(default_factory=list, description="situations it does not fit")
 
 
 @dataclass
@@ -203,7 +207,8 @@ def export_template(pilot: str | Path, out_dir: Path, *, home: Path, generic: Se
         scenarios=len([s for s in scenarios if s.replay is None]),
         keywords=sorted({a for rs in spec.roles.values() for a in rs.aliases}),
         simulator_model=spec.simulator.model if spec.simulator else None,
-        created=utcnow().isoformat(timespec="seconds"), factorypilot_version=__version__, gate=gate, files=files)
+        created=utcnow().isoformat(timespec="seconds"), factorypilot_version=__version__, gate=gate, files=files,
+        solves=spec.solves, needs=spec.needs, not_for=spec.not_for)
     _dump_yaml(manifest.model_dump(mode="json"), target / MANIFEST)
     findings = scan_tree(target, markers=markers)
     if findings:

@@ -17,11 +17,15 @@ console = Console()
 _SOURCE = typer.Option(None, "--catalog", help="extra catalog folder or index.yaml")
 
 
-def open_catalog(catalog: Path | None) -> Any:
+def open_catalog(catalog: Path | None, *, reference: bool = True) -> Any:
+    """The default catalog: exported templates under FACTORYPILOT_HOME, ``--catalog``, installed packages and
+    (unless ``reference=False``) the shipped reference pilots, so a fresh install has templates to match."""
     from factorypilot.pilots.catalog import Catalog
 
-    folders = [get_settings().home / "templates"] + ([catalog] if catalog and catalog.is_dir() else [])
-    return Catalog.discover(folders=folders, index=catalog if catalog and catalog.is_file() else None)
+    home = get_settings().home
+    folders = [home / "templates"] + ([catalog] if catalog and catalog.is_dir() else [])
+    return Catalog.discover(folders=folders, index=catalog if catalog and catalog.is_file() else None,
+                            reference=reference, home=home)
 
 
 def _table(entries: list[Any], lang: str, scores: list[float] | None = None) -> Table:
@@ -29,7 +33,9 @@ def _table(entries: list[Any], lang: str, scores: list[float] | None = None) -> 
     for col in ("id", "version", "sector", "title", "KPIs", "gate", *(["score"] if scores else [])):
         table.add_column(col, no_wrap=col in ("id", "version", "sector", "gate", "score"))
     for i, e in enumerate(entries):
-        gate = "passed" if e.manifest.gate.passed else ("override" if e.manifest.gate.overridden else "failed")
+        gate = "passed" if e.manifest.gate.passed else ("override" if e.manifest.gate.overridden else
+                                                        "not evaluated" if e.reference else "failed")
+        gate += " (reference)" if e.reference else ""
         table.add_row(e.id, e.manifest.version, e.manifest.sector, e.title(lang), ", ".join(e.manifest.kpis), gate,
                       *([f"{scores[i]:.1f}"] if scores else []))
     return table
@@ -67,7 +73,10 @@ def show(template: str = typer.Argument(..., help="template id"), catalog: Path 
     console.print(f"KPIs: {', '.join(m.kpis)} · scenarios: {m.scenarios} · simulator: {m.simulator_model}")
     console.print(f"gate: {'passed' if gate.passed else 'NOT passed'}"
                   + (f" (override by {gate.by}: {gate.reason})" if gate.overridden else ""))
-    console.print(f"source: {e.source} · {e.path}")
+    for label, items in (("solves", m.solves), ("needs", m.needs), ("not for", m.not_for)):
+        for st in items:
+            console.print(f"{label}: {st.text(lang)}", highlight=False, soft_wrap=True)
+    console.print(f"source: {e.source} · {e.path}", soft_wrap=True)
 
 
 @catalog_app.command("search")
