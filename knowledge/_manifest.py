@@ -107,7 +107,8 @@ class Manifest:
         with self._lock:
             for i in range(0, len(wanted), 500):
                 part = wanted[i:i + 500]
-                q = f"SELECT chunk_id, source, text, tokens, meta FROM chunks WHERE chunk_id IN ({','.join('?' * len(part))})"
+                marks = ",".join("?" * len(part))
+                q = f"SELECT chunk_id, source, text, tokens, meta FROM chunks WHERE chunk_id IN ({marks})"
                 for cid, source, text, tokens, meta in self._db.execute(q, part).fetchall():
                     out[cid] = ChunkRow(cid, source, text, tokens.split(_SEP) if tokens else [], json.loads(meta))
         return out

@@ -30,7 +30,7 @@ from factorypilot.knowledge._glossary import build_glossary
 from factorypilot.knowledge._manifest import ChunkRow, Manifest
 from factorypilot.knowledge._models import Answer, Citation, Filters, Hit, IngestReport, StoreStats
 from factorypilot.knowledge._retrieve import fuse
-from factorypilot.knowledge._tokenize import make_tokenizer
+from factorypilot.knowledge._tokenize import TokenizerName, make_tokenizer
 from factorypilot.knowledge._vectors import ExactIndex
 
 if TYPE_CHECKING:
@@ -96,11 +96,11 @@ class KnowledgeStore:
         """Whether ``company`` has a store (``ingest`` creates one; query/stats/delete need one)."""
         return (company_dir(company, home) / "manifest.sqlite").is_file()
 
-    def _check_compatible(self, config: KnowledgeConfig) -> str:
+    def _check_compatible(self, config: KnowledgeConfig) -> TokenizerName:
         """The tokenizer to use (configured, else the one the store was built with, else bigrams); a store built
         with another embedder or tokenizer is refused."""
-        stored_tok = self._manifest.get_meta("tokenizer")
-        tokenizer = config.tokenizer or stored_tok or "ngram"
+        stored = self._manifest.get_meta("tokenizer")
+        tokenizer: TokenizerName = config.tokenizer or ("kiwi" if stored == "kiwi" else "ngram")
         want = {"embedder": self._embedder.name, "dim": str(self._embedder.dim), "tokenizer": tokenizer}
         have = {k: self._manifest.get_meta(k) for k in want}
         if self._manifest.count_chunks() and any(have[k] not in (None, v) for k, v in want.items()):

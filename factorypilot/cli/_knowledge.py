@@ -123,7 +123,8 @@ def query(
     until: str | None = typer.Option(None, "--until", help="documents dated on/before YYYY-MM-DD"),
     mode: str = typer.Option("hybrid", "--mode", help="hybrid, vector or bm25"),
     as_json: bool = typer.Option(False, "--json", help="print the answer (answerable, evidence, hits) as JSON"),
-    show_weak: bool = typer.Option(False, "--show-weak", help="also print the closest passages when there is no answer"),
+    show_weak: bool = typer.Option(False, "--show-weak",
+                                   help="also print the closest passages when there is no answer"),
     model_path: Path | None = _MODEL,
     tokenizer: str | None = _TOKENIZER,
 ) -> None:
