@@ -94,3 +94,65 @@ def per_company(questions: Sequence[dict[str, Any]], fn: Callable[[str, list[dic
         for i, r in zip(idx, fn(c, [questions[i] for i in idx]), strict=True):
             out[i] = r
     return out
+
+
+# ----------------------------------------------------------------------------------------------- options
+# name -> (KnowledgeConfig overrides, mode). Every option runs on the same two stores (config changes that need
+# other vectors are applied by re-centring the stored ones; query-time switches need nothing).
+OPTIONS: dict[str, tuple[dict[str, Any], str]] = {
+    "vector: e5-small as is (no centring)": ({"language_centering": 0.0}, "vector"),
+    "vector: language-centred (c, learned from the company's chunks)": ({}, "vector"),
+    "BM25 + hand glossary (seed)": ({}, "bm25"),
+    "BM25, no glossary": ({"expand_queries": False}, "bm25"),
+    "hybrid, fixed weights, no centring (previous default)": (
+        {"adaptive_weight": False, "language_centering": 0.0}, "hybrid"),
+    "hybrid, centred, fixed weights": ({"adaptive_weight": False}, "hybrid"),
+    "hybrid, centred + adaptive weight (default)": ({}, "hybrid"),
+    "hybrid default, no glossary": ({"expand_queries": False}, "hybrid"),
+}
+
+
+def evaluate(home: Path, key: list[dict[str, Any]], overrides: dict[str, Any], mode: str,
+             k: int = 5) -> list[list[tuple[str, str]]]:
+    """Every question asked of its own company's store: (file, hit text with neighbours) best first."""
+    from factorypilot.knowledge import KnowledgeConfig, KnowledgeStore
+
+    cfg = KnowledgeConfig(**overrides)
+
+    def run(company: str, qs: list[dict[str, Any]]) -> list[list[tuple[str, str]]]:
+        with KnowledgeStore.open(company, home=home, config=cfg) as store:
+            return [[(h.citation.file, h.context) for h in store.query(q["q"], k=k, mode=mode)]  # type: ignore[arg-type]
+                    for q in qs]
+
+    return per_company(key, run)
+
+
+def asks(home: Path, key: list[dict[str, Any]], overrides: dict[str, Any] | None = None) -> list[tuple[bool, float]]:
+    """``ask()`` per question: (answerable, evidence)."""
+    from factorypilot.knowledge import KnowledgeConfig, KnowledgeStore
+
+    cfg = KnowledgeConfig(**(overrides or {}))
+
+    def run(company: str, qs: list[dict[str, Any]]) -> list[tuple[bool, float]]:
+        with KnowledgeStore.open(company, home=home, config=cfg) as store:
+            return [(a.answerable, a.evidence) for a in (store.ask(q["q"]) for q in qs)]
+
+    return per_company(key, run)
+
+
+def auc(pos: Sequence[float], neg: Sequence[float]) -> float:
+    """Probability that an answerable question has more evidence than an unanswerable one."""
+    if not pos or not neg:
+        return float("nan")
+    return sum((p > n) + 0.5 * (p == n) for p in pos for n in neg) / (len(pos) * len(neg))
+
+
+def pick_threshold(evidence: Sequence[float], answerable: Sequence[bool], max_refused: int = 1) -> float:
+    """The rule fixed before looking: the largest threshold (0.01 steps) that refuses at most ``max_refused``
+    answerable questions."""
+    best = 0.0
+    for i in range(0, 151):
+        t = round(0.01 * i, 2)
+        if sum(e < t for e, a in zip(evidence, answerable, strict=True) if a) <= max_refused:
+            best = t
+    return best

@@ -43,7 +43,7 @@ class KnowledgeConfig(BaseModel):
         default=True, description="scale the BM25 weight by the share of the question BM25 matched (a question "
         "in the other language matches few words; its BM25 list then barely moves the ranking)")
     language_centering: float = Field(
-        default=0.5, ge=0.0, le=1.5, description="share of each language's mean vector removed from vectors "
+        default=0.75, ge=0.0, le=1.5, description="share of each language's mean vector removed from vectors "
         "(Korean <-> English retrieval; 0 = off); chosen on the dev questions")
     abstain_threshold: float = Field(
-        default=0.59, description="evidence below this is 'not answerable' (ask()); chosen on the dev questions")
+        default=0.33, description="evidence below this is 'not answerable' (ask()); chosen on the dev questions")

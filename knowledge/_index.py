@@ -38,7 +38,7 @@ log = logging.getLogger("factorypilot.knowledge")
 
 Matrix = npt.NDArray[np.float32]
 MIN_CHUNKS_PER_LANG = 3
-_FORMAT = 2
+_FORMAT = 3
 _HANGUL = re.compile(r"[\uac00-\ud7a3]")
 _WORD = re.compile(r"[^\W_]", re.UNICODE)
 
@@ -81,6 +81,7 @@ class Snapshot:
     search: Matrix
     cents: dict[str, Matrix] = field(default_factory=dict)
     bm25: BM25Index = field(default_factory=BM25Index)
+    alpha: float = 0.0
 
 
 def save(folder: Path, snap: Snapshot) -> None:
@@ -93,7 +94,7 @@ def save(folder: Path, snap: Snapshot) -> None:
             np.save(fh, np.ascontiguousarray(mat, dtype=np.float32))
         os.replace(tmp, folder / name)
     meta = {"format": _FORMAT, "generation": snap.generation, "embedder": snap.embedder, "dim": snap.dim,
-            "ids": snap.ids, "langs": snap.langs, "cents": snap.cents, "bm25": snap.bm25}
+            "ids": snap.ids, "langs": snap.langs, "cents": snap.cents, "bm25": snap.bm25, "alpha": snap.alpha}
     tmp = folder / f".index.pkl.{os.getpid()}.tmp"
     with tmp.open("wb") as fh:
         pickle.dump(meta, fh, protocol=pickle.HIGHEST_PROTOCOL)
@@ -117,4 +118,4 @@ def load(folder: Path, generation: int, embedder: str, dim: int) -> Snapshot | N
     if raw.shape != (n, dim) or search.shape != (n, dim):
         return None
     return Snapshot(generation, embedder, dim, list(meta["ids"]), list(meta["langs"]), raw, search,
-                    dict(meta["cents"]), meta["bm25"])
+                    dict(meta["cents"]), meta["bm25"], float(meta.get("alpha", -1.0)))

@@ -150,6 +150,8 @@ class KnowledgeStore:
         snap = _index.load(self.root / "index", gen, self._embedder.name, self._embedder.dim)
         if snap is None:
             snap = self._rebuild_snapshot()
+        elif snap.alpha != self.config.language_centering:  # configured differently: re-centre, no Chroma needed
+            snap = self._snapshot(snap.ids, snap.langs, np.asarray(snap.raw), snap.bm25)
         self._apply(snap)
 
     def _rebuild_snapshot(self) -> _index.Snapshot:
@@ -173,7 +175,7 @@ class KnowledgeStore:
         cents = _index.centroids(raw, langs) if self.config.language_centering > 0 else {}
         search = _index.centre(raw, langs, cents, self.config.language_centering)
         snap = _index.Snapshot(self._manifest.generation(), self._embedder.name, self._embedder.dim, ids, langs,
-                               raw, search, cents, bm25)
+                               raw, search, cents, bm25, self.config.language_centering)
         try:
             _index.save(self.root / "index", snap)
         except OSError as exc:  # a read-only store still answers; the next writable open persists it
