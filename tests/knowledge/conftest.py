@@ -160,3 +160,15 @@ def shared_store(tmp_path_factory: pytest.TempPathFactory, corpus_dir: Path) -> 
     assert not report.failed, report.failed
     yield store
     store.close()
+
+
+@pytest.fixture(scope="session")
+def two_company_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Both companies of the two-company set (two_company.yaml) ingested into one home; read-only for tests."""
+    base = tmp_path_factory.mktemp("two-co")
+    home = base / "home"
+    for company in ("hanbit", "northgate"):
+        with KnowledgeStore.open(company, home=home) as store:
+            report = store.ingest(build_company_corpus(base / "docs" / company, company))
+            assert not report.failed, report.failed
+    return home
