@@ -7,7 +7,6 @@ Floors are pinned at what the default configuration measured when these were wri
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,14 +23,14 @@ def _norm(text: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def answers(two_company_home: Path) -> Iterator[dict[str, Answer]]:
+def answers(two_company_home: Path) -> dict[str, Answer]:
     out: dict[str, Answer] = {}
     for company in ("hanbit", "northgate"):
         with KnowledgeStore.open(company, home=two_company_home) as store:
             for q in KEY:
                 if q["company"] == company:
                     out[q["q"]] = store.ask(q["q"], k=5)
-    yield out
+    return out
 
 
 def _found(answers: dict[str, Answer], split: str, direction: str) -> tuple[int, int]:
