@@ -156,3 +156,40 @@ def pick_threshold(evidence: Sequence[float], answerable: Sequence[bool], max_re
         if sum(e < t for e, a in zip(evidence, answerable, strict=True) if a) <= max_refused:
             best = t
     return best
+
+
+def replicate(home: Path, company: str, target: int) -> int:
+    """Grow a store to ``target`` chunks by copying its ingested chunks (text, tokens, vectors) under new file
+    names — for measuring what depends on the store's size (cold query, memory) when ingesting that many
+    distinct chunks would take too long on a loaded machine. Returns the chunk count."""
+    import numpy as np
+
+    from factorypilot.knowledge import KnowledgeStore
+    from factorypilot.knowledge._manifest import ChunkRow, FileRow
+
+    with KnowledgeStore.open(company, home=home) as store:
+        base = list(store._manifest.chunks())
+        files = {f.source: f for f in store._manifest.files()}
+        got = store._col.get(ids=[r.chunk_id for r in base], include=["embeddings"])
+        vec = dict(zip(got["ids"], np.asarray(got["embeddings"], dtype=np.float32), strict=True))
+        copy = 0
+        while len(store._raw) < target:
+            copy += 1
+            by_source: dict[str, list[ChunkRow]] = {}
+            for r in base:
+                if len(store._raw) + sum(map(len, by_source.values())) >= target:
+                    break
+                src = f"{r.source}#copy{copy}"
+                by_source.setdefault(src, []).append(ChunkRow(
+                    f"c{copy:03d}{r.chunk_id}", src, r.text, r.tokens,
+                    {**r.meta, "file": f"copy{copy}/{r.meta['file']}", "source": src}))
+            for src, rows in by_source.items():
+                f = files[rows[0].source.split("#copy")[0]]
+                vectors = np.stack([vec[r.chunk_id[4:]] for r in rows])
+                store._col.upsert(ids=[r.chunk_id for r in rows], embeddings=vectors,
+                                  documents=[r.text for r in rows], metadatas=[r.meta for r in rows])
+                store._manifest.replace_file(FileRow(src, f"copy{copy}/{f.file}", f"{f.sha256}{copy}", len(rows),
+                                                     f.ext, f.doc_type), rows)
+                store._add_chunks(rows, vectors)
+        store._commit_index()
+        return len(store._raw)
