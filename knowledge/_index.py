@@ -13,9 +13,8 @@ to an English text about the same thing: with multilingual-e5-small, Korean ques
 last (dev ko→en hit@5 0.06 on the two-company set). Subtracting each language's mean vector, computed from the
 company's own chunks, removes most of that shared "language direction" (Libovický et al., "On the Language
 Neutrality of Pre-trained Multilingual Representations", 2020): documents are centred with their language's
-mean, the query with the mean of its own language. Only used when the store holds at least
-``MIN_CHUNKS_PER_LANG`` chunks of both Korean and English — a one-language store has no cross-language bias to
-remove between its documents.
+mean, the query with the mean of its own language. A store with only one language (at least
+``MIN_CHUNKS_PER_LANG`` chunks of it) estimates the other language's mean with ``complete``.
 """
 
 from __future__ import annotations
@@ -32,7 +31,7 @@ import numpy.typing as npt
 
 from factorypilot.knowledge._bm25 import BM25Index
 
-__all__ = ["MIN_CHUNKS_PER_LANG", "Snapshot", "centre", "centroids", "load", "save", "text_lang"]
+__all__ = ["MIN_CHUNKS_PER_LANG", "Snapshot", "centre", "centroids", "complete", "load", "save", "text_lang"]
 
 log = logging.getLogger("factorypilot.knowledge")
 
@@ -55,11 +54,22 @@ def _normalise(mat: Matrix) -> Matrix:
 
 
 def centroids(raw: Matrix, langs: list[str]) -> dict[str, Matrix]:
-    """Mean (normalised) vector per language, or ``{}`` unless both languages have enough chunks."""
+    """Mean (normalised) vector of each language that has at least ``MIN_CHUNKS_PER_LANG`` chunks."""
     arr = np.asarray(langs)
-    out = {lang: raw[arr == lang].mean(axis=0).astype(np.float32) for lang in ("ko", "en")
-           if int((arr == lang).sum()) >= MIN_CHUNKS_PER_LANG}
-    return out if len(out) == 2 else {}
+    return {lang: raw[arr == lang].mean(axis=0).astype(np.float32) for lang in ("ko", "en")
+            if int((arr == lang).sum()) >= MIN_CHUNKS_PER_LANG}
+
+
+def complete(cents: dict[str, Matrix], seed: dict[str, Matrix]) -> dict[str, Matrix]:
+    """A one-language store: the missing language's mean estimated as the present one plus the language offset
+    measured on a bilingual seed (the built-in glossary's words in both languages), so that a question in the other
+    language is still centred on the right side — and scores keep the scale the abstention threshold was chosen
+    on."""
+    if len(cents) != 1:
+        return cents
+    (have, vec), = cents.items()
+    missing = "en" if have == "ko" else "ko"
+    return {have: vec, missing: (vec + seed[missing] - seed[have]).astype(np.float32)}
 
 
 def centre(vectors: Matrix, langs: list[str], cents: dict[str, Matrix], alpha: float) -> Matrix:

@@ -173,6 +173,8 @@ class KnowledgeStore:
 
     def _snapshot(self, ids: list[str], langs: list[str], raw: Any, bm25: BM25Index) -> _index.Snapshot:
         cents = _index.centroids(raw, langs) if self.config.language_centering > 0 else {}
+        if len(cents) == 1:
+            cents = _index.complete(cents, self._seed_means())
         search = _index.centre(raw, langs, cents, self.config.language_centering)
         snap = _index.Snapshot(self._manifest.generation(), self._embedder.name, self._embedder.dim, ids, langs,
                                raw, search, cents, bm25, self.config.language_centering)
@@ -181,6 +183,14 @@ class KnowledgeStore:
         except OSError as exc:  # a read-only store still answers; the next writable open persists it
             log.warning("cannot write the query index to %s: %s", self.root / "index", exc)
         return snap
+
+    def _seed_means(self) -> dict[str, Any]:
+        """Mean passage vector of the built-in glossary's English words and of their Korean counterparts."""
+        from factorypilot.knowledge._glossary import DEFAULT_GLOSSARY
+
+        words = {"en": list(DEFAULT_GLOSSARY), "ko": [ko.split()[0] for ko in DEFAULT_GLOSSARY.values()]}
+        return {lang: _index.centre(self._embedder.passages(w), [], {}, 0.0).mean(axis=0)
+                for lang, w in words.items()}
 
     def _apply(self, snap: _index.Snapshot) -> None:
         self._raw = ExactIndex.from_matrix(snap.ids, snap.raw)

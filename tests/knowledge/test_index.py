@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from factorypilot.knowledge import KnowledgeConfig, KnowledgeStore
-from factorypilot.knowledge._index import centroids, text_lang
+from factorypilot.knowledge._index import centroids, complete, text_lang
 
 
 def _docs(tmp_path: Path) -> Path:
@@ -54,9 +54,14 @@ def test_stale_or_broken_index_is_rebuilt(tmp_path: Path) -> None:
         assert store.query("펌프 씰 교체", k=1)[0].citation.file in ("펌프.md", "pump.md")
 
 
-def test_centring_needs_both_languages() -> None:
+def test_centroids_per_language() -> None:
     raw = np.eye(4, dtype=np.float32)
-    assert centroids(raw, ["ko", "ko", "ko", "en"]) == {}
+    assert centroids(raw, ["ko", "ko", "en", "en"]) == {}
+    one = centroids(raw, ["ko", "ko", "ko", "en"])
+    assert set(one) == {"ko"}
+    seed = {"ko": np.ones(4, dtype=np.float32), "en": np.zeros(4, dtype=np.float32)}
+    done = complete(one, seed)  # the missing language: present mean + the seed's language offset
+    assert np.allclose(done["en"], one["ko"] - 1.0)
     both = centroids(np.vstack([raw, raw]), ["ko", "ko", "ko", "en", "en", "en", "ko", "en"])
     assert set(both) == {"ko", "en"}
     assert text_lang("펌프 씰은 2,000시간마다 교체한다") == "ko"
