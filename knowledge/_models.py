@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["Citation", "FileOutcome", "FileStatus", "Filters", "Hit", "IngestReport", "StoreStats"]
+__all__ = ["Answer", "Citation", "FileOutcome", "FileStatus", "Filters", "Hit", "IngestReport", "StoreStats"]
 
 
 class _Value(BaseModel):
@@ -40,6 +40,20 @@ class Hit(_Value):
     metadata: dict[str, str | int | float] = Field(default_factory=dict)
     vector_rank: int | None = None
     bm25_rank: int | None = None
+    context: str = Field(default="", description="the chunk with its neighbours of the same section (an answer "
+                                                 "cut at a chunk border is whole here)")
+
+
+class Answer(_Value):
+    """What :meth:`KnowledgeStore.ask` returns: the hits and whether they answer the question at all."""
+
+    question: str
+    company: str
+    answerable: bool = Field(description="False: no passage is close enough — say there is no answer in the "
+                                         "company's documents, do not answer from the hits")
+    evidence: float = Field(description="strength of the best evidence (compared with ``threshold``)")
+    threshold: float
+    hits: list[Hit] = Field(default_factory=list)
 
 
 class Filters(_Value):

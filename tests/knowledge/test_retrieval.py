@@ -121,9 +121,11 @@ def test_agent_tool_returns_citations(shared_store: KnowledgeStore) -> None:
     msg = tool.invoke({"type": "tool_call", "id": "call-1", "name": tool.name,
                        "args": {"query": "프레스 유압 저하", "equipment": "PR-2"}})
     assert "press_hydraulic_manual.md" in msg.content
-    assert msg.artifact
-    assert all(a["citation"]["chunk_id"] for a in msg.artifact)
-    assert {a["metadata"]["equipment"] for a in msg.artifact} == {"PR-2"}
+    assert msg.artifact["answerable"] is True
+    assert msg.artifact["evidence"] >= msg.artifact["threshold"]
+    assert msg.artifact["hits"]
+    assert all(a["citation"]["chunk_id"] for a in msg.artifact["hits"])
+    assert {a["metadata"]["equipment"] for a in msg.artifact["hits"]} == {"PR-2"}
 
 
 async def test_agent_tool_async(shared_store: KnowledgeStore) -> None:
