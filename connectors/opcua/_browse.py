@@ -59,6 +59,7 @@ class PlantStructure:
     object_types: dict[str, str] = field(default_factory=dict)     # "Line1/RB01" -> "RobotType"
     variable_types: dict[str, str] = field(default_factory=dict)   # tag id -> "AnalogItemType"
     unit_codes: dict[str, str] = field(default_factory=dict)       # tag id -> "CEL"
+    writable_by_someone: dict[str, bool] = field(default_factory=dict)  # AccessLevel (not this user's) allows writes
     methods: list[BrowsedMethod] = field(default_factory=list)
 
 
@@ -234,6 +235,8 @@ async def _describe(client: Client, variables: list[BrowsedVariable], chunk: int
                 names[(text.Locale or "")[:2].lower() or "en"] = text.Text
         var.data_type = dtype if isinstance(dtype, ua.NodeId) else ua.NodeId()
         writable = isinstance(access, int) and bool(access & _CURRENT_WRITE)
+        if structure is not None:
+            structure.writable_by_someone[var.node_id.to_string()] = writable
         if isinstance(user_access, int):
             writable = writable and bool(user_access & _CURRENT_WRITE)
         var.tag = Tag(
