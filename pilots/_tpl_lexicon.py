@@ -98,8 +98,8 @@ def _ascii_tokens(text: str) -> list[str]:
     return [t.lower() for t in _SPLIT.split(text) if t and not t.isdigit()]
 
 
-_AXIS_NUM = re.compile(r"(?:\b|_|(?<=[a-z]))(?:j|a|axis|joint|jnt)\s*_?(\d{1,2})(?=\b|_|[^0-9])|(\d{1,2})\s*(?:축|관절)",
-                       re.I)
+_AXIS_NUM = re.compile(
+    r"(?:\b|_|(?<=[a-z]))(?:j|a|axis|joint|jnt)\s*_?(\d{1,2})(?=\b|_|[^0-9])|(\d{1,2})\s*(?:축|관절)", re.I)
 _SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*(?:um|μm|µm|micron)", re.I)
 
 

@@ -24,8 +24,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
-from asyncua import Server, ua
+from asyncua import ua
 from asyncua.common.node import Node
+from asyncua.server.server import Server
+from asyncua.ua.attribute_ids import AttributeIds
+from asyncua.ua.object_ids import ObjectIds
 
 __all__ = ["NODE_OPCUA_VERSION", "PlantServer", "free_port", "load_plant", "node_modules", "serving_node_plant",
            "serving_plant"]
@@ -115,7 +118,7 @@ class _AsyncuaPlant:
                 t = await self.server.nodes.base_object_type.add_object_type(self.ns, tname)
                 types[tname] = t.nodeid
             node = await parent.add_object(nid, ua.QualifiedName(o["browse"], self.ns), objecttype=types[tname])
-        await node.write_attribute(ua.AttributeIds.DisplayName, ua.DataValue(ua.Variant(
+        await node.write_attribute(AttributeIds.DisplayName, ua.DataValue(ua.Variant(
             _text(o.get("display"), o["browse"]), ua.VariantType.LocalizedText)))
         for v in o.get("variables", []):
             await self._variable(node, v)
@@ -130,7 +133,7 @@ class _AsyncuaPlant:
         qn = ua.QualifiedName(v["browse"], self.ns)
         val = ua.Variant(v["value"], vt)
         node = await parent.add_variable(nid, qn, val)  # (asyncua's helper makes BaseDataVariableType only)
-        await node.write_attribute(ua.AttributeIds.DisplayName, ua.DataValue(ua.Variant(
+        await node.write_attribute(AttributeIds.DisplayName, ua.DataValue(ua.Variant(
             _text(v.get("display"), v["browse"]), ua.VariantType.LocalizedText)))
         if v.get("writable"):
             await node.set_writable()
@@ -159,14 +162,14 @@ class _AsyncuaPlant:
                 await self.write(effect["arg_to"], args[0].Value)
             return []
 
-        inputs = [ua.Argument(Name=a["name"], DataType=ua.NodeId(getattr(ua.ObjectIds, a["type"])), ValueRank=-1,
+        inputs = [ua.Argument(Name=a["name"], DataType=ua.NodeId(getattr(ObjectIds, a["type"])), ValueRank=-1,
                               Description=ua.LocalizedText(a.get("description", ""))) for a in m["inputs"]]
         node = await parent.add_method(_nid(self.ns, m["id"]), ua.QualifiedName(m["browse"], self.ns), call,
                                        inputs, [])
-        await node.write_attribute(ua.AttributeIds.DisplayName, ua.DataValue(ua.Variant(
+        await node.write_attribute(AttributeIds.DisplayName, ua.DataValue(ua.Variant(
             _text(m.get("display"), m["browse"]), ua.VariantType.LocalizedText)))
         if m.get("description"):
-            await node.write_attribute(ua.AttributeIds.Description, ua.DataValue(ua.Variant(
+            await node.write_attribute(AttributeIds.Description, ua.DataValue(ua.Variant(
                 ua.LocalizedText(m["description"]), ua.VariantType.LocalizedText)))
 
     async def write(self, ident: str, value: Any) -> None:

@@ -11,6 +11,7 @@ read-only tag for a setpoint, another data type): the mapper never calls such a 
 
 from __future__ import annotations
 
+import itertools
 import re
 import statistics
 import unicodedata
@@ -182,7 +183,7 @@ def _values(s: Score, spec: RoleSpec, tag: Tag, samples: Sequence[Scalar]) -> No
     if spec.data_type not in (DataType.FLOAT, DataType.INTEGER):
         return
     ints = [v for v in samples if isinstance(v, int) and not isinstance(v, bool)]
-    if len(ints) >= 3 and all(b > a for a, b in zip(ints, ints[1:], strict=False)) and spec.data_type == DataType.FLOAT:
+    if len(ints) >= 3 and all(b > a for a, b in itertools.pairwise(ints)) and spec.data_type == DataType.FLOAT:
         s.conflict(-0.5, "counts up like a counter, the role is an analog value")
     factor = s.unit.factor if s.unit is not None and s.unit.factor is not None else 1.0
     offset = s.unit.offset if s.unit is not None else 0.0

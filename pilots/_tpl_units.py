@@ -19,7 +19,8 @@ __all__ = ["UnitMatch", "compare_units", "parse_unit"]
 # UN/CEFACT Recommendation 20 common codes seen on plant floors -> pint spelling
 _UNECE: dict[str, str] = {
     "CEL": "degC", "FAH": "degF", "KEL": "kelvin", "P1": "percent", "SEC": "second", "MIN": "minute",
-    "HUR": "hour", "NU": "newton * meter", "NEW": "newton", "B47": "kilonewton", "B73": "meganewton", "K40": "standard_gravity", "PAL": "pascal",
+    "HUR": "hour", "NU": "newton * meter", "NEW": "newton", "B47": "kilonewton", "B73": "meganewton",
+    "K40": "standard_gravity", "PAL": "pascal",
     "KPA": "kilopascal", "MPA": "megapascal", "BAR": "bar", "MBR": "millibar", "C16": "millimeter / second",
     "MTS": "meter / second", "RPM": "revolution / minute", "AMP": "ampere", "VLT": "volt", "KWT": "kilowatt",
     "WTT": "watt", "HTZ": "hertz", "MMT": "millimeter", "MTR": "meter", "4H": "micrometer", "DD": "degree",

@@ -262,7 +262,7 @@ def propose_mapping(spec: PilotSpec, tags: Sequence[Tag], samples: Mapping[str, 
         if best is None:
             why = [f"no tag on {layout.name(host)} looks like this role — is it absent on this plant?"] if host \
                 else ["no machine on this plant fits the template"]
-            out[role] = RoleMapping(tag_id=None, reasons=why, **base)  # type: ignore[arg-type]
+            out[role] = RoleMapping(tag_id=None, reasons=why, **base)
             continue
         runner = max((s.total for s in scoped[role] if s.tag.id != best.tag.id), default=0.0)
         margin = best.total - runner
@@ -280,7 +280,7 @@ def propose_mapping(spec: PilotSpec, tags: Sequence[Tag], samples: Mapping[str, 
             conf = "medium"  # a method moves the machine: its name must be unmistakable to be taken unasked
         out[role] = RoleMapping(tag_id=best.tag.id, label=_label(best.tag), equipment=_where(layout, best.tag.id),
                                 score=round(best.total, 3), margin=round(margin, 3), confidence=conf,
-                                reasons=reasons, conflicts=best.conflicts, **base)  # type: ignore[arg-type]
+                                reasons=reasons, conflicts=best.conflicts, **base)
     return MappingProposal(pilot=spec.id, roles=out, equipment=host, alternatives=alternatives,
                            ambiguous=ambiguous, machines=fits)
 

@@ -108,3 +108,9 @@ def check_trust(server_der: bytes, trusted: list[Path], trust_unknown: bool, url
         hint=f"if the thumbprint matches the one shown on the server (SHA-1 {sha1}, SHA-256 {sha256}), add the file "
              f"{saved} to trusted_server_certificates (CLI: --trust {saved}); or opt in to unknown certificates "
              "with trust_unknown_server: true (CLI: --trust-unknown)")
+
+
+def own_certificate() -> tuple[Path, Path]:
+    """Where this client's application certificate (DER) and private key (PEM) live: ``FACTORYPILOT_HOME/pki/own``."""
+    own = get_settings().home / "pki" / "own"
+    return own / "cert.der", own / "key.pem"

@@ -13,7 +13,14 @@ import pytest
 
 from factorypilot.connectors.registry import create
 from factorypilot.errors import ConfigError
-from factorypilot.pilots.mapping import ABSENT, MappingProposal, load_answers, propose_mapping, resolve_answers, sample_plant
+from factorypilot.pilots.mapping import (
+    ABSENT,
+    MappingProposal,
+    load_answers,
+    propose_mapping,
+    resolve_answers,
+    sample_plant,
+)
 from factorypilot.pilots.runtime import resolve_spec
 from factorypilot.pilots.simulator import running_plant
 from factorypilot.pilots.simulator._mobility_kr import TRUTH
