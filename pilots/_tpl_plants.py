@@ -277,10 +277,15 @@ def serving_node_plant(path: Path, script: Path) -> Iterator[PlantServer]:
                             env={**os.environ, "NODE_PATH": str(modules)})
     try:
         assert proc.stdout is not None
-        line = proc.stdout.readline()
-        if not line.startswith("READY"):
-            err = proc.stderr.read() if proc.stderr else ""
-            raise RuntimeError(f"node-opcua plant did not start: {line}{err[-2000:]}")
+        seen: list[str] = []
+        line = ""
+        while not line.startswith("READY"):  # node-opcua prints notices first
+            line = proc.stdout.readline()
+            if not line:  # the process ended before it was ready
+                proc.wait(20)
+                err = proc.stderr.read() if proc.stderr else ""
+                raise RuntimeError(f"node-opcua plant did not start: {''.join(seen)[-1000:]}{err[-2000:]}")
+            seen.append(line)
         yield PlantServer(line.split()[1], load_plant(path))
     finally:
         proc.terminate()

@@ -1,0 +1,65 @@
+"""The small-firm flow on a foreign plant (plant B, a medical packaging line the robotics template was not
+written against), through the CLI in three commands: ``template init`` → ``template map`` (answers file that
+declares absent roles, one of them an interlock signal, acknowledged) → ``template run`` read-only, which
+detects an injected robot fault and blocks every action because the fence-door signal is not bound."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from factorypilot.agents import Ledger
+from factorypilot.cli._app import app
+from factorypilot.cli._commands import register
+from factorypilot.pilots._tpl_plants import serving_plant
+from factorypilot.pilots.templates import Project, export_template
+
+register(app)
+runner = CliRunner()
+PLANT_B = Path(__file__).parents[1] / "pilots" / "plants" / "plant_b_medical.json"
+
+
+def _cli(*args: str) -> str:
+    result = runner.invoke(app, list(args), catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return " ".join(result.output.split())
+
+
+def test_three_commands_from_template_to_a_read_only_pilot_on_a_foreign_plant(fp_home: Path, tmp_path: Path) -> None:
+    export_template("robotics", fp_home / "templates", home=fp_home, override_reason="e2e", by="lead")
+    project = tmp_path / "메디텍"
+    answers = tmp_path / "answers.yaml"
+    answers.write_text("joint2_torque: null\njoint2_temperature: null\nmove_home: null\ncell_door_open: null\n"
+                       "acknowledge: [cell_door_open]\n", encoding="utf-8")
+    with serving_plant(PLANT_B) as plant:
+        started = time.perf_counter()
+        out = _cli("template", "init", "robotics-weld-cell", "--company", "메디텍", "--endpoint", plant.endpoint,
+                   "--dir", str(project))
+        assert "writes disabled" in out
+        out = _cli("template", "map", "--project", str(project), "--answers", str(answers))
+        assert "read-only check passed" in out
+        assert "cell_door_open absent (acknowledged)" in out
+        assert "joint2_torque absent → disabled: detector threshold on joint2_torque" in out
+        spec = Project.open(project).spec()
+        assert spec.absent == ["joint2_torque", "joint2_temperature", "cell_door_open", "move_home"]
+        assert spec.bindings["fault_code"] == "ns=2;s=MTK.PKG.PNP01.ERR"
+        assert spec.bindings["reset_fault"] == "ns=2;s=MTK.PKG.PNP01.ErrReset"
+        assert "joint2_torque" not in spec.bindings
+        # a robot fault on the plant
+        plant.set("s=MTK.PKG.PNP01.ERR", 1203)
+        plant.set("s=MTK.PKG.PNP01.ALM", True)
+        out = _cli("template", "run", "--project", str(project), "--max-runs", "1", "--seconds", "60",
+                   "--no-knowledge", "--lang", "en")
+        elapsed = time.perf_counter() - started
+        assert "stopped after 1 run(s)" in out
+        assert plant.get("s=MTK.PKG.PNP01.ERR") == 1203  # nothing was reset: read-only, and the interlock blocks
+    with Ledger(Project.open(project).home / "ledger.sqlite") as ledger:
+        mapping = ledger.records(kind="template.mapping")[-1].payload
+        assert mapping["absent_acknowledged"] == ["cell_door_open"]
+        refusals = [r.payload for r in ledger.records(kind="refusal")]
+        assert refusals, [r.kind for r in ledger.records()]
+        assert any("interlock signal not bound" in str(p) for p in refusals), refusals
+        assert ledger.verify().ok
+    print(f"small firm on a foreign plant: 3 commands, {elapsed:.1f} s to the first handled event")
