@@ -74,6 +74,7 @@ class PlantServer:
     description: dict[str, Any]
     _set: Any = None
     _get: Any = None
+    _user_writable: Any = None
     notes: list[str] = field(default_factory=list)
 
     def set(self, ident: str, value: Any) -> None:
@@ -81,6 +82,12 @@ class PlantServer:
         if self._set is None:
             raise RuntimeError("this plant server cannot be driven from the test")
         self._set(ident, value)
+
+    def user_writable(self, ident: str, writable: bool) -> None:
+        """Let the plant's users write the variable, or not (UserAccessLevel), as an administrator would."""
+        if self._user_writable is None:
+            raise RuntimeError("this plant server cannot be driven from the test")
+        self._user_writable(ident, writable)
 
     def get(self, ident: str) -> Any:
         if self._get is None:
@@ -137,6 +144,8 @@ class _AsyncuaPlant:
             _text(v.get("display"), v["browse"]), ua.VariantType.LocalizedText)))
         if v.get("writable"):
             await node.set_writable()
+            if v.get("user_writable") is False:  # the plant's users may not write it (a viewer login)
+                await self.user_writable(v["id"], False, node)
         if v.get("unit"):
             u = v["unit"]
             eu = ua.EUInformation(NamespaceUri=_UNECE, UnitId=_unit_id(u["code"]) if u.get("code") else -1,
@@ -171,6 +180,11 @@ class _AsyncuaPlant:
         if m.get("description"):
             await node.write_attribute(AttributeIds.Description, ua.DataValue(ua.Variant(
                 ua.LocalizedText(m["description"]), ua.VariantType.LocalizedText)))
+
+    async def user_writable(self, ident: str, writable: bool, node: Node | None = None) -> None:
+        level = ua.AccessLevel.CurrentRead.mask | (ua.AccessLevel.CurrentWrite.mask if writable else 0)
+        await (node or self.nodes[ident]).write_attribute(
+            AttributeIds.UserAccessLevel, ua.DataValue(ua.Variant(level, ua.VariantType.Byte)))
 
     async def write(self, ident: str, value: Any) -> None:
         vt = self.types[ident]
@@ -247,8 +261,11 @@ def serving_plant(path: Path) -> Iterator[PlantServer]:
 
         return asyncio.run_coroutine_threadsafe(go(), loop).result(30)
 
+    def user_writable(ident: str, writable: bool) -> None:
+        asyncio.run_coroutine_threadsafe(plant.user_writable(ident, writable), loop).result(30)
+
     try:
-        yield PlantServer(f"opc.tcp://127.0.0.1:{plant.port}", desc, setter, getter)
+        yield PlantServer(f"opc.tcp://127.0.0.1:{plant.port}", desc, setter, getter, user_writable)
     finally:
         assert stop is not None
         loop.call_soon_threadsafe(stop.set)

@@ -63,3 +63,36 @@ def test_three_commands_from_template_to_a_read_only_pilot_on_a_foreign_plant(fp
         assert any("interlock signal not bound" in str(p) for p in refusals), refusals
         assert ledger.verify().ok
     print(f"small firm on a foreign plant: 3 commands, {elapsed:.1f} s to the first handled event")
+
+
+def test_read_only_identity_warns_and_enable_writes_waits_for_a_write_capable_check(fp_home: Path,
+                                                                                    tmp_path: Path) -> None:
+    """A viewer login cannot write the speed override: the check passes with a warning in read-only mode, and
+    enable-writes refuses until a check with an identity that can write it has passed."""
+    export_template("robotics", fp_home / "templates", home=fp_home, override_reason="e2e", by="lead")
+    project = tmp_path / "firm"
+    answers = tmp_path / "answers.yaml"
+    answers.write_text("joint2_torque: null\njoint2_temperature: null\nmove_home: null\ncell_door_open: null\n"
+                       "acknowledge: [cell_door_open]\n", encoding="utf-8")
+    with serving_plant(PLANT_B) as plant:
+        plant.user_writable("s=MTK.PKG.PNP01.OVR", False)
+        _cli("template", "init", "robotics-weld-cell", "--company", "firm", "--endpoint", plant.endpoint,
+             "--dir", str(project))
+        out = _cli("template", "map", "--project", str(project), "--answers", str(answers))
+        assert "read-only check passed" in out
+        assert "not writable for this user" in out
+        proj = Project.open(project)
+        assert proj.spec().bindings["speed_override"] == "ns=2;s=MTK.PKG.PNP01.OVR"
+        assert proj.last_check()["write_capable"] is False  # type: ignore[index]
+        refused = runner.invoke(app, ["template", "enable-writes", "--project", str(project), "--by", "김반장",
+                                      "--reason", "검증 완료"])
+        assert refused.exit_code == 1
+        assert "identity that cannot write the setpoints" in str(refused.exception)
+        plant.user_writable("s=MTK.PKG.PNP01.OVR", True)  # the administrator gives the pilot's user write access
+        out = _cli("template", "check", "--project", str(project), "--reads", "2")
+        assert "read-only check passed" in out
+        _cli("template", "enable-writes", "--project", str(project), "--by", "김반장", "--reason", "2주 검증 완료")
+        assert proj.writes_enabled()
+    with Ledger(proj.home / "ledger.sqlite") as ledger:
+        rec = ledger.records(kind="template.writes_enabled")[-1]
+        assert (rec.payload["by"], rec.payload["reason"]) == ("김반장", "2주 검증 완료")
