@@ -52,7 +52,8 @@ def test_what_an_absent_role_feeds_is_disabled() -> None:
     assert "joint2-torque-high" not in {p.id for p in config.playbooks}
     # a method step without its own read-back takes the role's confirm: a confirmed call is done
     steps = [a for p in config.playbooks for a in p.actions if a.call == "reset_fault"]
-    assert steps and all(a.expect for a in steps)
+    assert steps
+    assert all(a.expect for a in steps)
 
 
 def test_a_required_role_that_is_neither_mapped_nor_absent_still_blocks() -> None:

@@ -46,7 +46,7 @@ def _browse(name: str) -> Browsed:
 def plant_a() -> Iterator[Browsed]:
     if NODE_MISSING:
         pytest.skip("node or node-opcua is not installed: bash .ci/run installs node-opcua into ~/.cache/factorypilot")
-    yield _browse("plant_a_daesung")
+    return _browse("plant_a_daesung")
 
 
 @pytest.fixture(scope="module")
@@ -92,7 +92,8 @@ def test_robot_template_binds_within_one_robot(plant_a: Browsed) -> None:
     assert all(rm.confidence != "high" for rm in first.roles.values())
     prop = propose_mapping(spec, tags, values, equipment="RB01", facts=facts)
     by = prop.roles
-    assert by["fault_code"].tag_id == "ns=2;i=1003" and by["fault_code"].equipment == "RB01"
+    assert by["fault_code"].tag_id == "ns=2;i=1003"
+    assert by["fault_code"].equipment == "RB01"
     assert by["fault_code"].confidence == "high"
     assert by["robot_state"].tag_id is None  # the robot has no state tag; the CNC's MC_STS is not proposed
     assert all(rm.equipment in ("", "RB01") for r, rm in by.items() if rm.level == "equipment")
@@ -104,7 +105,8 @@ def test_robot_template_binds_within_one_robot(plant_a: Browsed) -> None:
     assert by["joint2_temperature"].tag_id == "ns=2;i=1022"
     assert by["speed_override"].tag_id == "ns=2;i=1004"
     # methods are listed and matched on the robot
-    assert by["move_home"].tag_id == "ns=2;i=1091" and by["move_home"].kind == "method"
+    assert by["move_home"].tag_id == "ns=2;i=1091"
+    assert by["move_home"].kind == "method"
     assert by["reset_fault"].tag_id == "ns=2;i=1090"
     # the same template on the second robot
     second = propose_mapping(spec, tags, values, equipment="RB02", facts=facts)
@@ -125,7 +127,8 @@ def test_units_codes_and_conversion(plant_b: Browsed) -> None:
     tags, values, facts, _ = plant_b
     prop = propose_mapping(resolve_spec("healthcare")[0], tags, values, facts=facts)
     rm = prop.roles["differential_pressure"]
-    assert rm.tag_id == "ns=2;s=MTK.PKG.CR1.DP" and rm.confidence == "high"  # not the ante-room or filter DP
+    assert rm.tag_id == "ns=2;s=MTK.PKG.CR1.DP"
+    assert rm.confidence == "high"
     assert any("unit Pa" in r for r in rm.reasons)
     assert prop.roles["particles_5um"].tag_id == "ns=2;s=MTK.PKG.CR1.PC50"  # 5 µm, not 0.5 µm
 

@@ -35,9 +35,11 @@ def test_cert_create_show_and_a_server_that_refuses_our_certificate(fp_home: Pat
     info = describe_certificate(cert)
     assert info["application_uri"] == "urn:factorypilot:client"
     shown = runner.invoke(app, ["connect", "cert", "show"])
-    assert info["sha1"] in shown.output and "관리자" in shown.output
+    assert info["sha1"] in shown.output
+    assert "관리자" in shown.output
     again = runner.invoke(app, ["connect", "cert", "create"])
-    assert again.exit_code == 1 and "exists already" in str(again.exception)
+    assert again.exit_code == 1
+    assert "exists already" in str(again.exception)
     with running_plant(model="mobility", seed=1, secure=True, cert_dir=tmp_path / "pki", offer_none=False) as plant:
         assert plant.certificates is not None
         with pytest.raises(SecurityError) as refused:
@@ -47,20 +49,22 @@ def test_cert_create_show_and_a_server_that_refuses_our_certificate(fp_home: Pat
                       "trusted_server_certificates": [str(plant.certificates.server_cert)]})
         text = str(refused.value)
         assert "the server refused our client certificate" in text
-        assert str(cert.resolve()) in text and info["sha1"] in text
+        assert str(cert.resolve()) in text
+        assert info["sha1"] in text
         # and the other way round: we refuse a server certificate that is not in our trust list
         with pytest.raises(UntrustedCertificateError) as ours:
             _connect({"endpoint": plant.endpoint, "security_policy": "Basic256Sha256",
                       "security_mode": "SignAndEncrypt", "client_certificate": str(cert),
                       "client_private_key": str(key)})
-        assert "not in the trust list" in str(ours.value) and "SHA-1" in str(ours.value)
+        assert "not in the trust list" in str(ours.value)
+        assert "SHA-1" in str(ours.value)
         assert "--trust" in str(ours.value)
 
 
 def test_wrong_user_is_an_authentication_error(fp_home: Path) -> None:
-    with running_plant(model="mobility", seed=1, users={"operator": "s3cret"}, allow_anonymous=False) as plant:
-        with pytest.raises(AuthenticationError, match="refused the identity"):
-            _connect({"endpoint": plant.endpoint, "username": "operator", "password": "wrong"})
+    with running_plant(model="mobility", seed=1, users={"operator": "s3cret"}, allow_anonymous=False) as plant, \
+            pytest.raises(AuthenticationError, match="refused the identity"):
+        _connect({"endpoint": plant.endpoint, "username": "operator", "password": "wrong"})
 
 
 def test_password_comes_from_the_environment_never_the_yaml(fp_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
