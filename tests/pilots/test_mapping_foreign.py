@@ -143,3 +143,28 @@ def test_answers_text_marks_guesses(plant_a: Browsed) -> None:
     # the fence door: only the CNC's door switch on the same line — a guess, never taken unasked
     assert "cell_door_open: ?ns=2;s=DSA.L1.CNC01.DR_SW  # medium" in text
     assert "robot_state: null  # none: no plausible tag — absent? disables: KPIs" in text
+
+
+def test_mapping_is_stable_while_a_fault_is_active(plant_b: Browsed) -> None:
+    """The same proposal, at the same confidence, whether plant B is calm or a fault is active while mapping."""
+    calm_tags, calm_values, calm_facts, _ = plant_b
+
+    async def go(endpoint: str) -> tuple[list[Tag], dict[str, list[Scalar]], PlantFacts]:
+        async with create("opcua", {"endpoint": endpoint}) as conn:
+            tags, values = await sample_plant(conn, reads=3, interval_s=0.15)
+            return tags, values, PlantFacts.of(conn)
+
+    with serving_plant(PLANTS / "plant_b_medical.json") as plant:
+        plant.set("s=MTK.PKG.SEAL01.JAW_TMP", 163.0)   # sealer overheating
+        plant.set("s=MTK.PKG.CR1.DP", 2.0)             # room lost its pressure
+        plant.set("s=MTK.PKG.PNP01.ERR", 1203)         # robot stopped on a fault
+        plant.set("s=MTK.PKG.PNP01.ALM", True)
+        tags, values, facts = asyncio.run(go(plant.endpoint))
+    assert values["ns=2;s=MTK.PKG.SEAL01.JAW_TMP"][-1] == 163.0
+    for tpl in ("healthcare", "robotics"):
+        spec = resolve_spec(tpl)[0]
+        calm = propose_mapping(spec, calm_tags, calm_values, facts=calm_facts)
+        fault = propose_mapping(spec, tags, values, facts=facts)
+        assert {r: (m.tag_id, m.confidence) for r, m in fault.roles.items()} == \
+               {r: (m.tag_id, m.confidence) for r, m in calm.roles.items()}
+    assert fault.roles["fault_code"].confidence == "high"
