@@ -157,14 +157,18 @@ def _prompt(rm: Any, tags: Sequence[Any]) -> str | None:
         console.print(f"  {i}. {c.label} on {c.equipment}  [dim]{c.tag_id}  score {c.score:.2f}[/]")
     console.print(f"  absent = this plant has no such signal (disables: {'; '.join(rm.feeds) or 'nothing'})")
     default = "1" if rm.tag_id else "absent"
-    answer = str(typer.prompt("number, tag name/id, 'absent' or 'skip'", default=default)).strip()
-    if answer.lower() in ("skip", "s", ""):
-        return None
-    if answer.lower() in ("absent", "없음", "a"):
-        return "absent"
-    if answer.isdigit() and 1 <= int(answer) <= len(rm.candidates):
-        return str(rm.candidates[int(answer) - 1].tag_id)
-    return answer
+    names = {n for t in tags for n in (t.id, t.name, *t.display_names.values())}
+    while True:
+        answer = str(typer.prompt("number, tag name/id, 'absent' or 'skip'", default=default)).strip()
+        if answer.lower() in ("skip", "s", ""):
+            return None
+        if answer.lower() in ("absent", "없음", "a"):
+            return "absent"
+        if answer.isdigit() and 1 <= int(answer) <= len(rm.candidates):
+            return str(rm.candidates[int(answer) - 1].tag_id)
+        if answer in names or rm.kind == "method":
+            return answer
+        console.print(f"[red]no candidate {answer!r} and no tag of that name / 해당 태그가 없습니다[/]")
 
 
 def _choose(proposal: Any) -> str | None:

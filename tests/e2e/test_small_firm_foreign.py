@@ -96,3 +96,37 @@ def test_read_only_identity_warns_and_enable_writes_waits_for_a_write_capable_ch
     with Ledger(proj.home / "ledger.sqlite") as ledger:
         rec = ledger.records(kind="template.writes_enabled")[-1]
         assert (rec.payload["by"], rec.payload["reason"]) == ("김반장", "2주 검증 완료")
+
+
+def test_interactive_map_asks_which_robot_and_takes_absent_answers(fp_home: Path, tmp_path: Path) -> None:
+    """Plant A (node-opcua): two robots, so the prompt asks which one; the person answers 'absent' for what
+    the robot lacks and acknowledges the missing fence-door interlock signal."""
+    import shutil
+
+    import pytest
+
+    from factorypilot.pilots._tpl_plants import node_modules, serving_node_plant
+
+    if shutil.which("node") is None or node_modules() is None:
+        pytest.skip("node or node-opcua is not installed: bash .ci/run installs node-opcua into ~/.cache/factorypilot")
+    plants = Path(__file__).parents[1] / "pilots" / "plants"
+    export_template("robotics", fp_home / "templates", home=fp_home, override_reason="e2e", by="lead")
+    project = tmp_path / "대성오토텍"
+    with serving_node_plant(plants / "plant_a_daesung.json", plants / "nodeopcua_plant.js") as plant:
+        _cli("template", "init", "robotics-weld-cell", "--company", "대성오토텍", "--endpoint", plant.endpoint,
+             "--dir", str(project))
+        # machine RB01; joint2_torque (N·m, low): absent; robot_state (none): absent; fault_active (medium): 1;
+        # cell_door_open (the CNC's door, medium): absent; reset_fault (medium): 1; acknowledge the interlock: y
+        result = runner.invoke(app, ["template", "map", "--project", str(project), "--no-check"],
+                               input="RB01\nabsent\nabsent\n1\nabsent\n1\ny\n")
+        assert result.exit_code == 0, result.output
+        out = " ".join(result.output.split())
+        assert "several machines could host this template" in out
+        assert "robot_state absent → disabled: KPIs oee" in out
+        assert "cell_door_open absent (acknowledged)" in out
+    spec = Project.open(project).spec()
+    assert spec.absent == ["joint2_torque", "robot_state", "cell_door_open"]
+    assert spec.absent_acknowledged == ["cell_door_open"]
+    assert spec.bindings["fault_code"] == "ns=2;i=1003"
+    assert spec.bindings["reset_fault"] == "ns=2;i=1090"
+    assert all(not t.startswith("ns=2;s=DSA.L1.CNC01") for t in spec.bindings.values())
