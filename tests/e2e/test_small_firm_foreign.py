@@ -19,6 +19,9 @@ from factorypilot.pilots.templates import Project, export_template
 register(app)
 runner = CliRunner()
 PLANT_B = Path(__file__).parents[1] / "pilots" / "plants" / "plant_b_medical.json"
+# what the pick-and-place robot of plant B does not have (the fence door feeds an interlock: acknowledged)
+ABSENT_ANSWERS = ("joint2_torque: null\njoint2_temperature: null\nmove_home: null\ncell_door_open: null\n"
+                  "acknowledge: [cell_door_open]\n")
 
 
 def _cli(*args: str) -> str:
@@ -31,8 +34,7 @@ def test_three_commands_from_template_to_a_read_only_pilot_on_a_foreign_plant(fp
     export_template("robotics", fp_home / "templates", home=fp_home, override_reason="e2e", by="lead")
     project = tmp_path / "메디텍"
     answers = tmp_path / "answers.yaml"
-    answers.write_text("joint2_torque: null\njoint2_temperature: null\nmove_home: null\ncell_door_open: null\n"
-                       "acknowledge: [cell_door_open]\n", encoding="utf-8")
+    answers.write_text(ABSENT_ANSWERS, encoding="utf-8")
     with serving_plant(PLANT_B) as plant:
         started = time.perf_counter()
         out = _cli("template", "init", "robotics-weld-cell", "--company", "메디텍", "--endpoint", plant.endpoint,
@@ -72,8 +74,7 @@ def test_read_only_identity_warns_and_enable_writes_waits_for_a_write_capable_ch
     export_template("robotics", fp_home / "templates", home=fp_home, override_reason="e2e", by="lead")
     project = tmp_path / "firm"
     answers = tmp_path / "answers.yaml"
-    answers.write_text("joint2_torque: null\njoint2_temperature: null\nmove_home: null\ncell_door_open: null\n"
-                       "acknowledge: [cell_door_open]\n", encoding="utf-8")
+    answers.write_text(ABSENT_ANSWERS, encoding="utf-8")
     with serving_plant(PLANT_B) as plant:
         plant.user_writable("s=MTK.PKG.PNP01.OVR", False)
         _cli("template", "init", "robotics-weld-cell", "--company", "firm", "--endpoint", plant.endpoint,
