@@ -74,3 +74,30 @@ def test_password_comes_from_the_environment_never_the_yaml(fp_home: Path, monke
         monkeypatch.delenv("PLANT_PW")
         with pytest.raises(Exception, match="PLANT_PW, which is not set"):
             _connect({"endpoint": plant.endpoint, "username": "operator", "password_env": "PLANT_PW"})
+
+
+def test_template_init_security_options_never_write_a_password(fp_home: Path, tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    import yaml
+
+    from factorypilot.pilots.templates import export_template
+
+    export_template("mobility", fp_home / "templates", home=fp_home, override_reason="test", by="lead")
+    monkeypatch.setenv("FACTORYPILOT_OPCUA_PASSWORD", "s3cret")
+    no_cert = runner.invoke(app, ["template", "init", "mobility-cnc", "--company", "firm", "--endpoint",
+                                  "opc.tcp://127.0.0.1:4840", "--dir", str(tmp_path / "a"), "--security",
+                                  "Basic256Sha256"])
+    assert no_cert.exit_code == 1
+    assert "connect cert create" in str(no_cert.exception)
+    assert runner.invoke(app, ["connect", "cert", "create"]).exit_code == 0
+    out = runner.invoke(app, ["template", "init", "mobility-cnc", "--company", "firm", "--endpoint",
+                              "opc.tcp://127.0.0.1:4840", "--dir", str(tmp_path / "b"), "--security",
+                              "Basic256Sha256", "--user", "viewer", "--trust", str(tmp_path / "server.der")])
+    assert out.exit_code == 0, out.output
+    text = (tmp_path / "b" / "pilot.yaml").read_text(encoding="utf-8")
+    assert "s3cret" not in text
+    config = yaml.safe_load(text)["connector"]["config"]
+    assert config["password_env"] == "FACTORYPILOT_OPCUA_PASSWORD"
+    assert config["username"] == "viewer"
+    assert (config["security_policy"], config["security_mode"]) == ("Basic256Sha256", "SignAndEncrypt")
+    assert config["client_certificate"] == str(own_certificate()[0])
