@@ -8,8 +8,8 @@ template was written against. The lead firm's ``mobility-cnc`` pilot is exported
 Then the firm runs exactly these commands (as subprocesses, the way a person types them):
 
 1. ``factorypilot template init mobility-cnc --company 성서정밀 --endpoint opc.tcp://...``
-2. ``factorypilot template map --project DIR``   (one prompt for the one uncertain role, answered "1";
-   ends with the live read-only check)
+2. ``factorypilot template map --project DIR``   (prompts only for uncertain roles — none on this plant, every
+   role is proposed high; a "1" is ready on stdin in case one is asked; ends with the live read-only check)
 3. ``factorypilot template run --project DIR --max-runs 1``   (read-only: a vibration drift is detected,
    the feed write is refused, the maintenance note is kept)
 

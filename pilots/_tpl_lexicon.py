@@ -45,6 +45,36 @@ _SYNONYMS: dict[str, tuple[str, ...]] = {
     "humidity": ("humidity", "hum", "습도"),
     "scrap": ("scrap", "ng", "reject", "불량"),
     "good": ("good", "ok", "양품"),
+    "robot": ("robot", "rb", "rob", "로봇"),
+    "fault": ("fault", "flt", "err", "error", "고장", "에러", "오류", "이상"),
+    "code": ("code", "cd", "no", "코드", "번호"),
+    "reset": ("reset", "rst", "clear", "리셋", "해제"),
+    "home": ("home", "homed", "origin", "원점"),
+    "torque": ("torque", "trq", "tq", "토크"),
+    "motor": ("motor", "mtr", "모터"),
+    "joint": ("joint", "axis", "axes", "jnt", "축", "관절"),
+    "cycle": ("cycle", "cyc", "사이클", "택트", "tact"),
+    "time": ("time", "tm", "타임", "시간"),
+    "particle": ("particle", "particles", "pc", "ptc", "입자", "파티클", "미립자"),
+    "differential": ("differential", "dp", "diff", "차압"),
+    "room": ("room", "cr", "실내", "룸", "클린룸"),
+    "fan": ("fan", "팬", "송풍기"),
+    "supply": ("supply", "sa", "급기"),
+    "seal": ("seal", "sealer", "sealing", "jaw", "실링", "씰링", "실러"),
+    "line": ("line", "ln", "라인"),
+    "batch": ("batch", "배치"),
+    "lot": ("lot", "로트"),
+    "weld": ("weld", "wld", "용접"),
+    "cabinet": ("cabinet", "cab", "제어반", "판넬"),
+    "actual": ("actual", "act", "pv", "실제", "현재"),
+    "command": ("command", "cmd", "지령"),
+    "leak": ("leak", "lk", "리크", "누설"),
+    "screw": ("screw", "nutrunner", "체결", "너트런너"),
+    "life": ("life", "수명"),
+    "grip": ("gripper", "grp", "그리퍼"),
+    "filter": ("filter", "flt_dp", "필터"),
+    "ante": ("ante", "anteroom", "전실"),
+    "hvac": ("hvac", "ahu", "공조기", "공조"),
 }
 _ASCII: dict[str, str] = {}
 _HANGUL: list[tuple[str, str]] = []
@@ -68,17 +98,34 @@ def _ascii_tokens(text: str) -> list[str]:
     return [t.lower() for t in _SPLIT.split(text) if t and not t.isdigit()]
 
 
+_AXIS_NUM = re.compile(
+    r"(?:\b|_|(?<=[a-z]))(?:j|a|axis|joint|jnt)\s*_?(\d{1,2})(?=\b|_|[^0-9])|(\d{1,2})\s*(?:축|관절)", re.I)
+_SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*(?:um|μm|µm|micron)", re.I)
+
+
+def _numbers(text: str) -> set[str]:
+    """Numbered things a name carries: an axis (``J2``, ``2축``, ``joint2``) or a particle size (``0.5um``)."""
+    found = {f"axis#{int(a or b)}" for a, b in _AXIS_NUM.findall(text)}
+    if found:
+        found.add("joint")
+    found |= {f"size#{float(m):g}" for m in _SIZE.findall(re.sub(r"(\d)_(\d)", r"\1.\2", text))}
+    return found
+
+
 def concepts(text: str) -> set[str]:
     """Concepts named in ``text`` (Korean and/or English, abbreviations, CamelCase or SNAKE_CASE)."""
     text = unicodedata.normalize("NFKC", text)
-    found: set[str] = set()
+    found: set[str] = _numbers(text)
     for run in _HANGUL_RUN.findall(text):
         rest = run
         for word, concept in _HANGUL:
             if word in rest:
                 found.add(concept)
                 rest = rest.replace(word, " ")
-    for tok in _ascii_tokens(_HANGUL_RUN.sub(" ", text)):
+    tokens = _ascii_tokens(_HANGUL_RUN.sub(" ", text))
+    if "t" in tokens and any(t in ("cyc", "cycle", "ct") for t in tokens):
+        tokens = [("time" if t == "t" else t) for t in tokens]  # CYC_T: cycle time, not a tool
+    for tok in tokens:
         if tok in _ASCII:
             found.add(_ASCII[tok])
             continue

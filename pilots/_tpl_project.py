@@ -15,6 +15,7 @@ names who and why, and is recorded in the project's audit ledger.
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from dataclasses import dataclass
@@ -100,14 +101,37 @@ class Project:
     def _spec_doc(self) -> dict[str, Any]:
         return _read_yaml(self.spec_path)
 
-    def save_bindings(self, bindings: dict[str, str], *, source: str = "template map") -> None:
-        """Write the confirmed bindings into pilot.yaml (validated) and record them in the ledger."""
+    def save_bindings(self, bindings: dict[str, str], *, source: str = "template map", absent: list[str] | None = None,
+                      acknowledged: list[str] | None = None, equipment: str | None = None) -> None:
+        """Write the confirmed bindings (and the roles declared absent) into pilot.yaml (validated) and record
+        them in the ledger — who declared what absent is part of the audit trail."""
         doc = self._spec_doc()
         doc["bindings"] = dict(bindings)
-        PilotSpec.model_validate(doc)
+        if absent is not None:
+            doc["absent"] = list(absent)
+            doc["absent_acknowledged"] = list(acknowledged or [])
+        try:
+            PilotSpec.model_validate(doc)
+        except ValueError as exc:
+            raise ConfigError(f"the mapping does not make a valid pilot: {exc}", where=str(self.spec_path)) from exc
         _write_yaml(self.spec_path, doc)
         with self.ledger() as ledger:
-            ledger.append("template.mapping", {"company": self.company, "bindings": bindings, "source": source})
+            ledger.append("template.mapping", {"company": self.company, "bindings": bindings, "source": source,
+                                               "absent": list(absent or []),
+                                               "absent_acknowledged": list(acknowledged or []),
+                                               "equipment": equipment})
+
+    def last_check(self) -> dict[str, Any] | None:
+        """The newest read-only check report of this project (``template check``/``map``), if any."""
+        spec = self.spec()
+        reports = sorted((self.home / "reports" / spec.id).glob("readonly-*/report.json"))
+        if not reports:
+            return None
+        try:
+            data = json.loads(reports[-1].read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError):
+            return None
+        return data if isinstance(data, dict) else None
 
     def writes_enabled(self) -> bool:
         return bool(self._spec_doc().get("policy", {}).get("writes_enabled", True))
@@ -121,6 +145,19 @@ class Project:
         if enabled and spec.missing_roles():
             raise ConfigError(f"cannot enable writes: unmapped required roles {', '.join(spec.missing_roles())}",
                               where=str(self.spec_path), hint="map them first: factorypilot template map")
+        if enabled:
+            check = self.last_check()
+            if check is None or not check.get("checks_passed"):
+                raise ConfigError("cannot enable writes: no passed read-only check of the current mapping",
+                                  where=str(self.spec_path), hint="run: factorypilot template check --project "
+                                  f"{self.root} (it must pass first)")
+            if not check.get("write_capable") or check.get("bindings") not in (None, spec.bindings):
+                raise ConfigError("cannot enable writes: the last passed check ran with an identity that cannot "
+                                  f"write the setpoints ({check.get('identity', 'anonymous')})"
+                                  if not check.get("write_capable") else
+                                  "cannot enable writes: the mapping changed since the last passed check",
+                                  where=str(self.spec_path), hint="run template check with a write-capable user "
+                                  "(--user NAME, password from FACTORYPILOT_OPCUA_PASSWORD) until it passes")
         doc = self._spec_doc()
         doc.setdefault("policy", {})["writes_enabled"] = enabled
         PilotSpec.model_validate(doc)

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from factorypilot.agents import AgentConfig, Playbook, SafetyPolicy, VerifyConfig, load_playbooks
 from factorypilot.agents.detectors import DetectorConfig
@@ -22,7 +22,7 @@ from factorypilot.connectors.registry import config_error
 from factorypilot.errors import ConfigError
 from factorypilot.pilots._eval_scenarios import GateSpec, KpiSpec, Scenario
 from factorypilot.pilots._spec_fit import FitStatement
-from factorypilot.vocabulary import DataType
+from factorypilot.vocabulary import DataType, Scalar
 
 __all__ = ["ConnectorSpec", "PilotSpec", "RoleSpec", "SimulatorSpec", "load_spec"]
 
@@ -46,6 +46,12 @@ class RoleSpec(_Strict):
     writable: bool = False
     aliases: list[str] = Field(default_factory=list, description="other names seen in plants (Korean/English)")
     typical_range: tuple[float, float] | None = None
+    level: Literal["equipment", "line", "site"] = Field(
+        default="equipment", description="where the signal lives: on the one machine the pilot watches "
+        "(template map binds it inside that machine's subtree), on its line, or anywhere on the site")
+    confirm: dict[str, Scalar] = Field(
+        default_factory=dict, description="method roles: the read-back (role -> value) that confirms a call "
+        "(e.g. {fault_code: 0} after a fault reset); used when a playbook step names no `expect`")
 
 
 class ConnectorSpec(_Strict):
@@ -67,6 +73,11 @@ class PilotSpec(_Strict):
     description: LocalizedText = ""
     roles: dict[str, RoleSpec]
     bindings: dict[str, str] = Field(default_factory=dict, description="role -> tag id on a concrete plant")
+    absent: list[str] = Field(default_factory=list, description="roles this plant has no signal for (declared "
+                              "by a person in template map); what they feed is disabled")
+    absent_acknowledged: list[str] = Field(
+        default_factory=list, description="absent roles that feed an interlock, acknowledged by a person: the "
+        "interlock then blocks every action with 'interlock signal not bound'")
     observe: list[str] = Field(default_factory=list, description="roles read on every run (default: all)")
     connector: ConnectorSpec | None = None
     simulator: SimulatorSpec | None = None
@@ -105,6 +116,38 @@ class PilotSpec(_Strict):
                 raise ValueError(f"detector watches unknown role {d.role!r}; declare it under roles")
         return v
 
+    @model_validator(mode="after")
+    def _absent_roles(self) -> PilotSpec:
+        unknown = [r for r in self.absent if r not in self.roles]
+        if unknown:
+            raise ValueError(f"absent names unknown role(s) {', '.join(unknown)}")
+        locks = self.interlock_roles()
+        unacked = [r for r in self.absent if r in locks and r not in self.absent_acknowledged]
+        if unacked:
+            raise ValueError(f"role {unacked[0]!r} feeds interlock {', '.join(locks[unacked[0]])} and is declared "
+                             f"absent without acknowledgement; acknowledge it (template map --ack-interlock "
+                             f"{unacked[0]}) so every action is blocked with 'interlock signal not bound'")
+        return self
+
+    def feeds(self, role: str) -> list[str]:
+        """What ``role`` feeds: detectors, playbooks (trigger, steps, read-backs), interlocks, write rules, KPIs."""
+        out = [f"detector {d.kind} on {role}" for d in self.detectors if d.role == role]
+        for pb in self.playbooks:
+            if pb.when.role == role:
+                out.append(f"playbook {pb.id} (trigger)")
+            for a in pb.actions:
+                if role in (a.write, a.call):
+                    out.append(f"playbook {pb.id}: step {'write' if a.write else 'call'} {role}")
+                elif role in a.expect:
+                    out.append(f"playbook {pb.id}: read-back confirming {a.write or a.call}")
+        out += [f"interlock {name}" for name in self.interlock_roles().get(role, [])]
+        out += [f"write rule {r.target}" for r in self.policy.tags if r.target == role]
+        out += [f"method rule {r.target}" for r in self.policy.methods if r.target == role]
+        out += [f"method {m} read-back" for m, rs in self.roles.items() if role in rs.confirm]
+        if self.kpis.state_role == role:
+            out.append("KPIs " + ", ".join(self.kpis.names) + " (machine state)")
+        return out
+
     def simulator_bindings(self, roles: dict[str, str], methods: dict[str, str]) -> dict[str, str]:
         """Bindings on the reference simulator: signal roles by name; a method role by the first of its
         aliases that names a simulator method (``aliases: [ResetFault, 알람리셋]``)."""
@@ -116,9 +159,47 @@ class PilotSpec(_Strict):
                     out[r] = methods[name]
         return out
 
-    def missing_roles(self, bindings: dict[str, str] | None = None) -> list[str]:
+    def missing_roles(self, bindings: dict[str, str] | None = None,
+                      absent: list[str] | None = None) -> list[str]:
         bound = bindings if bindings is not None else self.bindings
-        return [r for r, spec in self.roles.items() if spec.required and r not in bound]
+        gone = set(self.absent if absent is None else absent)
+        return [r for r, spec in self.roles.items() if spec.required and r not in bound and r not in gone]
+
+    def interlock_roles(self) -> dict[str, list[str]]:
+        """Role -> names of the interlocks that test it."""
+        out: dict[str, list[str]] = {}
+        for lock in self.policy.interlocks:
+            for cond in lock.when:
+                if cond.tag in self.roles:
+                    out.setdefault(cond.tag, []).append(lock.name)
+        return out
+
+    def _with_absent(self, bound: dict[str, str]) -> tuple[list[Any], list[Any], SafetyPolicy]:
+        """Detectors, playbooks and policy with what the absent roles feed taken out; an interlock on an
+        absent (acknowledged) signal becomes one that always blocks, saying the signal is not bound."""
+        from factorypilot.agents.safety import Condition, Interlock
+
+        gone = {r for r in self.absent if r not in bound}
+        detectors = [d for d in self.detectors if d.role not in gone]
+        playbooks = []
+        for pb in self.playbooks:
+            if pb.when.role in gone:
+                continue
+            actions = [a for a in pb.actions if not ({a.write, a.call} & gone)]
+            actions = [a.model_copy(update={"expect": {k: v for k, v in a.expect.items() if k not in gone}})
+                       for a in actions]
+            playbooks.append(pb.model_copy(update={"actions": actions}))
+        locks = []
+        for lock in self.policy.interlocks:
+            unbound = [c.tag for c in lock.when if c.tag in gone]
+            if unbound:
+                locks.append(Interlock(name=lock.name, when=[Condition(tag=unbound[0], op="==", value=True)],
+                                       message=f"interlock signal not bound: {', '.join(unbound)} (declared absent "
+                                               "on this plant; no action is allowed)"))
+            else:
+                locks.append(lock)
+        policy = self.policy.model_copy(update={"interlocks": locks})
+        return detectors, playbooks, policy
 
     def agent_config(self, bindings: dict[str, str] | None = None, *, lang: str | None = None) -> AgentConfig:
         """Resolve roles against a plant. Refuses to build while a required role is unmapped."""
@@ -128,9 +209,20 @@ class PilotSpec(_Strict):
             raise ConfigError(f"pilot {self.id!r} has unmapped required roles: {', '.join(missing)}",
                               hint="map them with: factorypilot template map (or add them under 'bindings')")
         signals = [r for r, rs in self.roles.items() if rs.kind == "signal"]
+        detectors, playbooks, policy = self._with_absent(bound)
         return AgentConfig(name=self.id, roles=bound, observe=[r for r in (self.observe or signals) if r in bound],
-                           detectors=self.detectors, playbooks=self.playbooks, policy=self.policy,
+                           detectors=detectors, playbooks=_confirmed(playbooks, self.roles), policy=policy,
                            verify=self.verify, lang=(lang or self.lang))
+
+
+def _confirmed(playbooks: list[Any], roles: dict[str, RoleSpec]) -> list[Any]:
+    """A method step without ``expect`` takes its role's ``confirm`` read-back, so a confirmed call is done."""
+    out = []
+    for pb in playbooks:
+        actions = [a.model_copy(update={"expect": dict(roles[a.call].confirm)})
+                   if a.call in roles and not a.expect and roles[a.call].confirm else a for a in pb.actions]
+        out.append(pb.model_copy(update={"actions": actions}))
+    return out
 
 
 def load_spec(path: Path) -> PilotSpec:

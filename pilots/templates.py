@@ -260,7 +260,8 @@ def load_template(path: Path, *, unpack_to: Path | None = None) -> tuple[Templat
 
 
 def init_from_template(template: Path, *, company: str, endpoint: str | None, dest: Path | None = None,
-                       force: bool = False, lang: str | None = None) -> Project:
+                       force: bool = False, lang: str | None = None,
+                       connector: dict[str, Any] | None = None) -> Project:
     """``template init``: verify the template and create the firm's read-only project folder.
 
     ``template`` is a template directory or zip; ``dest`` defaults to ``./<template-id>-<company slug>``.
@@ -270,4 +271,5 @@ def init_from_template(template: Path, *, company: str, endpoint: str | None, de
         root = Path(dest) if dest is not None else Path.cwd() / f"{manifest.id}-{slug(company)}"
         doc = yaml.safe_load((tdir / "pilot.yaml").read_text(encoding="utf-8"))
         return init_project(tdir, doc, manifest.model_dump(mode="json"), company=company, endpoint=endpoint,
-                            dest=root, force=force, lang=lang)
+                            dest=root, force=force, lang=lang,
+                            connector={"type": "opcua", "config": connector} if connector else None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Literal, Self
 from urllib.parse import urlparse
@@ -51,6 +52,9 @@ class OpcUaConfig(ConnectorConfig):
         default=False, description="explicit opt-in: accept a server certificate that is not in the trust list")
     username: str | None = None
     password: SecretStr | None = None
+    password_env: str | None = Field(
+        default=None, description="name of the environment variable holding the password (the password itself "
+        "is never written to YAML); with a username and neither set, FACTORYPILOT_OPCUA_PASSWORD is used")
     timeout_s: float = Field(default=4.0, gt=0, description="per-request timeout")
     read_chunk_size: int = Field(default=500, ge=1, description="node ids per Read request")
     session_tag_budget: int = Field(
@@ -61,6 +65,21 @@ class OpcUaConfig(ConnectorConfig):
     watchdog_interval_s: float = Field(default=1.0, gt=0, description="how often a quiet connection is probed")
     namespace: str | int | None = Field(
         default=None, description="only browse tags of this namespace (index or URI)")
+
+    @model_validator(mode="after")
+    def _password_from_env(self) -> Self:
+        if self.password is not None:
+            return self
+        name = self.password_env or ("FACTORYPILOT_OPCUA_PASSWORD" if self.username else None)
+        if name is None:
+            return self
+        value = os.environ.get(name)
+        if value is None and self.password_env:
+            raise ValueError(f"password_env names {name}, which is not set: export {name}=... (the password is "
+                             "never stored in the YAML)")
+        if value is not None:
+            object.__setattr__(self, "password", SecretStr(value))
+        return self
 
     @model_validator(mode="after")
     def _check(self) -> Self:

@@ -15,7 +15,7 @@ from asyncua.ua.attribute_ids import AttributeIds
 
 from factorypilot.connectors.base import BaseConnector, Capability, Health
 from factorypilot.connectors.opcua import _services
-from factorypilot.connectors.opcua._browse import browse_variables, chunks
+from factorypilot.connectors.opcua._browse import PlantStructure, browse_variables, chunks
 from factorypilot.connectors.opcua._config import OpcUaConfig
 from factorypilot.connectors.opcua._session import close_client, map_error, open_client, safe_url
 from factorypilot.connectors.opcua._subscribe import ShardPlan, subscribe_shards
@@ -50,6 +50,7 @@ class OpcUaConnector(BaseConnector[OpcUaConfig]):
         self._tags: dict[str, Tag] = {}
         self._vtypes: dict[str, ua.VariantType] = {}
         self._nodes: dict[str, ua.NodeId] = {}  # parsed node ids (parsing costs more than a Read of one value)
+        self.structure = PlantStructure()  # filled by browse(): object/variable types, unit codes, methods
 
     # -- lifecycle ---------------------------------------------------------------------------------
     async def _connect(self) -> None:
@@ -124,12 +125,15 @@ class OpcUaConnector(BaseConnector[OpcUaConfig]):
     # -- browse ------------------------------------------------------------------------------------
     async def _browse(self) -> list[Tag]:
         root = self._parse(self.config.browse_root)
+        self.structure = structure = PlantStructure()
 
         async def one(url: str) -> list[Tag]:
             client = self._clients[url]
             ns = await self._namespace_index(url)
             found = await self._guard(url, "browsing", lambda: browse_variables(
-                client, root, ns, self.config.read_chunk_size))
+                client, root, ns, self.config.read_chunk_size, structure))
+            for m in structure.methods:
+                self._owner.setdefault(m.node_id, url)
             tags = []
             for var in found:
                 assert var.tag is not None

@@ -20,7 +20,8 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from factorypilot.errors import ConfigError, SecurityPolicyMismatch, UntrustedCertificateError
 from factorypilot.settings import get_settings
 
-__all__ = ["check_trust", "first_certificate", "load_der", "select_endpoint", "thumbprints"]
+__all__ = ["check_trust", "create_own_certificate", "describe_certificate", "first_certificate", "load_der",
+           "own_certificate", "select_endpoint", "thumbprints"]
 
 _log = logging.getLogger("factorypilot.connectors.opcua")
 POLICY_URIS = {
@@ -108,3 +109,54 @@ def check_trust(server_der: bytes, trusted: list[Path], trust_unknown: bool, url
         hint=f"if the thumbprint matches the one shown on the server (SHA-1 {sha1}, SHA-256 {sha256}), add the file "
              f"{saved} to trusted_server_certificates (CLI: --trust {saved}); or opt in to unknown certificates "
              "with trust_unknown_server: true (CLI: --trust-unknown)")
+
+
+def own_certificate() -> tuple[Path, Path]:
+    """Where this client's application certificate (DER) and private key (PEM) live: ``FACTORYPILOT_HOME/pki/own``."""
+    own = get_settings().home / "pki" / "own"
+    return own / "cert.der", own / "key.pem"
+
+
+CLIENT_APP_URI = "urn:factorypilot:client"
+
+
+def create_own_certificate(*, days: int = 730, overwrite: bool = False, host: str | None = None) -> tuple[Path, Path]:
+    """Create this client's self-signed application certificate and key (``own_certificate()`` paths)."""
+    import ipaddress
+    import socket
+
+    from asyncua.crypto import cert_gen
+    from cryptography.x509.oid import ExtendedKeyUsageOID
+
+    cert_path, key_path = own_certificate()
+    if cert_path.exists() and not overwrite:
+        raise ConfigError("a client certificate exists already", where=str(cert_path),
+                          hint="show it with: factorypilot connect cert show (or --overwrite to replace it; servers "
+                               "that trusted the old one must then trust the new one)")
+    cert_path.parent.mkdir(parents=True, exist_ok=True)
+    name = host or socket.gethostname()
+    key = cert_gen.generate_private_key()
+    san: list[x509.GeneralName] = [x509.UniformResourceIdentifier(CLIENT_APP_URI), x509.DNSName(name),
+                                   x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+    cert = cert_gen.generate_self_signed_app_certificate(
+        key, f"factorypilot client@{name}", {"organizationName": "factorypilot"}, san,
+        extended=[ExtendedKeyUsageOID.CLIENT_AUTH], days=days)
+    key_path.write_bytes(cert_gen.dump_private_key_as_pem(key))
+    key_path.chmod(0o600)
+    cert_path.write_bytes(cert.public_bytes(Encoding.DER))
+    return cert_path, key_path
+
+
+def describe_certificate(path: Path) -> dict[str, str]:
+    """Subject, application URI, validity and thumbprints of a certificate file."""
+    der = load_der(path)
+    cert = x509.load_der_x509_certificate(der)
+    sha1, sha256 = thumbprints(der)
+    try:
+        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        uris = san.get_values_for_type(x509.UniformResourceIdentifier)
+    except x509.ExtensionNotFound:
+        uris = []
+    return {"file": str(path.resolve()), "subject": cert.subject.rfc4514_string(),
+            "application_uri": uris[0] if uris else "", "valid_from": cert.not_valid_before_utc.isoformat(),
+            "valid_until": cert.not_valid_after_utc.isoformat(), "sha1": sha1, "sha256": sha256}

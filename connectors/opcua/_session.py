@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from pathlib import Path
 from urllib.parse import urlparse
 
 from asyncua import ua
@@ -21,7 +22,7 @@ from asyncua.ua import uaerrors
 from cryptography import x509
 
 from factorypilot.connectors.opcua._config import OpcUaConfig
-from factorypilot.connectors.opcua._security import check_trust, load_der, select_endpoint
+from factorypilot.connectors.opcua._security import check_trust, load_der, select_endpoint, thumbprints
 from factorypilot.errors import (
     AuthenticationError,
     ConnectionError_,
@@ -31,7 +32,7 @@ from factorypilot.errors import (
     SecurityPolicyMismatch,
 )
 
-__all__ = ["map_error", "open_client", "quiet_asyncua", "safe_url"]
+__all__ = ["map_error", "open_client", "our_certificate_refused", "quiet_asyncua", "safe_url"]
 
 _log = logging.getLogger("factorypilot.connectors.opcua")
 
@@ -115,7 +116,6 @@ def _client_application_uri(cert_path: str) -> str | None:
 
 
 def load_der_or_none(path: str) -> bytes | None:
-    from pathlib import Path
 
     try:
         return load_der(Path(path))
@@ -177,8 +177,24 @@ async def open_client(config: OpcUaConfig, url: str) -> Client:
         if isinstance(exc, asyncio.CancelledError):
             raise
         await close_client(client)
-        raise map_error(exc, url, "connecting") from exc
+        mapped = map_error(exc, url, "connecting")
+        if config.security_policy != "None" and config.client_certificate is not None and (
+                isinstance(exc, AssertionError) or type(exc).__name__ in _CERT):
+            raise our_certificate_refused(config.client_certificate, url, type(exc).__name__) from exc
+        raise mapped from exc
     return client
+
+
+def our_certificate_refused(cert: Path, url: str, status: str) -> SecurityError:
+    """The server would not accept this client's certificate: name the file, its thumbprint and the fix."""
+    try:
+        sha1, _ = thumbprints(load_der(cert))
+    except FactoryPilotError:
+        sha1 = "(unreadable)"
+    return SecurityError(f"the server refused our client certificate ({status})", where=safe_url(url),
+                         hint=f"ask the plant's OPC UA administrator to trust {cert.resolve()} (SHA-1 {sha1}); on many "
+                              "servers: move it from the rejected to the trusted folder. Show it: factorypilot "
+                              "connect cert show")
 
 
 async def close_client(client: Client) -> None:

@@ -178,3 +178,44 @@ def watch(
         _run(go())
     except KeyboardInterrupt:
         console.print("stopped")
+
+
+cert_app = typer.Typer(help="This client's application certificate (for Basic256Sha256 connections).",
+                       no_args_is_help=True)
+connect_app.add_typer(cert_app, name="cert")
+
+
+def _print_cert(info: dict[str, str]) -> None:
+    console = Console()
+    for k in ("file", "subject", "application_uri", "valid_from", "valid_until", "sha1", "sha256"):
+        console.print(f"{k:16s} {info[k]}")
+    console.print("give the file (and its SHA-1 thumbprint) to the plant's OPC UA administrator: the server must "
+                  "trust it / 이 파일과 SHA-1 지문을 설비 OPC UA 관리자에게 전달해 서버의 신뢰 목록에 넣어야 합니다")
+
+
+@cert_app.command("create")
+def cert_create(overwrite: bool = typer.Option(False, "--overwrite", help="replace an existing certificate"),
+                days: int = typer.Option(730, "--days", min=1, help="validity in days")) -> None:
+    """Create the client application certificate and key under FACTORYPILOT_HOME/pki/own.
+
+    Example:  factorypilot connect cert create
+    """
+    from factorypilot.connectors.opcua._security import create_own_certificate, describe_certificate
+
+    cert, _ = create_own_certificate(days=days, overwrite=overwrite)
+    _print_cert(describe_certificate(cert))
+
+
+@cert_app.command("show")
+def cert_show() -> None:
+    """Show the client certificate: file, subject, validity and thumbprints.
+
+    Example:  factorypilot connect cert show
+    """
+    from factorypilot.connectors.opcua._security import describe_certificate, own_certificate
+
+    cert, _ = own_certificate()
+    if not cert.is_file():
+        raise ConfigError("no client certificate yet", where=str(cert),
+                          hint="create it with: factorypilot connect cert create")
+    _print_cert(describe_certificate(cert))

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import typer
-import yaml
 from rich.console import Console
 from rich.table import Table
 
@@ -20,6 +20,7 @@ template_app = typer.Typer(help="Templates: export a proven pilot, deploy it at 
                            no_args_is_help=True)
 console = Console()
 _STYLE = {"high": "green", "medium": "yellow", "low": "red", "none": "red"}
+_PASSWORD_ENV = "FACTORYPILOT_OPCUA_PASSWORD"
 
 
 def resolve_template(name: str, catalog: Path | None = None) -> Path:
@@ -73,92 +74,187 @@ def init(
     catalog: Path | None = typer.Option(None, "--catalog", help="extra catalog folder or index.yaml"),
     force: bool = typer.Option(False, "--force", help="write into a non-empty folder"),
     lang: str = typer.Option("ko", "--lang", help="language of the pilot's reports and notes: ko or en"),
+    security: str = typer.Option("None", "--security", help="None, Basic256Sha256 (= SignAndEncrypt) or "
+                                 "Basic256Sha256/Sign; uses the client certificate of 'connect cert create'"),
+    user: str | None = typer.Option(None, "--user", help="OPC UA user name (the password is never written: it "
+                                    "comes from --password-env, default FACTORYPILOT_OPCUA_PASSWORD)"),
+    password_env: str | None = typer.Option(None, "--password-env", help="environment variable with the password"),
+    trust: list[Path] = typer.Option([], "--trust", help="trusted server certificate file, repeatable"),
 ) -> None:
     """Create a firm's pilot project from a template — read-only (writes disabled) until enabled explicitly.
 
     Example:  factorypilot template init mobility-cnc --company 성서정밀 --endpoint opc.tcp://10.0.0.5:4840
+              --security Basic256Sha256 --user viewer --trust server.der
     """
     from factorypilot.pilots.templates import init_from_template
 
+    connector = _connector_config(endpoint, security, user, password_env, trust) if endpoint else None
     project = init_from_template(resolve_template(template, catalog), company=company, endpoint=endpoint,
-                                 dest=dest, force=force, lang=lang)
+                                 dest=dest, force=force, lang=lang, connector=connector)
     console.print(f"[green]✓[/] project created: {project.root} (writes [bold]disabled[/])")
     console.print(f"next: factorypilot template map --project {project.root}")
 
 
+def _connector_config(endpoint: str, security: str, user: str | None, password_env: str | None,
+                      trust: list[Path]) -> dict[str, Any]:
+    """The project's connector section: security and identity, never a password (only the variable name)."""
+    policy, _, mode = security.partition("/")
+    if policy not in ("None", "Basic256Sha256") or mode not in ("", "Sign", "SignAndEncrypt"):
+        raise ConfigError(f"--security {security!r}: use None, Basic256Sha256 or Basic256Sha256/Sign")
+    config: dict[str, Any] = {"endpoint": endpoint}
+    if policy != "None":
+        from factorypilot.connectors.opcua._security import own_certificate
+
+        cert, key = own_certificate()
+        if not cert.is_file():
+            raise ConfigError("no client certificate yet", where=str(cert),
+                              hint="create it once with: factorypilot connect cert create")
+        config |= {"security_policy": policy, "security_mode": mode or "SignAndEncrypt",
+                   "client_certificate": str(cert), "client_private_key": str(key),
+                   "trusted_server_certificates": [str(p.resolve()) for p in trust]}
+    if user:
+        config |= {"username": user, "password_env": password_env or _PASSWORD_ENV}
+    elif password_env:
+        raise ConfigError("--password-env needs --user")
+    return config
+
+
+def _identity(user: str | None) -> dict[str, Any] | None:
+    """This session's identity: --user with the password from FACTORYPILOT_OPCUA_PASSWORD or a hidden prompt."""
+    if not user:
+        return None
+    password = os.environ.get(_PASSWORD_ENV)
+    if password is None:
+        password = str(typer.prompt(f"password for {user}", hide_input=True))
+    return {"username": user, "password": password, "password_env": None}
+
+
 def _show(result: Any) -> None:
-    table = Table(title="role → tag mapping")
-    for col in ("role", "req", "proposed tag", "score", "confidence", "bound"):
+    p = result.proposal
+    table = Table(title=f"role → tag mapping (machine: {p.equipment or '-'})")
+    for col in ("role", "req", "proposed tag", "on", "confidence", "bound"):
         table.add_column(col)
-    for role, rm in result.proposal.roles.items():
+    for role, rm in p.roles.items():
         style = _STYLE[rm.confidence]
-        table.add_row(role, "yes" if rm.required else "", rm.label or "-", f"{rm.score:.2f}",
-                      f"[{style}]{rm.confidence}[/]", result.bindings.get(role, "[red]unmapped[/]"))
+        bound = ("[yellow]absent[/]" if role in result.absent else
+                 result.bindings.get(role, "[red]unmapped[/]"))
+        table.add_row(role, "yes" if rm.required else "", rm.label or "(absent?)", rm.equipment or "-",
+                      f"[{style}]{rm.confidence}[/]", bound)
     console.print(table)
+    for role, rm in p.roles.items():
+        if rm.conflicts and role not in result.bindings:
+            console.print(f"  [dim]{role}: {'; '.join(rm.conflicts)}[/]")
+    for role, feeds in result.disabled.items():
+        console.print(f"[yellow]![/] {role} absent → disabled: {'; '.join(feeds) or 'nothing'}")
+    for role in result.acknowledged:
+        console.print(f"[red]![/] {role} absent (acknowledged): every action is blocked — interlock signal not bound")
 
 
 def _prompt(rm: Any, tags: Sequence[Any]) -> str | None:
-    console.print(f"\n[bold]{rm.role}[/] — proposal [{_STYLE[rm.confidence]}]{rm.confidence}[/] confidence")
+    console.print(f"\n[bold]{rm.role}[/] — proposal [{_STYLE[rm.confidence]}]{rm.confidence}[/] confidence"
+                  + (f" ({'; '.join(rm.conflicts)})" if rm.conflicts else ""))
     for i, c in enumerate(rm.candidates, 1):
-        console.print(f"  {i}. {c.label}  [dim]{c.tag_id}  score {c.score:.2f}[/]")
-    answer = str(typer.prompt("number, tag name/id, or 'skip'", default="1" if rm.candidates else "skip"))
-    if answer.strip().lower() in ("skip", "s", ""):
-        return None
-    if answer.isdigit() and 1 <= int(answer) <= len(rm.candidates):
-        return str(rm.candidates[int(answer) - 1].tag_id)
-    return answer.strip()
+        console.print(f"  {i}. {c.label} on {c.equipment}  [dim]{c.tag_id}  score {c.score:.2f}[/]")
+    console.print(f"  absent = this plant has no such signal (disables: {'; '.join(rm.feeds) or 'nothing'})")
+    default = "1" if rm.tag_id else "absent"
+    names = {n for t in tags for n in (t.id, t.name, *t.display_names.values())}
+    while True:
+        answer = str(typer.prompt("number, tag name/id, 'absent' or 'skip'", default=default)).strip()
+        if answer.lower() in ("skip", "s", ""):
+            return None
+        if answer.lower() in ("absent", "없음", "a"):
+            return "absent"
+        if answer.isdigit() and 1 <= int(answer) <= len(rm.candidates):
+            return str(rm.candidates[int(answer) - 1].tag_id)
+        if answer in names or rm.kind == "method":
+            return answer
+        console.print(f"[red]no candidate {answer!r} and no tag of that name / 해당 태그가 없습니다[/]")
+
+
+def _choose(proposal: Any) -> str | None:
+    machines = [proposal.equipment, *proposal.alternatives]
+    console.print("several machines could host this template — which one is it?")
+    for i, m in enumerate(machines, 1):
+        console.print(f"  {i}. {m}  [dim]fit {proposal.machines.get(m, 0):.2f}[/]")
+    answer = str(typer.prompt("number", default="1")).strip()
+    return machines[int(answer) - 1] if answer.isdigit() and 1 <= int(answer) <= len(machines) else answer
+
+
+def _ack(role: str, locks: list[str]) -> bool:
+    return bool(typer.confirm(f"{role} feeds interlock {', '.join(locks)}. Without it every action is blocked "
+                              "('interlock signal not bound'). Acknowledge that this plant has no such signal?",
+                              default=False))
 
 
 @template_app.command("map")
 def map_(
     project: Path = typer.Option(Path("."), "--project", help="project folder (template init)"),
-    answers: Path | None = typer.Option(None, "--answers", help="non-interactive: YAML role: tag (id or name)"),
+    answers: Path | None = typer.Option(None, "--answers", help="non-interactive: YAML role: tag (id or name); "
+                                        "null = the plant has no such signal"),
     write_answers: Path | None = typer.Option(None, "--write-answers", help="write the proposal as an answers file "
-                                              "to edit and pass back with --answers"),
+                                              "(guesses below high marked with '?') to edit and pass back"),
     accept: str = typer.Option("high", "--accept", help="accept proposals at or above: high | medium | low"),
     interactive: bool = typer.Option(True, "--interactive/--no-interactive",
                                      help="ask about roles below --accept (default when no --answers)"),
     check: bool = typer.Option(True, "--check/--no-check", help="run the read-only check once every role is mapped"),
-    equipment: str | None = typer.Option(None, "--equipment", help="which of several identical machines/lines "
-                                         "(part of its asset path, e.g. MctLine02)"),
+    equipment: str | None = typer.Option(None, "--equipment", help="which machine the pilot is for (its browse "
+                                         "name or part of its asset path), when several could host it"),
+    absent: list[str] = typer.Option([], "--absent", help="role this plant has no signal for; repeatable"),
+    ack_interlock: list[str] = typer.Option([], "--ack-interlock", help="acknowledge an absent role that feeds an "
+                                            "interlock (every action is then blocked); repeatable"),
+    user: str | None = typer.Option(None, "--user", help="log in as this user for this session (password from "
+                                    "FACTORYPILOT_OPCUA_PASSWORD or a hidden prompt)"),
 ) -> None:
     """Browse the firm's plant, propose role → tag bindings with confidence, confirm, save; then check read-only.
 
-    Refuses (exit 1) while required roles are unmapped.
+    Refuses (exit 1) while required roles are neither mapped nor declared absent.
 
     Example:  factorypilot template map --project mobility-cnc-성서정밀 --answers answers.yaml
+              factorypilot template map --project robot-firm --equipment RB01 --absent cell_door_open
+              --ack-interlock cell_door_open
     """
-    from factorypilot.pilots.mapping import load_answers
+    from factorypilot.pilots.mapping import answers_meta, load_answers
     from factorypilot.pilots.templates import Project, map_project, readonly_check
 
     if accept not in ("high", "medium", "low"):
         raise ConfigError(f"--accept must be high, medium or low, not {accept!r}")
     proj = Project.open(project)
     given = load_answers(answers) if answers else None
-    confirm = _prompt if (interactive and given is None and write_answers is None) else None
+    acks, eq_answer = answers_meta(answers) if answers else ([], None)
+    ask = interactive and given is None and write_answers is None
+    identity = _identity(user)
     started = time.perf_counter()
-    result = asyncio.run(map_project(proj, answers=given, accept=accept, confirm=confirm,  # type: ignore[arg-type]
-                                     equipment=equipment))
+    result = asyncio.run(map_project(proj, answers=given, accept=accept,  # type: ignore[arg-type]
+                                     confirm=_prompt if ask else None, equipment=equipment or eq_answer,
+                                     absent=absent, acknowledge=[*ack_interlock, *acks],
+                                     choose=_choose if ask else None, ack=_ack if ask else None, identity=identity))
     _show(result)
-    if result.proposal.alternatives:
-        console.print(f"[yellow]![/] identical tags also on: {', '.join(result.proposal.alternatives)} — mapped to "
-                      f"{result.proposal.equipment}; choose another with --equipment")
+    if result.proposal.ambiguous and not equipment:
+        fit = ", ".join([str(result.proposal.equipment), *result.proposal.alternatives])
+        console.print(f"[yellow]![/] several machines fit: {fit} — nothing is taken unasked; choose one with "
+                      "--equipment")
     if write_answers:
-        write_answers.write_text(yaml.safe_dump(result.proposal.answers_template(), allow_unicode=True,
-                                                sort_keys=False), encoding="utf-8")
-        console.print(f"wrote {write_answers} — edit it and run: factorypilot template map --answers {write_answers}")
+        write_answers.write_text(result.proposal.answers_text(), encoding="utf-8")
+        console.print(f"wrote {write_answers} — confirm or fix each line ('?' = unconfirmed guess, null = absent) and "
+                      f"run: factorypilot template map --answers {write_answers}")
     if result.missing:
         raise ConfigError(f"required roles still unmapped: {', '.join(result.missing)}", where=str(proj.spec_path),
-                          hint="answer them (prompt or --answers FILE); the pilot refuses to run until then")
-    console.print(f"[green]✓[/] all required roles mapped in {time.perf_counter() - started:.1f} s")
+                          hint="map them, or declare the plant has none: --absent ROLE (answers file: ROLE: null)")
+    console.print(f"[green]✓[/] all required roles mapped or declared absent in {time.perf_counter() - started:.1f} s")
     if check:
-        _print_check(asyncio.run(readonly_check(proj)))
+        _print_check(asyncio.run(readonly_check(proj, identity=identity)))
 
 
 def _print_check(report: dict[str, Any]) -> None:
     for role, r in report["roles"].items():
-        mark = "[green]✓[/]" if not r["problems"] else "[yellow]![/]"
-        console.print(f"{mark} {role}: {r['values']} {'; '.join(r['problems'])}")
+        mark = "[red]✗[/]" if r["problems"] else "[yellow]![/]" if r.get("warnings") else "[green]✓[/]"
+        notes = "; ".join(r["problems"] + r.get("warnings", []))
+        console.print(f"{mark} {role}: {r.get('method') or r['values']} {notes}")
+    for role, feeds in report.get("disabled", {}).items():
+        console.print(f"[yellow]-[/] {role}: absent → disabled: {'; '.join(feeds) or 'nothing'}")
+    if not report.get("write_capable", True):
+        console.print(f"[yellow]![/] identity {report.get('identity')} cannot write the setpoints: fine read-only; "
+                      "enable-writes needs a check with a write-capable user")
     verdict = "[green]passed[/]" if report["checks_passed"] else "[red]failed[/]"
     console.print(f"read-only check {verdict}; writes {'ENABLED' if report['writes_enabled'] else 'disabled'}; "
                   f"report: {report['path']}")
@@ -169,14 +265,16 @@ def _print_check(report: dict[str, Any]) -> None:
 
 @template_app.command("check")
 def check_(project: Path = typer.Option(Path("."), "--project", help="project folder"),
-           reads: int = typer.Option(5, "--reads", min=1, help="reads per tag")) -> None:
+           reads: int = typer.Option(5, "--reads", min=1, help="reads per tag"),
+           user: str | None = typer.Option(None, "--user", help="check as this user (password from "
+                                           "FACTORYPILOT_OPCUA_PASSWORD or a prompt)")) -> None:
     """Live read-only evaluation: read every bound tag, check it against its role, run the detectors.
 
-    Example:  factorypilot template check --project mobility-cnc-성서정밀
+    Example:  factorypilot template check --project mobility-cnc-성서정밀 --user operator
     """
     from factorypilot.pilots.templates import Project, readonly_check
 
-    _print_check(asyncio.run(readonly_check(Project.open(project), reads=reads)))
+    _print_check(asyncio.run(readonly_check(Project.open(project), reads=reads, identity=_identity(user))))
 
 
 @template_app.command("run")
@@ -186,6 +284,8 @@ def run(
     seconds: float | None = typer.Option(None, "--seconds", help="stop after this many seconds"),
     knowledge: bool = typer.Option(True, help="load the project's knowledge documents"),
     lang: str = typer.Option("ko", "--lang", help="report language: ko or en"),
+    user: str | None = typer.Option(None, "--user", help="log in as this user (password from "
+                                    "FACTORYPILOT_OPCUA_PASSWORD or a prompt)"),
 ) -> None:
     """Run the firm's pilot on its plant (read-only until writes are enabled); Ctrl-C stops.
 
@@ -197,7 +297,8 @@ def run(
     proj = Project.open(project)
     console.print(f"pilot running for {proj.company} — writes "
                   f"{'ENABLED' if proj.writes_enabled() else 'disabled (read-only)'}")
-    outcomes = asyncio.run(run_project(proj, max_runs=max_runs, stop_after_s=seconds, knowledge=knowledge))
+    outcomes = asyncio.run(run_project(proj, max_runs=max_runs, stop_after_s=seconds, knowledge=knowledge,
+                                       identity=_identity(user)))
     for o in outcomes:
         if o.report:
             render_report(o.report, console, lang=lang)

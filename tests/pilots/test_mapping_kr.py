@@ -13,7 +13,14 @@ import pytest
 
 from factorypilot.connectors.registry import create
 from factorypilot.errors import ConfigError
-from factorypilot.pilots.mapping import MappingProposal, load_answers, propose_mapping, resolve_answers, sample_plant
+from factorypilot.pilots.mapping import (
+    ABSENT,
+    MappingProposal,
+    load_answers,
+    propose_mapping,
+    resolve_answers,
+    sample_plant,
+)
 from factorypilot.pilots.runtime import resolve_spec
 from factorypilot.pilots.simulator import running_plant
 from factorypilot.pilots.simulator._mobility_kr import TRUTH
@@ -102,9 +109,11 @@ def test_reference_plant_maps_completely(spec: PilotSpec) -> None:
 def test_answers_by_korean_display_name_or_id(kr_plant: Plant, spec: PilotSpec, tmp_path: Path) -> None:
     tags, _ = kr_plant
     f = tmp_path / "answers.yaml"
-    f.write_text("machine_state: 운전 상태\nspindle_vibration: SPDL_VIB\ntool_wear: skip\n", encoding="utf-8")
+    f.write_text("machine_state: 운전 상태\nspindle_vibration: SPDL_VIB\ntool_wear: skip\ndoor_open: null\n",
+                 encoding="utf-8")
     answers = load_answers(f)
-    assert answers["tool_wear"] is None
+    assert answers["tool_wear"] is None  # skip: decide later
+    assert answers["door_open"] == ABSENT  # null: the plant has no such signal
     bound = resolve_answers(spec, tags, answers)
     assert bound["machine_state"].endswith(".op_sts")
     assert bound["spindle_vibration"].endswith(".spdl_vib")
@@ -131,8 +140,11 @@ def test_twin_lines_map_to_one_line_and_are_reported(spec: PilotSpec) -> None:
     assert proposal.equipment.endswith("MctLine01/MCT1")
     assert [a.rsplit("/", 2)[-2] for a in proposal.alternatives] == ["MctLine02"]
     assert all(".mct-line-01." in (rm.tag_id or "") for rm in proposal.roles.values())
+    # two identical machines: the firm must say which, so nothing is taken unasked
+    assert proposal.ambiguous
+    assert all(rm.confidence != "high" for rm in proposal.roles.values())
     second = propose_mapping(spec, tags, values, equipment="MctLine02")
     assert all(".mct-line-02." in (rm.tag_id or "") for rm in second.roles.values())
     assert second.roles["spindle_vibration"].confidence == "high"
-    with pytest.raises(ConfigError, match="no equipment matching"):
+    with pytest.raises(ConfigError, match="no machine matching"):
         propose_mapping(spec, tags, values, equipment="Line99")
