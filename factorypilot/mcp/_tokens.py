@@ -72,6 +72,12 @@ class TokenStore:
     def close(self) -> None:
         self._db.close()
 
+    def __enter__(self) -> TokenStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def _exec(self, sql: str, args: tuple[Any, ...] = ()) -> sqlite3.Cursor:
         with self._lock:
             try:
