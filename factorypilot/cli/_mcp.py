@@ -6,6 +6,7 @@ Over stdio the server speaks the protocol on stdout, so everything a person read
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import getpass
 import logging
 import sys
@@ -81,11 +82,10 @@ def mcp(
     if transport == "http":
         err.print(f"factorypilot MCP server on http://{host}:{port}/mcp — bearer token required "
                   f"(factorypilot mcp token create) / 베어러 토큰 필요")
-    try:
-        asyncio.run(serve(targets, home=get_settings().home, company=company, transport=transport,  # type: ignore[arg-type]
-                          host=host, port=port, allow_propose=allow_propose, lang=lang))
-    except KeyboardInterrupt:
-        pass
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve(targets, home=get_settings().home, company=company,
+                          transport="http" if transport == "http" else "stdio", host=host, port=port,
+                          allow_propose=allow_propose, lang=lang))
 
 
 @token_app.command("create")

@@ -160,7 +160,7 @@ async def open_deployment(targets: list[PilotTarget], *, home: Path, company: st
     from factorypilot.connectors.registry import create
     from factorypilot.pilots.runtime import resolve_spec
 
-    home.mkdir(parents=True, exist_ok=True)
+    Path(home).mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 - once, at start-up
     dep = Deployment(home=home, stdio_propose=set(stdio_propose or []))
     async with contextlib.AsyncExitStack() as stack:
         dep.tokens = TokenStore(home / "mcp.sqlite")

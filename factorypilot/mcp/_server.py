@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
 from mcp.server.mcpserver import Context, MCPServer
@@ -20,7 +19,7 @@ from pydantic import Field
 
 from factorypilot.errors import FactoryPilotError
 from factorypilot.mcp import _act, _read
-from factorypilot.mcp._deployment import Deployment
+from factorypilot.mcp._deployment import Deployment, ServedPilot
 from factorypilot.mcp._identity import Caller, TokenVerifier, caller_of
 from factorypilot.mcp._models import (
     ActionStatusResult,
@@ -64,7 +63,7 @@ def build_server(dep: Deployment, *, http: bool = False, port: int = 0, lang: st
         assert dep.tokens is not None
         base = f"http://127.0.0.1:{port}"
         auth_kw = {"token_verifier": TokenVerifier(dep.tokens),
-                   "auth": AuthSettings(issuer_url=base, resource_server_url=f"{base}/mcp",  # type: ignore[arg-type]
+                   "auth": AuthSettings(issuer_url=base, resource_server_url=f"{base}/mcp",
                                         validate_token_resource=False)}
     server = MCPServer(name="factorypilot", instructions=_INSTRUCTIONS, log_level="WARNING", **auth_kw)
 
@@ -180,7 +179,7 @@ def build_server(dep: Deployment, *, http: bool = False, port: int = 0, lang: st
 
 
 def _resources(server: MCPServer, dep: Deployment) -> None:
-    def pilot_of(ctx: Context, pilot: str) -> Any:
+    def pilot_of(ctx: Context, pilot: str) -> ServedPilot:
         try:
             return dep.pilot_for(caller_of(ctx, dep.tokens), pilot)
         except FactoryPilotError as exc:
@@ -189,7 +188,7 @@ def _resources(server: MCPServer, dep: Deployment) -> None:
     @server.resource("factorypilot://pilots/{pilot}/spec", mime_type="application/yaml",
                      description="The pilot spec (read-only). / 파일럿 명세 (읽기 전용).")
     def pilot_spec(pilot: str, ctx: Context) -> str:
-        return Path(pilot_of(ctx, pilot).spec_path).read_text(encoding="utf-8")
+        return pilot_of(ctx, pilot).spec_path.read_text(encoding="utf-8")
 
     @server.resource("factorypilot://pilots/{pilot}/policy", mime_type="application/json",
                      description="The pilot's safety policy (read-only). / 안전 정책 (읽기 전용).")
@@ -203,4 +202,4 @@ def _resources(server: MCPServer, dep: Deployment) -> None:
         reports = sorted((dep.home / "reports" / p.id).glob("*/*.json"))
         if not reports:
             return json.dumps({"report": None, "hint": f"run: factorypilot eval {p.id}"})
-        return reports[-1].read_text(encoding="utf-8")
+        return str(reports[-1].read_text(encoding="utf-8"))

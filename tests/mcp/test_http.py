@@ -81,7 +81,8 @@ async def test_tokens_scope_company_and_revocation(server: tuple[str, Path], pla
     with TokenStore(home / "mcp.sqlite") as tokens:  # the CLI made the first; the rest in-process (faster)
         propose_a, _ = tokens.create("firm-a", "propose", pilots=["mobility-cnc"], client="agent-a")
         read_b, _ = tokens.create("firm-b", "read", client="desk-b")
-    assert "fpm_" in read_a and read_a not in (home / "mcp.sqlite").read_bytes().decode("latin-1")
+    assert "fpm_" in read_a
+    assert read_a not in (home / "mcp.sqlite").read_bytes().decode("latin-1")
 
     with pytest.raises(Exception):  # noqa: B017,PT011 - no token: the HTTP layer answers 401 before MCP starts
         async with _client(url, None) as client:
@@ -93,11 +94,13 @@ async def test_tokens_scope_company_and_revocation(server: tuple[str, Path], pla
         values = await _call(client, "read_values", {"tags": ["feed_override"]})
         assert values["values"][0]["value"] == plant.value("feed_override")
         other = await client.call_tool("list_tags", {"pilot": "healthcare-cleanroom"})
-        assert other.is_error and "no pilot 'healthcare-cleanroom' for this client" in str(other.content[0])
+        assert other.is_error
+        assert "no pilot 'healthcare-cleanroom' for this client" in str(other.content[0])
         # a read token cannot propose, and nothing reaches the plant
         writes = list(plant.write_log)
         denied = await client.call_tool("propose_action", {"target": "feed_override", "value": 95, "reason": "x"})
-        assert denied.is_error and "read-only access" in str(denied.content[0])
+        assert denied.is_error
+        assert "read-only access" in str(denied.content[0])
         assert plant.write_log == writes
 
     async with _client(url, read_b) as client:
@@ -105,7 +108,8 @@ async def test_tokens_scope_company_and_revocation(server: tuple[str, Path], pla
         assert tags["company"] == "firm-b"
         assert tags["pilot"] != "mobility-cnc"
         leak = await client.call_tool("read_values", {"tags": ["feed_override"], "pilot": "mobility-cnc"})
-        assert leak.is_error and "no pilot 'mobility-cnc' for this client" in str(leak.content[0])
+        assert leak.is_error
+        assert "no pilot 'mobility-cnc' for this client" in str(leak.content[0])
 
     async with _client(url, propose_a) as client:
         current = (await _call(client, "read_values", {"tags": ["feed_override"]}))["values"][0]["value"]

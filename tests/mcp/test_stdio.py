@@ -37,8 +37,8 @@ async def _call(client: Client, tool: str, args: dict[str, Any]) -> dict[str, An
     return result.structured_content
 
 
-async def _wait_status(client: Client, request_id: str, until: set[str], timeout: float = 60.0) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
+async def _wait_status(client: Client, request_id: str, until: set[str]) -> dict[str, Any]:
+    deadline = time.monotonic() + 60.0
     while True:
         status = await _call(client, "get_action_status", {"request_id": request_id})
         if status["status"] in until or time.monotonic() > deadline:
