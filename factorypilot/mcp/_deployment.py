@@ -202,7 +202,16 @@ async def open_deployment(targets: list[PilotTarget], *, home: Path, company: st
             if unknown:
                 raise ConfigError(f"bindings name role(s) pilot {spec.id!r} does not have: {', '.join(unknown)}",
                                   hint=f"roles: {', '.join(spec.roles)}")
-            runtime = AgentRuntime(spec.agent_config(bindings), connector, home=home, lease=False)
+            rehearsal = None
+            if spec.policy.dry_run_on_simulator and spec.simulator is not None:  # as open_pilot does
+                from factorypilot.pilots.simulator import PlantSimulator
+
+                twin_sim = await stack.enter_async_context(PlantSimulator(
+                    spec.simulator.model, seed=spec.simulator.seed, tick_seconds=spec.simulator.tick_seconds))
+                twin = await stack.enter_async_context(create("opcua", {"endpoint": twin_sim.endpoint}))
+                rehearsal = (twin, spec.simulator_bindings(twin_sim.roles(), twin_sim.method_ids()))
+            runtime = AgentRuntime(spec.agent_config(bindings), connector, home=home, lease=False,
+                                   rehearsal=rehearsal)
             rt = await stack.enter_async_context(runtime)
             owner = target.company or company or spec.id
             dep.pilots[spec.id] = ServedPilot(spec, spec_path, owner, external_runtime(rt), connector)
