@@ -52,3 +52,6 @@ def register(app: typer.Typer) -> None:
     from factorypilot.cli._programme import programme_app
 
     app.add_typer(programme_app, name="programme")
+    from factorypilot.cli._mcp import mcp_app
+
+    app.add_typer(mcp_app, name="mcp")

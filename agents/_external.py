@@ -1,0 +1,130 @@
+"""Actions proposed from outside the agent's planner (the MCP server): the same guard, a person, the same act.
+
+An external proposal never gets a path of its own to the plant. ``propose`` checks it with the pilot's own
+:class:`~factorypilot.agents.safety.Guard` on fresh plant values and the recent-action history (allow-list,
+range, step, rate, interlocks); a refusal is recorded on the ledger and returned with its reasons, and nothing
+else happens. An allowed proposal becomes an ordinary run of the agent graph that starts *after* the plan node
+(its plan is the proposal), passes the guard node again, and stops at the approve node: ``waiting_approval``.
+Every allowed external action needs a person's approval, whatever the policy says for the agent's own actions
+(:class:`ProposalGuard`). After ``factorypilot runs approve RUN --by NAME`` the run resumes through the normal
+``act`` → ``verify`` path (write-ahead intent, dry run when the policy asks for it, exactly once, read-back),
+applied by the pilot service — or, when no service holds the pilot's lease, by ``apply_decided`` under that
+lease.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from factorypilot.agents._lease import PilotLease
+from factorypilot.agents.planners.base import Plan
+from factorypilot.agents.safety import Decision, Guard
+from factorypilot.errors import LeaseHeldError
+from factorypilot.vocabulary import ActionKind, ActionRequest, Event, Scalar, Severity
+
+if TYPE_CHECKING:
+    from factorypilot.agents.runtime import AgentRuntime, RunOutcome
+
+__all__ = ["ProposalGuard", "ProposalOutcome", "apply_decided", "external_runtime", "propose"]
+
+
+class ProposalGuard(Guard):
+    """The pilot's guard, except that every allowed action waits for a person's approval."""
+
+    def __init__(self, guard: Guard) -> None:
+        super().__init__(guard.policy, guard.roles)
+
+    def evaluate(self, request: ActionRequest, current: Mapping[str, Scalar],
+                 recent: Sequence[tuple[datetime, str]] = (), now: datetime | None = None) -> Decision:
+        decision = super().evaluate(request, current, recent, now)
+        return decision.model_copy(update={"needs_approval": True}) if decision.allowed else decision
+
+
+def external_runtime(rt: AgentRuntime) -> AgentRuntime:
+    """Make an entered runtime (opened with ``lease=False``) one that only handles external proposals."""
+    if not isinstance(rt.deps.guard, ProposalGuard):
+        rt.deps.guard = ProposalGuard(rt.deps.guard)
+    return rt
+
+
+@dataclass
+class ProposalOutcome:
+    status: str
+    """``refused`` or ``pending_approval``"""
+    request_id: str | None
+    request: ActionRequest
+    reasons: list[str] = field(default_factory=list)
+    rule: str | None = None
+
+
+async def propose(rt: AgentRuntime, request: ActionRequest, *, proposer: dict[str, Any]) -> ProposalOutcome:
+    """Check ``request`` with the pilot's guard; refused → ledger + reasons; allowed → a run waiting for approval.
+
+    ``proposer`` (client, token id, transport ...) is recorded on the ledger with the proposal."""
+    external_runtime(rt)
+    d = rt.deps
+    target = d.config.roles.get(request.target, request.target) if request.kind is not ActionKind.NOTE \
+        else request.target
+    request = request.model_copy(update={"target": target})
+    ids = list(dict.fromkeys(d.observed_tag_ids() + ([target] if request.kind is ActionKind.WRITE else [])))
+    samples = await d.connector.read(ids)
+    current = {s.tag_id: s.value for s in samples}
+    decision = d.guard.evaluate(request, current, d.store.recent_actions())
+    stamp = f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
+    if not decision.allowed:
+        rt.ledger.append("refusal", {"target": target, "value": request.value, "kind": request.kind.value,
+                                     "reasons": decision.reasons, "policy": d.guard.policy.name,
+                                     "proposed_by": proposer}, key=f"proposal:{stamp}:refused")
+        return ProposalOutcome("refused", None, request, decision.reasons, decision.rule)
+    run_id = f"{d.config.name}-ext-{stamp}"
+    event = Event(kind="proposal", tag_id=target, role=d.role_of(target), severity=Severity.INFO,
+                  detector="external", message=f"proposed by {proposer.get('client', '?')}", value=request.value)
+    plan = Plan(diagnosis=request.reason or f"proposed by {proposer.get('client', '?')}", actions=[request],
+                planner=f"external:{proposer.get('client', '?')}")
+    rt.store.upsert_run(run_id, d.config.name, "running", data={"event": f"external:{run_id}",
+                                                                  "proposed_by": proposer})
+    rt.ledger.append("proposal", {"pilot": d.config.name, "request": request.model_dump(mode="json"),
+                                  "proposed_by": proposer}, run_id=run_id, key=f"{run_id}:proposal")
+    state = {"run_id": run_id, "window": {}, "current": {s.tag_id: s.model_dump(mode="json") for s in samples},
+             "events": [event.model_dump(mode="json")], "knowledge": [], "plan": plan.model_dump(mode="json"),
+             "attempts": 1, "trigger": {"key": f"external:{run_id}"}, "status": "running"}
+    cfg = rt._cfg(run_id)
+    await rt.graph.aupdate_state(cfg, state, as_node="plan")
+    outcome = await rt._invoke(run_id, None)
+    if outcome.status == "waiting_approval":
+        return ProposalOutcome("pending_approval", run_id, request, [], decision.rule)
+    # conditions changed between the check above and the guard node: the run ended with the refusal
+    reasons = [r.get("reason", "") for r in (outcome.report or {}).get("results", []) if r["status"] == "refused"]
+    return ProposalOutcome("refused", run_id, request, reasons or [f"run ended as {outcome.status}"], decision.rule)
+
+
+async def apply_decided(rt: AgentRuntime, only: Callable[[str], bool]) -> list[RunOutcome]:
+    """Apply decided approvals of this pilot's runs selected by ``only`` — if no other process owns the pilot.
+
+    The pilot service holds the pilot's lease while it runs and applies decisions itself; then this does
+    nothing. Otherwise the lease is taken for the duration of the apply, so two processes never execute the
+    same decision (and the action table keeps each action exactly once even after a crash)."""
+    def due() -> list[str]:
+        out = []
+        for row in rt.store.undecided_applied():
+            run = rt.store.run(row.run_id)
+            if run is not None and run.pilot == rt.config.name and only(row.run_id):
+                out.append(row.run_id)
+        return out
+
+    if not due():
+        return []
+    lease = PilotLease(rt.home / "agent.sqlite", rt.config.name)
+    try:
+        lease.acquire()
+    except LeaseHeldError:
+        lease.release()
+        return []  # the pilot service owns the pilot and applies the decision
+    try:
+        return [await rt._apply(run_id) for run_id in due()]
+    finally:
+        lease.release()

@@ -1,0 +1,91 @@
+"""``propose_action`` and ``get_action_status``. There is no approve tool: a named person approves with
+``factorypilot runs approve REQUEST_ID --by NAME`` (or the console); the client can only poll."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+from factorypilot.agents._external import apply_decided, propose
+from factorypilot.errors import ConfigError, FactoryPilotError
+from factorypilot.mcp._deployment import Deployment
+from factorypilot.mcp._identity import Caller
+from factorypilot.mcp._models import ActionStatusResult, ProposalResult
+from factorypilot.mcp._read import run_actions
+from factorypilot.vocabulary import ActionKind, ActionRequest, Scalar
+
+__all__ = ["action_status", "apply_loop", "propose_action"]
+
+log = logging.getLogger("factorypilot.mcp")
+
+_ACTION_STATUS = {"confirmed": "done", "done": "done", "failed": "failed", "unconfirmed": "unconfirmed",
+                  "refused": "refused", "rejected": "rejected"}
+
+
+async def propose_action(dep: Deployment, caller: Caller, *, kind: str, target: str, value: Scalar,
+                         args: list[Scalar], reason: str, pilot: str | None) -> ProposalResult:
+    p = dep.pilot_for(caller, pilot)
+    dep.require_propose(caller, p)
+    if not reason.strip():
+        raise ConfigError("a proposal needs a reason (it is shown to the person who approves)",
+                          hint="say why, e.g. 'spindle vibration 4.1 mm/s, reduce cutting load'")
+    request = ActionRequest(kind=ActionKind(kind), target=target, value=value, args=tuple(args),
+                            reason=reason[:500], requested_by=f"mcp:{caller.client}"
+                            + (f" (token {caller.token_id})" if caller.token_id else ""))
+    proposer = {"client": caller.client, "token_id": caller.token_id, "transport": caller.transport,
+                "company": p.company}
+    outcome = await propose(p.runtime, request, proposer=proposer)
+    if outcome.request_id is not None:
+        dep.record_proposal(outcome.request_id, p, caller)
+    if outcome.status == "pending_approval":
+        return ProposalResult(status="pending_approval", request_id=outcome.request_id, pilot=p.id,
+                              target=outcome.request.target,
+                              approve_with=f"factorypilot runs approve {outcome.request_id} --by NAME")
+    return ProposalResult(status="refused", request_id=None, pilot=p.id, target=outcome.request.target,
+                          reasons=outcome.reasons)
+
+
+def action_status(dep: Deployment, caller: Caller, request_id: str) -> ActionStatusResult:
+    found = dep.proposal(request_id)
+    p = dep.pilots.get(found[0]) if found else None
+    if found is None or p is None or not caller.sees(found[1]):
+        raise ConfigError(f"no action request {request_id!r} for this client",
+                          hint="request ids come from propose_action")
+    store = p.runtime.store
+    run = store.run(request_id)
+    approval = store.approval(request_id)
+    actions = run_actions(p, request_id)
+    status: Any
+    if run is None:
+        status = "running"
+    elif run.status == "waiting_approval" and (approval is None or approval.decision is None):
+        status = "pending_approval"
+    elif run.status in ("waiting_approval", "running") and approval is not None and approval.decision == "approve":
+        status = "approved"
+    elif run.status in ("waiting_approval", "running") and approval is not None and approval.decision == "reject":
+        status = "rejected"
+    elif run.status == "waiting_for_plant":
+        status = "waiting_for_plant"
+    elif run.status in ("done", "attention", "failed"):
+        states = [_ACTION_STATUS.get(a.status, "unconfirmed") for a in actions] or ["refused"]
+        status = next((s for s in ("failed", "unconfirmed", "refused", "rejected") if s in states), "done")
+    else:
+        status = "running"
+    return ActionStatusResult(request_id=request_id, status=status,
+                              decided_by=approval.decided_by if approval else None,
+                              decided_at=approval.decided_at if approval else None, actions=actions)
+
+
+async def apply_loop(dep: Deployment, period_s: float = 0.5) -> None:
+    """Apply decided MCP proposals when no pilot service owns the pilot (forever; cancel to stop)."""
+    while True:
+        for p in dep.pilots.values():
+            try:
+                for out in await apply_decided(p.runtime, dep.is_proposal):
+                    log.info("applied decision on %s: %s", out.run_id, out.status)
+            except FactoryPilotError as exc:
+                log.warning("could not apply a decision for pilot %s: %s", p.id, exc)
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.sleep(period_s)

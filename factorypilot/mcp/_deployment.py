@@ -1,0 +1,220 @@
+"""What one MCP server serves: pilots (each on its plant, owned by one company) and companies' documents.
+
+Each served pilot gets an :class:`~factorypilot.agents.AgentRuntime` opened **without** the pilot's lease, so
+the pilot service (``factorypilot pilot run``) keeps running beside the MCP server; the runtime only starts
+runs for external proposals (they stop at the approval step) and applies decided ones when no service holds
+the lease (``agents._external.apply_decided``). Every tool call is appended to the ledger (``mcp-call``) with
+the client and token id.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import sqlite3
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from factorypilot._sqlite import open_sqlite, storage_error
+from factorypilot.agents import AgentRuntime, Ledger
+from factorypilot.agents._external import external_runtime
+from factorypilot.connectors.base import BaseConnector
+from factorypilot.errors import ConfigError, SecurityError
+from factorypilot.mcp._identity import Caller
+from factorypilot.mcp._tokens import TokenStore
+from factorypilot.pilots.spec import PilotSpec
+
+__all__ = ["Deployment", "PilotTarget", "ServedPilot"]
+
+log = logging.getLogger("factorypilot.mcp")
+
+_PROPOSALS = """
+CREATE TABLE IF NOT EXISTS mcp_proposals (
+    request_id TEXT PRIMARY KEY, pilot TEXT NOT NULL, company TEXT NOT NULL, client TEXT NOT NULL,
+    token_id TEXT, created TEXT NOT NULL
+);
+"""
+
+
+@dataclass
+class PilotTarget:
+    """How to reach one pilot's plant (CLI options)."""
+
+    spec: str
+    endpoint: str | None = None
+    bindings: dict[str, str] | None = None
+    simulate: bool = False
+    company: str | None = None
+
+
+@dataclass
+class ServedPilot:
+    spec: PilotSpec
+    spec_path: Path
+    company: str
+    runtime: AgentRuntime
+    connector: BaseConnector[Any]
+
+    @property
+    def id(self) -> str:
+        return self.spec.id
+
+
+@dataclass
+class Deployment:
+    home: Path
+    pilots: dict[str, ServedPilot] = field(default_factory=dict)
+    companies: set[str] = field(default_factory=set)
+    stdio_propose: set[str] = field(default_factory=set)
+    """pilots the local (stdio) user may propose to (``--allow-propose``)"""
+    ledger: Ledger | None = None
+    tokens: TokenStore | None = None
+    _db: sqlite3.Connection | None = None
+    _knowledge: dict[str, Any] = field(default_factory=dict)
+
+    # -- scoping -----------------------------------------------------------------------------------
+    def pilot_for(self, caller: Caller, pilot: str | None) -> ServedPilot:
+        """The pilot a call names (or the caller's only pilot); another company's pilot does not exist."""
+        visible = [p for p in self.pilots.values() if caller.sees(p.company)]
+        if pilot is None:
+            if len(visible) == 1:
+                return visible[0]
+            raise ConfigError("this server serves several pilots: name one",
+                              hint="pilots: " + (", ".join(p.id for p in visible) or "none"))
+        found = next((p for p in visible if pilot in (p.id, p.spec_path.parent.name)), None)
+        if found is None:  # the same answer whether it exists for another company or not at all
+            raise ConfigError(f"no pilot {pilot!r} for this client",
+                              hint="pilots: " + (", ".join(p.id for p in visible) or "none"))
+        return found
+
+    def company_for(self, caller: Caller, company: str | None) -> str:
+        visible = sorted(c for c in self.companies if caller.sees(c))
+        if company is None:
+            if len(visible) == 1:
+                return visible[0]
+            raise ConfigError("name the company whose documents to search",
+                              hint="companies: " + (", ".join(visible) or "none"))
+        if company not in visible:
+            raise ConfigError(f"no company {company!r} for this client",
+                              hint="companies: " + (", ".join(visible) or "none"))
+        return company
+
+    def may_propose(self, caller: Caller, pilot: ServedPilot) -> bool:
+        if caller.token is None:
+            return pilot.id in self.stdio_propose
+        return caller.token.may_propose(pilot.id)
+
+    def require_propose(self, caller: Caller, pilot: ServedPilot) -> None:
+        if not self.may_propose(caller, pilot):
+            how = (f"start the server with --allow-propose {pilot.id}" if caller.token is None else
+                   f"ask for a token with: factorypilot mcp token create --company {pilot.company} "
+                   f"--scope propose --pilot {pilot.id}")
+            raise SecurityError(f"client {caller.client!r} has read-only access to pilot {pilot.id!r}", hint=how)
+
+    # -- knowledge ---------------------------------------------------------------------------------
+    def knowledge(self, company: str) -> Any:
+        if company not in self._knowledge:
+            from factorypilot.knowledge import KnowledgeStore, company_dir
+
+            if not company_dir(company, self.home).exists():
+                raise ConfigError(f"company {company!r} has no documents yet",
+                                  hint=f"add some with: factorypilot knowledge ingest DOCS --company {company}")
+            self._knowledge[company] = KnowledgeStore.open(company, home=self.home)
+        return self._knowledge[company]
+
+    # -- bookkeeping -------------------------------------------------------------------------------
+    def audit(self, caller: Caller, tool: str, args: dict[str, Any], outcome: str,
+              pilot: str | None = None) -> None:
+        """One ledger record per tool call: who (client, token), what, on which pilot, and how it ended."""
+        if self.ledger is None:
+            return
+        text = json.dumps(args, ensure_ascii=False, default=str)
+        self.ledger.append("mcp-call", {"tool": tool, "client": caller.client, "token_id": caller.token_id,
+                                        "transport": caller.transport, "company": caller.company, "pilot": pilot,
+                                        "args": text[:500], "outcome": outcome[:300]})
+
+    def record_proposal(self, request_id: str, pilot: ServedPilot, caller: Caller) -> None:
+        assert self._db is not None
+        self._db.execute("INSERT OR IGNORE INTO mcp_proposals VALUES (?,?,?,?,?,?)",
+                         (request_id, pilot.id, pilot.company, caller.client, caller.token_id,
+                          datetime.now(UTC).isoformat()))
+
+    def proposal(self, request_id: str) -> tuple[str, str] | None:
+        """(pilot, company) of a request made over MCP, or None."""
+        assert self._db is not None
+        r = self._db.execute("SELECT pilot, company FROM mcp_proposals WHERE request_id = ?",
+                             (request_id,)).fetchone()
+        return (r[0], r[1]) if r else None
+
+    def is_proposal(self, request_id: str) -> bool:
+        return self.proposal(request_id) is not None
+
+
+@contextlib.asynccontextmanager
+async def open_deployment(targets: list[PilotTarget], *, home: Path, company: str | None = None,
+                          stdio_propose: list[str] | None = None) -> Any:
+    """Open every target's plant and runtime; yields a :class:`Deployment`."""
+    from factorypilot.connectors.registry import create
+    from factorypilot.pilots.runtime import resolve_spec
+
+    Path(home).mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 - once, at start-up
+    dep = Deployment(home=home, stdio_propose=set(stdio_propose or []))
+    async with contextlib.AsyncExitStack() as stack:
+        dep.tokens = TokenStore(home / "mcp.sqlite")
+        stack.callback(dep.tokens.close)
+        path = home / "mcp.sqlite"
+        db = open_sqlite(path)
+        try:
+            db.executescript(_PROPOSALS)
+        except sqlite3.Error as exc:
+            raise storage_error(path, exc, "prepare") from exc
+        dep._db = db
+        stack.callback(db.close)
+        dep.ledger = Ledger(home / "ledger.sqlite", anchor_db=home / "agent.sqlite")
+        stack.callback(dep.ledger.close)
+        if company:
+            dep.companies.add(company)
+        for target in targets:
+            spec, spec_path = resolve_spec(target.spec)
+            endpoint, bindings = target.endpoint, target.bindings
+            if target.simulate and not endpoint:
+                from factorypilot.pilots.simulator import PlantSimulator
+
+                if spec.simulator is None:
+                    raise ConfigError(f"pilot {spec.id!r} names no simulator model", hint="drop --simulate")
+                sim = await stack.enter_async_context(PlantSimulator(
+                    spec.simulator.model, seed=spec.simulator.seed, tick_seconds=spec.simulator.tick_seconds))
+                endpoint = sim.endpoint
+                bindings = bindings or spec.simulator_bindings(sim.roles(), sim.method_ids())
+            if endpoint:
+                cfg = dict(spec.connector.config) if spec.connector and spec.connector.type == "opcua" else {}
+                cfg.pop("endpoints", None)
+                connector = await stack.enter_async_context(create("opcua", cfg | {"endpoint": endpoint}))
+            elif spec.connector is not None:
+                connector = await stack.enter_async_context(create(spec.connector.type, spec.connector.config))
+            else:
+                raise ConfigError(f"pilot {spec.id!r} has no plant to connect to",
+                                  hint="pass --endpoint opc.tcp://... (and --bindings), or --simulate")
+            unknown = sorted(set(bindings or {}) - set(spec.roles))
+            if unknown:
+                raise ConfigError(f"bindings name role(s) pilot {spec.id!r} does not have: {', '.join(unknown)}",
+                                  hint=f"roles: {', '.join(spec.roles)}")
+            rehearsal = None
+            if spec.policy.dry_run_on_simulator and spec.simulator is not None:  # as open_pilot does
+                from factorypilot.pilots.simulator import PlantSimulator
+
+                twin_sim = await stack.enter_async_context(PlantSimulator(
+                    spec.simulator.model, seed=spec.simulator.seed, tick_seconds=spec.simulator.tick_seconds))
+                twin = await stack.enter_async_context(create("opcua", {"endpoint": twin_sim.endpoint}))
+                rehearsal = (twin, spec.simulator_bindings(twin_sim.roles(), twin_sim.method_ids()))
+            runtime = AgentRuntime(spec.agent_config(bindings), connector, home=home, lease=False,
+                                   rehearsal=rehearsal)
+            rt = await stack.enter_async_context(runtime)
+            owner = target.company or company or spec.id
+            dep.pilots[spec.id] = ServedPilot(spec, spec_path, owner, external_runtime(rt), connector)
+            dep.companies.add(owner)
+        stack.callback(lambda: [k.close() for k in dep._knowledge.values()])
+        yield dep

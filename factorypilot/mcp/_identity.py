@@ -1,0 +1,74 @@
+"""Who is calling: the local OS user over stdio, or the holder of a bearer token over HTTP.
+
+Over HTTP the SDK's bearer middleware asks :class:`TokenVerifier` on **every request**, so a revoked token is
+refused from the next request on. The verified :class:`~factorypilot.mcp._tokens.TokenInfo` travels with the
+request; a tool reads it back with :func:`caller_of`. One token sees one company.
+"""
+
+from __future__ import annotations
+
+import getpass
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from mcp.server.auth.provider import AccessToken
+
+from factorypilot.errors import AuthenticationError
+from factorypilot.mcp._tokens import TokenInfo, TokenStore
+
+__all__ = ["Caller", "TokenVerifier", "caller_of"]
+
+log = logging.getLogger("factorypilot.mcp")
+
+
+@dataclass(frozen=True)
+class Caller:
+    client: str
+    transport: str
+    token: TokenInfo | None = None
+
+    @property
+    def token_id(self) -> str | None:
+        return self.token.token_id if self.token else None
+
+    @property
+    def company(self) -> str | None:
+        """The one company a token may see; None for the local user (sees what the server serves)."""
+        return self.token.company if self.token else None
+
+    def sees(self, company: str) -> bool:
+        return self.token is None or self.token.company == company
+
+
+class TokenVerifier:
+    """The SDK's ``TokenVerifier`` protocol over :class:`TokenStore` (hashed, revocable tokens)."""
+
+    def __init__(self, store: TokenStore) -> None:
+        self.store = store
+
+    async def verify_token(self, token: str) -> AccessToken | None:
+        try:
+            info = self.store.verify(token)
+        except AuthenticationError as exc:
+            log.info("MCP request refused: %s", exc.message)
+            return None
+        scopes = ["read", "propose"] if info.scope == "propose" else ["read"]
+        return AccessToken(token=token, client_id=info.client, scopes=scopes, subject=info.token_id,
+                           claims={"token_id": info.token_id})
+
+
+def caller_of(ctx: Any, store: TokenStore | None) -> Caller:
+    """The caller of the current tool call (``ctx`` is the SDK's ``Context``)."""
+    request = getattr(ctx.request_context, "request", None)
+    user = request.scope.get("user") if request is not None and hasattr(request, "scope") else None
+    access: AccessToken | None = getattr(user, "access_token", None)
+    if access is None:
+        if request is not None:  # an HTTP request that reached a tool without a token: never serve it
+            raise AuthenticationError("an HTTP request without a bearer token reached a tool",
+                                      hint="start the HTTP server through factorypilot mcp --transport http")
+        return Caller(client=f"local:{getpass.getuser()}", transport="stdio")
+    if store is None:
+        raise AuthenticationError("no token store to check the bearer token against")
+    info = store.verify(access.token)  # again: it may have been revoked since the middleware saw it
+    return Caller(client=info.client, transport="http", token=info)

@@ -1,0 +1,110 @@
+"""In-process (the SDK's in-memory client, no subprocess): notes, per-pilot propose scope, resources."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import yaml
+from mcp import Client
+
+from factorypilot.mcp import PilotTarget, build_server, open_deployment
+from factorypilot.pilots.runtime import reference_pilots
+from factorypilot.pilots.simulator import PlantHandle
+
+
+def _roles(plant: PlantHandle) -> dict[str, str]:
+    spec = yaml.safe_load(reference_pilots()["mobility"].read_text(encoding="utf-8"))
+    return {r: t for r, t in plant.roles().items() if r in spec["roles"]}
+
+
+async def _call(client: Client, tool: str, args: dict[str, Any]) -> dict[str, Any]:
+    result = await client.call_tool(tool, args)
+    assert not result.is_error, result.content
+    assert result.structured_content is not None
+    return result.structured_content
+
+
+async def test_note_proposal_is_stored_once_after_approval(tmp_path: Path, plant: PlantHandle) -> None:
+    target = PilotTarget("mobility", endpoint=plant.endpoint, bindings=_roles(plant))
+    async with open_deployment([target], home=tmp_path, stdio_propose=["mobility-cnc"]) as dep, \
+            Client(build_server(dep)) as client:
+        pending = await _call(client, "propose_action", {"kind": "note", "target": "maintenance",
+                                                         "value": "공구 점검 요청 / inspect tool",
+                                                         "reason": "vibration trend"})
+        assert pending["status"] == "pending_approval"
+        rid = pending["request_id"]
+        rt = dep.pilots["mobility-cnc"].runtime
+        assert rt.store.notes(rid) == []
+        rt.store.decide(rid, "approve", "김민수")
+        assert (await _call(client, "get_action_status", {"request_id": rid}))["status"] == "approved"
+        for _ in range(2):  # applying twice (e.g. two polls) still stores the note once
+            await _apply_once(dep)
+        status = await _call(client, "get_action_status", {"request_id": rid})
+        assert status["status"] == "done", status
+        assert [n["text"] for n in rt.store.notes(rid)] == ["공구 점검 요청 / inspect tool"]
+
+
+async def _apply_once(dep: Any) -> None:
+    from factorypilot.agents._external import apply_decided
+
+    for p in dep.pilots.values():
+        await apply_decided(p.runtime, dep.is_proposal)
+
+
+async def test_rejected_proposal_never_reaches_the_plant(tmp_path: Path, plant: PlantHandle) -> None:
+    target = PilotTarget("mobility", endpoint=plant.endpoint, bindings=_roles(plant))
+    async with open_deployment([target], home=tmp_path, stdio_propose=["mobility-cnc"]) as dep, \
+            Client(build_server(dep)) as client:
+        current = plant.value("feed_override")
+        assert isinstance(current, float)
+        writes = list(plant.write_log)
+        pending = await _call(client, "propose_action", {"target": "feed_override", "value": current - 5,
+                                                         "reason": "test"})
+        rid = pending["request_id"]
+        dep.pilots["mobility-cnc"].runtime.store.decide(rid, "reject", "lee", comment="changeover")
+        assert (await _call(client, "get_action_status", {"request_id": rid}))["status"] == "rejected"
+        await _apply_once(dep)
+        status = await _call(client, "get_action_status", {"request_id": rid})
+        assert status["status"] == "rejected"
+        assert status["actions"][0]["status"] == "rejected"
+        assert plant.write_log == writes
+
+
+async def test_resources_spec_policy_and_evaluation(tmp_path: Path, plant: PlantHandle) -> None:
+    target = PilotTarget("mobility", endpoint=plant.endpoint, bindings=_roles(plant))
+    async with open_deployment([target], home=tmp_path) as dep, Client(build_server(dep)) as client:
+        spec = await client.read_resource("factorypilot://pilots/mobility-cnc/spec")
+        assert "id: mobility-cnc" in spec.contents[0].text  # type: ignore[union-attr]
+        policy = json.loads((await client.read_resource("factorypilot://pilots/mobility-cnc/policy"))
+                            .contents[0].text)  # type: ignore[union-attr]
+        assert policy["tags"][0]["max"] == 110
+        report = json.loads((await client.read_resource("factorypilot://pilots/mobility-cnc/evaluation"))
+                            .contents[0].text)  # type: ignore[union-attr]
+        assert report["report"] is None
+        assert "factorypilot eval" in report["hint"]
+
+
+async def test_dry_run_policy_rehearses_on_the_simulator_before_the_plant(tmp_path: Path, plant: PlantHandle) -> None:
+    spec_dir = tmp_path / "pilot"
+    shutil.copytree(reference_pilots()["mobility"].parent, spec_dir)
+    spec_file = spec_dir / "pilot.yaml"
+    data = yaml.safe_load(spec_file.read_text(encoding="utf-8"))
+    data["policy"]["dry_run_on_simulator"] = True
+    spec_file.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    target = PilotTarget(str(spec_file), endpoint=plant.endpoint, bindings=_roles(plant))
+    async with open_deployment([target], home=tmp_path / "home", stdio_propose=["mobility-cnc"]) as dep, \
+            Client(build_server(dep)) as client:
+        current = plant.value("feed_override")
+        assert isinstance(current, float)
+        pending = await _call(client, "propose_action", {"target": "feed_override", "value": current - 4,
+                                                         "reason": "test"})
+        rid = pending["request_id"]
+        rt = dep.pilots["mobility-cnc"].runtime
+        rt.store.decide(rid, "approve", "김민수")
+        await _apply_once(dep)
+        assert (await _call(client, "get_action_status", {"request_id": rid}))["status"] == "done"
+        assert [r.payload["result"] for r in rt.ledger.records(run_id=rid, kind="dry-run")] == ["ok"]
+        assert plant.value("feed_override") == current - 4
