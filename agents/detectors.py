@@ -3,8 +3,8 @@
 A detector is a small stateful object: ``update(sample) -> Event | None``. The graph's ``detect`` node
 replays the observation window through *fresh* detectors built from config, so the result is a pure
 function of the window — the same after a crash and resume. Built-ins: threshold, rate of change, EWMA
-and CUSUM, flat-line (stuck sensor, ``_detect_flatline``); ``kind: plugin`` loads any callable ``module:function`` (e.g. an ML model) that returns a
-detector. Config is YAML/pydantic with unknown keys refused.
+and CUSUM, flat-line (stuck sensor, see ``_detect_flatline``); ``kind: plugin`` loads any callable
+``module:function`` (e.g. an ML model) that returns a detector. Config is YAML/pydantic with unknown keys refused.
 """
 
 from __future__ import annotations

@@ -124,7 +124,7 @@ class BaseConnector(abc.ABC, Generic[ConfigT]):
         return self._subscribe(list(tag_ids), period)
 
     def events(self, sources: Sequence[str] | None = None,
-               filter: EventFilter | None = None) -> AsyncGenerator[AlarmEvent | Gap, None]:  # noqa: A002
+               filter: EventFilter | None = None) -> AsyncGenerator[AlarmEvent | Gap, None]:
         """Alarm events (OPC UA Alarms & Conditions) from ``sources`` (notifier ids; None: the whole server).
 
         Alarms already active come first, marked ``refreshed``; then every state change; a ``Gap`` for every
@@ -190,7 +190,7 @@ class BaseConnector(abc.ABC, Generic[ConfigT]):
     async def _history(self, tag_ids: list[str], start: datetime, end: datetime) -> list[Sample]:
         raise NotImplementedError
 
-    def _events(self, sources: list[str], filter: EventFilter) -> AsyncGenerator[AlarmEvent | Gap, None]:  # noqa: A002
+    def _events(self, sources: list[str], filter: EventFilter) -> AsyncGenerator[AlarmEvent | Gap, None]:
         raise NotImplementedError
 
     async def _write(self, tag_id: str, value: Scalar) -> None:

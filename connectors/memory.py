@@ -157,7 +157,7 @@ class InMemoryConnector(BaseConnector[InMemoryConfig]):
             out += [s for s in self._log[tid] if s.time is not None and start <= s.time <= end]
         return out
 
-    async def _events(self, sources: list[str], filter: EventFilter) -> AsyncGenerator[AlarmEvent | Gap, None]:  # noqa: A002
+    async def _events(self, sources: list[str], filter: EventFilter) -> AsyncGenerator[AlarmEvent | Gap, None]:
         queue: asyncio.Queue[AlarmEvent | Gap] = asyncio.Queue()
         self._alarm_listeners.append(queue)
         dedup = AlarmDeduplicator()

@@ -6,19 +6,20 @@ import asyncio
 import logging
 from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from asyncua import ua
 from asyncua.client.client import Client
 from asyncua.ua import uaerrors
 from asyncua.ua.attribute_ids import AttributeIds
+from asyncua.ua.object_ids import ObjectIds
 
 from factorypilot.connectors._events import EventFilter
 from factorypilot.connectors.base import BaseConnector, Capability, Health
 from factorypilot.connectors.opcua import _services
-from factorypilot.connectors.opcua._events import merge_alarm_streams
 from factorypilot.connectors.opcua._browse import browse_variables, chunks
 from factorypilot.connectors.opcua._config import OpcUaConfig
+from factorypilot.connectors.opcua._events import merge_alarm_streams
 from factorypilot.connectors.opcua._session import close_client, map_error, open_client, safe_url
 from factorypilot.connectors.opcua._subscribe import ShardPlan, subscribe_shards
 from factorypilot.connectors.opcua._values import sample_from, status_name
@@ -195,8 +196,8 @@ class OpcUaConnector(BaseConnector[OpcUaConfig]):
             await stream.aclose()
 
     # -- alarms & conditions -----------------------------------------------------------------------
-    async def _events(self, sources: list[str], filter: EventFilter) -> AsyncGenerator[AlarmEvent | Gap, None]:  # noqa: A002
-        notifiers = [self._parse(s) for s in sources] or [ua.NodeId(ua.ObjectIds.Server)]
+    async def _events(self, sources: list[str], filter: EventFilter) -> AsyncGenerator[AlarmEvent | Gap, None]:
+        notifiers = [self._parse(s) for s in sources] or [ua.NodeId(cast(ua.Int32, ObjectIds.Server))]
         stream = merge_alarm_streams(self._clients, notifiers, filter)
         try:
             async for item in stream:

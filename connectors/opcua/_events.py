@@ -16,13 +16,14 @@ import time
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from asyncua import ua
 from asyncua.client.client import Client
 from asyncua.client.ua_client import UaClientState
 from asyncua.ua import uaerrors
-from asyncua.ua.object_ids import ObjectIdNames
+from asyncua.ua.attribute_ids import AttributeIds
+from asyncua.ua.object_ids import ObjectIdNames, ObjectIds
 
 from factorypilot.connectors._events import AlarmDeduplicator, EventFilter
 from factorypilot.connectors.opcua._session import map_error, safe_url
@@ -34,23 +35,30 @@ _log = logging.getLogger("factorypilot.connectors.opcua")
 _ERRORS = (OSError, ConnectionError, asyncio.TimeoutError, uaerrors.UaError)
 
 _FIELDS: tuple[tuple[int, tuple[str, ...]], ...] = (
-    (ua.ObjectIds.BaseEventType, ("EventId",)),
-    (ua.ObjectIds.BaseEventType, ("EventType",)),
-    (ua.ObjectIds.BaseEventType, ("SourceNode",)),
-    (ua.ObjectIds.BaseEventType, ("SourceName",)),
-    (ua.ObjectIds.BaseEventType, ("Time",)),
-    (ua.ObjectIds.BaseEventType, ("ReceiveTime",)),
-    (ua.ObjectIds.BaseEventType, ("Message",)),
-    (ua.ObjectIds.BaseEventType, ("Severity",)),
-    (ua.ObjectIds.ConditionType, ("ConditionName",)),
-    (ua.ObjectIds.ConditionType, ("BranchId",)),
-    (ua.ObjectIds.ConditionType, ("Retain",)),
-    (ua.ObjectIds.AcknowledgeableConditionType, ("AckedState", "Id")),
-    (ua.ObjectIds.AcknowledgeableConditionType, ("ConfirmedState", "Id")),
-    (ua.ObjectIds.AlarmConditionType, ("ActiveState", "Id")),
+    (ObjectIds.BaseEventType, ("EventId",)),
+    (ObjectIds.BaseEventType, ("EventType",)),
+    (ObjectIds.BaseEventType, ("SourceNode",)),
+    (ObjectIds.BaseEventType, ("SourceName",)),
+    (ObjectIds.BaseEventType, ("Time",)),
+    (ObjectIds.BaseEventType, ("ReceiveTime",)),
+    (ObjectIds.BaseEventType, ("Message",)),
+    (ObjectIds.BaseEventType, ("Severity",)),
+    (ObjectIds.ConditionType, ("ConditionName",)),
+    (ObjectIds.ConditionType, ("BranchId",)),
+    (ObjectIds.ConditionType, ("Retain",)),
+    (ObjectIds.AcknowledgeableConditionType, ("AckedState", "Id")),
+    (ObjectIds.AcknowledgeableConditionType, ("ConfirmedState", "Id")),
+    (ObjectIds.AlarmConditionType, ("ActiveState", "Id")),
 )
-_REFRESH_START = ua.NodeId(ua.ObjectIds.RefreshStartEventType)
-_REFRESH_END = ua.NodeId(ua.ObjectIds.RefreshEndEventType)
+
+
+def _nid(identifier: int) -> ua.NodeId:
+    """A namespace-0 numeric node id (asyncua's stubs want its Int32 wrapper)."""
+    return ua.NodeId(cast(ua.Int32, identifier))
+
+
+_REFRESH_START = _nid(ObjectIds.RefreshStartEventType)
+_REFRESH_END = _nid(ObjectIds.RefreshEndEventType)
 
 
 def alarm_event_filter() -> ua.EventFilter:
@@ -58,13 +66,13 @@ def alarm_event_filter() -> ua.EventFilter:
     clauses = []
     for type_id, path in _FIELDS:
         op = ua.SimpleAttributeOperand()
-        op.TypeDefinitionId = ua.NodeId(type_id)
+        op.TypeDefinitionId = _nid(type_id)
         op.BrowsePath = [ua.QualifiedName(p, 0) for p in path]
-        op.AttributeId = ua.AttributeIds.Value
+        op.AttributeId = AttributeIds.Value
         clauses.append(op)
     cid = ua.SimpleAttributeOperand()
-    cid.TypeDefinitionId = ua.NodeId(ua.ObjectIds.ConditionType)
-    cid.AttributeId = ua.AttributeIds.NodeId
+    cid.TypeDefinitionId = _nid(ObjectIds.ConditionType)
+    cid.AttributeId = AttributeIds.NodeId
     clauses.append(cid)
     return ua.EventFilter(SelectClauses=clauses)
 
@@ -115,8 +123,8 @@ def alarm_from_fields(fields: dict[str, Any], *, refreshed: bool) -> AlarmEvent 
 
 async def condition_refresh(client: Client, subscription_id: int) -> None:
     """Ask the server to re-send every retained condition to this subscription (OPC UA Part 9 §5.5.7)."""
-    await client.get_node(ua.ObjectIds.ConditionType).call_method(
-        ua.NodeId(ua.ObjectIds.ConditionType_ConditionRefresh), ua.Variant(subscription_id, ua.VariantType.UInt32))
+    await client.get_node(ObjectIds.ConditionType).call_method(
+        _nid(ObjectIds.ConditionType_ConditionRefresh), ua.Variant(subscription_id, ua.VariantType.UInt32))
 
 
 @dataclass
@@ -233,16 +241,16 @@ async def merge_alarm_streams(clients: dict[str, Client], notifiers: list[ua.Nod
         try:
             async for item in subscribe_alarms(client, url, notifiers, flt):
                 queue.put_nowait(item)
-        except Exception as exc:  # noqa: BLE001 - handed to the consumer, which re-raises it
+        except Exception as exc:
             queue.put_nowait(exc)
 
     tasks = [asyncio.create_task(pump(u, c)) for u, c in clients.items()]
     try:
         while True:
-            item = await queue.get()
-            if isinstance(item, BaseException):
-                raise item
-            yield item
+            got = await queue.get()
+            if isinstance(got, BaseException):
+                raise got
+            yield got
     finally:
         for t in tasks:
             t.cancel()

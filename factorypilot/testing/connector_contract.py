@@ -283,7 +283,8 @@ class ConnectorContract:
                 async with c, contextlib.aclosing(c.events()) as stream:
                     ev = await self._next_alarm(stream, lambda e: e.active and alarm_case.message_contains in e.message)
                     assert ev.refreshed, "an alarm active before the subscription must come from the refresh"
-                    assert ev.condition_id and 1 <= ev.severity <= 1000
+                    assert ev.condition_id
+                    assert 1 <= ev.severity <= 1000
             finally:
                 alarm_case.clear_alarm(c)
 

@@ -13,11 +13,12 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from asyncua import ua
 from asyncua.server.event_generator import EventGenerator
 from asyncua.server.server import Server
+from asyncua.ua.object_ids import ObjectIds
 
 from ._address_space import NodeLayout
 from ._engine import PlantEngine
@@ -84,9 +85,9 @@ class PlantAlarms:
         """Create the event generators on a (new) server; re-register conditions that are still retained."""
         for role, cond in self.conditions.items():
             cond.source = layout.variables[role]
-            cond.condition_id = ua.NodeId(f"{cond.source.Identifier}.Condition", cond.source.NamespaceIndex)
-            gen: EventGenerator = await server.get_event_generator(ua.ObjectIds.OffNormalAlarmType,
-                                                                   ua.ObjectIds.Server)
+            cond.condition_id = ua.NodeId(cast(ua.String, f"{cond.source.Identifier!s}.Condition"),
+                                          cond.source.NamespaceIndex)
+            gen: EventGenerator = await server.get_event_generator(ObjectIds.OffNormalAlarmType, ObjectIds.Server)
             ev = gen.event
             ev.SourceNode = cond.source
             ev.SourceName = layout.signals[role].browse_name

@@ -31,7 +31,8 @@ def test_frozen_value_fires_once_as_a_data_quality_event() -> None:
     assert ev.kind == "data-quality"
     assert ev.detector == "flatline:vib"
     assert ev.value == 2.137
-    assert "stuck" in ev.message and "센서" in ev.message
+    assert "stuck" in ev.message
+    assert "센서" in ev.message
 
 
 def test_needs_a_full_window_of_good_samples() -> None:
@@ -41,10 +42,11 @@ def test_needs_a_full_window_of_good_samples() -> None:
     # a bad sample restarts the window: frozen-but-bad is the connector's report, not ours
     assert det.update(Sample(tag_id="t", value=1.0, quality=Quality.BAD)) is None
     fired = [det.update(Sample(tag_id="t", value=1.0)) for _ in range(10)]
-    assert fired[:9] == [None] * 9 and fired[9] is not None
-    assert getattr(det, "active") is True
+    assert fired[:9] == [None] * 9
+    assert fired[9] is not None
+    assert det.active is True
     assert det.update(Sample(tag_id="t", value=1.5)) is None  # moving again: clears
-    assert getattr(det, "active") is False
+    assert det.active is False
 
 
 def test_uncertain_quality_frozen_is_not_reported_here() -> None:
@@ -65,7 +67,8 @@ def test_max_std_tolerates_quantised_jitter() -> None:
 def test_config_is_a_detector_kind_and_refuses_unknown_keys() -> None:
     adapter: TypeAdapter[object] = TypeAdapter(DetectorConfig)
     cfg = adapter.validate_python({"kind": "flatline", "role": "vib", "window": 40})
-    assert isinstance(cfg, FlatlineConfig) and cfg.window == 40
+    assert isinstance(cfg, FlatlineConfig)
+    assert cfg.window == 40
     with pytest.raises(ValidationError):
         adapter.validate_python({"kind": "flatline", "role": "vib", "windw": 40})
     with pytest.raises(ValidationError):
@@ -93,4 +96,5 @@ def test_frozen_after_live_always_fires(level: float, rel_sigma: float, seed: in
     before = live(window_size * 2, level, sigma, seed)
     frozen = [before[-1]] * window_size
     events = run_detectors([FlatlineConfig(role="t", window=window_size)], {}, window(before + frozen))
-    assert len(events) == 1 and events[0].value == before[-1]
+    assert len(events) == 1
+    assert events[0].value == before[-1]

@@ -63,9 +63,13 @@ def test_outage_gives_a_gap_and_the_active_alarm_is_not_delivered_twice() -> Non
         return got
 
     first, gap, cleared = asyncio.run(asyncio.wait_for(go(), 10))
-    assert isinstance(first, AlarmEvent) and first.refreshed and first.active
+    assert isinstance(first, AlarmEvent)
+    assert first.refreshed
+    assert first.active
     assert isinstance(gap, Gap)
-    assert isinstance(cleared, AlarmEvent) and not cleared.active and not cleared.refreshed
+    assert isinstance(cleared, AlarmEvent)
+    assert not cleared.active
+    assert not cleared.refreshed
     assert cleared.message.startswith("주축 진동")
 
 
@@ -92,4 +96,5 @@ def test_event_filter_by_severity_and_type() -> None:
             return await anext(s)
 
     only = asyncio.run(asyncio.wait_for(typed(), 10))
-    assert isinstance(only, AlarmEvent) and only.condition_id == "b"
+    assert isinstance(only, AlarmEvent)
+    assert only.condition_id == "b"

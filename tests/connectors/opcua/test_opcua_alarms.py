@@ -45,7 +45,10 @@ async def test_pre_existing_alarm_then_new_state_and_return_to_normal(sim: Any) 
     async with OpcUaConnector(_cfg(sim.endpoint)) as c, contextlib.aclosing(c.events()) as stream:
         first = await _next_alarm(stream)
         assert isinstance(first, AlarmEvent)
-        assert first.refreshed and first.active and not first.acked and first.retain
+        assert first.refreshed
+        assert first.active
+        assert not first.acked
+        assert first.retain
         assert first.event_type == "OffNormalAlarmType"
         assert first.message == "주축 진동 과다 (코드 2101) / Spindle vibration too high (code 2101)"
         assert first.message_locale == "ko-KR"
@@ -57,12 +60,15 @@ async def test_pre_existing_alarm_then_new_state_and_return_to_normal(sim: Any) 
         back = await _next_alarm(stream)
         assert isinstance(back, AlarmEvent)
         assert back.condition_id == first.condition_id
-        assert not back.active and not back.refreshed
+        assert not back.active
+        assert not back.refreshed
         assert back.time > first.time
         # a new alarm with another code on the same condition: a new active state with its own text
         await asyncio.to_thread(_raise, sim, 2101)
         again = await _next_alarm(stream)
-        assert isinstance(again, AlarmEvent) and again.active and not again.refreshed
+        assert isinstance(again, AlarmEvent)
+        assert again.active
+        assert not again.refreshed
         await asyncio.to_thread(_clear, sim)
 
 
@@ -70,17 +76,21 @@ async def test_reconnect_during_an_active_alarm_gives_a_gap_and_no_duplicate(sim
     async with OpcUaConnector(_cfg(sim.endpoint)) as c, contextlib.aclosing(c.events()) as stream:
         await asyncio.to_thread(_raise, sim)
         on = await _next_alarm(stream)
-        assert isinstance(on, AlarmEvent) and on.active
+        assert isinstance(on, AlarmEvent)
+        assert on.active
         await asyncio.to_thread(sim.stop)
         await asyncio.to_thread(sim.start)  # a fresh server; the active condition is re-registered
         gap = await _next_alarm(stream)
-        assert isinstance(gap, Gap) and gap.end is not None and gap.start < gap.end
+        assert isinstance(gap, Gap)
+        assert gap.end is not None
+        assert gap.start < gap.end
         assert sim.endpoint in gap.reason
         # the refresh after the reconnect re-sends the same state: dropped; the next thing is the real change
         await asyncio.to_thread(_clear, sim)
         nxt = await _next_alarm(stream)
         assert isinstance(nxt, AlarmEvent), nxt
-        assert nxt.condition_id == on.condition_id and not nxt.active
+        assert nxt.condition_id == on.condition_id
+        assert not nxt.active
 
 
 async def test_filter_and_unknown_source(sim: Any) -> None:
