@@ -178,3 +178,6 @@ def watch(
         _run(go())
     except KeyboardInterrupt:
         console.print("stopped")
+
+
+from factorypilot.cli import _connect_events  # noqa: E402,F401  (registers `connect history` and `connect alarms`)
