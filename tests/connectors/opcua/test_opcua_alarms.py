@@ -103,3 +103,25 @@ async def test_filter_and_unknown_source(sim: Any) -> None:
                     await asyncio.wait_for(anext(stream), 1.0)  # severity 700 is below the filter
     finally:
         _clear(sim)
+
+
+def test_cli_alarms_lists_the_active_alarm_with_korean_text(sim: Any) -> None:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    _raise(sim)
+    try:
+        exe = Path(sys.executable).parent / "factorypilot"
+        done = subprocess.run([str(exe), "connect", "alarms", sim.endpoint, "--refresh", "--seconds", "3"],
+                              capture_output=True, text=True, timeout=120, check=False,
+                              env={"COLUMNS": "250", "PATH": ""})
+    finally:
+        _clear(sim)
+    assert done.returncode == 0, done.stderr
+    lines = [ln for ln in done.stdout.splitlines() if "sev" in ln]
+    assert len(lines) == 1, done.stdout
+    assert "주축 진동 과다 (코드 2101)" in lines[0]
+    assert "ACTIVE" in lines[0]
+    assert "refreshed" in lines[0]
+    assert "sev  700" in lines[0]
