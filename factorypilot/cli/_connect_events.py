@@ -104,6 +104,8 @@ def alarms(
                                  help="first list the alarms already active (ConditionRefresh)"),
     seconds: float | None = typer.Option(None, "--seconds", help="stop after S seconds (default: Ctrl-C)"),
     min_severity: int = typer.Option(1, "--min-severity", help="only alarms of at least this severity (1..1000)"),
+    jsonl: Path | None = typer.Option(None, "--jsonl", help="also append every alarm event to this JSON-lines log "
+                                      "(for 'factorypilot alarms stats')"),
     policy: str = _POLICY, mode: str = _MODE, cert: Path | None = _CERT, key: Path | None = _KEY,
     trust: list[Path] = _TRUST, trust_unknown: bool = _TRUST_UNKNOWN, username: str | None = _USER,
     timeout: float = _TIMEOUT,
@@ -127,9 +129,14 @@ def alarms(
     console = Console()
     flt = EventFilter(min_severity=min_severity, refresh=refresh)
 
+    log = jsonl.open("a", encoding="utf-8") if jsonl is not None else None
+
     async def stream() -> None:
         async with conn, contextlib.aclosing(conn.events(sources or None, flt)) as items:
             async for item in items:
+                if log is not None and isinstance(item, AlarmEvent):
+                    log.write(item.model_dump_json() + "\n")
+                    log.flush()
                 if not isinstance(item, AlarmEvent):
                     console.print(f"[yellow]gap[/] {item.start.isoformat()} → "
                                   f"{item.end.isoformat() if item.end else '…'}: {item.reason}", highlight=False)
@@ -152,3 +159,6 @@ def alarms(
         _run(go())
     except KeyboardInterrupt:
         console.print("stopped")
+    finally:
+        if log is not None:
+            log.close()

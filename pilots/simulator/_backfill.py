@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import cast
 
 from asyncua import ua
 
@@ -39,7 +40,8 @@ async def backfill_history(sim: PlantSimulator, role: str,
     nid = layout.variables[role]
     n = 0
     for value, source, server in rows:
-        dv = ua.DataValue(variant(sig.data_type, value), SourceTimestamp=source, ServerTimestamp=server)
+        dv = ua.DataValue(variant(sig.data_type, value), SourceTimestamp=cast(ua.DateTime, source),
+                          ServerTimestamp=cast(ua.DateTime | None, server))
         await sim._history.save_node_value(nid, dv)
         n += 1
     return n

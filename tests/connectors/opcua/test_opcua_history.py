@@ -53,11 +53,11 @@ async def test_zero_server_timestamp_reads_as_none_not_1601() -> None:
 
 
 async def test_non_historized_node_is_a_capability_error() -> None:
-    async with PlantSimulator("mobility", realtime=False) as sim:
-        async with OpcUaConnector(OpcUaConnector.Config(endpoint=sim.endpoint)) as c:
-            node = sim.node_id("machine_state")
-            with pytest.raises(CapabilityError, match="keeps no history") as info:
-                await c.history([node], T0, T0 + timedelta(hours=1))
+    async with PlantSimulator("mobility", realtime=False) as sim, \
+            OpcUaConnector(OpcUaConnector.Config(endpoint=sim.endpoint)) as c:
+        node = sim.node_id("machine_state")
+        with pytest.raises(CapabilityError, match="keeps no history") as info:
+            await c.history([node], T0, T0 + timedelta(hours=1))
     assert node in str(info.value)
 
 
