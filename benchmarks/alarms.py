@@ -104,7 +104,8 @@ async def _raw_refresh(url: str, n: int) -> float:
         sub = await client.create_subscription(200, H())
         await sub.subscribe_alarms_and_conditions()
         await client.get_node(ua.ObjectIds.ConditionType).call_method(
-            ua.NodeId(ua.ObjectIds.ConditionType_ConditionRefresh), ua.Variant(sub.subscription_id, ua.VariantType.UInt32))
+            ua.NodeId(ua.ObjectIds.ConditionType_ConditionRefresh),
+            ua.Variant(sub.subscription_id, ua.VariantType.UInt32))
         await done.wait()
         return time.perf_counter() - t
 
