@@ -3,8 +3,8 @@
 A detector is a small stateful object: ``update(sample) -> Event | None``. The graph's ``detect`` node
 replays the observation window through *fresh* detectors built from config, so the result is a pure
 function of the window — the same after a crash and resume. Built-ins: threshold, rate of change, EWMA
-and CUSUM; ``kind: plugin`` loads any callable ``module:function`` (e.g. an ML model) that returns a
-detector. Config is YAML/pydantic with unknown keys refused.
+and CUSUM, flat-line (stuck sensor, see ``_detect_flatline``); ``kind: plugin`` loads any callable
+``module:function`` (e.g. an ML model) that returns a detector. Config is YAML/pydantic with unknown keys refused.
 """
 
 from __future__ import annotations
@@ -16,10 +16,11 @@ from typing import Annotated, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from factorypilot.agents._detect_flatline import FlatlineConfig, FlatlineDetector
 from factorypilot.errors import ConfigError
 from factorypilot.vocabulary import Event, Sample, Severity, utcnow
 
-__all__ = ["Detector", "DetectorConfig", "build_detector", "run_detectors"]
+__all__ = ["Detector", "DetectorConfig", "FlatlineConfig", "build_detector", "run_detectors"]
 
 
 class Detector(Protocol):
@@ -70,7 +71,7 @@ class PluginConfig(_Base):
     options: dict[str, float | int | str | bool] = Field(default_factory=dict)
 
 
-DetectorConfig = Annotated[ThresholdConfig | RateConfig | EwmaConfig | CusumConfig | PluginConfig,
+DetectorConfig = Annotated[ThresholdConfig | RateConfig | EwmaConfig | CusumConfig | FlatlineConfig | PluginConfig,
                            Field(discriminator="kind")]
 
 
@@ -186,7 +187,7 @@ class CusumDetector(_Detector):
         return self._event(sample, f"{self.cfg.role}: CUSUM {side} shift from {self.cfg.target:g}") if fire else None
 
 
-def build_detector(cfg: ThresholdConfig | RateConfig | EwmaConfig | CusumConfig | PluginConfig,
+def build_detector(cfg: ThresholdConfig | RateConfig | EwmaConfig | CusumConfig | FlatlineConfig | PluginConfig,
                    tag_id: str) -> Detector:
     if isinstance(cfg, ThresholdConfig):
         return ThresholdDetector(cfg, tag_id)
@@ -196,6 +197,8 @@ def build_detector(cfg: ThresholdConfig | RateConfig | EwmaConfig | CusumConfig 
         return EwmaDetector(cfg, tag_id)
     if isinstance(cfg, CusumConfig):
         return CusumDetector(cfg, tag_id)
+    if isinstance(cfg, FlatlineConfig):
+        return FlatlineDetector(cfg, tag_id)
     module, _, func = cfg.factory.partition(":")
     try:
         factory = getattr(importlib.import_module(module), func)

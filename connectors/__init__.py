@@ -5,7 +5,7 @@ the registry functions and :class:`InMemoryConnector`. Concrete connectors live 
 (``opcua``, ``mes``) and are found through the ``factorypilot.connectors`` entry-point group.
 """
 
-from factorypilot.connectors.base import BaseConnector, Capability, ConnectorConfig, Health
+from factorypilot.connectors.base import BaseConnector, Capability, ConnectorConfig, EventFilter, Health
 from factorypilot.connectors.memory import InMemoryConnector
 from factorypilot.connectors.registry import available, create, load
 
@@ -13,6 +13,7 @@ __all__ = [
     "BaseConnector",
     "Capability",
     "ConnectorConfig",
+    "EventFilter",
     "Health",
     "InMemoryConnector",
     "available",

@@ -20,11 +20,12 @@ from typing import Any, ClassVar, Generic, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
+from factorypilot.connectors._events import EventFilter
 from factorypilot.errors import CapabilityError, ConnectionError_
 from factorypilot.permits import WritePermit
-from factorypilot.vocabulary import ActionKind, ActionRequest, Gap, Sample, Scalar, Tag
+from factorypilot.vocabulary import ActionKind, ActionRequest, AlarmEvent, Gap, Sample, Scalar, Tag
 
-__all__ = ["BaseConnector", "Capability", "ConnectorConfig", "Health"]
+__all__ = ["BaseConnector", "Capability", "ConnectorConfig", "EventFilter", "Health"]
 
 
 class Capability(StrEnum):
@@ -35,6 +36,7 @@ class Capability(StrEnum):
     WRITE = "write"
     METHOD = "method"
     EXPORT_FILES = "export-files"
+    EVENTS = "events"
 
 
 class ConnectorConfig(BaseModel):
@@ -121,6 +123,17 @@ class BaseConnector(abc.ABC, Generic[ConfigT]):
         self._need(Capability.SUBSCRIBE)
         return self._subscribe(list(tag_ids), period)
 
+    def events(self, sources: Sequence[str] | None = None,
+               filter: EventFilter | None = None) -> AsyncGenerator[AlarmEvent | Gap, None]:
+        """Alarm events (OPC UA Alarms & Conditions) from ``sources`` (notifier ids; None: the whole server).
+
+        Alarms already active come first, marked ``refreshed``; then every state change; a ``Gap`` for every
+        outage, followed by the alarms active after it (a state already delivered is not delivered again).
+        Close the iterator (``contextlib.aclosing``) to end the subscription.
+        """
+        self._need(Capability.EVENTS)
+        return self._events(list(sources or []), filter or EventFilter())
+
     async def history(self, tag_ids: Sequence[str], start: datetime, end: datetime) -> list[Sample]:
         self._need(Capability.HISTORY)
         return await self._history(list(tag_ids), start, end)
@@ -175,6 +188,9 @@ class BaseConnector(abc.ABC, Generic[ConfigT]):
         raise NotImplementedError
 
     async def _history(self, tag_ids: list[str], start: datetime, end: datetime) -> list[Sample]:
+        raise NotImplementedError
+
+    def _events(self, sources: list[str], filter: EventFilter) -> AsyncGenerator[AlarmEvent | Gap, None]:
         raise NotImplementedError
 
     async def _write(self, tag_id: str, value: Scalar) -> None:

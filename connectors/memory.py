@@ -14,9 +14,10 @@ from datetime import datetime
 
 from pydantic import Field
 
+from factorypilot.connectors._events import AlarmDeduplicator, EventFilter
 from factorypilot.connectors.base import BaseConnector, Capability, ConnectorConfig
 from factorypilot.errors import ConnectionError_, DataError, NodeNotFoundError, SafetyViolation
-from factorypilot.vocabulary import DataType, Gap, Sample, Scalar, Tag, utcnow
+from factorypilot.vocabulary import AlarmEvent, DataType, Gap, Sample, Scalar, Tag, utcnow
 
 __all__ = ["InMemoryConnector"]
 
@@ -57,6 +58,8 @@ class InMemoryConnector(BaseConnector[InMemoryConfig]):
         self._values: dict[str, Scalar] = {t.id: self.config.values.get(t.id) for t in self.config.tags}
         self._log: dict[str, list[Sample]] = {t: [] for t in self._tags}
         self._listeners: list[asyncio.Queue[Sample | Gap]] = []
+        self._alarms: dict[str, AlarmEvent] = {}
+        self._alarm_listeners: list[asyncio.Queue[AlarmEvent | Gap]] = []
         self._down_since: datetime | None = None
         self.calls: list[tuple[str, list[Scalar]]] = []
         self.writes: list[tuple[str, Scalar]] = []
@@ -80,6 +83,20 @@ class InMemoryConnector(BaseConnector[InMemoryConfig]):
             for q in self._listeners:
                 q.put_nowait(sample)
 
+    def raise_alarm(self, event: AlarmEvent) -> None:
+        """Report an alarm state as the plant would (a new alarm, a change, or its return to normal)."""
+        if event.retain:
+            self._alarms[event.condition_id] = event
+        else:
+            self._alarms.pop(event.condition_id, None)
+        if self._down_since is None:
+            for q in self._alarm_listeners:
+                q.put_nowait(event)
+
+    def retained_alarms(self) -> list[AlarmEvent]:
+        """The alarms the plant holds now (what a ConditionRefresh returns)."""
+        return list(self._alarms.values())
+
     @contextlib.contextmanager
     def outage(self, reason: str = "simulated outage") -> Iterator[None]:
         """While inside, nothing is delivered; on exit every subscriber receives a ``Gap``."""
@@ -94,6 +111,10 @@ class InMemoryConnector(BaseConnector[InMemoryConfig]):
                 q.put_nowait(gap)
                 for tid, v in self._values.items():
                     q.put_nowait(Sample(tag_id=tid, value=v, source_time=utcnow()))
+            for aq in self._alarm_listeners:
+                aq.put_nowait(gap.model_copy(update={"tag_ids": ()}))
+                for alarm in self._alarms.values():  # the refresh after reconnect
+                    aq.put_nowait(alarm.model_copy(update={"refreshed": True}))
 
     # -- connector hooks ---------------------------------------------------------------------------
     def _tag(self, tag_id: str) -> Tag:
@@ -135,6 +156,27 @@ class InMemoryConnector(BaseConnector[InMemoryConfig]):
             self._tag(tid)
             out += [s for s in self._log[tid] if s.time is not None and start <= s.time <= end]
         return out
+
+    async def _events(self, sources: list[str], filter: EventFilter) -> AsyncGenerator[AlarmEvent | Gap, None]:
+        queue: asyncio.Queue[AlarmEvent | Gap] = asyncio.Queue()
+        self._alarm_listeners.append(queue)
+        dedup = AlarmDeduplicator()
+
+        def wanted(ev: AlarmEvent) -> bool:
+            return filter.accepts(ev) and (not sources or ev.source_node in sources) and dedup.admit(ev)
+
+        try:
+            if filter.refresh:
+                for alarm in list(self._alarms.values()):
+                    ev = alarm.model_copy(update={"refreshed": True})
+                    if wanted(ev):
+                        yield ev
+            while True:
+                item = await queue.get()
+                if isinstance(item, Gap) or wanted(item):
+                    yield item
+        finally:
+            self._alarm_listeners.remove(queue)
 
     async def _write(self, tag_id: str, value: Scalar) -> None:
         tag = self._tag(tag_id)

@@ -20,6 +20,7 @@ __all__ = [
     "ActionRequest",
     "ActionResult",
     "ActionStatus",
+    "AlarmEvent",
     "AssetPath",
     "DataType",
     "Event",
@@ -234,3 +235,46 @@ class ActionResult(_Value):
 
     def model_dump_jsonable(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
+
+
+class AlarmEvent(_Value):
+    """One state of a plant alarm (OPC UA Alarms & Conditions), as the server reported it.
+
+    ``condition_id`` identifies the alarm across its states (OPC UA ConditionId); ``refreshed`` marks a state
+    delivered by ConditionRefresh (the alarm was already there when we connected or reconnected). The
+    ``message`` keeps the server's text as sent (Korean stays Korean), with its ``message_locale``.
+    """
+
+    condition_id: str
+    source_node: str = ""
+    source_name: str = ""
+    condition_name: str = ""
+    event_type: str = Field(default="", description="browse name of the event type, e.g. OffNormalAlarmType")
+    event_id: str = Field(default="", description="hex EventId of this notification (what Acknowledge needs)")
+    message: str = ""
+    message_locale: str = ""
+    severity: int = Field(default=500, ge=1, le=1000, description="OPC UA severity 1..1000")
+    active: bool = False
+    acked: bool = True
+    confirmed: bool = True
+    retain: bool = False
+    time: datetime = Field(default_factory=utcnow, description="when the state changed at the source")
+    receive_time: datetime = Field(default_factory=utcnow, description="when the server received it")
+    branch_id: str | None = Field(default=None, description="condition branch (None: the main branch)")
+    refreshed: bool = False
+
+    @property
+    def level(self) -> Severity:
+        """The OPC UA severity on factorypilot's four-step scale (≥ 800 critical, ≥ 500 alarm, ≥ 200 warning)."""
+        if self.severity >= 800:
+            return Severity.CRITICAL
+        if self.severity >= 500:
+            return Severity.ALARM
+        if self.severity >= 200:
+            return Severity.WARNING
+        return Severity.INFO
+
+    def state_key(self) -> tuple[object, ...]:
+        """What makes two notifications of one condition the same state (used to drop duplicates)."""
+        return (self.condition_id, self.branch_id, self.active, self.acked, self.confirmed, self.retain,
+                self.severity, self.message, self.time)

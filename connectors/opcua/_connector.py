@@ -6,22 +6,25 @@ import asyncio
 import logging
 from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from asyncua import ua
 from asyncua.client.client import Client
 from asyncua.ua import uaerrors
 from asyncua.ua.attribute_ids import AttributeIds
+from asyncua.ua.object_ids import ObjectIds
 
+from factorypilot.connectors._events import EventFilter
 from factorypilot.connectors.base import BaseConnector, Capability, Health
 from factorypilot.connectors.opcua import _services
 from factorypilot.connectors.opcua._browse import PlantStructure, browse_variables, chunks
 from factorypilot.connectors.opcua._config import OpcUaConfig
+from factorypilot.connectors.opcua._events import merge_alarm_streams
 from factorypilot.connectors.opcua._session import close_client, map_error, open_client, safe_url
 from factorypilot.connectors.opcua._subscribe import ShardPlan, subscribe_shards
 from factorypilot.connectors.opcua._values import sample_from, status_name
 from factorypilot.errors import ConfigError, NodeNotFoundError
-from factorypilot.vocabulary import Gap, Sample, Scalar, Tag
+from factorypilot.vocabulary import AlarmEvent, Gap, Sample, Scalar, Tag
 
 __all__ = ["OpcUaConnector"]
 
@@ -41,7 +44,7 @@ class OpcUaConnector(BaseConnector[OpcUaConfig]):
     name = "opcua"
     Config = OpcUaConfig
     capabilities = frozenset({Capability.BROWSE, Capability.READ, Capability.SUBSCRIBE, Capability.HISTORY,
-                              Capability.WRITE, Capability.METHOD})
+                              Capability.WRITE, Capability.METHOD, Capability.EVENTS})
 
     def __init__(self, config: OpcUaConfig) -> None:
         super().__init__(config)
@@ -190,6 +193,16 @@ class OpcUaConnector(BaseConnector[OpcUaConfig]):
                 plans.append(ShardPlan(url, [tag_ids[i] for i in part], [self._parse(tag_ids[i]) for i in part],
                                        own_session=n > 0))
         stream = subscribe_shards(plans, period, self._clients, lambda url: open_client(self.config, url))
+        try:
+            async for item in stream:
+                yield item
+        finally:
+            await stream.aclose()
+
+    # -- alarms & conditions -----------------------------------------------------------------------
+    async def _events(self, sources: list[str], filter: EventFilter) -> AsyncGenerator[AlarmEvent | Gap, None]:
+        notifiers = [self._parse(s) for s in sources] or [ua.NodeId(cast(ua.Int32, ObjectIds.Server))]
+        stream = merge_alarm_streams(self._clients, notifiers, filter)
         try:
             async for item in stream:
                 yield item

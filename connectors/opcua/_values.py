@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from asyncua import ua
@@ -11,7 +11,8 @@ from asyncua.ua.status_codes import code_to_name_doc
 from factorypilot.errors import DataError
 from factorypilot.vocabulary import DataType, Quality, Sample, Scalar
 
-__all__ = ["coerce", "data_type_of", "quality_of", "sample_from", "status_name", "to_scalar", "variant_type_of"]
+__all__ = ["coerce", "data_type_of", "quality_of", "sample_from", "status_name", "timestamp", "to_scalar",
+           "variant_type_of"]
 
 _INT_RANGES: dict[ua.VariantType, tuple[int, int]] = {
     ua.VariantType.SByte: (-(2**7), 2**7 - 1),
@@ -102,6 +103,13 @@ def to_scalar(value: Any) -> Scalar:
     return str(value)
 
 
+def timestamp(value: datetime | None) -> datetime | None:
+    """An aware UTC time, or None for OPC UA's "no timestamp" (DateTime 0 decodes as 1601-01-01)."""
+    if value is None or value.year <= 1601:
+        return None
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
 def sample_from(tag_id: str, dv: ua.DataValue) -> Sample:
     """A Sample from a DataValue. Built with ``model_construct``: every field is already of its declared type
     (``to_scalar``/``quality_of`` normalise them), and re-validating 1,000 values per read was the largest
@@ -111,8 +119,8 @@ def sample_from(tag_id: str, dv: ua.DataValue) -> Sample:
         tag_id=tag_id,
         value=to_scalar(variant.Value if variant is not None else None),
         quality=quality_of(dv.StatusCode),
-        source_time=dv.SourceTimestamp,
-        server_time=dv.ServerTimestamp,
+        source_time=timestamp(dv.SourceTimestamp),
+        server_time=timestamp(dv.ServerTimestamp),
     )
 
 

@@ -28,6 +28,9 @@ def register(app: typer.Typer) -> None:
     from factorypilot.cli._connect import connect_app
 
     app.add_typer(connect_app, name="connect")
+    from factorypilot.cli._alarms import alarms_app
+
+    app.add_typer(alarms_app, name="alarms")
     from factorypilot.cli._pilot import pilot_app
 
     app.add_typer(pilot_app, name="pilot")

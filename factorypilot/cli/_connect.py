@@ -219,3 +219,6 @@ def cert_show() -> None:
         raise ConfigError("no client certificate yet", where=str(cert),
                           hint="create it with: factorypilot connect cert create")
     _print_cert(describe_certificate(cert))
+
+
+from factorypilot.cli import _connect_events  # noqa: E402,F401  (registers `connect history` and `connect alarms`)

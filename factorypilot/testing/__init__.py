@@ -5,10 +5,11 @@ own tests, provide one fixture, and inherit every behavioural test the in-tree c
 is a scripted chat model for planner tests (no network).
 """
 
-from factorypilot.testing.connector_contract import ConnectorContract, WriteCase, permit_for_tests
+from factorypilot.testing.connector_contract import AlarmCase, ConnectorContract, WriteCase, permit_for_tests
 from factorypilot.testing.fake_chat import FakeChatModel, dangling_tool_calls, estimate_tokens, tool_call
 
 __all__ = [
+    "AlarmCase",
     "ConnectorContract",
     "FakeChatModel",
     "WriteCase",

@@ -13,6 +13,10 @@ Usage in a connector's own test module::
         def write_case(self):            # optional: a writable tag and a value it accepts
             return WriteCase(tag_id="ns=2;s=Feed", value=85.0)
 
+        @pytest.fixture
+        def alarm_case(self):            # optional (EVENTS): how the test makes the plant raise/clear an alarm
+            return AlarmCase(raise_alarm=lambda c: plant.inject(...), clear_alarm=lambda c: plant.clear(...))
+
 Each test runs its own event loop (``asyncio.run``), so no pytest async plugin is needed; a server the
 connector talks to must therefore run in another thread or process (the simulator's ``running_plant``
 helper does exactly that).
@@ -34,9 +38,9 @@ from factorypilot._mint import mint
 from factorypilot.connectors.base import BaseConnector, Capability
 from factorypilot.errors import CapabilityError, ConnectionError_, FactoryPilotError, NodeNotFoundError
 from factorypilot.permits import WritePermit
-from factorypilot.vocabulary import ActionKind, ActionRequest, Gap, Sample, Scalar
+from factorypilot.vocabulary import ActionKind, ActionRequest, AlarmEvent, Gap, Sample, Scalar
 
-__all__ = ["ConnectorContract", "WriteCase", "permit_for_tests"]
+__all__ = ["AlarmCase", "ConnectorContract", "WriteCase", "permit_for_tests"]
 
 T = TypeVar("T")
 MakeConnector = Callable[[], BaseConnector[Any]]
@@ -47,6 +51,19 @@ _TIMEOUT = 20.0
 class WriteCase:
     tag_id: str
     value: Scalar
+
+
+@dataclass(frozen=True)
+class AlarmCase:
+    """How the contract makes the plant raise and clear one alarm (``EVENTS``).
+
+    Both take the connector under test (for a fake, the connector *is* the plant) and act synchronously: when
+    they return, the plant has changed the alarm's state. ``message_contains`` is a piece of its message.
+    """
+
+    raise_alarm: Callable[[BaseConnector[Any]], None]
+    clear_alarm: Callable[[BaseConnector[Any]], None]
+    message_contains: str = ""
 
 
 def permit_for_tests(request: ActionRequest) -> WritePermit:
@@ -72,6 +89,10 @@ class ConnectorContract:
 
     @pytest.fixture
     def write_case(self) -> WriteCase | None:
+        return None
+
+    @pytest.fixture
+    def alarm_case(self) -> AlarmCase | None:
         return None
 
     # -- identity and config -----------------------------------------------------------------------
@@ -128,6 +149,9 @@ class ConnectorContract:
                     req = ActionRequest(target="x", value=1)
                     with pytest.raises(CapabilityError):
                         await c.write(req, permit_for_tests(req))
+                if Capability.EVENTS in missing:
+                    with pytest.raises(CapabilityError):
+                        c.events()
 
         _run(go())
 
@@ -235,5 +259,55 @@ class ConnectorContract:
                     async for item in stream:
                         if isinstance(item, Sample) and item.value == write_case.value:
                             break
+
+        _run(go())
+
+    # -- alarm events ------------------------------------------------------------------------------
+    @staticmethod
+    async def _next_alarm(stream: Any, want: Callable[[AlarmEvent], bool]) -> AlarmEvent:
+        async for item in stream:
+            if isinstance(item, AlarmEvent) and want(item):
+                return item
+        raise AssertionError("the event stream ended")
+
+    def test_alarm_active_before_connect_arrives_refreshed(
+        self, make_connector: MakeConnector, alarm_case: AlarmCase | None
+    ) -> None:
+        async def go() -> None:
+            c = make_connector()
+            self._need(c, Capability.EVENTS)
+            if alarm_case is None:
+                pytest.skip("no alarm_case fixture given")
+            alarm_case.raise_alarm(c)
+            try:
+                async with c, contextlib.aclosing(c.events()) as stream:
+                    ev = await self._next_alarm(stream, lambda e: e.active and alarm_case.message_contains in e.message)
+                    assert ev.refreshed, "an alarm active before the subscription must come from the refresh"
+                    assert ev.condition_id
+                    assert 1 <= ev.severity <= 1000
+            finally:
+                alarm_case.clear_alarm(c)
+
+        _run(go())
+
+    def test_alarm_raised_and_returned_to_normal(
+        self, make_connector: MakeConnector, alarm_case: AlarmCase | None
+    ) -> None:
+        async def go() -> None:
+            async with make_connector() as c:
+                self._need(c, Capability.EVENTS)
+                if alarm_case is None:
+                    pytest.skip("no alarm_case fixture given")
+                async with contextlib.aclosing(c.events()) as stream:
+                    alarm_case.raise_alarm(c)
+                    try:
+                        on = await self._next_alarm(stream, lambda e: e.active
+                                                    and alarm_case.message_contains in e.message)
+                    finally:
+                        alarm_case.clear_alarm(c)
+                    off = await self._next_alarm(stream, lambda e: e.condition_id == on.condition_id
+                                                 and not e.active)
+                    assert off.time >= on.time
+                    assert not off.refreshed
 
         _run(go())

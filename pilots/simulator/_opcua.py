@@ -126,6 +126,7 @@ async def build_server(engine: PlantEngine, opts: ServerOptions, history: Histor
 
     server = Server(user_manager=_Users(opts.users, opts.allow_anonymous))  # type: ignore[arg-type]
     install(server)
+    server.iserver.bind_condition_methods = True  # ConditionRefresh for the plant's alarms (see _alarms.py)
     await server.init()
     server.set_endpoint(opts.endpoint)
     server.set_server_name(f"factorypilot simulator ({engine.cls.name})")

@@ -18,6 +18,7 @@ from factorypilot.errors import ConfigError, ConnectionError_, FactoryPilotError
 from factorypilot.vocabulary import Scalar
 
 from ._address_space import NodeLayout, variant
+from ._alarms import PlantAlarms
 from ._engine import PlantEngine
 from ._faults import Fault
 from ._model import MethodSpec, PlantModel
@@ -75,6 +76,7 @@ class PlantSimulator:
         self._users = users
         self._allow_anonymous = allow_anonymous
         self._history = History(history_size)
+        self.alarms = PlantAlarms(self.engine)
         self._server: Server | None = None
         self._layout: NodeLayout | None = None
         self._ticker: asyncio.Task[None] | None = None
@@ -202,6 +204,7 @@ class PlantSimulator:
             raise ConnectionError_(f"cannot listen on {self.host}:{self.port}: {exc}", where=self.endpoint,
                                    hint="choose another --port (or port=0 for a free one)") from exc
         self._server, self._layout = server, layout
+        await self.alarms.attach(server, layout)
         now_values = [(layout.variables[r], self.engine.signals[r], v) for r, v in self.engine.published.items()]
         for nid, sig, value in now_values:
             if sig.historize:
@@ -266,6 +269,7 @@ class PlantSimulator:
             await aspace.write_attribute_value(nid, AttributeIds.Value, dv)
             if sig.historize:
                 await self._history.save_node_value(nid, dv)
+        await self.alarms.on_change(changed)
 
     # -- client side effects (run on the server's loop) --------------------------------------------
     async def _on_client_write(self, role: str, value: Scalar) -> None:

@@ -15,7 +15,7 @@ from factorypilot.pilots.runtime import resolve_spec
 from factorypilot.pilots.simulator import Fault, FaultKind, PlantSimulator
 
 SCENARIOS = ["collision-fault", "fault-reset-rejected", "joint-torque-rise", "cycle-time-drift",
-             "torque-spike-clears", "normal-run"]
+             "torque-spike-clears", "normal-run", "stuck-torque-sensor"]
 RESET = "ns=2;s=robotics.cell-01.robot-01.ResetFault"
 HOME = "ns=2;s=robotics.cell-01.robot-01.MoveHome"
 

@@ -11,7 +11,7 @@ import pytest
 from _plant import OpcUaTestPlant
 
 from factorypilot.connectors.opcua import OpcUaConnector
-from factorypilot.testing import ConnectorContract, WriteCase
+from factorypilot.testing import AlarmCase, ConnectorContract, WriteCase
 
 
 class TestOpcUaConnector(ConnectorContract):
@@ -48,3 +48,17 @@ class TestOpcUaConnectorOnSimulator(ConnectorContract):
     def write_case(self, sim: Any) -> WriteCase:
         # the simulator has no setter: every test gets a value no earlier test wrote
         return WriteCase(tag_id=sim.node_id("feed_override"), value=float(next(self._values)))
+
+    @pytest.fixture
+    def alarm_case(self, sim: Any) -> AlarmCase:
+        from factorypilot.pilots.simulator import Fault, FaultKind
+
+        def raise_alarm(_: object) -> None:
+            sim.inject(Fault(FaultKind.ALARM, magnitude=2101))
+            sim.step(1)
+
+        def clear_alarm(_: object) -> None:
+            sim.clear_faults()
+            sim.step(1)
+
+        return AlarmCase(raise_alarm=raise_alarm, clear_alarm=clear_alarm, message_contains="주축 진동")

@@ -1,0 +1,216 @@
+"""Benchmark: alarm events and history read through OpcUaConnector vs raw asyncua, same run, client side.
+
+    python benchmarks/alarms.py            # 500 active alarms, a burst of 1,000 changes, 20,000 history values
+    python benchmarks/alarms.py --quick    # 100 / 200 / 5,000
+
+The server runs in its own process (asyncua, one OffNormalAlarmType condition per alarm, emitted by the
+Server object). Measured, client process only (wall time and CPU time of this process):
+- ConditionRefresh of N active alarms: ``OpcUaConnector.events()`` until N refreshed alarms arrived, vs raw
+  asyncua (subscribe + ConditionRefresh call, until RefreshEnd);
+- a burst of M condition changes: received (and de-duplicated) alarms per second and client CPU, ours vs raw;
+- history: values/s of ``OpcUaConnector.history`` vs raw ``Node.read_raw_history`` over the same values.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing as mp
+import socket
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def _serve(port: int, n: int, hist: int, ready: Any, burst: Any, stop: Any) -> None:
+    from asyncua import Server, ua
+
+    async def run() -> None:
+        server = Server()
+        server.iserver.bind_condition_methods = True
+        await server.init()
+        server.set_endpoint(f"opc.tcp://127.0.0.1:{port}/bench/")
+        idx = await server.register_namespace("urn:factorypilot:bench")
+        var = await server.nodes.objects.add_variable(ua.NodeId("Hist", idx), "Hist", 0.0)
+        await server.historize_node_data_change(var, period=None, count=hist + 10)
+        for i in range(hist):
+            t = T0 + timedelta(milliseconds=100 * i)
+            await server.iserver.history_manager.storage.save_node_value(
+                var.nodeid, ua.DataValue(ua.Variant(float(i), ua.VariantType.Double), SourceTimestamp=t,
+                                         ServerTimestamp=t))
+        gens = []
+        for i in range(n):
+            gen = await server.get_event_generator(ua.ObjectIds.OffNormalAlarmType, ua.ObjectIds.Server)
+            gen.event.NodeId = ua.NodeId(f"Alarm{i:04d}.Condition", idx)
+            gen.event.Severity = 600
+            gens.append(gen)
+
+        async def set_state(gen: Any, active: bool) -> None:
+            gen.event.Retain = True
+            setattr(gen.event, "ActiveState/Id", active)
+            setattr(gen.event, "AckedState/Id", False)
+            gen.event.Message = ua.LocalizedText(f"설비 알람 {gen.event.NodeId.Identifier}", "ko-KR")
+            await gen.trigger()
+
+        for gen in gens:
+            await set_state(gen, True)
+        async with server:
+            ready.set()
+            loop = asyncio.get_running_loop()
+            while not stop.is_set():
+                if await loop.run_in_executor(None, burst.wait, 0.2):
+                    burst.clear()
+                    for k in range(2 * n if n else 0):
+                        await set_state(gens[k % n], k // n % 2 == 1)
+
+    asyncio.run(run())
+
+
+async def _ours_refresh(url: str, n: int) -> float:
+    from contextlib import aclosing
+
+    from factorypilot.connectors.opcua import OpcUaConnector
+
+    async with OpcUaConnector(OpcUaConnector.Config(endpoint=url, timeout_s=30)) as c:
+        t = time.perf_counter()
+        got = 0
+        async with aclosing(c.events()) as stream:
+            async for _ in stream:
+                got += 1
+                if got >= n:
+                    return time.perf_counter() - t
+    return float("nan")
+
+
+async def _raw_refresh(url: str, n: int) -> float:
+    from asyncua import Client, ua
+
+    done = asyncio.Event()
+    count = [0]
+
+    class H:
+        def event_notification(self, ev: Any) -> None:
+            count[0] += 1
+            if count[0] >= n:
+                done.set()
+
+    async with Client(url, timeout=30) as client:
+        t = time.perf_counter()
+        sub = await client.create_subscription(200, H())
+        await sub.subscribe_alarms_and_conditions()
+        await client.get_node(ua.ObjectIds.ConditionType).call_method(
+            ua.NodeId(ua.ObjectIds.ConditionType_ConditionRefresh),
+            ua.Variant(sub.subscription_id, ua.VariantType.UInt32))
+        await done.wait()
+        return time.perf_counter() - t
+
+
+async def _ours_burst(url: str, n: int, burst: Any) -> tuple[float, float, int]:
+    from contextlib import aclosing
+
+    from factorypilot.connectors.opcua import OpcUaConnector
+
+    async with OpcUaConnector(OpcUaConnector.Config(endpoint=url, timeout_s=30)) as c, \
+            aclosing(c.events()) as stream:
+        seen = 0
+        async for _ in stream:
+            seen += 1
+            if seen >= n:
+                break
+        wall, cpu = time.perf_counter(), time.process_time()
+        burst.set()
+        got = 0
+        async for _ in stream:
+            got += 1
+            if got >= 2 * n:
+                break
+        return time.perf_counter() - wall, time.process_time() - cpu, got
+
+
+async def _raw_burst(url: str, n: int, burst: Any) -> tuple[float, float, int]:
+    from asyncua import Client
+
+    count = [0]
+    done = asyncio.Event()
+    target = [n]
+
+    class H:
+        def event_notification(self, ev: Any) -> None:
+            count[0] += 1
+            if count[0] >= target[0]:
+                done.set()
+
+    async with Client(url, timeout=30) as client:
+        sub = await client.create_subscription(200, H())
+        await sub.subscribe_alarms_and_conditions(queuesize=10_000)
+        count[0], target[0] = 0, 2 * n
+        done.clear()
+        wall, cpu = time.perf_counter(), time.process_time()
+        burst.set()
+        await done.wait()
+        return time.perf_counter() - wall, time.process_time() - cpu, count[0]
+
+
+async def _history(url: str, hist: int) -> tuple[float, float]:
+    from asyncua import Client, ua
+
+    from factorypilot.connectors.opcua import OpcUaConnector
+
+    end = T0 + timedelta(milliseconds=100 * hist)
+    async with OpcUaConnector(OpcUaConnector.Config(endpoint=url, timeout_s=30)) as c:
+        ns = (await c._clients[url].get_namespace_array()).index("urn:factorypilot:bench")
+        t = time.perf_counter()
+        ours = await c.history([f"ns={ns};s=Hist"], T0, end)
+        ours_s = time.perf_counter() - t
+    async with Client(url, timeout=30) as client:
+        node = client.get_node(ua.NodeId("Hist", ns))
+        t = time.perf_counter()
+        raw = await node.read_raw_history(T0, end, numvalues=0)
+        raw_s = time.perf_counter() - t
+    assert len(ours) == len(raw) == hist, (len(ours), len(raw))
+    return hist / ours_s, hist / raw_s
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true")
+    args = ap.parse_args()
+    n, hist = (100, 5_000) if args.quick else (500, 20_000)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    ctx = mp.get_context("spawn")
+    ready, burst, stop = ctx.Event(), ctx.Event(), ctx.Event()
+    proc = ctx.Process(target=_serve, args=(port, n, hist, ready, burst, stop))
+    proc.start()
+    try:
+        if not ready.wait(300):
+            raise SystemExit("server did not start")
+        url = f"opc.tcp://127.0.0.1:{port}/bench/"
+        ours_r = asyncio.run(_ours_refresh(url, n))
+        raw_r = asyncio.run(_raw_refresh(url, n))
+        ours_b = asyncio.run(_ours_burst(url, n, burst))
+        time.sleep(1.0)
+        raw_b = asyncio.run(_raw_burst(url, n, burst))
+        ours_h, raw_h = asyncio.run(_history(url, hist))
+    finally:
+        stop.set()
+        proc.join(30)
+    table = Table(title=f"alarms: {n} active alarms, burst of {2 * n} changes, {hist:,} history values")
+    for col in ("measure", "factorypilot", "raw asyncua", "ours / raw"):
+        table.add_column(col, justify="right")
+    table.add_row("ConditionRefresh (s)", f"{ours_r:.3f}", f"{raw_r:.3f}", f"{ours_r / raw_r:.2f}x time")
+    table.add_row("burst alarms/s", f"{ours_b[2] / ours_b[0]:.0f}", f"{raw_b[2] / raw_b[0]:.0f}",
+                  f"{(ours_b[2] / ours_b[0]) / (raw_b[2] / raw_b[0]):.2f}x")
+    table.add_row("burst client CPU (s)", f"{ours_b[1]:.3f}", f"{raw_b[1]:.3f}", f"{ours_b[1] / raw_b[1]:.2f}x")
+    table.add_row("history values/s", f"{ours_h:.0f}", f"{raw_h:.0f}", f"{ours_h / raw_h:.2f}x")
+    Console().print(table)
+
+
+if __name__ == "__main__":
+    main()

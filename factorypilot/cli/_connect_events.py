@@ -1,0 +1,164 @@
+"""``factorypilot connect history`` and ``factorypilot connect alarms``: a server's stored values and its alarms.
+
+Registered on the ``connect`` group by :mod:`factorypilot.cli._connect` (kept apart so that file stays small).
+"""
+
+from __future__ import annotations
+
+import csv
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from factorypilot.cli._connect import (
+    _CERT,
+    _KEY,
+    _MODE,
+    _POLICY,
+    _TIMEOUT,
+    _TRUST,
+    _TRUST_UNKNOWN,
+    _USER,
+    _connector,
+    _run,
+    connect_app,
+)
+from factorypilot.errors import ConfigError
+
+__all__ = ["parse_time"]
+
+
+def parse_time(text: str, option: str) -> datetime:
+    """ISO 8601 date/time; without a zone it is this computer's local time (e.g. KST on a Korean PC)."""
+    try:
+        value = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise ConfigError(f"cannot read {text!r} as a date/time", where=option,
+                          hint="use ISO 8601, e.g. 2026-12-07T09:00 or 2026-12-07T09:00:00+09:00") from None
+    return value.astimezone() if value.tzinfo is None else value
+
+
+def _iso(value: datetime | None) -> str:
+    return value.astimezone(UTC).isoformat() if value else ""
+
+
+@connect_app.command("history")
+def history(
+    endpoint: str = typer.Argument(..., help="opc.tcp://host:port/path (path optional)"),
+    node_ids: list[str] = typer.Argument(..., help="historized node ids, e.g. ns=2;s=CNC1.Vibration"),
+    start: str = typer.Option(..., "--start", help="first time (ISO 8601; no zone = local time)"),
+    end: str = typer.Option(..., "--end", help="last time (ISO 8601; no zone = local time)"),
+    csv_path: Path | None = typer.Option(None, "--csv", help="write the values to this CSV file ('-' = stdout)"),
+    policy: str = _POLICY, mode: str = _MODE, cert: Path | None = _CERT, key: Path | None = _KEY,
+    trust: list[Path] = _TRUST, trust_unknown: bool = _TRUST_UNKNOWN, username: str | None = _USER,
+    timeout: float = _TIMEOUT,
+) -> None:
+    """Read the values the server stored between --start and --end (all pages), with source and server times.
+
+    A node the server does not historize is refused with a clear message (its AccessLevel lacks HistoryRead).
+
+    Example:  factorypilot connect history opc.tcp://192.168.0.10:4840 "ns=2;s=CNC1.Vibration"
+    --start 2026-12-07T08:00 --end 2026-12-07T09:00 --csv vibration.csv
+    """
+    t0, t1 = parse_time(start, "--start"), parse_time(end, "--end")
+    if t1 < t0:
+        raise ConfigError("--end is before --start", where="--start/--end", hint="swap the two times")
+    conn = _connector(endpoint, policy, mode, cert, key, trust, trust_unknown, username, timeout)
+
+    async def go() -> list[Any]:
+        async with conn:
+            return await conn.history(node_ids, t0, t1)
+
+    samples = _run(go())
+    if csv_path is not None:
+        fh = sys.stdout if str(csv_path) == "-" else csv_path.open("w", encoding="utf-8", newline="")
+        try:
+            w = csv.writer(fh)
+            w.writerow(["node_id", "source_time", "server_time", "value", "quality"])
+            for s in samples:
+                w.writerow([s.tag_id, _iso(s.source_time), _iso(s.server_time), s.value, s.quality.value])
+        finally:
+            if fh is not sys.stdout:
+                fh.close()
+        if str(csv_path) != "-":
+            Console(stderr=True).print(f"{len(samples)} values written to {csv_path} / {len(samples)}개 값 저장")
+        return
+    table = Table(title=f"{len(samples)} stored values / 저장된 값 {len(samples)}개", title_justify="left")
+    for col in ("node id", "source time", "server time", "value", "quality"):
+        table.add_column(col, overflow="fold")
+    for s in samples:
+        table.add_row(s.tag_id, _iso(s.source_time), _iso(s.server_time), repr(s.value), s.quality.value)
+    Console().print(table)
+
+
+@connect_app.command("alarms")
+def alarms(
+    endpoint: str = typer.Argument(..., help="opc.tcp://host:port/path (path optional)"),
+    sources: list[str] = typer.Option([], "--source", help="notifier node id (default: the Server object)"),
+    refresh: bool = typer.Option(True, "--refresh/--no-refresh",
+                                 help="first list the alarms already active (ConditionRefresh)"),
+    seconds: float | None = typer.Option(None, "--seconds", help="stop after S seconds (default: Ctrl-C)"),
+    min_severity: int = typer.Option(1, "--min-severity", help="only alarms of at least this severity (1..1000)"),
+    jsonl: Path | None = typer.Option(None, "--jsonl", help="also append every alarm event to this JSON-lines log "
+                                      "(for 'factorypilot alarms stats')"),
+    policy: str = _POLICY, mode: str = _MODE, cert: Path | None = _CERT, key: Path | None = _KEY,
+    trust: list[Path] = _TRUST, trust_unknown: bool = _TRUST_UNKNOWN, username: str | None = _USER,
+    timeout: float = _TIMEOUT,
+) -> None:
+    """List the server's alarms (OPC UA Alarms & Conditions) live, with the server's own text (Korean kept).
+
+    Alarms active before we connected come first, marked "refreshed"; then every change; a gap while the
+    server is unreachable.
+
+    Example:  factorypilot connect alarms opc.tcp://192.168.0.10:4840 --refresh --seconds 30
+    """
+    import asyncio
+    import contextlib
+
+    from factorypilot.connectors import EventFilter
+    from factorypilot.vocabulary import AlarmEvent
+
+    if not 1 <= min_severity <= 1000:
+        raise ConfigError("--min-severity must be 1..1000", where="--min-severity")
+    conn = _connector(endpoint, policy, mode, cert, key, trust, trust_unknown, username, timeout)
+    console = Console()
+    flt = EventFilter(min_severity=min_severity, refresh=refresh)
+
+    log = jsonl.open("a", encoding="utf-8") if jsonl is not None else None
+
+    async def stream() -> None:
+        async with conn, contextlib.aclosing(conn.events(sources or None, flt)) as items:
+            async for item in items:
+                if log is not None and isinstance(item, AlarmEvent):
+                    log.write(item.model_dump_json() + "\n")
+                    log.flush()
+                if not isinstance(item, AlarmEvent):
+                    console.print(f"[yellow]gap[/] {item.start.isoformat()} → "
+                                  f"{item.end.isoformat() if item.end else '…'}: {item.reason}", highlight=False)
+                    continue
+                state = "[red]ACTIVE 발생[/]" if item.active else "[green]normal 정상[/]"
+                ack = "" if item.acked else " [bold]unacked 미확인[/]"
+                mark = " (refreshed 기존 알람)" if item.refreshed else ""
+                console.print(f"{item.time.isoformat()}  sev {item.severity:4d}  {state}{ack}  "
+                              f"{item.source_name or item.source_node}: {item.message}{mark}  "
+                              f"[dim]{item.event_type} {item.condition_id}[/]", highlight=False)
+
+    async def go() -> None:
+        if seconds is None:
+            await stream()
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stream(), seconds)
+
+    try:
+        _run(go())
+    except KeyboardInterrupt:
+        console.print("stopped")
+    finally:
+        if log is not None:
+            log.close()
