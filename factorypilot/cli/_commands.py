@@ -52,3 +52,7 @@ def register(app: typer.Typer) -> None:
     from factorypilot.cli._programme import programme_app
 
     app.add_typer(programme_app, name="programme")
+    from factorypilot.cli._console import console_command, users_app
+
+    app.command("console")(console_command)
+    app.add_typer(users_app, name="users")
