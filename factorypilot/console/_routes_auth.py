@@ -8,6 +8,10 @@ a sixth failure within 15 minutes is refused (429) without checking the password
 from __future__ import annotations
 
 import hmac
+import io
+import importlib.util
+from pathlib import Path
+from functools import lru_cache
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
@@ -85,6 +89,35 @@ def switch_language(request: Request, code: str, next: str = "/approvals") -> Re
     response.set_cookie(LANG_COOKIE, code, httponly=True, samesite="lax", secure=secure(request),
                         path=url(request, "/") or "/", max_age=365 * 86400)
     return response
+
+
+@lru_cache(maxsize=1)
+def _font_bytes() -> bytes | None:
+    """NanumGothic from the koreanize-matplotlib wheel, without its empty VTT hinting tables (TSI0..5), which
+    browsers' font sanitizer rejects. fontTools comes with matplotlib."""
+    spec = importlib.util.find_spec("koreanize_matplotlib")
+    locations = list(spec.submodule_search_locations or []) if spec else []
+    path = Path(locations[0]) / "fonts" / "NanumGothic.ttf" if locations else None
+    if path is None or not path.is_file():
+        return None
+    from fontTools.ttLib import TTFont
+
+    font = TTFont(str(path))
+    for table in [t for t in font.keys() if t.startswith("TSI")]:
+        del font[table]
+    out = io.BytesIO()
+    font.save(out)
+    return out.getvalue()
+
+
+@router.get("/font/NanumGothic.ttf")
+def korean_font() -> Response:
+    """The Hangul font (SIL OFL) shipped in an installed wheel, so pages read on machines without a Korean system
+    font too. Nothing is fetched."""
+    data = _font_bytes()
+    if data is None:
+        raise PageError(404, "error_404")
+    return Response(data, media_type="font/ttf", headers={"Cache-Control": "public, max-age=86400"})
 
 
 @router.get("/")

@@ -88,8 +88,9 @@ def test_approve_in_a_real_browser(tmp_path: Path, fp_home: Path, plant: PlantHa
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is in the dev extra")
     home = fp_home
     home.mkdir(parents=True, exist_ok=True)
-    shots = tmp_path / "screenshots"
-    shots.mkdir()
+    # artifacts: the test's temporary directory, or FACTORYPILOT_TEST_ARTIFACTS (e.g. a CI artifacts folder)
+    shots = Path(os.environ.get("FACTORYPILOT_TEST_ARTIFACTS") or tmp_path) / "console-screenshots"
+    shots.mkdir(parents=True, exist_ok=True)
     users = UserStore(home / "console.sqlite", hasher=FAST_HASHER)
     users.assign_pilot("mobility-cnc", "acme", "mobility")
     users.assign_pilot("pilot-b", "beta")
@@ -126,10 +127,11 @@ def test_approve_in_a_real_browser(tmp_path: Path, fp_home: Path, plant: PlantHa
         for p in procs:
             if p.poll() is None:
                 p.terminate()
-                try:
-                    p.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    p.kill()
+            try:
+                p.communicate(timeout=30)  # also closes the pipes
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.communicate()
     print(f"console screenshots: {shots}")
 
 
@@ -171,6 +173,7 @@ def _browse(browser: Any, base: str, home: Path, plant: PlantHandle, shots: Path
     assert section.count() == 1
     assert section.locator("td.from").inner_text() == "100" and section.locator("td.to").inner_text() == "85"
     assert section.locator("td.unit").inner_text() == "%"
+    page.evaluate("document.fonts.ready.then(() => true)")  # the bundled Hangul font, for a legible picture
     page.screenshot(path=str(shots / "approvals-ko.png"), full_page=True)
 
     # an edit outside the policy is refused with the reason; nothing reaches the plant
@@ -206,5 +209,6 @@ def _browse(browser: Any, base: str, home: Path, plant: PlantHandle, shots: Path
     assert resp is not None and resp.status == 404
     assert "찾을 수 없습니다" in page.inner_text("#error-message")
     page.goto(f"{base}/programme")
+    page.evaluate("document.fonts.ready.then(() => true)")
     page.screenshot(path=str(shots / "programme-ko.png"), full_page=True)
     assert (shots / "approvals-ko.png").stat().st_size > 0
