@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 
 from factorypilot.errors import ConfigError
+
+if TYPE_CHECKING:
+    from factorypilot.console import UserStore
 from factorypilot.settings import get_settings
 
 console = Console()
@@ -66,7 +70,7 @@ def console_command(
                 server_header=False)
 
 
-def _users():  # type: ignore[no-untyped-def]
+def _users() -> UserStore:
     from factorypilot.console import UserStore
 
     home = get_settings().home
@@ -78,7 +82,7 @@ def add(name: str = typer.Argument(..., help="login name (Korean allowed)"),
         role: str = typer.Option(..., "--role", help="viewer | operator | approver | admin"),
         company: str = typer.Option(..., "--company", help="the user's firm id ('*' = programme staff, all firms)"),
         password_stdin: bool = typer.Option(False, "--password-stdin", help="read the password from standard input"),
-        replace: bool = typer.Option(False, "--replace", help="reset an existing user's role, firm and password")) -> None:
+        replace: bool = typer.Option(False, "--replace", help="reset an existing user's role, firm, password")) -> None:
     """Add a console user (the password is hashed with argon2id; asked twice unless --password-stdin).
 
     Example:  factorypilot users add 김민수 --role approver --company acme
@@ -129,7 +133,7 @@ def remove(name: str = typer.Argument(...)) -> None:
 @users_app.command("assign-pilot")
 def assign_pilot(pilot: str = typer.Argument(..., help="pilot id as in its runs (e.g. mobility-cnc)"),
                  company: str = typer.Option(..., "--company", help="the firm that owns it"),
-                 spec: str | None = typer.Option(None, "--spec", help="its pilot.yaml or reference name (units)")) -> None:
+                 spec: str | None = typer.Option(None, "--spec", help="pilot.yaml or reference name")) -> None:
     """Say which firm owns a pilot: its runs, approvals and ledger records are visible to that firm's users only.
 
     Example:  factorypilot users assign-pilot mobility-cnc --company acme --spec mobility

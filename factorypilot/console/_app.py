@@ -106,7 +106,7 @@ def secure(request: Request) -> bool:
 
 
 def url(request: Request, path: str) -> str:
-    return request.scope.get("root_path", "").rstrip("/") + path
+    return str(request.scope.get("root_path", "")).rstrip("/") + path
 
 
 def render(request: Request, template: str, http_status: int = 200, **ctx: Any) -> HTMLResponse:

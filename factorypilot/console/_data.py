@@ -156,7 +156,7 @@ def ledger_rows(home: Path, scope: Scope, *, run_id: str | None = None, kind: st
     ledger, agent = home / "ledger.sqlite", home / "agent.sqlite"
     if not ledger.exists():
         return []
-    where, args = "1=1", []
+    where, args = "1=1", list[str | int]()
     if scope.pilots is not None:
         if not agent.exists() or not scope.pilots:
             return []

@@ -80,7 +80,7 @@ def policy_checks(info: dict[str, Any]) -> list[tuple[str, dict[str, Any], bool 
         out.append(("check_range", {"min": _show(lo) if lo is not None else "−∞",
                                     "max": _show(hi) if hi is not None else "∞"}, bool(ok)))
     if rule.get("max_step") is not None and _num(value) and _num(current):
-        step = abs(float(value) - float(current))
+        step = abs(float(value or 0) - float(current or 0))  # both are finite numbers here
         out.append(("check_step", {"max_step": _show(rule["max_step"]), "current": _show(current),
                                    "step": _show(round(step, 6))}, step <= float(rule["max_step"]) + 1e-9))
     out.append(("check_approval", {"approval": rule.get("approval", "never")}, None))

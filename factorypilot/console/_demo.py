@@ -19,7 +19,7 @@ from typing import Any
 from factorypilot.console._app import ConsoleConfig, create_app
 from factorypilot.console._users import UserStore
 
-__all__ = ["ApprovalDemo", "DEMO_COMPANY", "run_approval_demo"]
+__all__ = ["DEMO_COMPANY", "ApprovalDemo", "run_approval_demo"]
 
 DEMO_COMPANY = "demo"
 
@@ -60,9 +60,11 @@ async def run_approval_demo(*, home: Path, host: str = "127.0.0.1", port: int = 
     rules = [r.model_copy(update={"approval": "always"}) if r.target == "feed_override" else r
              for r in spec.policy.tags]
     spec = spec.model_copy(update={"lang": "ko", "policy": spec.policy.model_copy(update={"tags": rules})})
+    sim_spec = spec.simulator
+    assert sim_spec is not None
     server = uvicorn.Server(uvicorn.Config(create_app(ConsoleConfig(home=home)), host=host, port=port,
                                            log_level="warning", lifespan="off"))
-    async with PlantSimulator(spec.simulator.model, seed=seed, tick_seconds=spec.simulator.tick_seconds,
+    async with PlantSimulator(sim_spec.model, seed=seed, tick_seconds=sim_spec.tick_seconds,
                               realtime=True) as sim:
         bindings = spec.simulator_bindings(sim.roles(), sim.method_ids())
         async with create("opcua", {"endpoint": sim.endpoint}) as connector, \

@@ -8,10 +8,10 @@ a sixth failure within 15 minutes is refused (429) without checking the password
 from __future__ import annotations
 
 import hmac
-import io
 import importlib.util
-from pathlib import Path
+import io
 from functools import lru_cache
+from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
@@ -61,7 +61,7 @@ def login(request: Request, name: Annotated[str, Form()], password: Annotated[st
     found = users.login(name, password, client)
     if found is None:
         return _login_page(request, 401, "login_failed")
-    token, session = found
+    token, _session = found
     response = RedirectResponse(url(request, "/approvals"), status_code=303)
     response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="strict", secure=secure(request),
                         path=url(request, "/") or "/", max_age=int(users.session_s))
@@ -100,10 +100,10 @@ def _font_bytes() -> bytes | None:
     path = Path(locations[0]) / "fonts" / "NanumGothic.ttf" if locations else None
     if path is None or not path.is_file():
         return None
-    from fontTools.ttLib import TTFont
+    from fontTools.ttLib import TTFont  # type: ignore[import-untyped]
 
     font = TTFont(str(path))
-    for table in [t for t in font.keys() if t.startswith("TSI")]:
+    for table in [t for t in font if t.startswith("TSI")]:
         del font[table]
     out = io.BytesIO()
     font.save(out)

@@ -12,7 +12,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, Response
 
-from factorypilot.console._app import ConsoleConfig, PageError, render, require, scope_of
+from factorypilot.console._app import ConsoleConfig, PageError, render, require
 from factorypilot.console._data import Scope, ledger_rows, runs_page
 from factorypilot.console._specs import limits_of, spec_for
 from factorypilot.console._users import Session, UserStore
@@ -125,7 +125,8 @@ def evaluation(request: Request) -> Response:
             continue
         reports.append({"id": i, "pilot": data.get("pilot"), "started": str(data.get("started", ""))[:19],
                         "passed": data.get("gate_passed"), "failures": (data.get("gate") or {}).get("failures", []),
-                        "metrics": data.get("metrics", {}), "charts": sorted(p.name for p in path.parent.glob("*.png"))})
+                        "metrics": data.get("metrics", {}),
+                        "charts": sorted(p.name for p in path.parent.glob("*.png"))})
     return render(request, "evaluation.html", session=session, reports=reports)
 
 

@@ -51,7 +51,8 @@ def test_ledger_verify_names_the_first_broken_record(client: TestClient, home: P
     client.cookies.clear()
     login(client, "park")
     other = client.get("/ledger/verify").text
-    assert f"처음 손상된 기록: {seq}번" in other and "다른 기업의 기록" in other
+    assert f"처음 손상된 기록: {seq}번" in other
+    assert "다른 기업의 기록" in other
 
 
 def test_ledger_browse_and_filter_by_kind(client: TestClient) -> None:

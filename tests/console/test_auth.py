@@ -86,7 +86,8 @@ def test_korean_by_default_english_on_switch(client: TestClient) -> None:
     login(client, "김민수")
     assert "승인 대기 중인 조치" in client.get("/approvals").text
     r = client.get("/lang/en?next=/runs", follow_redirects=False)
-    assert r.status_code == 303 and r.headers["location"] == "/runs"
+    assert r.status_code == 303
+    assert r.headers["location"] == "/runs"
     assert "Run history" in client.get("/runs").text
     assert client.get("/lang/en?next=//evil.example", follow_redirects=False).headers["location"] == "/approvals"
 
@@ -105,7 +106,10 @@ def test_error_pages_are_one_clear_message_without_traceback(client: TestClient,
         r = client.get(path)
         assert r.status_code == status, path
         assert text in r.text, path
-        assert "Traceback" not in r.text and "hunter2" not in r.text and 'File "' not in r.text
+        assert "Traceback" not in r.text
+        assert "hunter2" not in r.text
+        assert 'File "' not in r.text
         assert r.text.count('role="alert"') == 1
     r = client.put("/approvals")
-    assert r.status_code == 405 and "이 방식의 요청" in r.text
+    assert r.status_code == 405
+    assert "이 방식의 요청" in r.text

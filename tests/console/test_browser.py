@@ -171,7 +171,8 @@ def _browse(browser: Any, base: str, home: Path, plant: PlantHandle, shots: Path
     _login(page, base, "김민수")
     section = page.locator("section.approval")
     assert section.count() == 1
-    assert section.locator("td.from").inner_text() == "100" and section.locator("td.to").inner_text() == "85"
+    assert section.locator("td.from").inner_text() == "100"
+    assert section.locator("td.to").inner_text() == "85"
     assert section.locator("td.unit").inner_text() == "%"
     page.evaluate("document.fonts.ready.then(() => true)")  # the bundled Hangul font, for a legible picture
     page.screenshot(path=str(shots / "approvals-ko.png"), full_page=True)
@@ -181,7 +182,8 @@ def _browse(browser: Any, base: str, home: Path, plant: PlantHandle, shots: Path
     edit.fill("200")
     page.get_by_role("button", name="승인", exact=True).click()
     problem = page.locator("#problem")
-    assert "결정이 거부되었습니다" in problem.inner_text() and "outside the policy" in problem.inner_text()
+    assert "결정이 거부되었습니다" in problem.inner_text()
+    assert "outside the policy" in problem.inner_text()
     assert _feed(plant) == []
 
     # approve with the keyboard: focus the button, press Enter
@@ -200,13 +202,15 @@ def _browse(browser: Any, base: str, home: Path, plant: PlantHandle, shots: Path
         assert kind in timeline, kind
     page.goto(f"{base}/ledger")
     kinds = page.locator("#ledger-table td.kind").all_inner_texts()
-    assert "approval" in kinds and "read-back" in kinds
+    assert "approval" in kinds
+    assert "read-back" in kinds
     page.goto(f"{base}/ledger/verify")
     assert "원장 무결성 확인" in page.inner_text("#verify-result")
 
     # firm B's run by URL: not found, one message
     resp = page.goto(f"{base}/runs/pilot-b-run-done")
-    assert resp is not None and resp.status == 404
+    assert resp is not None
+    assert resp.status == 404
     assert "찾을 수 없습니다" in page.inner_text("#error-message")
     page.goto(f"{base}/programme")
     page.evaluate("document.fonts.ready.then(() => true)")

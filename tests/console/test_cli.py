@@ -27,13 +27,15 @@ def test_users_add_assign_and_list(fp_home: Path) -> None:
     store = UserStore(fp_home / "console.sqlite")
     try:
         user = store.user("김민수")
-        assert user is not None and (user.role, user.company) == ("approver", "acme")
+        assert user is not None
+        assert (user.role, user.company) == ("approver", "acme")
         assert store.login("김민수", "a-long-password", "test") is not None
         assert store.pilot_owners() == {"mobility-cnc": ("acme", "mobility")}
     finally:
         store.close()
     listed = _run(fp_home, "users", "list").stdout
-    assert "김민수\tapprover\tacme" in listed and "pilot mobility-cnc\tfirm acme" in listed
+    assert "김민수\tapprover\tacme" in listed
+    assert "pilot mobility-cnc\tfirm acme" in listed
 
 
 def test_bad_user_input_is_one_line(fp_home: Path) -> None:
@@ -42,12 +44,14 @@ def test_bad_user_input_is_one_line(fp_home: Path) -> None:
                               (("--role", "viewer", "--company", "a b"), "a-long-password\n", "company id")):
         r = _run(fp_home, "users", "add", "lee", *args, "--password-stdin", stdin=stdin)
         assert r.returncode == 1
-        assert text in r.stderr and "Traceback" not in r.stderr
+        assert text in r.stderr
+        assert "Traceback" not in r.stderr
         assert len(r.stderr.strip().splitlines()) == 1, r.stderr
 
 
 def test_console_refuses_a_public_address_without_the_flag(fp_home: Path) -> None:
     r = _run(fp_home, "console", "--host", "0.0.0.0", "--port", "1")
     assert r.returncode == 1
-    assert "refusing to bind the console to 0.0.0.0" in r.stderr and "--allow-remote" in r.stderr
+    assert "refusing to bind the console to 0.0.0.0" in r.stderr
+    assert "--allow-remote" in r.stderr
     assert "Traceback" not in r.stderr

@@ -19,8 +19,10 @@ def test_the_page_shows_diagnosis_change_policy_and_citations(client: TestClient
     login(client, "김민수")
     page = client.get("/approvals").text
     assert "pilot-a: 주축 진동 상승" in page
-    assert '<td class="from">100</td>' in page and '<td class="to">85</td>' in page
-    assert "허용 범위 60 ~ 110" in page and "한 번 변경 폭 ≤ 20 (현재 100 에서 15)" in page
+    assert '<td class="from">100</td>' in page
+    assert '<td class="to">85</td>' in page
+    assert "허용 범위 60 ~ 110" in page
+    assert "한 번 변경 폭 ≤ 20 (현재 100 에서 15)" in page
     assert "pilot-a-SOP.md#진동" in page
     assert '<label for="edit-1-0-pilot-a-run-waiting">' in page  # every control has a label
     assert "pilot-b" not in page  # the other firm's request is not on the page
@@ -47,9 +49,11 @@ def test_an_edit_out_of_range_is_refused_with_the_reason(client: TestClient, hom
     for value, why in (("200", "outside the policy"), ("abc", "is not a number"), ("50", "outside the policy")):
         r = client.post(f"/approvals/{RUN}", data={"decision": "approve", "csrf": token, "edit_0": value})
         assert r.status_code == 409, value
-        assert "결정이 거부되었습니다" in r.text and why in r.text, r.text
+        assert "결정이 거부되었습니다" in r.text, r.text
+        assert why in r.text, r.text
     r = client.post(f"/approvals/{RUN}", data={"decision": "reject", "csrf": token, "edit_0": "90"})
-    assert r.status_code == 409 and "only an approval can edit values" in r.text
+    assert r.status_code == 409
+    assert "only an approval can edit values" in r.text
     assert decision(home, RUN).decision is None
     r = client.post(f"/approvals/{RUN}", data={"decision": "approve", "csrf": token, "edit_0": "90"})
     assert r.status_code == 200

@@ -14,12 +14,14 @@ from .conftest import csrf_of, decision, login
 def test_lists_and_pages_show_only_the_users_firm(client: TestClient) -> None:
     login(client, "김민수")
     runs = client.get("/runs").text
-    assert "pilot-a-run-done" in runs and "pilot-a-run-waiting" in runs
+    assert "pilot-a-run-done" in runs
+    assert "pilot-a-run-waiting" in runs
     assert "pilot-b" not in runs
     assert client.get("/api/pending").json() == {"count": 1, "runs": ["pilot-a-run-waiting"]}
     assert "pilot-b" not in client.get("/ledger").text
     filtered = client.get("/runs?pilot=pilot-b").text
-    assert "pilot-b-run" not in filtered and "실행이 없습니다" in filtered
+    assert "pilot-b-run" not in filtered
+    assert "실행이 없습니다" in filtered
     assert "pilot-b" not in client.get("/pilots").text
 
 
@@ -42,10 +44,12 @@ def test_another_firms_approval_cannot_be_decided(client: TestClient, home: Path
 def test_exports_carry_only_the_users_firm(client: TestClient) -> None:
     login(client, "park")
     records = json.loads(client.get("/ledger/export?fmt=json").text)
-    assert records and {r["run_id"] for r in records} == {"pilot-b-run-waiting", "pilot-b-run-done"}
+    assert records
+    assert {r["run_id"] for r in records} == {"pilot-b-run-waiting", "pilot-b-run-done"}
     assert [r["seq"] for r in records] == sorted(r["seq"] for r in records)
     csv_text = client.get("/ledger/export?fmt=csv&from=1&to=100").text
-    assert "pilot-a" not in csv_text and "pilot-b-run-done" in csv_text
+    assert "pilot-a" not in csv_text
+    assert "pilot-b-run-done" in csv_text
     assert csv_text.lstrip("\ufeff").splitlines()[0] == "seq,time,kind,run_id,payload,prev_hash,hash"
 
 
@@ -53,7 +57,8 @@ def test_programme_staff_see_every_firm(client: TestClient) -> None:
     login(client, "staff")
     assert client.get("/api/pending").json()["count"] == 2
     runs = client.get("/runs").text
-    assert "pilot-a-run-done" in runs and "pilot-b-run-done" in runs
+    assert "pilot-a-run-done" in runs
+    assert "pilot-b-run-done" in runs
     assert client.get("/runs/pilot-b-run-done").status_code == 200
 
 
