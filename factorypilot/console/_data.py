@@ -161,6 +161,9 @@ def ledger_rows(home: Path, scope: Scope, *, run_id: str | None = None, kind: st
         if not agent.exists() or not scope.pilots:
             return []
         runs_where, runs_args = scope.sql("pilot")
+        if run_id is not None:  # one run: one primary-key lookup instead of the firm's whole run list
+            runs_where += " AND run_id = ?"
+            runs_args = (*runs_args, run_id)
         where = f"run_id IN (SELECT run_id FROM a.runs WHERE {runs_where})"
         args += list(runs_args)
     for cond, value in (("run_id = ?", run_id), ("kind = ?", kind), ("seq >= ?", seq_from), ("seq <= ?", seq_to)):
