@@ -2,7 +2,8 @@
 
 Every action of run *r* has the key ``r:act:i:<fingerprint>`` and moves through
 ``planned → issued → confirmed | unconfirmed | failed``. Each state is committed to ``agent.sqlite`` **and**
-appended to the ledger *before* the next side effect:
+appended to the ledger (``intent`` records for planned/issued, an ``action`` record once the plant accepted it,
+a ``read-back`` record at the end) *before* the next side effect:
 
 1. ``planned`` — the policy was re-checked on fresh values; nothing has touched the plant yet. A crash here is
    harmless: the next run of ``act`` plans again and issues.
@@ -101,7 +102,7 @@ async def act(d: RuntimeDeps, state: AgentState, crash_hook: Callable[[str], Non
                 "executed": row.state != "refused", "settled": True})
             continue
         if row is not None and row.state == "issued":  # issued before a crash: never issue again
-            d.ledger.append("action", _issued_payload(req, key, approval), run_id=run_id, key=f"{key}:issued")
+            d.ledger.append("intent", _issued_payload(req, key, approval), run_id=run_id, key=f"{key}:issued")
             results.append(_result(req, ActionStatus.UNCONFIRMED, key, row.detail or "issued before a restart",
                                    executed_value=req.value) | {"executed": True,
                                                                 "after_restart": row.detail != _ACCEPTED})
@@ -121,12 +122,12 @@ async def act(d: RuntimeDeps, state: AgentState, crash_hook: Callable[[str], Non
             d.ledger.append("dry-run", {"target": req.target, "value": req.value, "result": "ok"}, run_id=run_id,
                             key=f"{key}:dry-run")
         d.store.plan_action(key, run_id, req.target, req.kind.value, req.model_dump(mode="json"))
-        d.ledger.append("action", {"target": req.target, "kind": req.kind.value, "value": req.value,
+        d.ledger.append("intent", {"target": req.target, "kind": req.kind.value, "value": req.value,
                                    "status": "planned", "idempotency_key": key}, run_id=run_id, key=f"{key}:planned")
         _hook(crash_hook, "act:after_plan", req)
         note = (run_id, req.target, str(req.value)) if req.kind is ActionKind.NOTE else None
         d.store.issue_action(key, note)
-        d.ledger.append("action", _issued_payload(req, key, approval, fresh.get(req.target)), run_id=run_id,
+        d.ledger.append("intent", _issued_payload(req, key, approval, fresh.get(req.target)), run_id=run_id,
                         key=f"{key}:issued")
         _hook(crash_hook, "act:after_issue", req)
         try:
@@ -147,8 +148,8 @@ async def act(d: RuntimeDeps, state: AgentState, crash_hook: Callable[[str], Non
         _hook(crash_hook, "act:after_write", req)
         d.store.mark_action(key, "issued", _ACCEPTED)
         d.ledger.append("action", {"target": req.target, "kind": req.kind.value, "value": req.value,
-                                   "status": "accepted", "idempotency_key": key}, run_id=run_id,
-                        key=f"{key}:accepted")
+                                   "status": "executed", "from": fresh.get(req.target), "idempotency_key": key,
+                                   "approved_by": approval.get("by")}, run_id=run_id, key=f"{key}:executed")
         results.append(_result(req, ActionStatus.UNCONFIRMED, key, "awaiting read-back",
                                executed_value=req.value) | {"executed": True, "from": fresh.get(req.target)})
     return {"results": results}

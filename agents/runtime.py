@@ -89,6 +89,13 @@ class AgentRuntime:
     # -- lifecycle ---------------------------------------------------------------------------------
     async def __aenter__(self) -> AgentRuntime:
         try:
+            return await self._enter()
+        except BaseException:
+            await self._stack.aclose()  # a refused start releases what it took (lease, files)
+            raise
+
+    async def _enter(self) -> AgentRuntime:
+        try:
             self.home.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise storage_error(self.home, exc, "create the home directory") from exc
@@ -96,8 +103,8 @@ class AgentRuntime:
         self._stack.callback(self.store.close)
         if self.use_lease:
             self.lease = PilotLease(self.home / "agent.sqlite", self.config.name)
-            self.lease.acquire()
             self._stack.callback(self.lease.release)
+            self.lease.acquire()
         self.ledger = Ledger(self.home / "ledger.sqlite", anchor_db=self.home / "agent.sqlite")
         self._stack.callback(self.ledger.close)
         saver = await self._stack.enter_async_context(self._checkpointer())
@@ -220,6 +227,33 @@ class AgentRuntime:
         status = snap.values.get("status", "done")
         self.store.upsert_run(run_id, self.config.name, status)
         return RunOutcome(run_id, status, report=snap.values.get("report"), state=snap.values)
+
+    async def reissue(self, run_id: str, *, by: str) -> RunOutcome:
+        """A person's re-issue of actions a run left ``unconfirmed`` or ``failed``: a **new** run that asks for
+        approval again (whatever the policy says), then acts with a new idempotency key after the guard checked
+        the actions on fresh values. The old run and its record stay as they are."""
+        old = self.store.run(run_id)
+        if old is None or old.pilot != self.config.name:
+            raise ApprovalError(f"no run {run_id!r} of pilot {self.config.name!r}", hint="see: factorypilot runs list")
+        rows = [a for a in self.store.actions_for(run_id) if a.state in ("unconfirmed", "failed")]
+        if not rows:
+            raise ApprovalError(f"run {run_id!r} has no unconfirmed or failed action to re-issue",
+                                hint=f"see: factorypilot runs show {run_id}")
+        new_id = f"{run_id}-reissue-{uuid.uuid4().hex[:4]}"
+        requests = [dict(a.request) | {"requested_by": f"re-issued by {by} (from {run_id})"} for a in rows]
+        self.store.upsert_run(new_id, self.config.name, "running", data={"reissue_of": run_id})
+        self.ledger.append("reissue", {"of": run_id, "by": by, "actions": requests}, run_id=new_id,
+                           key=f"{new_id}:reissue")
+        snap = await self.graph.aget_state(self._cfg(run_id))
+        events = (snap.values or {}).get("events") or [{"tag_id": r["target"], "message": f"re-issue of {run_id}",
+                                                        "severity": "warning"} for r in requests]
+        values = {"run_id": new_id, "window": {}, "events": events, "knowledge": [], "attempts": 1,
+                  "plan": {"diagnosis": f"re-issue of {run_id} requested by {by}", "actions": requests,
+                           "planner": "person"},
+                  "decisions": [{"request": r, "decision": {"allowed": True, "needs_approval": True,
+                                                            "reasons": [], "rule": "re-issue"}} for r in requests]}
+        await self.graph.aupdate_state(self._cfg(new_id), values, as_node="guard")
+        return await self._invoke(new_id, None)
 
     def pending(self) -> list[str]:
         return [r.run_id for r in self.store.runs(status="waiting_approval", limit=1000)

@@ -1,9 +1,9 @@
 """Durable bookkeeping beside the LangGraph checkpoints: runs, the action table, approvals, work-order notes.
 
-The **action table** is what makes side effects exactly-once. Before a write, ``act`` records the action's
-idempotency key with state ``started`` (committed, fsync'd); after the connector accepted it, ``executed``;
-after read-back, ``verified`` / ``failed`` / ``unconfirmed``. LangGraph re-runs an interrupted node from the
-start, so ``act`` consults this table first and never repeats a write whose key is already ``executed``.
+The **action table** is what makes side effects exactly-once: each action's idempotency key moves through
+``planned → issued → confirmed | unconfirmed | failed`` (committed, fsync'd, before the next side effect; see
+``_nodes_act.py``). LangGraph re-runs an interrupted node from the start, so ``act`` consults this table first and
+never sends an action whose key is already ``issued``.
 
 Approvals are stored here too, so a person can decide from another process (``factorypilot runs approve``)
 while the pilot service waits; the service applies decisions by resuming the graph.
@@ -48,6 +48,14 @@ CREATE TABLE IF NOT EXISTS notes (
 );
 """
 
+
+# action states of homes written before write-ahead intent: 'started' may have reached the plant (never issue
+# it again: read back), 'executed' did, 'verified' is 'confirmed'
+_MIGRATE = """
+UPDATE actions SET state = 'issued', detail = '' WHERE state = 'started';
+UPDATE actions SET state = 'issued', detail = 'accepted by the plant' WHERE state = 'executed';
+UPDATE actions SET state = 'confirmed' WHERE state = 'verified';
+"""
 
 _PAST = {"approve": "approved", "reject": "rejected"}
 
@@ -102,7 +110,7 @@ class RunStore:
         self._db = open_sqlite(path, readonly=readonly)
         if not readonly:
             try:
-                self._db.executescript(_SCHEMA)
+                self._db.executescript(_SCHEMA + _MIGRATE)
             except sqlite3.Error as exc:
                 raise storage_error(path, exc, "prepare") from exc
 

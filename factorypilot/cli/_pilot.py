@@ -131,7 +131,7 @@ def schema(out: Path | None = typer.Option(None, "--out", help="write to this fi
 
 async def _serve(spec: str, endpoint: str | None, bindings_file: Path | None, simulate: bool,
                  max_runs: int | None, seconds: float | None, knowledge: bool, resume_only: bool,
-                 planner: str = "auto") -> list[Any]:
+                 planner: str = "auto", reissue: tuple[str, str] | None = None) -> list[Any]:
     from factorypilot.connectors.registry import create
     from factorypilot.pilots.runtime import open_pilot
 
@@ -160,6 +160,8 @@ async def _serve(spec: str, endpoint: str | None, bindings_file: Path | None, si
         rt = await stack.enter_async_context(open_pilot(s, path, connector=connector, bindings=bindings,
                                                         home=get_settings().home, knowledge=knowledge,
                                                         planner_kind=planner))
+        if reissue is not None:
+            return [await rt.reissue(reissue[0], by=reissue[1])]
         if resume_only:
             return await rt.recover()
         loop = asyncio.get_running_loop()
@@ -224,3 +226,25 @@ def resume(
         console.print(f"[yellow]![/] {len(parked)} run(s) wait for the plant (unreachable); run resume again when "
                       f"it is back / 설비 연결을 기다리는 실행 {len(parked)}건")
         raise typer.Exit(3)
+
+
+@pilot_app.command("reissue")
+def reissue(
+    spec: str = typer.Argument(..., help="pilot.yaml path or reference pilot name"),
+    run_id: str = typer.Argument(..., help="the run whose unconfirmed or failed actions to issue again"),
+    by: str = typer.Option(..., "--by", help="your name (recorded)"),
+    endpoint: str | None = typer.Option(None, help="OPC-UA endpoint (overrides the spec's connector)"),
+    bindings: Path | None = typer.Option(None, help="YAML file mapping roles to tag ids on this plant"),
+) -> None:
+    """Issue a run's unconfirmed or failed actions again — as a NEW run that waits for a person's approval.
+
+    An action issued before a crash is never sent again automatically; after checking the plant, a person
+    decides with this command, then approves the new run. The guard checks the actions again on fresh values.
+
+    Example:  factorypilot pilot reissue mobility mobility-cnc-20261125T101500-1a2b3c --by 김민수
+    """
+    outcomes = asyncio.run(_serve(spec, endpoint, bindings, False, None, None, False, False,
+                                  reissue=(run_id, by)))
+    for o in outcomes:
+        console.print(f"new run {o.run_id}: {o.status} — approve with: factorypilot runs approve {o.run_id} "
+                      f"--by NAME / 승인 후 실행됩니다")

@@ -28,7 +28,12 @@ async def test_fault_detected_action_executed_once_and_read_back(plant: InMemory
         assert statuses == {"cnc1.feed": "done", "maintenance": "done"}
         assert rt.ledger.verify().ok
         kinds = [r.kind for r in rt.ledger.records(run_id=out.run_id)]
-        assert kinds[:4] == ["observation", "detection", "decision", "action"]
+        # write-ahead: the intent is on the ledger (planned, then issued) before the plant accepted the write
+        assert kinds[:6] == ["observation", "detection", "decision", "intent", "intent", "action"]
+        story = [(r.kind, r.payload.get("status")) for r in rt.ledger.records(run_id=out.run_id)
+                 if r.payload.get("target") == "cnc1.feed"]
+        assert story == [("intent", "planned"), ("intent", "issued"), ("action", "executed"), ("read-back", "done")]
+        assert rt.store.actions_for(out.run_id)[0].state == "confirmed"
         assert "read-back" in kinds
         assert kinds[-1] == "report"
 

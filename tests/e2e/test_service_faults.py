@@ -16,9 +16,9 @@ import yaml
 
 from factorypilot.agents import Ledger
 from factorypilot.pilots.runtime import reference_pilots
-from factorypilot.pilots.simulator import Fault, FaultKind, PlantHandle, running_plant
+from factorypilot.pilots.simulator import PlantHandle, running_plant
 
-from ._fault_cells import EXE, env
+from ._fault_cells import EXE, env, excite
 
 
 @pytest.fixture
@@ -80,7 +80,7 @@ def _feed(plant: PlantHandle) -> list[object]:
 
 
 def _drift(plant: PlantHandle) -> None:
-    plant.inject(Fault(FaultKind.DRIFT, "spindle_vibration", start_tick=plant.tick_index + 5, magnitude=0.06))
+    excite(plant)
 
 
 @pytest.mark.slow
