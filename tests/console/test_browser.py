@@ -104,8 +104,10 @@ def test_approve_in_a_real_browser(tmp_path: Path, fp_home: Path, plant: PlantHa
     service = subprocess.Popen([EXE, "pilot", "run", str(spec), "--endpoint", plant.endpoint, "--bindings",
                                 str(bindings), "--no-knowledge", "--seconds", "240"], env=_env(home),
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    console = subprocess.Popen([EXE, "console", "--port", str(port)], env=_env(home), stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
+    console_log = tmp_path / "console.log"
+    with open(console_log, "w", encoding="utf-8") as log:  # read back when a step fails
+        console = subprocess.Popen([EXE, "--debug", "console", "--port", str(port)], env=_env(home), stdout=log,
+                                   stderr=subprocess.STDOUT, text=True)
     base = f"http://127.0.0.1:{port}"
     procs = [service, console]
     try:
@@ -119,6 +121,9 @@ def test_approve_in_a_real_browser(tmp_path: Path, fp_home: Path, plant: PlantHa
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
             try:
                 _browse(browser, base, home, plant, shots, procs)
+            except Exception as exc:
+                tail = console_log.read_text(encoding="utf-8")[-4000:]
+                raise AssertionError(f"{exc}\n--- console log ---\n{tail}") from exc
             finally:
                 browser.close()
         _wait("the run done after the approval", lambda: _status(home) == "done", procs)
@@ -161,6 +166,7 @@ def _browse(browser: Any, base: str, home: Path, plant: PlantHandle, shots: Path
     _wait("an approval request", lambda: _status(home) == "waiting_approval", procs)
     # a viewer sees the request, but cannot approve
     viewer = browser.new_page()
+    viewer.set_default_timeout(120_000)  # a loaded 2-core CI machine; these are upper bounds, not expectations
     _login(viewer, base, "lee")
     assert viewer.locator("section.approval").count() == 1
     assert viewer.get_by_role("button", name="승인").count() == 0
@@ -168,6 +174,7 @@ def _browse(browser: Any, base: str, home: Path, plant: PlantHandle, shots: Path
     viewer.close()
 
     page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.set_default_timeout(120_000)
     _login(page, base, "김민수")
     section = page.locator("section.approval")
     assert section.count() == 1
