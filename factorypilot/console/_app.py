@@ -133,8 +133,8 @@ def create_app(cfg: ConsoleConfig) -> FastAPI:
     """The console for one ``FACTORYPILOT_HOME``. Users live in ``console.sqlite`` beside the runs."""
     from factorypilot.console import _routes_approvals, _routes_audit, _routes_auth, _routes_overview
 
-    app = FastAPI(title="factorypilot console", docs_url=None, redoc_url=None, openapi_url=None,
-                  root_path=cfg.root_path)
+    # the URL prefix (cfg.root_path) is the server's setting (uvicorn --root-path), read from the ASGI scope
+    app = FastAPI(title="factorypilot console", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.cfg = cfg
     app.state.users = UserStore(cfg.home / "console.sqlite")
     app.mount("/static", StaticFiles(directory=str(files("factorypilot.console") / "static")), name="static")

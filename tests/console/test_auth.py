@@ -113,3 +113,13 @@ def test_error_pages_are_one_clear_message_without_traceback(client: TestClient,
     r = client.put("/approvals")
     assert r.status_code == 405
     assert "이 방식의 요청" in r.text
+
+
+def test_served_under_a_reverse_proxy_path(home: Path) -> None:
+    from factorypilot.console import ConsoleConfig, create_app
+
+    app = create_app(ConsoleConfig(home=home, root_path="/console"))
+    with TestClient(app, root_path="/console", raise_server_exceptions=False) as c:
+        assert c.get("/approvals", follow_redirects=False).headers["location"] == "/console/login"
+        page = c.get("/login").text
+        assert 'action="/console/login"' in page and 'href="/console/static/console.css"' in page

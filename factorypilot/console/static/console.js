@@ -18,7 +18,7 @@
           if (busy || (document.activeElement && document.activeElement.tagName === "INPUT")) {
             live.hidden = false;
           } else {
-            window.location.reload();
+            window.location.assign(live.getAttribute("data-page"));  // a GET, never a re-sent form
           }
         }
       })
