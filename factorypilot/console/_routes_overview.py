@@ -78,7 +78,7 @@ def pilots(request: Request) -> Response:
         events = [e | {"time": r.time[:19]} for r in ledger_rows(cfg.home, scope, kind="detection", limit=20)
                   for e in r.payload.get("events", [])][:5]
         waits = ledger_rows(cfg.home, scope, kind="waiting-for-plant", limit=3)
-        cards.append({"pilot": pilot, "company": company, "state": state, "values": values, "events": events,
+        cards.append({"pilot": pilot, "company": company, "state": state, "observed": values, "events": events,
                       "link": f"{lease[0]} PID {lease[1]}, {lease[2][:19]}" if running and lease else "—",
                       "outages": [{"time": w.time[:19], "error": w.payload.get("error", "")} for w in waits]})
     return render(request, "pilots.html", session=session, cards=cards)

@@ -122,4 +122,5 @@ def test_served_under_a_reverse_proxy_path(home: Path) -> None:
     with TestClient(app, root_path="/console", raise_server_exceptions=False) as c:
         assert c.get("/approvals", follow_redirects=False).headers["location"] == "/console/login"
         page = c.get("/login").text
-        assert 'action="/console/login"' in page and 'href="/console/static/console.css"' in page
+        assert 'action="/console/login"' in page
+        assert 'href="/console/static/console.css"' in page

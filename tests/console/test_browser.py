@@ -214,6 +214,13 @@ def _browse(browser: Any, base: str, home: Path, plant: PlantHandle, shots: Path
     page.goto(f"{base}/ledger/verify")
     assert "원장 무결성 확인" in page.inner_text("#verify-result")
 
+    # the pilot's card: running (the service holds its lease), latest values with units
+    page.goto(f"{base}/pilots")
+    card = page.locator("section.pilot", has_text="mobility-cnc").inner_text()
+    assert "실행 중" in card
+    assert "mm/s" in card
+    assert "60.0 ~ 110.0 (policy)" in card
+
     # firm B's run by URL: not found, one message
     resp = page.goto(f"{base}/runs/pilot-b-run-done")
     assert resp is not None

@@ -53,7 +53,8 @@ def test_demo_approval_end_to_end(fp_home: Path) -> None:
                 assert proc.poll() is None, proc.communicate()[1]
                 time.sleep(0.2)
             page = web.get("/approvals").text
-            assert "승인 대기 중인 조치" in page and '<td class="to">85</td>' in page
+            assert "승인 대기 중인 조치" in page
+            assert '<td class="to">85</td>' in page
             run_id = web.get("/api/pending").json()["runs"][0]
             csrf = re.search(r'name="csrf" value="([^"]+)"', page)
             assert csrf
