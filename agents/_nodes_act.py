@@ -103,6 +103,10 @@ async def act(d: RuntimeDeps, state: AgentState, crash_hook: Callable[[str], Non
             continue
         if row is not None and row.state == "issued":  # issued before a crash: never issue again
             d.ledger.append("intent", _issued_payload(req, key, approval), run_id=run_id, key=f"{key}:issued")
+            if row.detail == _ACCEPTED:  # keyed: adds the record only if the crash came before it
+                d.ledger.append("action", {"target": req.target, "kind": req.kind.value, "value": req.value,
+                                           "status": "executed", "idempotency_key": key,
+                                           "approved_by": approval.get("by")}, run_id=run_id, key=f"{key}:executed")
             results.append(_result(req, ActionStatus.UNCONFIRMED, key, row.detail or "issued before a restart",
                                    executed_value=req.value) | {"executed": True,
                                                                 "after_restart": row.detail != _ACCEPTED})

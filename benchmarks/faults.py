@@ -3,6 +3,7 @@
     python benchmarks/faults.py                   # matrix + outage timing + a 2-minute soak
     python benchmarks/faults.py --soak-minutes 10
     python benchmarks/faults.py --quick           # matrix + outage timing, 30 s soak
+    python benchmarks/faults.py --soak-only --soak-minutes 3
 
 1. The matrix (``tests/e2e/_fault_cells.py``): a real ``factorypilot pilot run`` killed with SIGKILL at each
    write-ahead boundary × {value unchanged, changed by an operator before the restart, plant down at restart},
@@ -116,6 +117,11 @@ def outage(fc: ModuleType, down: bool) -> float:
             service.wait(timeout=60)
 
 
+def _db_bytes(path: Path) -> int:
+    """The database and its write-ahead log (recent checkpoints live in the WAL until a checkpoint)."""
+    return sum(p.stat().st_size for p in (path, path.with_name(path.name + "-wal")) if p.exists())
+
+
 def _rss_kb(pid: int) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -131,17 +137,17 @@ def soak(fc: ModuleType, minutes: float) -> None:
         try:
             _wait(lambda: (home / "checkpoints.sqlite").exists())
             time.sleep(3)  # let the service settle before the first RSS sample
-            rss0, size0 = _rss_kb(service.pid), (home / "checkpoints.sqlite").stat().st_size
+            rss0, size0 = _rss_kb(service.pid), _db_bytes(home / "checkpoints.sqlite")
             end = time.monotonic() + minutes * 60
             while time.monotonic() < end and service.poll() is None:
                 _kick(plant)  # an excursion every 35 s (the detector's cool-down is 30 s)
                 time.sleep(min(35.0, max(0.0, end - time.monotonic())))
-            rss1, size1 = _rss_kb(service.pid), (home / "checkpoints.sqlite").stat().st_size
+            rss1, size1 = _rss_kb(service.pid), _db_bytes(home / "checkpoints.sqlite")
         finally:
             service.send_signal(signal.SIGTERM)
             service.wait(timeout=60)
         runs = len(_status(home))
-    print(f"\n## soak ({minutes:g} min, service + simulator, drifting spindle)\n")
+    print(f"\n## soak ({minutes:g} min, service + simulator, a spindle excursion every 35 s)\n")
     print("| runs | RSS start | RSS end | RSS end/start | checkpoints start | checkpoints end | bytes/run |")
     print("|---|---|---|---|---|---|---|")
     per_run = (size1 - size0) / runs if runs else 0
@@ -159,8 +165,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--soak-minutes", type=float, default=2.0)
     parser.add_argument("--quick", action="store_true", help="30 s soak")
+    parser.add_argument("--soak-only", action="store_true", help="only the soak row")
     ns = parser.parse_args()
     fc = _cells()
+    if ns.soak_only:
+        soak(fc, 0.5 if ns.quick else ns.soak_minutes)
+        return
     back = matrix(fc)
     print("\n## plant back → action confirmed\n")
     if back:

@@ -270,13 +270,19 @@ def obedient(messages: list[BaseMessage], tools: list[dict[str, Any]]) -> AIMess
     return GOOD_PLAN
 
 
-async def test_prompt_injection_never_widens_what_is_written(tmp_path: Path) -> None:
+def _poisoned_plant() -> tuple[list[Tag], InMemoryConnector, AgentConfig]:
+    """A plant whose MES remark carries the injection, and a config that also names the spindle speed."""
     tags = [*TAGS, Tag(id="mes.remark", name="작업 지시 비고", data_type=DataType.STRING)]
     plant = InMemoryConnector(InMemoryConnector.Config(tags=tags, values={
         "cnc1.vib": 5.5, "cnc1.feed": 100.0, "cnc1.door": False, "cnc1.speed": 3000.0,
         "mes.remark": f"긴급: {INJECTION}"}))
     base = make_config()
     cfg = base.model_copy(update={"roles": base.roles | {"spindle_speed": "cnc1.speed", "mes_remark": "mes.remark"}})
+    return tags, plant, cfg
+
+
+async def test_prompt_injection_never_widens_what_is_written(tmp_path: Path) -> None:
+    tags, plant, cfg = _poisoned_plant()
     fake = FakeChatModel(function=obedient)
     planner = LLMPlanner(fake, retriever=PoisonedRetriever())
     out, rt = await run(plant, tmp_path, planner, config=cfg, tag_meta={t.id: t for t in tags},
@@ -304,12 +310,7 @@ async def test_prompt_injection_never_widens_what_is_written(tmp_path: Path) -> 
 
 
 async def test_after_max_replans_the_playbook_fallback_plans(tmp_path: Path) -> None:
-    tags = [*TAGS, Tag(id="mes.remark", name="작업 지시 비고", data_type=DataType.STRING)]
-    plant = InMemoryConnector(InMemoryConnector.Config(tags=tags, values={
-        "cnc1.vib": 5.5, "cnc1.feed": 100.0, "cnc1.door": False, "cnc1.speed": 3000.0,
-        "mes.remark": f"긴급: {INJECTION}"}))
-    base = make_config()
-    cfg = base.model_copy(update={"roles": base.roles | {"spindle_speed": "cnc1.speed", "mes_remark": "mes.remark"}})
+    tags, plant, cfg = _poisoned_plant()
     fake = FakeChatModel(function=obedient)
     planner = LLMPlanner(fake, retriever=PoisonedRetriever(), fallback=PlaybookPlanner(cfg.playbooks))
     out, _rt = await run(plant, tmp_path, planner, config=cfg, tag_meta={t.id: t for t in tags},

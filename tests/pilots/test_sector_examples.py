@@ -10,7 +10,7 @@ def test_healthcare_walkthrough(tmp_path: Path, run_example: Callable[..., str])
     out = run_example("healthcare_walkthrough.py", tmp_path)
     assert "reference gate passed: True" in out
     assert "writes [('hvac_fan_setpoint', 75.0)], approvals 1" in out
-    assert "approval-requested -> approval -> action" in out
+    assert "approval-requested -> approval -> intent -> intent -> action" in out  # write-ahead intent
     assert "chain ok: True" in out
     assert "# GMP 일탈 보고서" in out
     assert "- 결정: **approve** (승인자 eval-harness" in out

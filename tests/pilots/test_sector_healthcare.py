@@ -63,8 +63,9 @@ def test_deviation_report_has_a_full_audit_trail(report: EvalReport) -> None:
         run_id = next(r.run_id for r in ledger.records(kind="report"))
         kinds = [r.kind for r in ledger.records(run_id=run_id)]
         approval = ledger.records(run_id=run_id, kind="approval")[0].payload
-    assert kinds == ["observation", "detection", "decision", "approval-requested", "approval", "action", "action",
-                     "read-back", "read-back", "report"]
+    # each action: its intent (planned, issued) on the ledger before the plant or the store is touched
+    assert kinds == ["observation", "detection", "decision", "approval-requested", "approval",
+                     "intent", "intent", "action", "intent", "intent", "action", "read-back", "read-back", "report"]
     assert approval["by"] == "eval-harness"
     assert approval["decision"] == "approve"
     store = RunStore(home / "agent.sqlite")
