@@ -58,3 +58,7 @@ def register(app: typer.Typer) -> None:
     from factorypilot.cli._mcp import mcp_app
 
     app.add_typer(mcp_app, name="mcp")
+    from factorypilot.cli._console import console_command, users_app
+
+    app.command("console")(console_command)
+    app.add_typer(users_app, name="users")

@@ -18,6 +18,9 @@ console = Console()
 def demo(
     seed: int = typer.Option(7, help="simulator seed (runs are deterministic given a seed)"),
     lang: str = typer.Option("en", "--lang", help="report language: en or ko"),
+    approval: bool = typer.Option(False, "--approval", help="wait for a person to approve in the web console "
+                                  "(factorypilot console is started on 127.0.0.1)"),
+    port: int = typer.Option(8765, "--port", help="console port with --approval"),
 ) -> None:
     """Run the mobility pilot against the built-in simulated plant and print what it did.
 
@@ -25,8 +28,17 @@ def demo(
     the pilot detect it, plan a safe action, pass the safety policy, act, read the value back and record
     everything in the hash-chained ledger under FACTORYPILOT_HOME (default ./.factorypilot).
 
+    With --approval the pilot asks a person first: the console serves on 127.0.0.1, you log in and approve
+    the change in Korean (a demo approver is created on first use and its password printed once).
+
     Example:  factorypilot demo --lang ko
+              factorypilot demo --approval
     """
+    if approval:
+        from factorypilot.cli._console_demo import approval_demo
+
+        approval_demo(seed=seed, port=port)
+        return
     from factorypilot.pilots.demo import run_demo
 
     home = get_settings().home

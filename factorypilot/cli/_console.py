@@ -1,0 +1,146 @@
+"""``factorypilot console`` (the operator web console) and ``factorypilot users`` (its users and firms).
+
+The console binds to 127.0.0.1 by default. Binding elsewhere needs ``--allow-remote`` and prints a warning:
+put it behind a TLS-terminating reverse proxy (``--root-path``, ``--forwarded-allow-ips``) so session cookies
+travel only over HTTPS.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
+from rich.console import Console
+
+from factorypilot.errors import ConfigError
+
+if TYPE_CHECKING:
+    from factorypilot.console import UserStore
+from factorypilot.settings import get_settings
+
+console = Console()
+err = Console(stderr=True)
+users_app = typer.Typer(help="Console users (roles viewer|operator|approver|admin) and which firm owns which pilot.",
+                        no_args_is_help=True)
+_LOOPBACK = {"127.0.0.1", "::1", "localhost"}
+
+
+def console_command(
+    host: str = typer.Option("127.0.0.1", help="address to bind (loopback by default)"),
+    port: int = typer.Option(8765, min=1, max=65535, help="TCP port"),
+    allow_remote: bool = typer.Option(False, "--allow-remote", help="required to bind to a non-loopback address"),
+    root_path: str = typer.Option("", help="URL prefix when served under a reverse proxy path (e.g. /console)"),
+    forwarded_allow_ips: str | None = typer.Option(
+        None, help="trusted proxy addresses whose X-Forwarded-For/-Proto headers are believed (comma-separated)"),
+    secure_cookies: bool = typer.Option(False, "--secure-cookies",
+                                        help="always mark cookies Secure (default: when the request came over HTTPS)"),
+    projects: list[Path] = typer.Option([], "--projects", help="firms' template project folders (Programme page)"),
+    reports: list[Path] = typer.Option([], "--reports", help="evaluation report folders (default HOME/reports)"),
+) -> None:
+    """Serve the operator web console: approvals, runs, ledger, pilots, evaluation, programme (Korean/English).
+
+    Example:  factorypilot console --port 8765
+    """
+    import uvicorn
+
+    from factorypilot.console import ConsoleConfig, UserStore, create_app
+
+    if host not in _LOOPBACK:
+        if not allow_remote:
+            raise ConfigError(f"refusing to bind the console to {host}: it would be reachable from other machines",
+                              hint="add --allow-remote (behind a TLS reverse proxy), or keep --host 127.0.0.1")
+        err.print(f"[yellow]warning:[/] the console listens on {host}:{port}, reachable from other machines; "
+                  "serve it only behind HTTPS / 외부 접속 허용: HTTPS 프록시 뒤에서만 사용하세요")
+    home = get_settings().home
+    home.mkdir(parents=True, exist_ok=True)
+    store = UserStore(home / "console.sqlite")
+    try:
+        if not store.users():
+            err.print("[yellow]![/] no console users yet: add one with  factorypilot users add NAME --role approver "
+                      "--company ID  / 사용자를 먼저 추가하세요")
+    finally:
+        store.close()
+    cfg = ConsoleConfig(home=home, root_path=root_path.rstrip("/"), secure_cookies=True if secure_cookies else None,
+                        projects=tuple(projects), reports=tuple(reports))
+    console.print(f"factorypilot console: http://{host}:{port}{cfg.root_path}/  (Ctrl-C to stop) — data {home}")
+    uvicorn.run(create_app(cfg), host=host, port=port, root_path=cfg.root_path, log_level="warning",
+                proxy_headers=forwarded_allow_ips is not None, forwarded_allow_ips=forwarded_allow_ips or "",
+                server_header=False)
+
+
+def _users() -> UserStore:
+    from factorypilot.console import UserStore
+
+    home = get_settings().home
+    return UserStore(home / "console.sqlite")
+
+
+@users_app.command("add")
+def add(name: str = typer.Argument(..., help="login name (Korean allowed)"),
+        role: str = typer.Option(..., "--role", help="viewer | operator | approver | admin"),
+        company: str = typer.Option(..., "--company", help="the user's firm id ('*' = programme staff, all firms)"),
+        password_stdin: bool = typer.Option(False, "--password-stdin", help="read the password from standard input"),
+        replace: bool = typer.Option(False, "--replace", help="reset an existing user's role, firm, password")) -> None:
+    """Add a console user (the password is hashed with argon2id; asked twice unless --password-stdin).
+
+    Example:  factorypilot users add 김민수 --role approver --company acme
+    """
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt("password / 비밀번호", hide_input=True, confirmation_prompt=True)
+    store = _users()
+    try:
+        user = store.add_user(name, role, company, password, replace=replace)
+    finally:
+        store.close()
+    console.print(f"[green]✓[/] user {user.name}: role {user.role}, firm {user.company} / 사용자 추가됨")
+
+
+@users_app.command("list")
+def list_() -> None:
+    """List console users and the firm each pilot belongs to.
+
+    Example:  factorypilot users list
+    """
+    store = _users()
+    try:
+        for u in store.users():
+            typer.echo(f"{u.name}\t{u.role}\t{u.company}")
+        for pilot, (company, spec) in store.pilot_owners().items():
+            typer.echo(f"pilot {pilot}\tfirm {company}" + (f"\tspec {spec}" if spec else ""))
+    finally:
+        store.close()
+
+
+@users_app.command("remove")
+def remove(name: str = typer.Argument(...)) -> None:
+    """Remove a console user (their sessions end at once).
+
+    Example:  factorypilot users remove 김민수
+    """
+    store = _users()
+    try:
+        if not store.remove_user(name):
+            raise ConfigError(f"no console user {name!r}", hint="see: factorypilot users list")
+    finally:
+        store.close()
+    console.print(f"[green]✓[/] removed {name}")
+
+
+@users_app.command("assign-pilot")
+def assign_pilot(pilot: str = typer.Argument(..., help="pilot id as in its runs (e.g. mobility-cnc)"),
+                 company: str = typer.Option(..., "--company", help="the firm that owns it"),
+                 spec: str | None = typer.Option(None, "--spec", help="pilot.yaml or reference name")) -> None:
+    """Say which firm owns a pilot: its runs, approvals and ledger records are visible to that firm's users only.
+
+    Example:  factorypilot users assign-pilot mobility-cnc --company acme --spec mobility
+    """
+    store = _users()
+    try:
+        store.assign_pilot(pilot, company, spec)
+    finally:
+        store.close()
+    console.print(f"[green]✓[/] pilot {pilot} belongs to firm {company}")
