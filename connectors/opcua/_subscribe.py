@@ -65,8 +65,8 @@ class _Shard:
             self.flush_gap()
         elif state in (UaClientState.DISCONNECTED, UaClientState.RECONNECTING) and self.down_since is None:
             self.down_since = self.last_good()
-            _log.warning("lost %s; reconnecting (data since %s is missing)", safe_url(self.plan.url),
-                         self.down_since.isoformat())
+            _log.info("lost %s; reconnecting (data since %s is missing)", safe_url(self.plan.url),
+                      self.down_since.isoformat())
 
     def flush_gap(self) -> None:
         if self.down_since is None or self.client.uaclient.state is not UaClientState.CONNECTED:
@@ -74,7 +74,7 @@ class _Shard:
         gap = Gap(connector="opcua", tag_ids=tuple(self.plan.tag_ids), start=self.down_since, end=utcnow(),
                   reason=f"connection to {safe_url(self.plan.url)} lost; reconnected and subscription restored")
         self.down_since = None
-        _log.warning("restored %s after %.1f s", safe_url(self.plan.url), gap.seconds or 0.0)
+        _log.info("restored %s after %.1f s", safe_url(self.plan.url), gap.seconds or 0.0)
         self.queue.put_nowait(gap)
 
     # asyncua handler protocol (called in publish order)
