@@ -46,6 +46,7 @@ def test_absent_interlock_blocks_every_action_saying_why() -> None:
 def test_what_an_absent_role_feeds_is_disabled() -> None:
     spec = _robot(absent=["joint2_torque", "cell_door_open"], absent_acknowledged=["cell_door_open"])
     assert spec.feeds("joint2_torque") == ["detector threshold on joint2_torque",
+                                           "detector flatline on joint2_torque",
                                            "playbook joint2-torque-high (trigger)"]
     config = spec.agent_config()
     assert "joint2_torque" not in {d.role for d in config.detectors}
