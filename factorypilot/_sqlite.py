@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import threading
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 from factorypilot.errors import StorageError
 
-__all__ = ["open_sqlite", "storage_error"]
+__all__ = ["SqliteFile", "open_sqlite", "storage_error"]
 
 _HINTS = {
     "readonly": "FACTORYPILOT_HOME must be writable by this user (check the directory and file permissions), "
@@ -90,3 +92,28 @@ def _open_readonly(path: Path, timeout: float) -> sqlite3.Connection:
                          isolation_level=None, timeout=timeout)
     db.execute("SELECT count(*) FROM sqlite_master").fetchone()
     return db
+
+
+class SqliteFile:
+    """A small SQLite-backed store: the file opened through :func:`open_sqlite`, its schema prepared, and one
+    locked ``_exec`` whose errors read as a :class:`StorageError` naming the file. Subclasses add the queries."""
+
+    def __init__(self, path: Path, schema: str) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = open_sqlite(path)
+        try:
+            self._db.executescript(schema)
+        except sqlite3.Error as exc:
+            raise storage_error(path, exc, "prepare") from exc
+
+    def close(self) -> None:
+        self._db.close()
+
+    def _exec(self, sql: str, args: tuple[Any, ...] = ()) -> sqlite3.Cursor:
+        with self._lock:
+            try:
+                return self._db.execute(sql, args)
+            except sqlite3.Error as exc:
+                raise storage_error(self.path, exc, "use") from exc

@@ -10,18 +10,15 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-import sqlite3
-import threading
 import time
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from factorypilot._sqlite import open_sqlite, storage_error
+from factorypilot._sqlite import SqliteFile
 from factorypilot.errors import ConfigError
 
 __all__ = ["ALL_COMPANIES", "ROLES", "Session", "User", "UserStore"]
@@ -72,33 +69,16 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-class UserStore:
+class UserStore(SqliteFile):
     """``console.sqlite`` under ``FACTORYPILOT_HOME``. Thread-safe; shared by the CLI and the console."""
 
     def __init__(self, path: Path, *, session_hours: float = 12.0, max_failures: int = 5,
                  failure_window_s: float = 900.0, hasher: PasswordHasher | None = None) -> None:
-        self.path = path
+        super().__init__(path, _SCHEMA)
         self._hasher = hasher or _hasher  # argon2id with the library's defaults (RFC 9106 low-memory profile)
         self.session_s = session_hours * 3600
         self.max_failures = max_failures
         self.failure_window_s = failure_window_s
-        self._lock = threading.Lock()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = open_sqlite(path)
-        try:
-            self._db.executescript(_SCHEMA)
-        except sqlite3.Error as exc:
-            raise storage_error(path, exc, "prepare") from exc
-
-    def close(self) -> None:
-        self._db.close()
-
-    def _exec(self, sql: str, args: tuple[Any, ...] = ()) -> sqlite3.Cursor:
-        with self._lock:
-            try:
-                return self._db.execute(sql, args)
-            except sqlite3.Error as exc:
-                raise storage_error(self.path, exc, "use") from exc
 
     # -- users -------------------------------------------------------------------------------------
     def add_user(self, name: str, role: str, company: str, password: str, *, replace: bool = False) -> User:

@@ -12,14 +12,12 @@ import hashlib
 import hmac
 import json
 import secrets
-import sqlite3
-import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from factorypilot._sqlite import open_sqlite, storage_error
+from factorypilot._sqlite import SqliteFile
 from factorypilot.errors import AuthenticationError, ConfigError
 
 __all__ = ["Scope", "TokenInfo", "TokenStore"]
@@ -56,34 +54,17 @@ def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
 
-class TokenStore:
+class TokenStore(SqliteFile):
     """``mcp.sqlite``: token ids, companies, scopes and secret hashes (never the secrets)."""
 
     def __init__(self, path: Path) -> None:
-        self.path = path
-        self._lock = threading.Lock()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = open_sqlite(path)
-        try:
-            self._db.executescript(_SCHEMA)
-        except sqlite3.Error as exc:
-            raise storage_error(path, exc, "prepare") from exc
-
-    def close(self) -> None:
-        self._db.close()
+        super().__init__(path, _SCHEMA)
 
     def __enter__(self) -> TokenStore:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-    def _exec(self, sql: str, args: tuple[Any, ...] = ()) -> sqlite3.Cursor:
-        with self._lock:
-            try:
-                return self._db.execute(sql, args)
-            except sqlite3.Error as exc:
-                raise storage_error(self.path, exc, "use") from exc
 
     def create(self, company: str, scope: str, *, pilots: list[str] | None = None, client: str = "",
                created_by: str = "") -> tuple[str, TokenInfo]:
