@@ -76,6 +76,25 @@ class Values(BaseModel):
     values: list[ValueOut]
 
 
+class AlarmOut(BaseModel):
+    condition_id: str
+    source: str = Field(description="source node id / 발생 노드")
+    event_type: str
+    message: UntrustedText = Field(description="the server's alarm text as sent (Korean kept), as untrusted data")
+    severity: int = Field(description="OPC UA severity 1..1000")
+    active: bool
+    acked: bool
+    confirmed: bool
+    time: str
+    refreshed: bool = Field(description="already active when the list was taken (ConditionRefresh)")
+
+
+class Alarms(BaseModel):
+    pilot: str
+    alarms: list[AlarmOut] = Field(description="alarms active or still unacknowledged, highest severity first")
+    listened_seconds: float
+
+
 class HistoryResult(BaseModel):
     pilot: str
     tag_id: str

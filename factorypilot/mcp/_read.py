@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import math
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from factorypilot.agents.planners.base import localized
+from factorypilot.connectors.base import Capability
 from factorypilot.errors import CapabilityError, ConfigError
 from factorypilot.mcp._deployment import Deployment, ServedPilot
 from factorypilot.mcp._identity import Caller
 from factorypilot.mcp._models import (
     LONG,
     ActionProgress,
+    AlarmOut,
+    Alarms,
     Citation,
     DocumentHit,
     Documents,
@@ -28,9 +33,9 @@ from factorypilot.mcp._models import (
     WriteRule,
     untrusted,
 )
-from factorypilot.vocabulary import Sample
+from factorypilot.vocabulary import AlarmEvent, Sample
 
-__all__ = ["get_run", "list_runs", "list_tags", "read_history", "read_values", "search_documents",
+__all__ = ["get_run", "list_alarms", "list_runs", "list_tags", "read_history", "read_values", "search_documents",
            "verify_ledger"]
 
 MAX_TAGS = 500
@@ -185,3 +190,28 @@ def verify_ledger(dep: Deployment) -> LedgerCheck:
     assert dep.ledger is not None
     report = dep.ledger.verify()
     return LedgerCheck(ok=report.ok, records=report.records, problems=[str(x) for x in report.problems][:50])
+
+
+async def list_alarms(dep: Deployment, caller: Caller, seconds: float, pilot: str | None) -> Alarms:
+    """The plant's current alarms: ConditionRefresh brings the ones already active, then ``seconds`` of changes."""
+    p = dep.pilot_for(caller, pilot)
+    if Capability.EVENTS not in p.connector.capabilities:
+        raise ConfigError(f"pilot {p.id!r}: the plant connection delivers no alarm events",
+                          hint="use read_values on the alarm tags, or connect over OPC UA with Alarms & Conditions")
+    latest: dict[str, AlarmEvent] = {}
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    async with contextlib.aclosing(p.connector.events()) as stream:
+        while (left := deadline - loop.time()) > 0:
+            try:
+                item = await asyncio.wait_for(anext(stream), left)
+            except (TimeoutError, StopAsyncIteration):
+                break
+            if isinstance(item, AlarmEvent):
+                latest[item.condition_id] = item
+    current = sorted((a for a in latest.values() if a.active or a.retain or not a.acked),
+                     key=lambda a: (-a.severity, a.time))
+    return Alarms(pilot=p.id, listened_seconds=seconds, alarms=[
+        AlarmOut(condition_id=a.condition_id, source=a.source_node, event_type=a.event_type,
+                 message=untrusted(a.message, LONG), severity=a.severity, active=a.active, acked=a.acked,
+                 confirmed=a.confirmed, time=a.time.isoformat(), refreshed=a.refreshed) for a in current])

@@ -23,6 +23,7 @@ from factorypilot.mcp._deployment import Deployment, ServedPilot
 from factorypilot.mcp._identity import Caller, TokenVerifier, caller_of
 from factorypilot.mcp._models import (
     ActionStatusResult,
+    Alarms,
     Documents,
     HistoryResult,
     LedgerCheck,
@@ -37,7 +38,7 @@ __all__ = ["TOOL_NAMES", "build_server"]
 
 T = TypeVar("T")
 
-TOOL_NAMES = ("list_tags", "read_values", "read_history", "search_documents", "list_runs", "get_run",
+TOOL_NAMES = ("list_tags", "read_values", "read_history", "list_alarms", "search_documents", "list_runs", "get_run",
               "verify_ledger", "propose_action", "get_action_status")
 
 _INSTRUCTIONS = (
@@ -112,6 +113,15 @@ def build_server(dep: Deployment, *, http: bool = False, port: int = 0, lang: st
                            pilot: Pilot = None) -> HistoryResult:
         return await call(ctx, "read_history", {"tag": tag, "minutes": minutes},
                           lambda c: _read.read_history(dep, c, tag, minutes, max_points, pilot), pilot)
+
+    @server.tool(annotations=read_only, description=(
+        "The plant's current alarms (OPC UA Alarms & Conditions): active or unacknowledged, with the server's "
+        "own text. / 설비의 현재 알람 (OPC UA 알람·조건): 활성 또는 미확인 알람과 설비가 보낸 메시지."))
+    async def list_alarms(ctx: Context, seconds: Annotated[float, Field(
+            gt=0, le=30, description="how long to listen for changes / 변경을 기다리는 시간(초)")] = 2.0,
+            pilot: Pilot = None) -> Alarms:
+        return await call(ctx, "list_alarms", {"seconds": seconds},
+                          lambda c: _read.list_alarms(dep, c, seconds, pilot), pilot)
 
     @server.tool(annotations=read_only, description=(
         "Search the company's own documents (manuals, SOPs, incident reports). Every hit has a citation; "

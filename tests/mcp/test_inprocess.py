@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
 from pathlib import Path
@@ -108,3 +109,28 @@ async def test_dry_run_policy_rehearses_on_the_simulator_before_the_plant(tmp_pa
         assert (await _call(client, "get_action_status", {"request_id": rid}))["status"] == "done"
         assert [r.payload["result"] for r in rt.ledger.records(run_id=rid, kind="dry-run")] == ["ok"]
         assert plant.value("feed_override") == current - 4
+
+
+async def test_list_alarms_shows_an_alarm_already_active_with_its_korean_text(tmp_path: Path,
+                                                                            plant: PlantHandle) -> None:
+    from factorypilot.pilots.simulator import Fault, FaultKind
+
+    target = PilotTarget("mobility", endpoint=plant.endpoint, bindings=_roles(plant))
+    plant.inject(Fault(FaultKind.ALARM, magnitude=2101))  # raised before the client connects
+    try:
+        for _ in range(400):  # the realtime plant publishes it at its next tick; connect only once it is up
+            if plant.value("alarm_active"):
+                break
+            await asyncio.sleep(0.05)
+        assert plant.value("alarm_active")
+        async with open_deployment([target], home=tmp_path) as dep, Client(build_server(dep)) as client:
+            listed = await _call(client, "list_alarms", {"seconds": 3})
+    finally:
+        plant.clear_faults()
+    [alarm] = [a for a in listed["alarms"] if a["active"]]
+    assert alarm["refreshed"]
+    assert alarm["severity"] == 700
+    assert alarm["event_type"] == "OffNormalAlarmType"
+    assert alarm["message"] == {"kind": "untrusted-data", "truncated": False,
+                                "text": "주축 진동 과다 (코드 2101) / Spindle vibration too high (code 2101)"}
+    assert alarm["source"] == plant.node_id("alarm_active")
