@@ -9,7 +9,9 @@ taken from other processes, and keep going through plant outages:
   answers; an action issued before the outage is read back, never issued again;
 * detector cool-downs are stored in ``agent.sqlite`` (wall-clock seconds), so a restart does not raise the
   same event again, and an event that already has a run waiting for a person does not start another;
-* the pilot's lease is renewed; a service that lost its lease stops.
+* the pilot's lease is renewed; a service that lost its lease stops;
+* a data-change subscription says nothing while a value is frozen, so the tags that flat-line (stuck-sensor)
+  detectors watch are read again every ``period`` while they are silent: a frozen sensor is still heard.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import time
 from typing import TYPE_CHECKING
 
 from factorypilot.agents.trigger import EventTrigger
-from factorypilot.errors import ConnectionError_
+from factorypilot.errors import ConnectionError_, FactoryPilotError
 from factorypilot.vocabulary import Gap, Sample
 
 if TYPE_CHECKING:
@@ -56,6 +58,23 @@ async def _pump(rt: AgentRuntime, ids: list[str], period: float, queue: asyncio.
             backoff = min(backoff * 2, _BACKOFF_MAX_S)
 
 
+def _flatline_tags(rt: AgentRuntime) -> list[str]:
+    """Tag ids watched by stuck-sensor detectors (they need a sample per period, not only per change)."""
+    return sorted({rt.config.roles.get(d.role, d.role) for d in rt.config.detectors if d.kind == "flatline"})
+
+
+async def _reread_silent(rt: AgentRuntime, tags: list[str], last_seen: dict[str, float], now: float,
+                         period: float) -> list[Sample]:
+    silent = [t for t in tags if now - last_seen.get(t, float("-inf")) >= period]
+    if not silent:
+        return []
+    try:
+        return await rt.connector.read(silent)
+    except FactoryPilotError as exc:  # the plant link is down: the subscription pump reports the outage
+        log.debug("re-read of %s failed: %s", ", ".join(silent), exc)
+        return []
+
+
 def _has_open_run(rt: AgentRuntime, event: str) -> str | None:
     for status in _OPEN:
         for run in rt.store.runs(status=status, limit=1000):
@@ -84,7 +103,9 @@ async def monitor(rt: AgentRuntime, *, period: float, cooldown_s: float, max_run
     ids = rt.deps.observed_tag_ids()
     trigger = EventTrigger(rt.config, ids, window_size=rt.window_size, cooldown=cooldown_s,
                            last=rt.store.cooldowns(rt.config.name))
-    next_poll = next_renew = loop.time()
+    next_poll = next_renew = next_hold = loop.time()
+    held = _flatline_tags(rt)
+    last_seen: dict[str, float] = {}
     queue: asyncio.Queue[Sample | Gap] = asyncio.Queue()
     pump_task = asyncio.create_task(_pump(rt, ids, period, queue), name=f"{rt.config.name}-subscription")
     try:
@@ -114,7 +135,13 @@ async def monitor(rt: AgentRuntime, *, period: float, cooldown_s: float, max_run
             if isinstance(item, Gap):
                 rt.ledger.append("gap", item.model_dump(mode="json"))
             elif item is not None:
+                last_seen[item.tag_id] = now
                 trigger.add(item)
+            if held and now >= next_hold:
+                next_hold = now + period
+                for sample in await _reread_silent(rt, held, last_seen, now, period):
+                    last_seen[sample.tag_id] = now
+                    trigger.add(sample)
             if trigger.due(time.time()):
                 for key in trigger.fired:
                     rt.store.set_cooldown(rt.config.name, key, time.time())

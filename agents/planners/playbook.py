@@ -84,6 +84,10 @@ class Playbook(_Strict):
 
     def matches(self, event: Event) -> bool:
         w = self.when
+        if event.kind == "data-quality" and w.detector is None:
+            # a frozen or implausible sensor says nothing about the process: only a playbook keyed on that
+            # detector (e.g. ``when: {detector: flatline}``) may answer it, never one keyed on the role alone
+            return False
         return ((w.role is None or w.role == event.role or w.role == event.tag_id)
                 and (w.detector is None or event.detector.startswith(w.detector))
                 and _RANK[event.severity] >= _RANK[w.severity])

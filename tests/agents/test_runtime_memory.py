@@ -230,3 +230,23 @@ async def test_monitor_survives_quiet_periods_then_handles_an_event(plant: InMem
         outcomes = await asyncio.wait_for(service, timeout=30)
     assert [o.status for o in outcomes] == ["done"]
     assert plant.writes == [("cnc1.feed", 85.0)]
+
+
+async def test_monitor_hears_a_frozen_sensor_although_the_subscription_is_silent(plant: InMemoryConnector,
+                                                                                  tmp_path: Path) -> None:
+    """A data-change subscription delivers nothing while a value is frozen; the service re-reads the tags its
+    stuck-sensor detectors watch, so the flat-line fires in the live service too (not only in evaluation)."""
+    import asyncio
+
+    from factorypilot.agents._detect_flatline import FlatlineConfig
+
+    config = make_config().model_copy(update={"detectors": [FlatlineConfig(role="spindle_vibration", window=5)]})
+    async with plant, AgentRuntime(config, plant, home=tmp_path) as rt:
+        outcomes = await asyncio.wait_for(rt.monitor(max_runs=1, period=0.02, approval_poll_s=0.02, cooldown_s=0),
+                                          timeout=60)
+        [run] = outcomes
+        stored = rt.store.run(run.run_id)
+    assert stored is not None
+    observed = stored.data["report"]["observed"]
+    assert [(o["tag_id"], o["detector"]) for o in observed] == [("cnc1.vib", "flatline:spindle_vibration")]
+    assert plant.writes == []  # a frozen sensor is a data-quality event, never a plant action
