@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from factorypilot._sqlite import open_sqlite, storage_error
+from factorypilot._sqlite import SqliteFile, storage_error
 from factorypilot.agents._edits import validate_edits
 from factorypilot.errors import ApprovalError
 
@@ -100,29 +99,12 @@ class ApprovalRow:
     applied: bool
 
 
-class RunStore:
+class RunStore(SqliteFile):
     """SQLite file ``agent.sqlite`` under ``FACTORYPILOT_HOME``. Safe to share between processes (WAL)."""
 
     def __init__(self, path: Path, *, readonly: bool = False) -> None:
-        self.path = path
+        super().__init__(path, _SCHEMA + _MIGRATE, readonly=readonly, make_parent=False)
         self.readonly = readonly
-        self._lock = threading.Lock()
-        self._db = open_sqlite(path, readonly=readonly)
-        if not readonly:
-            try:
-                self._db.executescript(_SCHEMA + _MIGRATE)
-            except sqlite3.Error as exc:
-                raise storage_error(path, exc, "prepare") from exc
-
-    def close(self) -> None:
-        self._db.close()
-
-    def _exec(self, sql: str, args: tuple[Any, ...] = ()) -> sqlite3.Cursor:
-        with self._lock:
-            try:
-                return self._db.execute(sql, args)
-            except sqlite3.Error as exc:
-                raise storage_error(self.path, exc, "use") from exc
 
     # -- runs --------------------------------------------------------------------------------------
     def upsert_run(self, run_id: str, pilot: str, status: str, summary: str = "",

@@ -98,11 +98,14 @@ class SqliteFile:
     """A small SQLite-backed store: the file opened through :func:`open_sqlite`, its schema prepared, and one
     locked ``_exec`` whose errors read as a :class:`StorageError` naming the file. Subclasses add the queries."""
 
-    def __init__(self, path: Path, schema: str) -> None:
+    def __init__(self, path: Path, schema: str, *, readonly: bool = False, make_parent: bool = True) -> None:
         self.path = path
         self._lock = threading.Lock()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = open_sqlite(path)
+        if make_parent and not readonly:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = open_sqlite(path, readonly=readonly)
+        if readonly:
+            return  # never create a table in a file opened only to read
         try:
             self._db.executescript(schema)
         except sqlite3.Error as exc:
