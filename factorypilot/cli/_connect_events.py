@@ -13,6 +13,7 @@ from typing import Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from factorypilot.cli._connect import (
@@ -145,8 +146,8 @@ def alarms(
                 ack = "" if item.acked else " [bold]unacked 미확인[/]"
                 mark = " (refreshed 기존 알람)" if item.refreshed else ""
                 console.print(f"{item.time.isoformat()}  sev {item.severity:4d}  {state}{ack}  "
-                              f"{item.source_name or item.source_node}: {item.message}{mark}  "
-                              f"[dim]{item.event_type} {item.condition_id}[/]", highlight=False)
+                              f"{escape(item.source_name or item.source_node)}: {escape(item.message)}{mark}  "
+                              f"[dim]{escape(item.event_type)} {escape(item.condition_id)}[/]", highlight=False)
 
     async def go() -> None:
         if seconds is None:
