@@ -20,8 +20,8 @@ from typing import Any
 
 import pytest
 
-from factorypilot.pilots._eval_run import run_baseline
-from factorypilot.pilots.evaluate import evaluate, load_scenarios
+from factorypilot.pilots.evaluation._run import run_baseline
+from factorypilot.pilots.evaluation.harness import evaluate, load_scenarios
 from factorypilot.pilots.runtime import resolve_spec
 from factorypilot.pilots.simulator import Fault, FaultKind, PlantSimulator, available_models
 from factorypilot.vocabulary import DataType
