@@ -126,7 +126,7 @@ class Candidates:
     def file_of(self, cid: str) -> str:
         if cid not in self._files:
             self._files.update({c: Path(str(r.meta["file"])).name for c, r in self.store._manifest.rows(
-                [c for ranked in (*self.vec, *self.lex) for c, _ in ranked]).items()})
+                [c for ranked in (*self.vec, *self.lex, *self.vec_hnsw, *self.lex_plain) for c, _ in ranked]).items()})
         return self._files[cid]
 
 
@@ -232,7 +232,8 @@ def two_company(console: Console, home: Path | None = None) -> None:
     console.print(table)
     console.print("(a) stronger multilingual embedding in a PyPI package: none that loads offline was found (see "
                   "docs/knowledge.md); (b) offline ko<->en translation from a package: none (fxtranslate downloads "
-                  "its models at run time); (c) learned from the company's own documents: the language centring rows.")
+                  "its models at run time); (c) learned from the company's own documents: the language centring "
+                  "rows and the loanwords (Hangul spellings of the company's English words: rows with 'loanwords').")
 
 
 def tune(console: Console) -> None:
@@ -276,6 +277,7 @@ def main() -> None:
                     help="before the cold-query and memory figures, grow the store to N chunks by copying its "
                     "chunks (e.g. --chunks 2000 --grow-to 10000 when a 10k ingest takes too long)")
     ap.add_argument("--tune", action="store_true", help="only the DEV tuning of centring and abstention")
+    ap.add_argument("--skip-two-company", action="store_true", help="leave out the two-company tables")
     ap.add_argument("--pilot-rss", action="store_true",
                     help="only the RSS of a running pilot service (pilot run mobility --simulate), with and without "
                     "its knowledge documents")
@@ -299,7 +301,8 @@ def main() -> None:
             build(Path(tmp) / "docs", args.ingest_compare)
             probes.ingest_compare(console, Path(tmp) / "docs")
         return
-    two_company(console)
+    if not args.skip_two_company:
+        two_company(console)
     if args.two_company:
         return
     questions = load_questions()
