@@ -26,10 +26,10 @@ from factorypilot.knowledge._bm25 import BM25Index
 from factorypilot.knowledge._company import company_dir, company_slug
 from factorypilot.knowledge._config import KnowledgeConfig
 from factorypilot.knowledge._embeddings import Embedder, resolve_embedder
-from factorypilot.knowledge._glossary import build_glossary
-from factorypilot.knowledge._loanwords import LoanwordIndex
+from factorypilot.knowledge._expand import QueryExpander
+from factorypilot.knowledge._hits import build_hits
 from factorypilot.knowledge._manifest import ChunkRow, Manifest
-from factorypilot.knowledge._models import Answer, Citation, Filters, Hit, IngestReport, StoreStats
+from factorypilot.knowledge._models import Answer, Filters, Hit, IngestReport, StoreStats
 from factorypilot.knowledge._retrieve import fuse
 from factorypilot.knowledge._tokenize import TokenizerName, make_tokenizer
 from factorypilot.knowledge._vectors import ExactIndex
@@ -65,7 +65,7 @@ class KnowledgeStore:
         tokenizer = self._check_compatible(config)
         self.config = config.model_copy(update={"tokenizer": tokenizer})
         self._tokenize = make_tokenizer(tokenizer)
-        self._glossary = build_glossary(config.glossary) if config.expand_queries else {}
+        self._expander = QueryExpander(config)
         self._col_: Any = None
         self._metas: dict[str, dict[str, Any]] | None = None
         self._raw = ExactIndex(embedder.dim)
@@ -74,7 +74,6 @@ class KnowledgeStore:
         self._cents: dict[str, Any] = {}
         self._bm25 = BM25Index()
         self._generation = -1
-        self._loan: tuple[int, LoanwordIndex] | None = None
         self._load_index()
 
     # ----------------------------------------------------------------------------------------------- opening
@@ -328,20 +327,10 @@ class KnowledgeStore:
 
     def _query_tokens(self, text: str, tokens: list[str] | None = None) -> list[str]:
         """BM25 query tokens plus their glossary counterparts (Korean ↔ English) and the English words its Hangul
-        loanwords spell (``_loanwords.py``), each added word once."""
+        loanwords spell (``_expand.py``), each added word once."""
         tokens = self._tokenize([text])[0] if tokens is None else tokens
-        # Korean glossary words are looked up in the text: bigram tokens never equal a word of 3+ syllables (절삭유)
-        keys = {*tokens, *(k for k in self._glossary if not k.isascii() and k in text)}
-        extra = {w for t in keys for w in self._glossary.get(t, ()) if w not in tokens}
-        if self.config.loanwords and self.config.expand_queries:
-            extra.update(w for w in self._loanword_index().expand(text) if w not in tokens)
-        return tokens + (self._tokenize([" ".join(sorted(extra))])[0] if extra else [])
-
-    def _loanword_index(self) -> LoanwordIndex:
-        """Built from the BM25 vocabulary on first use after each change of the store."""
-        if self._loan is None or self._loan[0] != self._generation:
-            self._loan = (self._generation, LoanwordIndex(self._bm25.vocabulary()))
-        return self._loan[1]
+        extra = self._expander.words(text, tokens, self._bm25, self._generation)
+        return tokens + (self._tokenize([" ".join(extra)])[0] if extra else [])
 
     def query_vector(self, text: str) -> Any:
         """The question's vector in the search space (language-centred like the documents)."""
@@ -362,31 +351,7 @@ class KnowledgeStore:
         return [(cid, 1.0 - float(d)) for cid, d in zip(ids, dists, strict=True)]
 
     def _hits(self, ranked: Ranked, vec: Ranked, lex: Ranked) -> list[Hit]:
-        """Hits with citations, each method's rank, and the neighbouring chunks of the same section
-        (``Hit.context``)."""
-        if not ranked:
-            return []
-        vrank = {cid: i for i, (cid, _) in enumerate(vec, start=1)}
-        brank = {cid: i for i, (cid, _) in enumerate(lex, start=1)}
-        ids = [cid for cid, _ in ranked]
-        near = [n for cid in ids for n in _neighbours(cid)]
-        rows = self._manifest.rows([*ids, *near])
-        out: list[Hit] = []
-        for cid, score in ranked:
-            row = rows.get(cid)
-            if row is None:
-                continue
-            m = row.meta
-            page = m.get("page")
-            cite = Citation(file=str(m.get("file", "")), source=row.source, section=str(m.get("section", "")),
-                            page=int(page) if isinstance(page, int) else None, chunk_id=cid)
-            keep = {k: v for k, v in m.items() if k in ("doc_type", "equipment", "date", "title", "ext")}
-            before, after = (rows.get(n) for n in _neighbours(cid))
-            parts = [r.text for r in (before, row, after) if r is not None and r.source == row.source
-                     and r.meta.get("section") == m.get("section")]
-            out.append(Hit(text=row.text, score=score, citation=cite, metadata=keep, context="\n".join(parts),
-                           vector_rank=vrank.get(cid), bm25_rank=brank.get(cid)))
-        return out
+        return build_hits(self._manifest, ranked, vec, lex)
 
     # ----------------------------------------------------------------------------------------------- admin
     def stats(self) -> StoreStats:
@@ -446,15 +411,6 @@ class KnowledgeStore:
 
     def __repr__(self) -> str:
         return f"KnowledgeStore(company={self.company!r}, chunks={len(self._raw)})"
-
-
-def _neighbours(chunk_id: str) -> tuple[str, str]:
-    """Ids of the chunks before and after (``<sha>-<index>``: same file, index ± 1)."""
-    sha, _, index = chunk_id.rpartition("-")
-    if not index.isdigit():
-        return "", ""
-    i = int(index)
-    return (f"{sha}-{i - 1:04d}" if i > 0 else ""), f"{sha}-{i + 1:04d}"
 
 
 def _filters(raw: dict[str, Any]) -> Filters:
