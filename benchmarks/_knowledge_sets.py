@@ -102,13 +102,15 @@ def per_company(questions: Sequence[dict[str, Any]], fn: Callable[[str, list[dic
 OPTIONS: dict[str, tuple[dict[str, Any], str]] = {
     "vector: e5-small as is (no centring)": ({"language_centering": 0.0}, "vector"),
     "vector: language-centred (c, learned from the company's chunks)": ({}, "vector"),
-    "BM25 + hand glossary (seed)": ({}, "bm25"),
+    "BM25 + hand glossary + loanwords learned from the company's words": ({}, "bm25"),
+    "BM25 + hand glossary (seed)": ({"loanwords": False}, "bm25"),
     "BM25, no glossary": ({"expand_queries": False}, "bm25"),
     "hybrid, fixed weights, no centring (previous default)": (
         {"adaptive_weight": False, "language_centering": 0.0}, "hybrid"),
     "hybrid, centred, fixed weights": ({"adaptive_weight": False}, "hybrid"),
-    "hybrid, centred + adaptive weight (default)": ({}, "hybrid"),
-    "hybrid default, no glossary": ({"expand_queries": False}, "hybrid"),
+    "hybrid default: centred, adaptive weight, glossary + loanwords": ({}, "hybrid"),
+    "hybrid default, no glossary, no loanwords": ({"expand_queries": False}, "hybrid"),
+    "hybrid default without loanwords": ({"loanwords": False}, "hybrid"),
 }
 
 

@@ -7,6 +7,8 @@
     python benchmarks/knowledge.py --two-company         # only the two-company bilingual set (issue 17), ~1 min
     python benchmarks/knowledge.py --tune                # DEV part of the two-company set: centring + abstention
     python benchmarks/knowledge.py --chunks 2000 --grow-to 10000   # 2k chunks ingested, grown to 10k by copies
+    python benchmarks/knowledge.py --pilot-rss           # RSS of a running pilot service with / without knowledge
+    python benchmarks/knowledge.py --ingest-compare 500  # ingest vs the floor (same texts, model, raw Chroma add)
 
 Two-company set (tests/knowledge/two_company.yaml, issue 17): hit@1 / hit@5 / answer@5 by split (dev, held-out)
 and direction (ko->en, en->ko, same language) for every option tried, and the abstention precision/recall on the
@@ -27,19 +29,16 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import json
-import os
 import random
 import resource
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import _knowledge_probes as probes
 import _knowledge_sets as sets
 import yaml
 from rich.console import Console
@@ -127,7 +126,7 @@ class Candidates:
     def file_of(self, cid: str) -> str:
         if cid not in self._files:
             self._files.update({c: Path(str(r.meta["file"])).name for c, r in self.store._manifest.rows(
-                [c for ranked in (*self.vec, *self.lex) for c, _ in ranked]).items()})
+                [c for ranked in (*self.vec, *self.lex, *self.vec_hnsw, *self.lex_plain) for c, _ in ranked]).items()})
         return self._files[cid]
 
 
@@ -233,7 +232,8 @@ def two_company(console: Console, home: Path | None = None) -> None:
     console.print(table)
     console.print("(a) stronger multilingual embedding in a PyPI package: none that loads offline was found (see "
                   "docs/knowledge.md); (b) offline ko<->en translation from a package: none (fxtranslate downloads "
-                  "its models at run time); (c) learned from the company's own documents: the language centring rows.")
+                  "its models at run time); (c) learned from the company's own documents: the language centring "
+                  "rows and the loanwords (Hangul spellings of the company's English words: rows with 'loanwords').")
 
 
 def tune(console: Console) -> None:
@@ -262,73 +262,6 @@ def tune(console: Console) -> None:
                   f"[bold]{sets.pick_threshold(ev, ok)}[/]")
 
 
-def _cli() -> list[str]:
-    exe = Path(sys.executable).parent / "factorypilot"
-    return [str(exe)] if exe.exists() else [sys.executable, "-m", "factorypilot.cli"]
-
-
-def cold_query(console: Console, home: Path, company: str, question: str, runs: int = 5) -> None:
-    """``knowledge query`` in fresh processes (median of ``runs``) against ``factorypilot --help``."""
-    env = {**os.environ, "FACTORYPILOT_HOME": str(home), "COLUMNS": "120"}
-
-    cpu: list[float] = []
-
-    def timed(args: list[str]) -> float:
-        times = []
-        for _ in range(runs):
-            before = resource.getrusage(resource.RUSAGE_CHILDREN)
-            t = time.perf_counter()
-            res = subprocess.run([*_cli(), *args], env=env, capture_output=True, text=True, check=False)
-            times.append(time.perf_counter() - t)
-            after = resource.getrusage(resource.RUSAGE_CHILDREN)
-            cpu.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
-            if res.returncode != 0:
-                raise SystemExit(f"{args} failed: {res.stderr[-500:]}")
-        return statistics.median(times)
-
-    base = timed(["--help"])
-    base_cpu = statistics.median(cpu)
-    cpu.clear()
-    q = timed(["knowledge", "query", "--company", company, question])
-    console.print(f"cold CLI query, median of {runs} fresh processes: [bold]{q:.2f} s[/] "
-                  f"(factorypilot --help, the bare CLI start: {base:.2f} s; ratio {q / base:.1f}x); CPU time "
-                  f"{statistics.median(cpu):.2f} s vs {base_cpu:.2f} s (wall time includes waiting for a shared CPU; "
-                  f"load average {os.getloadavg()[0]:.1f})")
-
-
-_PROBE = """
-import json, sys, time
-def rss():
-    for line in open('/proc/self/status'):
-        if line.startswith('VmRSS'):
-            return int(line.split()[1]) / 1024
-out = {'python': rss()}
-from factorypilot.knowledge import KnowledgeStore
-out['import knowledge'] = rss()
-import factorypilot.pilots.runtime
-out['import pilots.runtime'] = rss()
-s = KnowledgeStore.open(sys.argv[2], home=__import__('pathlib').Path(sys.argv[1]))
-out['store open (index mapped)'] = rss()
-s.ask(sys.argv[3])
-out['first answer (model, pages touched)'] = rss()
-for _ in range(20):
-    s.ask(sys.argv[3])
-out['after 20 answers'] = rss()
-s2 = KnowledgeStore.open(sys.argv[2], home=__import__('pathlib').Path(sys.argv[1]))
-s2.ask(sys.argv[3])
-out['a second store in the process'] = rss()
-print(json.dumps(out))
-"""
-
-
-def memory(console: Console, home: Path, company: str, question: str) -> None:
-    """RSS of a fresh process step by step: holding the store and answering, as a pilot service does."""
-    res = subprocess.run([sys.executable, "-c", _PROBE, str(home), company, question], capture_output=True,
-                         text=True, check=True)
-    steps = json.loads(res.stdout.strip().splitlines()[-1])
-    console.print("process RSS (MB): " + ", ".join(f"{k} {v:.0f}" for k, v in steps.items()))
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="1,000 chunks instead of 10,000")
@@ -344,6 +277,13 @@ def main() -> None:
                     help="before the cold-query and memory figures, grow the store to N chunks by copying its "
                     "chunks (e.g. --chunks 2000 --grow-to 10000 when a 10k ingest takes too long)")
     ap.add_argument("--tune", action="store_true", help="only the DEV tuning of centring and abstention")
+    ap.add_argument("--skip-two-company", action="store_true", help="leave out the two-company tables")
+    ap.add_argument("--pilot-rss", action="store_true",
+                    help="only the RSS of a running pilot service (pilot run mobility --simulate), with and without "
+                    "its knowledge documents")
+    ap.add_argument("--ingest-compare", type=int, default=None, metavar="N",
+                    help="only ingest N chunks (corpus + distractors) in a fresh process against the floor: the same "
+                    "texts embedded with the same model and added to a raw Chroma collection")
     args = ap.parse_args()
     total = args.chunks or (1_000 if args.quick else 10_000)
     console = Console(width=150)
@@ -353,7 +293,16 @@ def main() -> None:
     if args.tune:
         tune(console)
         return
-    two_company(console)
+    if args.pilot_rss:
+        probes.pilot_memory(console)
+        return
+    if args.ingest_compare:
+        with tempfile.TemporaryDirectory() as tmp:
+            build(Path(tmp) / "docs", args.ingest_compare)
+            probes.ingest_compare(console, Path(tmp) / "docs")
+        return
+    if not args.skip_two_company:
+        two_company(console)
     if args.two_company:
         return
     questions = load_questions()
@@ -407,8 +356,9 @@ def main() -> None:
         if args.grow_to and args.grow_to > chunks:
             grown = sets.replicate(home, "bench", args.grow_to)
             console.print(f"store grown to {grown} chunks by copying its chunks (for the size-dependent figures)")
-        cold_query(console, home, "bench", "스핀들 진동 경보 조치")
-        memory(console, home, "bench", "스핀들 진동 경보 조치")
+        probes.cold_query(console, home, "bench", "스핀들 진동 경보 조치")
+        probes.memory(console, home, "bench", "스핀들 진동 경보 조치")
+        probes.pilot_memory(console)
 
     n_dev = sum(q["set"] == "dev" for q in questions)
     table = Table(title=f"knowledge retrieval, {chunks} chunks, recall@5 on {n_dev} dev + {n - n_dev} held-out "

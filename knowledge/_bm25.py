@@ -50,6 +50,10 @@ class BM25Index:
                     if not post:
                         del self._postings[term]
 
+    def vocabulary(self) -> Iterable[str]:
+        """Every indexed term."""
+        return self._postings.keys()
+
     def idf(self, term: str) -> float:
         n_docs = len(self._tf)
         df = len(self._postings.get(term, ()))

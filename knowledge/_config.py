@@ -25,6 +25,9 @@ class KnowledgeConfig(BaseModel):
     glossary: dict[str, str] = Field(
         default_factory=dict, description="extra query-expansion terms, english -> korean words (space separated)")
     expand_queries: bool = Field(default=True, description="expand BM25 query tokens with the glossary")
+    loanwords: bool = Field(
+        default=True, description="expand BM25 query tokens with the English words of the company's documents that "
+        "a Korean word of the question spells in Hangul (스핀들 -> spindle; learned from the store's vocabulary)")
     chunk_size: int = Field(default=500, ge=100, le=4000, description="characters per chunk (e5 reads ≤512 tokens)")
     chunk_overlap: int = Field(default=80, ge=0, le=1000)
     batch_size: int = Field(default=32, ge=1, le=1024, description="chunks per embedding call")

@@ -40,7 +40,8 @@ def _found(answers: dict[str, Answer], split: str, direction: str) -> tuple[int,
 
 
 def test_korean_questions_find_english_documents(answers: dict[str, Answer]) -> None:
-    assert _found(answers, "heldout", "ko->en")[0] >= 24  # measured 24/32 (0.75); e5-small without centring: 1/32
+    # measured 26/32 (0.81; 24/32 before the loanwords, the glossary fix and the BM25 floor); e5-small alone: 1/32
+    assert _found(answers, "heldout", "ko->en")[0] >= 26
     assert _found(answers, "dev", "ko->en")[0] >= 14  # 14/16
 
 
