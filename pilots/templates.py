@@ -33,7 +33,7 @@ from factorypilot.agents import Ledger
 from factorypilot.errors import ConfigError, DataError
 from factorypilot.pilots._eval_scenarios import Scenario, load_scenario_file
 from factorypilot.pilots._spec_fit import FitStatement
-from factorypilot.pilots._tpl_flow import MapResult, map_project, readonly_check, run_project
+from factorypilot.pilots._tpl_flow import MapResult, map_project, project_connector, readonly_check, run_project
 from factorypilot.pilots._tpl_project import Project, init_project, slug
 from factorypilot.pilots._tpl_scan import scan_tree
 from factorypilot.pilots.runtime import resolve_spec
@@ -41,7 +41,8 @@ from factorypilot.pilots.spec import PilotSpec, load_spec
 from factorypilot.vocabulary import utcnow
 
 __all__ = ["MANIFEST", "GateRecord", "GateStatus", "MapResult", "Project", "TemplateManifest", "export_template",
-           "gate_status", "init_from_template", "load_template", "map_project", "readonly_check", "run_project",
+           "gate_status", "init_from_template", "load_template", "map_project", "project_connector", "readonly_check",
+           "run_project",
            "scan_tree", "slug", "spec_document"]
 
 MANIFEST = "template.yaml"

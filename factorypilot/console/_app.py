@@ -26,7 +26,7 @@ from factorypilot.console._i18n import LANGS, translate
 from factorypilot.console._users import Session, UserStore
 from factorypilot.errors import FactoryPilotError
 
-__all__ = ["ConsoleConfig", "NeedLogin", "PageError", "create_app", "render"]
+__all__ = ["ConsoleConfig", "NeedLogin", "PageError", "create_app", "lang_of", "render"]
 
 log = logging.getLogger("factorypilot.console")
 
@@ -131,14 +131,20 @@ def _error(request: Request, status: int, key: str, **values: Any) -> HTMLRespon
 
 def create_app(cfg: ConsoleConfig) -> FastAPI:
     """The console for one ``FACTORYPILOT_HOME``. Users live in ``console.sqlite`` beside the runs."""
-    from factorypilot.console import _routes_approvals, _routes_audit, _routes_auth, _routes_overview
+    from factorypilot.console import (
+        _routes_approvals,
+        _routes_audit,
+        _routes_auth,
+        _routes_mapping,
+        _routes_overview,
+    )
 
     # the URL prefix (cfg.root_path) is the server's setting (uvicorn --root-path), read from the ASGI scope
     app = FastAPI(title="factorypilot console", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.cfg = cfg
     app.state.users = UserStore(cfg.home / "console.sqlite")
     app.mount("/static", StaticFiles(directory=str(files("factorypilot.console") / "static")), name="static")
-    for module in (_routes_auth, _routes_approvals, _routes_audit, _routes_overview):
+    for module in (_routes_auth, _routes_approvals, _routes_audit, _routes_overview, _routes_mapping):
         app.include_router(module.router)
 
     @app.middleware("http")
