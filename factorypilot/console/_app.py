@@ -6,9 +6,11 @@ user's language; a traceback goes to the server log (debug level), never to the 
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import logging
 import secrets
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
@@ -23,6 +25,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from factorypilot.console._data import Scope
 from factorypilot.console._i18n import LANGS, translate
+from factorypilot.console._live import LiveHub
 from factorypilot.console._users import Session, UserStore
 from factorypilot.errors import FactoryPilotError
 
@@ -135,16 +138,25 @@ def create_app(cfg: ConsoleConfig) -> FastAPI:
         _routes_approvals,
         _routes_audit,
         _routes_auth,
+        _routes_live,
         _routes_mapping,
         _routes_overview,
     )
 
     # the URL prefix (cfg.root_path) is the server's setting (uvicorn --root-path), read from the ASGI scope
-    app = FastAPI(title="factorypilot console", docs_url=None, redoc_url=None, openapi_url=None)
+    hub = LiveHub()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        await hub.close()  # the live-value subscriptions end with the console
+
+    app = FastAPI(title="factorypilot console", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
     app.state.cfg = cfg
+    app.state.live = hub
     app.state.users = UserStore(cfg.home / "console.sqlite")
     app.mount("/static", StaticFiles(directory=str(files("factorypilot.console") / "static")), name="static")
-    for module in (_routes_auth, _routes_approvals, _routes_audit, _routes_overview, _routes_mapping):
+    for module in (_routes_auth, _routes_approvals, _routes_audit, _routes_overview, _routes_mapping, _routes_live):
         app.include_router(module.router)
 
     @app.middleware("http")

@@ -14,6 +14,8 @@ from fastapi.responses import FileResponse, Response
 
 from factorypilot.console._app import ConsoleConfig, PageError, render, require
 from factorypilot.console._data import Scope, ledger_rows, runs_page
+from factorypilot.console._live import LiveHub
+from factorypilot.console._routes_live import link_of
 from factorypilot.console._specs import limits_of, spec_for
 from factorypilot.console._users import Session, UserStore
 
@@ -59,6 +61,8 @@ def pilots(request: Request) -> Response:
     session = require(request)
     cfg: ConsoleConfig = request.app.state.cfg
     leases = _leases(cfg.home)
+    users: UserStore = request.app.state.users
+    hub: LiveHub = request.app.state.live
     cards = []
     for pilot, (company, ref) in sorted(_visible_pilots(request, session).items()):
         spec = spec_for(pilot, ref)
@@ -69,16 +73,28 @@ def pilots(request: Request) -> Response:
         if spec is not None and not spec.policy.writes_enabled:
             state = "read_only" if running else "stopped"
         obs = ledger_rows(cfg.home, scope, kind="observation", limit=1)
+        recorded: dict[str, Any] = obs[0].payload.get("values", {}) if obs else {}
+        link = link_of(users, pilot)
+        live, error = hub.snapshot(pilot)
         values = []
-        if obs:
-            for role, value in sorted(obs[0].payload.get("values", {}).items()):
-                rs = spec.roles.get(role) if spec else None
-                values.append({"role": role, "value": value, "unit": rs.unit if rs else None,
-                               "limits": limits_of(spec, role), "time": obs[0].time[:19]})
+        for role in sorted(set(recorded) | set(link.roles if link else ())):
+            rs = spec.roles.get(role) if spec else None
+            now = live.get(role)
+            values.append({"role": role, "unit": rs.unit if rs else None, "limits": limits_of(spec, role),
+                           "value": now.value if now else recorded.get(role, "—"),
+                           "time": now.time if now else (obs[0].time[:19] if obs and role in recorded else "—"),
+                           "source": "live" if now else "recorded"})
         events = [e | {"time": r.time[:19]} for r in ledger_rows(cfg.home, scope, kind="detection", limit=20)
                   for e in r.payload.get("events", [])][:5]
         waits = ledger_rows(cfg.home, scope, kind="waiting-for-plant", limit=3)
+        # subscription gaps are plant-wide records (no run): a pilot is shown those on the tags it is bound to
+        tags = set(link.roles.values()) if link else set()
+        gaps = [{"time": g.time[:19], "reason": g.payload.get("reason", ""), "start": str(g.payload.get("start"))[:19],
+                 "end": str(g.payload.get("end") or "…")[:19]}
+                for g in ledger_rows(cfg.home, Scope(None), kind="gap", limit=200)
+                if g.run_id is None and tags & set(g.payload.get("tag_ids") or ())][:5]
         cards.append({"pilot": pilot, "company": company, "state": state, "observed": values, "events": events,
+                      "subscribed": link is not None, "live_error": error, "gaps": gaps,
                       "link": f"{lease[0]} PID {lease[1]}, {lease[2][:19]}" if running and lease else "—",
                       "outages": [{"time": w.time[:19], "error": w.payload.get("error", "")} for w in waits]})
     return render(request, "pilots.html", session=session, cards=cards)

@@ -100,6 +100,9 @@ def test_approve_in_a_real_browser(tmp_path: Path, fp_home: Path, plant: PlantHa
     seed_run(home, "pilot-b-run-done", "pilot-b", waiting=False)  # firm B's run in the same home
 
     spec, bindings = _spec(tmp_path, plant)
+    users = UserStore(home / "console.sqlite", hasher=FAST_HASHER)  # the plant link: live values, dry run
+    users.set_link("mobility-cnc", plant.endpoint, yaml.safe_load(bindings.read_text(encoding="utf-8")))
+    users.close()
     port = _free_port()
     service = subprocess.Popen([EXE, "pilot", "run", str(spec), "--endpoint", plant.endpoint, "--bindings",
                                 str(bindings), "--no-knowledge", "--seconds", "240"], env=_env(home),
@@ -163,7 +166,12 @@ def _login(page: Any, base: str, name: str) -> None:
 
 def _browse(browser: Any, base: str, home: Path, plant: PlantHandle, shots: Path,
             procs: list[subprocess.Popen[str]]) -> None:
-    _wait("an approval request", lambda: _status(home) == "waiting_approval", procs)
+    # the approver is logged in before the plant event: the request appears through the event stream
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.set_default_timeout(120_000)  # a loaded 2-core CI machine; these are upper bounds, not expectations
+    _login(page, base, "김민수")
+    page.wait_for_selector("section.approval")  # pushed by /api/stream, the page reloads itself (GET)
+    assert _status(home) == "waiting_approval"
     # a viewer sees the request, but cannot approve
     viewer = browser.new_page()
     viewer.set_default_timeout(120_000)  # a loaded 2-core CI machine; these are upper bounds, not expectations
@@ -173,14 +181,19 @@ def _browse(browser: Any, base: str, home: Path, plant: PlantHandle, shots: Path
     assert "승인자 역할이 필요합니다" in viewer.inner_text("main")
     viewer.close()
 
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-    page.set_default_timeout(120_000)
-    _login(page, base, "김민수")
+    page.goto(f"{base}/approvals")  # rendered with the live value of the plant (the subscription is up now)
     section = page.locator("section.approval")
     assert section.count() == 1
     assert section.locator("td.from").inner_text() == "100"
     assert section.locator("td.to").inner_text() == "85"
     assert section.locator("td.unit").inner_text() == "%"
+    # the dry run: the guard's verdict now, on the live value (nothing sent)
+    dry = section.locator("ul.dry-run li[data-index='0']")
+    assert dry.get_attribute("data-allowed") == "yes"
+    assert dry.locator("span.before").inner_text() == "100"
+    assert dry.locator("span.after").inner_text() == "85"
+    assert "실시간 구독" in dry.inner_text()
+    assert _feed(plant) == []
     page.evaluate("document.fonts.ready.then(() => true)")  # the bundled Hangul font, for a legible picture
     page.screenshot(path=str(shots / "approvals-ko.png"), full_page=True)
 
@@ -216,6 +229,9 @@ def _browse(browser: Any, base: str, home: Path, plant: PlantHandle, shots: Path
 
     # the pilot's card: running (the service holds its lease), latest values with units
     page.goto(f"{base}/pilots")
+    # the approved value, from the console's own subscription, pushed over the event stream
+    page.wait_for_function("""() => { const c = document.querySelector('[data-live="mobility-cnc|feed_override"]');
+                                      return c && c.dataset.source === 'live' && parseFloat(c.textContent) === 85; }""")
     card = page.locator("section.pilot", has_text="mobility-cnc").inner_text()
     assert "실행 중" in card
     assert "mm/s" in card

@@ -18,9 +18,13 @@ def test_pilots_page_shows_latest_values_with_units_and_policy_limits(client: Te
     users.close()
     login(client, "김민수")
     page = client.get("/pilots").text
-    assert "<td>feed_override</td><td>100.0</td><td>%</td>" in page
+    # no plant link: the latest recorded values, marked as recorded (never passed off as live)
+    assert ('<td>feed_override</td><td class="value" data-live="pilot-a|feed_override" data-source="recorded">'
+            "100.0</td><td>%</td>") in page
     assert "60.0 ~ 110.0 (policy)" in page
-    assert "<td>spindle_vibration</td><td>3.6</td><td>mm/s</td>" in page
+    assert 'data-source="recorded">3.6</td><td>mm/s</td>' in page
+    assert "(기록값)" in page
+    assert "마지막으로 기록된 값" in page
     assert "정지" in page  # no service holds the pilot's lease
 
 
