@@ -39,6 +39,10 @@ def console_command(
                                         help="always mark cookies Secure (default: when the request came over HTTPS)"),
     projects: list[Path] = typer.Option([], "--projects", help="firms' template project folders (Programme page)"),
     reports: list[Path] = typer.Option([], "--reports", help="evaluation report folders (default HOME/reports)"),
+    profiles: Path | None = typer.Option(None, "--profiles", help="firm profiles folder: the Programme page shows "
+                                         "each firm's matching results (ranked in the background at start)"),
+    matching: Path | None = typer.Option(None, "--matching", help="or: the JSON of 'factorypilot match DIR "
+                                         "--format json' to show as the matching results"),
 ) -> None:
     """Serve the operator web console: approvals, runs, ledger, pilots, evaluation, programme (Korean/English).
 
@@ -64,7 +68,7 @@ def console_command(
     finally:
         store.close()
     cfg = ConsoleConfig(home=home, root_path=root_path.rstrip("/"), secure_cookies=True if secure_cookies else None,
-                        projects=tuple(projects), reports=tuple(reports))
+                        projects=tuple(projects), reports=tuple(reports), profiles=profiles, matching=matching)
     console.print(f"factorypilot console: http://{host}:{port}{cfg.root_path}/  (Ctrl-C to stop) — data {home}")
     uvicorn.run(create_app(cfg), host=host, port=port, root_path=cfg.root_path, log_level="warning",
                 proxy_headers=forwarded_allow_ips is not None, forwarded_allow_ips=forwarded_allow_ips or "",

@@ -26,6 +26,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from factorypilot.console._data import Scope
 from factorypilot.console._i18n import LANGS, translate
 from factorypilot.console._live import LiveHub
+from factorypilot.console._matching import MatchingResults
 from factorypilot.console._users import Session, UserStore
 from factorypilot.errors import FactoryPilotError
 
@@ -42,13 +43,16 @@ LANG_COOKIE = "fp_lang"
 class ConsoleConfig:
     """``home``: FACTORYPILOT_HOME. ``secure_cookies``: ``None`` = Secure when the request came over HTTPS
     (behind a trusted proxy that says so), ``True`` = always. ``projects``: folders of firms' template projects
-    for the Programme page; ``reports``: evaluation report folders."""
+    for the Programme page; ``reports``: evaluation report folders; ``profiles`` (firm profiles to rank) or
+    ``matching`` (``factorypilot match --format json`` output): the Programme page's matching results."""
 
     home: Path
     root_path: str = ""
     secure_cookies: bool | None = None
     projects: tuple[Path, ...] = ()
     reports: tuple[Path, ...] = field(default_factory=tuple)
+    profiles: Path | None = None
+    matching: Path | None = None
     deployment_target: int = 20
     productivity_target_pct: float = 10.0
 
@@ -145,15 +149,18 @@ def create_app(cfg: ConsoleConfig) -> FastAPI:
 
     # the URL prefix (cfg.root_path) is the server's setting (uvicorn --root-path), read from the ASGI scope
     hub = LiveHub()
+    matching = MatchingResults(cfg.home, cfg.profiles, cfg.matching)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        matching.start()
         yield
         await hub.close()  # the live-value subscriptions end with the console
 
     app = FastAPI(title="factorypilot console", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
     app.state.cfg = cfg
     app.state.live = hub
+    app.state.matching = matching
     app.state.users = UserStore(cfg.home / "console.sqlite")
     app.mount("/static", StaticFiles(directory=str(files("factorypilot.console") / "static")), name="static")
     for module in (_routes_auth, _routes_approvals, _routes_audit, _routes_overview, _routes_mapping, _routes_live):

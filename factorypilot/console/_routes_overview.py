@@ -12,9 +12,10 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, Response
 
-from factorypilot.console._app import ConsoleConfig, PageError, render, require
+from factorypilot.console._app import ConsoleConfig, PageError, lang_of, render, require
 from factorypilot.console._data import Scope, ledger_rows, runs_page
 from factorypilot.console._live import LiveHub
+from factorypilot.console._matching import MatchingResults
 from factorypilot.console._routes_live import link_of
 from factorypilot.console._specs import limits_of, spec_for
 from factorypilot.console._users import Session, UserStore
@@ -116,7 +117,10 @@ def programme(request: Request) -> Response:
             better = change if HIGHER_IS_BETTER.get(kpi, True) else -change
             rows.append({"firm": d.company, "template": d.template, "kpi": kpi, "baseline": base, "current": now,
                          "change": change, "meets": better >= cfg.productivity_target_pct})
+    results: MatchingResults = request.app.state.matching
+    firms, failures = results.firms(lang_of(request), None if session.user.all_companies else session.user.company)
     return render(request, "programme.html", session=session, rows=rows, count=len(deployments),
+                  matching={"state": results.state, "error": results.error, "firms": firms, "failures": failures},
                   target=cfg.deployment_target, pct=cfg.productivity_target_pct,
                   projects=", ".join(str(p) for p in cfg.projects) or "—")
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
+import yaml
 from fastapi.testclient import TestClient
 
-from factorypilot.console import UserStore
+from factorypilot.console import ConsoleConfig, UserStore, create_app
 
 from .conftest import login
 
@@ -53,3 +55,56 @@ def test_programme_page_without_projects_says_how_to_record(client: TestClient) 
     page = client.get("/programme").text
     assert "도입 건수 0 / 목표 20" in page
     assert "factorypilot programme record" in page
+
+
+PROFILES = Path(__file__).parents[1] / "pilots" / "firm_profiles" / "dev"
+
+
+def _profiles(folder: Path) -> Path:
+    """Two firms of the matching answer key, their profile ids set to the console's company ids."""
+    folder.mkdir()
+    for src, firm in (("d01-seongseo-caliper.yaml", "acme"), ("d02-gyeongsan-catheter.yaml", "beta")):
+        data = yaml.safe_load((PROFILES / src).read_text(encoding="utf-8"))
+        data["id"] = firm
+        (folder / f"{firm}.yaml").write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    (folder / "broken.yaml").write_text("goals: [", encoding="utf-8")
+    return folder
+
+
+def test_programme_page_shows_matching_results_scoped_per_firm(home: Path, tmp_path: Path) -> None:
+    app = create_app(ConsoleConfig(home=home, profiles=_profiles(tmp_path / "profiles")))
+    with TestClient(app, raise_server_exceptions=False) as client:
+        assert app.state.matching.ready.wait(600)  # ranked in the background (the offline model loads once)
+        login(client, "staff")
+        page = client.get("/programme").text
+        assert 'data-state="ready"' in page
+        rows = dict(re.findall(r'<tr data-firm="([^"]+)">.*?<td class="start">[^<]*<code>([^<]+)</code>', page, re.S))
+        assert rows == {"acme": "mobility-cnc", "beta": "healthcare-cleanroom"}  # the answer key's best templates
+        assert "broken.yaml" in page  # a profile that cannot be read is named, not dropped
+        client.cookies.clear()
+        login(client, "김민수")  # firm acme: its own row only
+        own = client.get("/programme").text
+        assert re.findall(r'<tr data-firm="([^"]+)">', own) == ["acme"]
+        assert "broken.yaml" not in own
+        assert "목표" in own  # the reasons cite the firm's goals, in Korean
+
+
+def test_programme_page_reads_a_matching_json_and_says_when_it_is_not_one(home: Path, tmp_path: Path) -> None:
+    good = tmp_path / "matching.json"
+    good.write_text(json.dumps({"firms": [{"firm": "acme", "name": "에이크미", "confidence": 0.9, "close_call": False,
+                                           "decide": [], "ranking": [{"template": "mobility-cnc", "title": "CNC",
+                                                                      "score": 0.8, "reasons": ["목표 → 해결"]}]}],
+                                "failures": []}), encoding="utf-8")
+    with TestClient(create_app(ConsoleConfig(home=home, matching=good)), raise_server_exceptions=False) as client:
+        login(client, "park")  # firm beta: no profile in the results
+        assert "이 기업의 프로필이 없습니다" in client.get("/programme").text
+        client.cookies.clear()
+        login(client, "김민수")
+        assert '<tr data-firm="acme">' in client.get("/programme").text
+    bad = tmp_path / "bad.json"
+    bad.write_text("[]", encoding="utf-8")
+    with TestClient(create_app(ConsoleConfig(home=home, matching=bad)), raise_server_exceptions=False) as client:
+        login(client, "staff")
+        page = client.get("/programme").text
+        assert 'data-state="failed"' in page
+        assert "factorypilot match --format json" in page
