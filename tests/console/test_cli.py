@@ -65,7 +65,8 @@ def test_assign_pilot_plant_link_is_stored_and_bad_links_are_one_line(fp_home: P
     assert r.returncode == 0, r.stderr
     store = UserStore(fp_home / "console.sqlite")
     try:
-        assert store.link("mobility-cnc") == ("opc.tcp://127.0.0.1:4840", {"feed_override": "ns=2;s=L1.CNC1.FeedOverride"})
+        tag = "ns=2;s=L1.CNC1.FeedOverride"
+        assert store.link("mobility-cnc") == ("opc.tcp://127.0.0.1:4840", {"feed_override": tag})
     finally:
         store.close()
     bad_yaml = tmp_path / "bad.yaml"
