@@ -116,13 +116,32 @@ def programme(request: Request) -> Response:
             change = (now - base) / base * 100 if base else 0.0
             better = change if HIGHER_IS_BETTER.get(kpi, True) else -change
             rows.append({"firm": d.company, "template": d.template, "kpi": kpi, "baseline": base, "current": now,
-                         "change": change, "meets": better >= cfg.productivity_target_pct})
+                         "change": change, "better": better, "meets": better >= cfg.productivity_target_pct})
+    chart = _chart(rows, cfg.productivity_target_pct)
     results: MatchingResults = request.app.state.matching
     firms, failures = results.firms(lang_of(request), None if session.user.all_companies else session.user.company)
     return render(request, "programme.html", session=session, rows=rows, count=len(deployments),
-                  matching={"state": results.state, "error": results.error, "firms": firms, "failures": failures},
+                  chart=chart, matching={"state": results.state, "error": results.error, "firms": firms, "failures": failures},
                   target=cfg.deployment_target, pct=cfg.productivity_target_pct,
                   projects=", ".join(str(p) for p in cfg.projects) or "—")
+
+
+def _chart(rows: list[dict[str, Any]], target: float) -> dict[str, Any] | None:
+    """Bars of each firm's KPI improvement (%, positive = better, whichever way the KPI points) against the
+    +target line, as SVG coordinates (server-drawn: no script, no inline style)."""
+    if not rows:
+        return None
+    span = max([abs(r["better"]) for r in rows] + [2 * target]) * 1.1
+    left, width, row_h = 300, 420, 24
+
+    def x(v: float) -> float:
+        return round(left + (v + span) / (2 * span) * width, 1)
+
+    bars = [{"y": 10 + i * row_h, "x": min(x(0), x(r["better"])), "w": round(abs(x(r["better"]) - x(0)), 1),
+             "label": f"{r['firm']} · {r['kpi']}", "value": f"{r['better']:+.1f}%", "meets": r["meets"],
+             "end": x(r["better"])} for i, r in enumerate(rows)]
+    return {"width": left + width + 70, "height": 20 + len(rows) * row_h, "zero": x(0), "target": x(target),
+            "bars": bars, "left": left}
 
 
 def _reports(cfg: ConsoleConfig) -> list[Path]:

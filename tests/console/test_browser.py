@@ -1,11 +1,13 @@
 """The console in a real browser (headless Chromium from the system's packages, driven by Playwright) against
 a real pilot service and the simulated plant.
 
-Flow: a viewer sees the pending request but has no approve button; the approver logs in, an edit outside the
-policy is refused with the reason, the approval (keyboard: Tab to the button, Enter) goes through, the plant
-receives the value exactly once, the run's timeline and the ledger page show the records, and a firm-B run
-opened by URL is "not found". Screenshots of the Approvals and Programme pages in Korean land in the test's
-temporary directory (printed), never in the repository.
+Flow: the approver is logged in before the plant event and the request arrives through the event stream; a
+viewer sees it but has no approve button; the dry run shows the guard's verdict on the live value; an edit
+outside the policy is refused with the reason (for a rejection and for an approval); the approval (keyboard:
+focus the button, Enter) goes through, the plant receives the value exactly once, the run's timeline and the
+ledger page show the records, the Pilots page shows the approved value live, and a firm-B run opened by URL is
+"not found". Screenshots of the Approvals and Programme pages in Korean land in the test's temporary directory
+(or FACTORYPILOT_TEST_ARTIFACTS), never in the repository.
 """
 
 from __future__ import annotations
@@ -198,12 +200,17 @@ def _browse(browser: Any, base: str, home: Path, plant: PlantHandle, shots: Path
     page.screenshot(path=str(shots / "approvals-ko.png"), full_page=True)
 
     # an edit outside the policy is refused with the reason; nothing reaches the plant
-    edit = page.get_by_label("조치 0", exact=False)
-    edit.fill("200")
-    page.get_by_role("button", name="승인", exact=True).click()
+    # reject with an edit out of range: refused with the reason (a rejection carries no values)
+    page.get_by_label("조치 0", exact=False).fill("200")
+    page.get_by_role("button", name="거부", exact=True).click()
     problem = page.locator("#problem")
     assert "결정이 거부되었습니다" in problem.inner_text()
-    assert "outside the policy" in problem.inner_text()
+    assert "only an approval can edit values" in problem.inner_text()
+    # approve with that edit: refused, the value is outside the policy
+    page.get_by_label("조치 0", exact=False).fill("200")
+    page.get_by_role("button", name="승인", exact=True).click()
+    assert "outside the policy" in page.locator("#problem").inner_text()
+    assert _status(home) == "waiting_approval"  # nothing decided
     assert _feed(plant) == []
 
     # approve with the keyboard: focus the button, press Enter

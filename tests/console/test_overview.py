@@ -10,6 +10,8 @@ import yaml
 from fastapi.testclient import TestClient
 
 from factorypilot.console import ConsoleConfig, UserStore, create_app
+from factorypilot.pilots.programme import record_kpis
+from factorypilot.pilots.templates import export_template, init_from_template
 
 from .conftest import login
 
@@ -108,3 +110,24 @@ def test_programme_page_reads_a_matching_json_and_says_when_it_is_not_one(home: 
         page = client.get("/programme").text
         assert 'data-state="failed"' in page
         assert "factorypilot match --format json" in page
+
+
+def test_programme_kpis_chart_against_the_target_line_scoped_per_firm(home: Path, tmp_path: Path) -> None:
+    tpl = export_template("robotics", home / "templates", home=home, override_reason="console test", by="t")
+    for firm, kpis in (("acme", ({"oee": 60.0}, {"oee": 70.0})), ("beta", ({"scrap_rate": 5.0}, {"scrap_rate": 4.8}))):
+        project = init_from_template(tpl, company=firm, endpoint=None, dest=tmp_path / "projects" / firm)
+        record_kpis(project, baseline=kpis[0], current=kpis[1])
+    cfg = ConsoleConfig(home=home, projects=(tmp_path / "projects",))
+    with TestClient(create_app(cfg), raise_server_exceptions=False) as client:
+        login(client, "staff")
+        page = client.get("/programme").text
+        assert "도입 건수 2 / 목표 20" in page
+        # oee +16.7 % meets the +10 % line; scrap 5 → 4.8 is 4 % better (lower is better) and does not
+        bars = re.findall(r'<rect class="bar (pass|fail)"[^>]*><title>([^<]+)</title>', page)
+        assert bars == [("pass", "acme · oee: +16.7%"), ("fail", "beta · scrap_rate: +4.0%")]
+        assert 'id="target-line"' in page
+        client.cookies.clear()
+        login(client, "김민수")
+        own = client.get("/programme").text
+        assert re.findall(r"<title>([^<]+)</title></rect>", own) == ["acme · oee: +16.7%"]
+        assert "도입 건수 1 / 목표 20" in own
