@@ -121,7 +121,8 @@ def programme(request: Request) -> Response:
     results: MatchingResults = request.app.state.matching
     firms, failures = results.firms(lang_of(request), None if session.user.all_companies else session.user.company)
     return render(request, "programme.html", session=session, rows=rows, count=len(deployments),
-                  chart=chart, matching={"state": results.state, "error": results.error, "firms": firms, "failures": failures},
+                  chart=chart,
+                  matching={"state": results.state, "error": results.error, "firms": firms, "failures": failures},
                   target=cfg.deployment_target, pct=cfg.productivity_target_pct,
                   projects=", ".join(str(p) for p in cfg.projects) or "—")
 
