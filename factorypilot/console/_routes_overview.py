@@ -132,7 +132,7 @@ def _chart(rows: list[dict[str, Any]], target: float) -> dict[str, Any] | None:
     +target line, as SVG coordinates (server-drawn: no script, no inline style)."""
     if not rows:
         return None
-    span = max([abs(r["better"]) for r in rows] + [2 * target]) * 1.1
+    span = max([abs(float(r["better"])) for r in rows] + [2 * target]) * 1.1
     left, width, row_h = 300, 420, 24
 
     def x(v: float) -> float:
