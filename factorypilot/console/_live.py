@@ -53,8 +53,13 @@ class LiveHub:
 
     def __init__(self) -> None:
         self._feeds: dict[str, _Feed] = {}
-        self._changed = asyncio.Condition()
+        self._event: asyncio.Event | None = None  # set (and replaced) on every change
         self.version = 0
+
+    def _changed(self) -> asyncio.Event:
+        if self._event is None:
+            self._event = asyncio.Event()
+        return self._event
 
     def watch(self, pilot: str, link: PlantLink) -> None:
         """Start the pilot's subscription unless it runs already (call from the event loop)."""
@@ -64,9 +69,10 @@ class LiveHub:
 
     async def ready(self, pilot: str, within_s: float) -> None:
         """Wait (at most ``within_s`` seconds) until the pilot's subscription has delivered a value or failed."""
-        async with self._changed:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._changed.wait_for(lambda: any(self.snapshot(pilot))), within_s)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within_s
+        while not any(self.snapshot(pilot)) and loop.time() < deadline:
+            await self.wait(self.version, deadline - loop.time())
 
     def snapshot(self, pilot: str) -> tuple[dict[str, LiveValue], str | None]:
         feed = self._feeds.get(pilot)
@@ -74,15 +80,16 @@ class LiveHub:
 
     async def wait(self, version: int, within_s: float) -> int:
         """Wait until the version moves past ``version`` (or ``within_s`` seconds); returns the current version."""
-        async with self._changed:
+        if self.version == version:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._changed.wait_for(lambda: self.version != version), within_s)
-            return self.version
+                await asyncio.wait_for(self._changed().wait(), max(within_s, 0.0))
+        return self.version
 
-    async def _bump(self) -> None:
-        async with self._changed:
-            self.version += 1
-            self._changed.notify_all()
+    def _bump(self) -> None:
+        self.version += 1
+        event, self._event = self._event, None
+        if event is not None:
+            event.set()
 
     async def _run(self, pilot: str, link: PlantLink, feed: _Feed) -> None:
         by_tag = {tag: role for role, tag in link.roles.items()}
@@ -96,13 +103,13 @@ class LiveHub:
                             feed.error = None
                         elif isinstance(item, Gap):
                             feed.error = item.reason or "gap"
-                        await self._bump()
+                        self._bump()
             except asyncio.CancelledError:
                 raise
             except (FactoryPilotError, OSError, TimeoutError) as exc:
                 feed.error = str(exc)
                 log.info("console: live values of %s: %s (retrying)", pilot, exc)
-                await self._bump()
+                self._bump()
             await asyncio.sleep(_RETRY_S)
 
     async def close(self) -> None:

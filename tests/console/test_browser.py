@@ -196,7 +196,9 @@ def _browse(browser: Any, base: str, home: Path, plant: PlantHandle, shots: Path
     assert dry.locator("span.after").inner_text() == "85"
     assert "실시간 구독" in dry.inner_text()
     assert _feed(plant) == []
-    page.evaluate("document.fonts.ready.then(() => true)")  # the bundled Hangul font, for a legible picture
+    # the bundled Hangul font loaded (Debian's chromium has no Korean font of its own): a legible picture
+    assert page.evaluate("document.fonts.ready.then(() => [...document.fonts].some("
+                         "f => f.family.includes('NanumGothic') && f.status === 'loaded'))")
     page.screenshot(path=str(shots / "approvals-ko.png"), full_page=True)
 
     # an edit outside the policy is refused with the reason; nothing reaches the plant
