@@ -7,6 +7,7 @@ mapper as ``template map``; a decision is saved by :func:`~factorypilot.pilots.t
 answers the person gave — the same path as ``template map --answers`` — so the same rules hold: a role left
 undecided stays unmapped (a required one keeps the pilot from running), a tag must exist on the plant, and an
 absent role that feeds an interlock needs an explicit acknowledgement. Nothing below ``high`` is preselected.
+Once every required role is mapped or absent, the read-only check runs, as ``template map`` does by default.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from factorypilot.console._i18n import translate
 from factorypilot.console._users import Session
 from factorypilot.errors import ConfigError
 from factorypilot.pilots.mapping import ABSENT, PlantFacts, propose_mapping, sample_plant
-from factorypilot.pilots.templates import Project, map_project, project_connector
+from factorypilot.pilots.templates import Project, map_project, project_connector, readonly_check
 
 router = APIRouter()
 _SKIP, _ABSENT = "skip", "absent"
@@ -149,6 +150,10 @@ async def mapping_decide(request: Request, name: str) -> Response:
         return render(request, "mapping_done.html", http_status=400, session=session, name=name, problem=problem,
                       status=_status(project), saved=None)
     saved = {"bindings": result.bindings, "absent": result.absent, "disabled": result.disabled,
-             "acknowledged": result.acknowledged, "missing": result.missing}
+             "acknowledged": result.acknowledged, "missing": result.missing, "check": None}
+    if not result.missing:  # as template map does by default: the read-only check once every role is mapped
+        report = await readonly_check(project, reads=3)
+        saved["check"] = {"passed": report["checks_passed"], "problems": report["problems"],
+                          "warnings": report["warnings"], "path": Path(report["path"]).name}
     return render(request, "mapping_done.html", session=session, name=name, problem=None, status=_status(project),
-                  saved=saved, project_path=str(Path(project.root).name))
+                  saved=saved)

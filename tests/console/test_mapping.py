@@ -98,17 +98,28 @@ def test_operator_decides_with_the_rules_of_template_map(setup: tuple[TestClient
         assert done.status_code == 200, done.text
         assert 'id="missing"' in done.text
         assert "joint2_temperature" in done.text
+        assert 'id="check"' not in done.text  # no read-only check while a required role is unmapped
+        # the last required role marked absent: complete, and the read-only check runs as template map does
+        complete = client.post("/mapping/acme-robot", data=_form(
+            csrf, **{"role:joint2_torque": "absent", "role:cell_door_open": "absent", "ack:cell_door_open": "yes",
+                     "role:move_home": "absent", "role:joint2_temperature": "absent"}))
+        assert complete.status_code == 200, complete.text
+        assert 'id="complete"' in complete.text
+        assert 'id="check" class="pass" data-passed="yes"' in complete.text
+    reports = sorted((project.home / "reports").rglob("readonly-*/report.json"))
+    assert len(reports) == 1
     spec = Project.open(project.root).spec()
     assert spec.bindings == HIGH
-    assert spec.absent == ["joint2_torque", "cell_door_open", "move_home"]
+    assert spec.absent == ["joint2_torque", "joint2_temperature", "cell_door_open", "move_home"]
+    assert spec.missing_roles() == []
     assert spec.absent_acknowledged == ["cell_door_open"]
-    assert spec.missing_roles() == ["joint2_temperature"]
     with Ledger(project.home / "ledger.sqlite") as ledger:
         records = ledger.records(kind="template.mapping")
-        assert len(records) == 1  # the two refusals wrote nothing
-        assert records[0].payload["source"] == "console: op"
-        assert records[0].payload["bindings"] == HIGH
-        assert records[0].payload["absent_acknowledged"] == ["cell_door_open"]
+        assert len(records) == 2  # the two refusals wrote nothing; the partial save and the complete one did
+        assert records[0].payload["absent"] == ["joint2_torque", "cell_door_open", "move_home"]
+        assert records[1].payload["source"] == "console: op"
+        assert records[1].payload["bindings"] == HIGH
+        assert records[1].payload["absent_acknowledged"] == ["cell_door_open"]
 
 
 def test_viewer_cannot_decide_and_another_firm_cannot_see(setup: tuple[TestClient, Project]) -> None:
