@@ -53,8 +53,8 @@ class MatchingResults:
             threading.Thread(target=self._compute, name="console-matching", daemon=True).start()
 
     def _compute(self) -> None:
-        from factorypilot.pilots._match_report import match_folder, to_json
-        from factorypilot.pilots.catalog import Catalog
+        from factorypilot.pilots.spreading._folder_report import match_folder, to_json
+        from factorypilot.pilots.spreading.catalog import Catalog
 
         assert self.profiles is not None
         try:

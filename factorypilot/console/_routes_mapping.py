@@ -3,7 +3,7 @@ reasons, candidate tags and their live values; confirm, choose another tag or ma
 
 The projects are the ``--projects`` folders (``template init``); a user sees only the projects of their own
 company (programme staff see all). Deciding needs the ``operator`` role. The page proposes with the same
-mapper as ``template map``; a decision is saved by :func:`~factorypilot.pilots.templates.map_project` with the
+mapper as ``template map``; a decision is saved by :func:`~factorypilot.pilots.spreading.templates.map_project` with the
 answers the person gave — the same path as ``template map --answers`` — so the same rules hold: a role left
 undecided stays unmapped (a required one keeps the pilot from running), a tag must exist on the plant, and an
 absent role that feeds an interlock needs an explicit acknowledgement. Nothing below ``high`` is preselected.
@@ -23,8 +23,8 @@ from factorypilot.console._app import ConsoleConfig, PageError, check_csrf, lang
 from factorypilot.console._i18n import translate
 from factorypilot.console._users import Session
 from factorypilot.errors import ConfigError
-from factorypilot.pilots.mapping import ABSENT, PlantFacts, propose_mapping, sample_plant
-from factorypilot.pilots.templates import Project, map_project, project_connector, readonly_check
+from factorypilot.pilots.spreading.mapping import ABSENT, PlantFacts, propose_mapping, sample_plant
+from factorypilot.pilots.spreading.templates import Project, map_project, project_connector, readonly_check
 
 router = APIRouter()
 _SKIP, _ABSENT = "skip", "absent"

@@ -15,11 +15,11 @@ from fastapi.testclient import TestClient
 
 from factorypilot.agents import Ledger
 from factorypilot.console import ConsoleConfig, UserStore, create_app
-from factorypilot.pilots._tpl_plants import PlantServer, serving_plant
-from factorypilot.pilots.templates import Project, export_template, init_from_template
+from factorypilot.pilots.spreading._plants import PlantServer, serving_plant
+from factorypilot.pilots.spreading.templates import Project, export_template, init_from_template
 from tests.console.conftest import FAST_HASHER, PASSWORD, csrf_of, login
 
-PLANT_B = Path(__file__).parents[1] / "pilots" / "plants" / "plant_b_medical.json"
+PLANT_B = Path(__file__).parents[1] / "pilots" / "spreading" / "plants" / "plant_b_medical.json"
 P = "ns=2;s=MTK.PKG.PNP01."
 HIGH = {"speed_override": P + "OVR", "cycle_time": P + "CT", "robot_state": P + "STS", "fault_active": P + "ALM",
         "fault_code": P + "ERR", "homed": P + "HOME", "reset_fault": P + "ErrReset"}

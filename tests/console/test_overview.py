@@ -10,8 +10,8 @@ import yaml
 from fastapi.testclient import TestClient
 
 from factorypilot.console import ConsoleConfig, UserStore, create_app
-from factorypilot.pilots.programme import record_kpis
-from factorypilot.pilots.templates import export_template, init_from_template
+from factorypilot.pilots.spreading.programme import record_kpis
+from factorypilot.pilots.spreading.templates import export_template, init_from_template
 
 from .conftest import login
 
@@ -59,7 +59,7 @@ def test_programme_page_without_projects_says_how_to_record(client: TestClient) 
     assert "factorypilot programme record" in page
 
 
-PROFILES = Path(__file__).parents[1] / "pilots" / "firm_profiles" / "dev"
+PROFILES = Path(__file__).parents[1] / "pilots" / "spreading" / "firm_profiles" / "dev"
 
 
 def _profiles(folder: Path) -> Path:
