@@ -1,5 +1,6 @@
-"""The Approvals page: pending requests with diagnosis, proposed change, policy check and citations, and the
-approve / reject / edit form (approver role, CSRF-checked, one compare-and-set path)."""
+"""The Approvals page: pending requests with diagnosis, proposed change, policy check, the dry run (the guard's
+verdict now), cited documents with their excerpts, and the approve / reject / edit form (approver role,
+CSRF-checked, one compare-and-set path)."""
 
 from __future__ import annotations
 
@@ -118,7 +119,7 @@ def _decide_and_render(request: Request, run_id: str, form: dict[str, str]) -> R
 
 @router.get("/api/pending")
 def pending(request: Request) -> Response:
-    """Live part of the Approvals page (polled by console.js): the pending run ids this user may see."""
+    """The pending run ids this user may see, as JSON (scripts, the benchmark; the page itself uses /api/stream)."""
     session = require(request)
     cfg: ConsoleConfig = request.app.state.cfg
     ids = [i["run_id"] for i in pending_approvals(cfg.home, scope_of(request, session))]
