@@ -106,7 +106,8 @@ class _Nodes:
                 hits.setdefault(str(h.get("citation")), h)
         knowledge = list(hits.values())[:6]
         self.d.ledger.append("retrieval", {"queries": queries[:4], "citations": [str(h.get("citation"))
-                             for h in knowledge]}, run_id=state["run_id"], key=self._key(state, "retrieve"))
+                             for h in knowledge], "excerpts": [str(h.get("text", ""))[:1200] for h in knowledge]},
+                             run_id=state["run_id"], key=self._key(state, "retrieve"))  # excerpts: what was read
         return {"knowledge": knowledge}
 
     async def plan(self, state: AgentState) -> dict[str, Any]:

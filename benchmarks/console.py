@@ -1,6 +1,6 @@
 """Console page latency: p50/p95 of the Approvals and Runs pages with 10,000 runs in the store, against the same
 pages with 100 runs (the baseline, same process, same run), and the time from a plant event to the approval
-appearing in the page (real simulator, real pilot service, the console's own polling endpoint).
+appearing in the page (real simulator, real pilot service, the console's event stream /api/stream).
 
     python benchmarks/console.py            # 10,000 runs, 200 requests per page, plus the event → page time
     python benchmarks/console.py --quick    # 2,000 runs, 50 requests, no plant
@@ -21,6 +21,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
@@ -107,26 +108,56 @@ def event_to_page() -> float:
                                        env={**os.environ, "FACTORYPILOT_HOME": str(home)},
                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             try:
-                with TestClient(create_app(ConsoleConfig(home=home))) as client:
-                    token = re.search(r'name="login_token" value="([^"]+)"', client.get("/login").text)
-                    assert token
-                    client.post("/login", data={"name": "kim", "password": PASSWORD, "login_token": token.group(1)})
-                    while not (home / "agent.sqlite").exists() or not _leased(home):
-                        time.sleep(0.1)
-                    time.sleep(1.0)  # the service's subscription is open
-                    start = time.perf_counter()
-                    plant.inject(Fault(FaultKind.DRIFT, "spindle_vibration", start_tick=plant.tick_index + 1,
-                                       magnitude=0.06))
-                    while client.get("/api/pending").json()["count"] == 0:
-                        if time.perf_counter() - start > 90:
-                            raise RuntimeError("no approval request within 90 s")
-                        time.sleep(0.05)
-                    return time.perf_counter() - start
+                # start_tick 0 = "now" (a start in the past starts at once)
+                return _time_to_stream(home, plant, Fault(FaultKind.DRIFT, "spindle_vibration",
+                                                          start_tick=0, magnitude=0.06))
             finally:
                 service.terminate()
                 service.wait(timeout=30)
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+
+def _time_to_stream(home: Path, plant: Any, fault: Any) -> float:
+    """Serve the console (uvicorn, free port), open the event stream as a firm user, inject ``fault`` and time
+    until the stream announces the pending request (what the Approvals page reacts to)."""
+    import json
+    import socket
+    import threading
+
+    import httpx
+    import uvicorn
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    server = uvicorn.Server(uvicorn.Config(create_app(ConsoleConfig(home=home)), host="127.0.0.1", port=port,
+                                           log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        while not server.started:
+            time.sleep(0.02)
+        while not (home / "agent.sqlite").exists() or not _leased(home):
+            time.sleep(0.1)
+        time.sleep(1.0)  # the service's subscription is open
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=120) as client:
+            token = re.search(r'name="login_token" value="([^"]+)"', client.get("/login").text)
+            assert token
+            client.post("/login", data={"name": "kim", "password": PASSWORD, "login_token": token.group(1)})
+            with client.stream("GET", "/api/stream") as response:
+                lines = response.iter_lines()
+                start = 0.0
+                for line in lines:
+                    if line.startswith("data: ") and json.loads(line[6:])["count"] == 0 and not start:
+                        start = time.perf_counter()
+                        plant.inject(fault)
+                    elif line.startswith("data: ") and start and json.loads(line[6:])["count"] > 0:
+                        return time.perf_counter() - start
+        raise RuntimeError("the stream ended before the approval request")
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
 
 
 def _leased(home: Path) -> bool:
@@ -159,7 +190,7 @@ def main() -> None:
         print(f"{path:28} {b50:10.1f} /{b95:8.1f} {g50:12.1f} /{g95:8.1f} {g50 / b50:10.2f}x")
     if not args.quick:
         print(f"plant event → approval visible in the console: {event_to_page():.2f} s "
-              "(drift onset, detector persistence 3 samples, run start, approval request, page poll)")
+              "(drift onset, detector persistence 3 samples, run start, approval request, event stream)")
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
+import yaml
 from rich.console import Console
 
 from factorypilot.errors import ConfigError
@@ -38,6 +39,10 @@ def console_command(
                                         help="always mark cookies Secure (default: when the request came over HTTPS)"),
     projects: list[Path] = typer.Option([], "--projects", help="firms' template project folders (Programme page)"),
     reports: list[Path] = typer.Option([], "--reports", help="evaluation report folders (default HOME/reports)"),
+    profiles: Path | None = typer.Option(None, "--profiles", help="firm profiles folder: the Programme page shows "
+                                         "each firm's matching results (ranked in the background at start)"),
+    matching: Path | None = typer.Option(None, "--matching", help="or: the JSON of 'factorypilot match DIR "
+                                         "--format json' to show as the matching results"),
 ) -> None:
     """Serve the operator web console: approvals, runs, ledger, pilots, evaluation, programme (Korean/English).
 
@@ -63,7 +68,7 @@ def console_command(
     finally:
         store.close()
     cfg = ConsoleConfig(home=home, root_path=root_path.rstrip("/"), secure_cookies=True if secure_cookies else None,
-                        projects=tuple(projects), reports=tuple(reports))
+                        projects=tuple(projects), reports=tuple(reports), profiles=profiles, matching=matching)
     console.print(f"factorypilot console: http://{host}:{port}{cfg.root_path}/  (Ctrl-C to stop) — data {home}")
     uvicorn.run(create_app(cfg), host=host, port=port, root_path=cfg.root_path, log_level="warning",
                 proxy_headers=forwarded_allow_ips is not None, forwarded_allow_ips=forwarded_allow_ips or "",
@@ -133,14 +138,36 @@ def remove(name: str = typer.Argument(...)) -> None:
 @users_app.command("assign-pilot")
 def assign_pilot(pilot: str = typer.Argument(..., help="pilot id as in its runs (e.g. mobility-cnc)"),
                  company: str = typer.Option(..., "--company", help="the firm that owns it"),
-                 spec: str | None = typer.Option(None, "--spec", help="pilot.yaml or reference name")) -> None:
+                 spec: str | None = typer.Option(None, "--spec", help="pilot.yaml or reference name"),
+                 endpoint: str | None = typer.Option(None, "--endpoint", help="the plant's OPC UA endpoint: the "
+                                                     "Pilots page subscribes to it for live values (read-only)"),
+                 bindings: Path | None = typer.Option(None, "--bindings", help="YAML role: tag id (as for pilot "
+                                                      "run); default: the spec's bindings")) -> None:
     """Say which firm owns a pilot: its runs, approvals and ledger records are visible to that firm's users only.
 
     Example:  factorypilot users assign-pilot mobility-cnc --company acme --spec mobility
+              --endpoint opc.tcp://127.0.0.1:4840 --bindings bindings.yaml
     """
+    roles = _bindings(bindings) if bindings else None
+    if roles is not None and endpoint is None:
+        raise ConfigError("--bindings needs --endpoint (the plant they are on)", hint="add --endpoint opc.tcp://…")
     store = _users()
     try:
         store.assign_pilot(pilot, company, spec)
+        if endpoint:
+            store.set_link(pilot, endpoint, roles or {})
     finally:
         store.close()
-    console.print(f"[green]✓[/] pilot {pilot} belongs to firm {company}")
+    console.print(f"[green]✓[/] pilot {pilot} belongs to firm {company} / 파일럿 {pilot}: {company} 소속"
+                  + (f"; live values from {endpoint} / 실시간 값: {endpoint}" if endpoint else ""))
+
+
+def _bindings(path: Path) -> dict[str, str]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise ConfigError(f"cannot read bindings file: {exc}", where=str(path),
+                          hint="a UTF-8 YAML mapping of role: tag id") from exc
+    if not isinstance(data, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in data.items()):
+        raise ConfigError("the bindings file must be a YAML mapping of role: tag id", where=str(path))
+    return dict(data)

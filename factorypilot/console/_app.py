@@ -6,9 +6,11 @@ user's language; a traceback goes to the server log (debug level), never to the 
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import logging
 import secrets
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
@@ -23,10 +25,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from factorypilot.console._data import Scope
 from factorypilot.console._i18n import LANGS, translate
+from factorypilot.console._live import LiveHub
+from factorypilot.console._matching import MatchingResults
 from factorypilot.console._users import Session, UserStore
 from factorypilot.errors import FactoryPilotError
 
-__all__ = ["ConsoleConfig", "NeedLogin", "PageError", "create_app", "render"]
+__all__ = ["ConsoleConfig", "NeedLogin", "PageError", "create_app", "lang_of", "render"]
 
 log = logging.getLogger("factorypilot.console")
 
@@ -39,13 +43,16 @@ LANG_COOKIE = "fp_lang"
 class ConsoleConfig:
     """``home``: FACTORYPILOT_HOME. ``secure_cookies``: ``None`` = Secure when the request came over HTTPS
     (behind a trusted proxy that says so), ``True`` = always. ``projects``: folders of firms' template projects
-    for the Programme page; ``reports``: evaluation report folders."""
+    for the Programme page; ``reports``: evaluation report folders; ``profiles`` (firm profiles to rank) or
+    ``matching`` (``factorypilot match --format json`` output): the Programme page's matching results."""
 
     home: Path
     root_path: str = ""
     secure_cookies: bool | None = None
     projects: tuple[Path, ...] = ()
     reports: tuple[Path, ...] = field(default_factory=tuple)
+    profiles: Path | None = None
+    matching: Path | None = None
     deployment_target: int = 20
     productivity_target_pct: float = 10.0
 
@@ -131,14 +138,32 @@ def _error(request: Request, status: int, key: str, **values: Any) -> HTMLRespon
 
 def create_app(cfg: ConsoleConfig) -> FastAPI:
     """The console for one ``FACTORYPILOT_HOME``. Users live in ``console.sqlite`` beside the runs."""
-    from factorypilot.console import _routes_approvals, _routes_audit, _routes_auth, _routes_overview
+    from factorypilot.console import (
+        _routes_approvals,
+        _routes_audit,
+        _routes_auth,
+        _routes_live,
+        _routes_mapping,
+        _routes_overview,
+    )
 
     # the URL prefix (cfg.root_path) is the server's setting (uvicorn --root-path), read from the ASGI scope
-    app = FastAPI(title="factorypilot console", docs_url=None, redoc_url=None, openapi_url=None)
+    hub = LiveHub()
+    matching = MatchingResults(cfg.home, cfg.profiles, cfg.matching)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        matching.start()
+        yield
+        await hub.close()  # the live-value subscriptions end with the console
+
+    app = FastAPI(title="factorypilot console", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
     app.state.cfg = cfg
+    app.state.live = hub
+    app.state.matching = matching
     app.state.users = UserStore(cfg.home / "console.sqlite")
     app.mount("/static", StaticFiles(directory=str(files("factorypilot.console") / "static")), name="static")
-    for module in (_routes_auth, _routes_approvals, _routes_audit, _routes_overview):
+    for module in (_routes_auth, _routes_approvals, _routes_audit, _routes_overview, _routes_mapping, _routes_live):
         app.include_router(module.router)
 
     @app.middleware("http")

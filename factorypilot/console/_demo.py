@@ -67,6 +67,11 @@ async def run_approval_demo(*, home: Path, host: str = "127.0.0.1", port: int = 
     async with PlantSimulator(sim_spec.model, seed=seed, tick_seconds=sim_spec.tick_seconds,
                               realtime=True) as sim:
         bindings = spec.simulator_bindings(sim.roles(), sim.method_ids())
+        users = UserStore(home / "console.sqlite")
+        try:  # the Pilots page subscribes to the simulator for live values (read-only)
+            users.set_link(spec.id, sim.endpoint, {r: t for r, t in bindings.items() if r in spec.roles})
+        finally:
+            users.close()
         async with create("opcua", {"endpoint": sim.endpoint}) as connector, \
                 open_pilot(spec, spec_path, connector=connector, bindings=bindings, home=home) as rt:
             serving = asyncio.create_task(server.serve())

@@ -103,7 +103,7 @@ def _font_bytes() -> bytes | None:
     from fontTools.ttLib import TTFont  # type: ignore[import-untyped]
 
     font = TTFont(str(path))
-    for table in [t for t in font if t.startswith("TSI")]:
+    for table in [t for t in font.keys() if t.startswith("TSI")]:  # noqa: SIM118 (TTFont has no __iter__)
         del font[table]
     out = io.BytesIO()
     font.save(out)

@@ -8,6 +8,7 @@ firm). A pilot belongs to one company; runs, approvals and ledger records are sc
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import secrets
 import time
@@ -38,6 +39,7 @@ CREATE TABLE IF NOT EXISTS sessions (
 CREATE TABLE IF NOT EXISTS login_failures (who TEXT NOT NULL, at REAL NOT NULL);
 CREATE INDEX IF NOT EXISTS login_failures_who ON login_failures(who, at);
 CREATE TABLE IF NOT EXISTS pilot_owners (pilot TEXT PRIMARY KEY, company TEXT NOT NULL, spec TEXT);
+CREATE TABLE IF NOT EXISTS pilot_links (pilot TEXT PRIMARY KEY, endpoint TEXT NOT NULL, bindings TEXT NOT NULL);
 """
 
 _hasher = PasswordHasher()
@@ -162,6 +164,18 @@ class UserStore(SqliteFile):
         self._exec("INSERT INTO pilot_owners(pilot, company, spec) VALUES (?,?,?) ON CONFLICT(pilot) DO UPDATE "
                    "SET company=excluded.company, spec=COALESCE(excluded.spec, pilot_owners.spec)",
                    (pilot, company, spec))
+
+    def set_link(self, pilot: str, endpoint: str, bindings: dict[str, str]) -> None:
+        """The plant link the console reads live values from (read-only): endpoint and role → tag id."""
+        if not endpoint.startswith("opc.tcp://"):
+            raise ConfigError(f"endpoint {endpoint!r} is not an OPC UA URL", hint="use opc.tcp://HOST:PORT")
+        self._exec("INSERT INTO pilot_links(pilot, endpoint, bindings) VALUES (?,?,?) ON CONFLICT(pilot) DO UPDATE "
+                   "SET endpoint=excluded.endpoint, bindings=excluded.bindings",
+                   (pilot, endpoint, json.dumps(bindings, ensure_ascii=False)))
+
+    def link(self, pilot: str) -> tuple[str, dict[str, str]] | None:
+        r = self._exec("SELECT endpoint, bindings FROM pilot_links WHERE pilot = ?", (pilot,)).fetchone()
+        return (r[0], dict(json.loads(r[1]))) if r else None
 
     def pilot_owners(self) -> dict[str, tuple[str, str | None]]:
         """pilot id → (company, spec name or path)."""

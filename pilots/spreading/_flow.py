@@ -78,12 +78,14 @@ async def map_project(project: Project, *, answers: Mapping[str, str | None] | N
                       connector: BaseConnector[Any] | None = None, reads: int = 3,
                       interval_s: float = 0.3, equipment: str | None = None, absent: Sequence[str] = (),
                       acknowledge: Sequence[str] = (), choose: ChooseMachine | None = None,
-                      ack: Acknowledge | None = None, identity: Mapping[str, Any] | None = None) -> MapResult:
+                      ack: Acknowledge | None = None, identity: Mapping[str, Any] | None = None,
+                      source: str | None = None) -> MapResult:
     """Propose, confirm and save bindings for the project's plant (see module docstring).
 
     ``absent`` roles (and ``null`` answers) are declared absent; an absent role that feeds an interlock must
     be in ``acknowledge`` (or be acknowledged through ``ack``), else ``ConfigError``. ``choose`` is asked
-    which machine when several could host the template and ``equipment`` is not given.
+    which machine when several could host the template and ``equipment`` is not given. ``source`` names who
+    decided in the ledger record (the console passes ``console: <user>``).
     """
     spec = project.spec()
     unknown = [r for r in absent if r not in spec.roles]
@@ -132,7 +134,7 @@ async def map_project(project: Project, *, answers: Mapping[str, str | None] | N
                           hint=f"acknowledge with --ack-interlock {r} (or 'acknowledge: [{r}]' in the answers "
                                "file); every action is then blocked with 'interlock signal not bound'")
     absent_roles = sorted(gone, key=list(spec.roles).index)
-    project.save_bindings(bindings, source="answers file" if answers is not None else "template map",
+    project.save_bindings(bindings, source=source or ("answers file" if answers is not None else "template map"),
                           absent=absent_roles, acknowledged=sorted(acked), equipment=proposal.equipment)
     return MapResult(proposal, bindings, spec.missing_roles(bindings, absent_roles), asked, tags, absent_roles,
                      {r: spec.feeds(r) for r in absent_roles}, sorted(acked))

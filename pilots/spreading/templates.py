@@ -34,14 +34,15 @@ from factorypilot.errors import ConfigError, DataError
 from factorypilot.pilots.evaluation.scenarios import Scenario, load_scenario_file
 from factorypilot.pilots.runtime import resolve_spec
 from factorypilot.pilots.spec import PilotSpec, load_spec
-from factorypilot.pilots.spreading._flow import MapResult, map_project, readonly_check, run_project
+from factorypilot.pilots.spreading._flow import MapResult, map_project, project_connector, readonly_check, run_project
 from factorypilot.pilots.spreading._project import Project, init_project, slug
 from factorypilot.pilots.spreading._scan import scan_tree
 from factorypilot.pilots.spreading.fit import FitStatement
 from factorypilot.vocabulary import utcnow
 
 __all__ = ["MANIFEST", "GateRecord", "GateStatus", "MapResult", "Project", "TemplateManifest", "export_template",
-           "gate_status", "init_from_template", "load_template", "map_project", "readonly_check", "run_project",
+           "gate_status", "init_from_template", "load_template", "map_project", "project_connector", "readonly_check",
+           "run_project",
            "scan_tree", "slug", "spec_document"]
 
 MANIFEST = "template.yaml"

@@ -26,6 +26,7 @@ PASSWORD = "correct-horse-1"
 FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 RULE = TagRule(target="feed_override", min=60, max=110, max_step=20, approval="always")
 TAG = "ns=2;s=mobility.line-01.cnc-01.feed_override"
+EXCERPT = "{pilot} SOP-12: 주축 진동이 4 mm/s를 넘으면 이송 속도를 15 % 낮춘다."
 
 
 def approval_request(run_id: str, pilot: str) -> dict[str, Any]:
@@ -42,8 +43,8 @@ def seed_run(home: Path, run_id: str, pilot: str, *, waiting: bool) -> None:
         store.upsert_run(run_id, pilot, "running")
         led.append("observation", {"pilot": pilot, "values": {"feed_override": 100.0, "spindle_vibration": 3.6}},
                    run_id=run_id, key=f"{run_id}:observe")
-        led.append("retrieval", {"queries": ["vibration"], "citations": [f"{pilot}-SOP.md#진동"]}, run_id=run_id,
-                   key=f"{run_id}:retrieve")
+        led.append("retrieval", {"queries": ["vibration"], "citations": [f"{pilot}-SOP.md#진동"],
+                                 "excerpts": [EXCERPT.format(pilot=pilot)]}, run_id=run_id, key=f"{run_id}:retrieve")
         if waiting:
             req = approval_request(run_id, pilot)
             store.request_approval(run_id, req)

@@ -124,3 +124,17 @@ def test_served_under_a_reverse_proxy_path(home: Path) -> None:
         page = c.get("/login").text
         assert 'action="/console/login"' in page
         assert 'href="/console/static/console.css"' in page
+
+
+def test_the_bundled_hangul_font_is_served_without_its_vtt_tables(client: TestClient) -> None:
+    """Pages must read in Korean on a machine without a Korean system font (the browser test's Chromium)."""
+    import io
+
+    from fontTools.ttLib import TTFont  # type: ignore[import-untyped]
+
+    r = client.get("/font/NanumGothic.ttf")
+    assert r.status_code == 200
+    assert r.headers["content-type"] == "font/ttf"
+    font = TTFont(io.BytesIO(r.content))
+    assert not [t for t in font.keys() if t.startswith("TSI")]  # noqa: SIM118 (TTFont has no __iter__)
+    assert font.getBestCmap()[ord("승")]  # the glyph of 승인 is there

@@ -1,11 +1,13 @@
 """The console in a real browser (headless Chromium from the system's packages, driven by Playwright) against
 a real pilot service and the simulated plant.
 
-Flow: a viewer sees the pending request but has no approve button; the approver logs in, an edit outside the
-policy is refused with the reason, the approval (keyboard: Tab to the button, Enter) goes through, the plant
-receives the value exactly once, the run's timeline and the ledger page show the records, and a firm-B run
-opened by URL is "not found". Screenshots of the Approvals and Programme pages in Korean land in the test's
-temporary directory (printed), never in the repository.
+Flow: the approver is logged in before the plant event and the request arrives through the event stream; a
+viewer sees it but has no approve button; the dry run shows the guard's verdict on the live value; an edit
+outside the policy is refused with the reason (for a rejection and for an approval); the approval (keyboard:
+focus the button, Enter) goes through, the plant receives the value exactly once, the run's timeline and the
+ledger page show the records, the Pilots page shows the approved value live, and a firm-B run opened by URL is
+"not found". Screenshots of the Approvals and Programme pages in Korean land in the test's temporary directory
+(or FACTORYPILOT_TEST_ARTIFACTS), never in the repository.
 """
 
 from __future__ import annotations
@@ -100,6 +102,9 @@ def test_approve_in_a_real_browser(tmp_path: Path, fp_home: Path, plant: PlantHa
     seed_run(home, "pilot-b-run-done", "pilot-b", waiting=False)  # firm B's run in the same home
 
     spec, bindings = _spec(tmp_path, plant)
+    users = UserStore(home / "console.sqlite", hasher=FAST_HASHER)  # the plant link: live values, dry run
+    users.set_link("mobility-cnc", plant.endpoint, yaml.safe_load(bindings.read_text(encoding="utf-8")))
+    users.close()
     port = _free_port()
     service = subprocess.Popen([EXE, "pilot", "run", str(spec), "--endpoint", plant.endpoint, "--bindings",
                                 str(bindings), "--no-knowledge", "--seconds", "240"], env=_env(home),
@@ -163,7 +168,12 @@ def _login(page: Any, base: str, name: str) -> None:
 
 def _browse(browser: Any, base: str, home: Path, plant: PlantHandle, shots: Path,
             procs: list[subprocess.Popen[str]]) -> None:
-    _wait("an approval request", lambda: _status(home) == "waiting_approval", procs)
+    # the approver is logged in before the plant event: the request appears through the event stream
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.set_default_timeout(120_000)  # a loaded 2-core CI machine; these are upper bounds, not expectations
+    _login(page, base, "김민수")
+    page.wait_for_selector("section.approval")  # pushed by /api/stream, the page reloads itself (GET)
+    assert _status(home) == "waiting_approval"
     # a viewer sees the request, but cannot approve
     viewer = browser.new_page()
     viewer.set_default_timeout(120_000)  # a loaded 2-core CI machine; these are upper bounds, not expectations
@@ -173,24 +183,36 @@ def _browse(browser: Any, base: str, home: Path, plant: PlantHandle, shots: Path
     assert "승인자 역할이 필요합니다" in viewer.inner_text("main")
     viewer.close()
 
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-    page.set_default_timeout(120_000)
-    _login(page, base, "김민수")
+    page.goto(f"{base}/approvals")  # rendered with the live value of the plant (the subscription is up now)
     section = page.locator("section.approval")
     assert section.count() == 1
     assert section.locator("td.from").inner_text() == "100"
     assert section.locator("td.to").inner_text() == "85"
     assert section.locator("td.unit").inner_text() == "%"
-    page.evaluate("document.fonts.ready.then(() => true)")  # the bundled Hangul font, for a legible picture
+    # the dry run: the guard's verdict now, on the live value (nothing sent)
+    dry = section.locator("ul.dry-run li[data-index='0']")
+    assert dry.get_attribute("data-allowed") == "yes"
+    assert dry.locator("span.before").inner_text() == "100"
+    assert dry.locator("span.after").inner_text() == "85"
+    assert "실시간 구독" in dry.inner_text()
+    assert _feed(plant) == []
+    # the bundled Hangul font loaded (Debian's chromium has no Korean font of its own): a legible picture
+    assert page.evaluate("document.fonts.ready.then(() => [...document.fonts].some("
+                         "f => f.family.includes('NanumGothic') && f.status === 'loaded'))")
     page.screenshot(path=str(shots / "approvals-ko.png"), full_page=True)
 
     # an edit outside the policy is refused with the reason; nothing reaches the plant
-    edit = page.get_by_label("조치 0", exact=False)
-    edit.fill("200")
-    page.get_by_role("button", name="승인", exact=True).click()
+    # reject with an edit out of range: refused with the reason (a rejection carries no values)
+    page.get_by_label("조치 0", exact=False).fill("200")
+    page.get_by_role("button", name="거부", exact=True).click()
     problem = page.locator("#problem")
     assert "결정이 거부되었습니다" in problem.inner_text()
-    assert "outside the policy" in problem.inner_text()
+    assert "only an approval can edit values" in problem.inner_text()
+    # approve with that edit: refused, the value is outside the policy
+    page.get_by_label("조치 0", exact=False).fill("200")
+    page.get_by_role("button", name="승인", exact=True).click()
+    assert "outside the policy" in page.locator("#problem").inner_text()
+    assert _status(home) == "waiting_approval"  # nothing decided
     assert _feed(plant) == []
 
     # approve with the keyboard: focus the button, press Enter
@@ -216,6 +238,9 @@ def _browse(browser: Any, base: str, home: Path, plant: PlantHandle, shots: Path
 
     # the pilot's card: running (the service holds its lease), latest values with units
     page.goto(f"{base}/pilots")
+    # the approved value, from the console's own subscription, pushed over the event stream
+    page.wait_for_function("""() => { const c = document.querySelector('[data-live="mobility-cnc|feed_override"]');
+                                      return c && c.dataset.source === 'live' && parseFloat(c.textContent) === 85; }""")
     card = page.locator("section.pilot", has_text="mobility-cnc").inner_text()
     assert "실행 중" in card
     assert "mm/s" in card

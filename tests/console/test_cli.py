@@ -55,3 +55,26 @@ def test_console_refuses_a_public_address_without_the_flag(fp_home: Path) -> Non
     assert "refusing to bind the console to 0.0.0.0" in r.stderr
     assert "--allow-remote" in r.stderr
     assert "Traceback" not in r.stderr
+
+
+def test_assign_pilot_plant_link_is_stored_and_bad_links_are_one_line(fp_home: Path, tmp_path: Path) -> None:
+    bindings = tmp_path / "b.yaml"
+    bindings.write_text("feed_override: ns=2;s=L1.CNC1.FeedOverride\n", encoding="utf-8")
+    r = _run(fp_home, "users", "assign-pilot", "mobility-cnc", "--company", "acme", "--endpoint",
+             "opc.tcp://127.0.0.1:4840", "--bindings", str(bindings))
+    assert r.returncode == 0, r.stderr
+    store = UserStore(fp_home / "console.sqlite")
+    try:
+        tag = "ns=2;s=L1.CNC1.FeedOverride"
+        assert store.link("mobility-cnc") == ("opc.tcp://127.0.0.1:4840", {"feed_override": tag})
+    finally:
+        store.close()
+    bad_yaml = tmp_path / "bad.yaml"
+    bad_yaml.write_text("- a list\n", encoding="utf-8")
+    for args, text in ((("--endpoint", "http://x"), "is not an OPC UA URL"),
+                       (("--bindings", str(bindings)), "--bindings needs --endpoint"),
+                       (("--endpoint", "opc.tcp://h:1", "--bindings", str(bad_yaml)), "mapping of role: tag id")):
+        r = _run(fp_home, "users", "assign-pilot", "p2", "--company", "acme", *args)
+        assert r.returncode == 1
+        assert text in r.stderr
+        assert "Traceback" not in r.stderr

@@ -3,6 +3,9 @@ against the policy, the loser of a race told who decided first."""
 
 from __future__ import annotations
 
+import json
+import re
+import sqlite3
 import threading
 from pathlib import Path
 
@@ -26,6 +29,30 @@ def test_the_page_shows_diagnosis_change_policy_and_citations(client: TestClient
     assert "pilot-a-SOP.md#진동" in page
     assert '<label for="edit-1-0-pilot-a-run-waiting">' in page  # every control has a label
     assert "pilot-b" not in page  # the other firm's request is not on the page
+    # the cited document opens its excerpt (a <details> element: a click or Enter, no script)
+    assert ("<details><summary>pilot-a-SOP.md#진동</summary><blockquote class=\"excerpt\">"
+            "pilot-a SOP-12: 주축 진동이 4 mm/s를 넘으면 이송 속도를 15 % 낮춘다.</blockquote></details>") in page
+
+
+def test_the_dry_run_shows_the_guards_verdict_before_approval(client: TestClient, home: Path) -> None:
+    """No plant link: the guard runs on the value at request time and the page says so; an out-of-range
+    proposal (the request edited in the store to 150) shows as refused with the guard's reason."""
+    login(client, "김민수")
+    page = client.get("/approvals").text
+    assert re.search(r'data-index="0" data-allowed="yes">#0 [^:]+:\s*<span class="before">100</span> → '
+                     r'<span class="after">85</span>\s*\(', page), page
+    assert "현재 값: 요청 시점 값 — 실시간 연결 없음" in page
+    assert "안전 규칙 통과 (승인 필요)" in page
+    db = sqlite3.connect(home / "agent.sqlite")
+    with db:
+        req = json.loads(db.execute("SELECT request FROM approvals WHERE run_id = ?", (RUN,)).fetchone()[0])
+        req["edit_rules"]["0"]["value"] = 150.0
+        db.execute("UPDATE approvals SET request = ? WHERE run_id = ?", (json.dumps(req), RUN))
+    db.close()
+    page = client.get("/approvals").text
+    assert 'data-index="0" data-allowed="no"' in page
+    assert "안전 규칙이 거부함: value 150.0 above allowed maximum 110.0" in page
+    assert decision(home, RUN).decision is None  # looking decides nothing
 
 
 def test_approve_records_the_logged_in_user(client: TestClient, home: Path) -> None:

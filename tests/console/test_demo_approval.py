@@ -55,6 +55,7 @@ def test_demo_approval_end_to_end(fp_home: Path) -> None:
             page = web.get("/approvals").text
             assert "승인 대기 중인 조치" in page
             assert '<td class="to">85</td>' in page
+            assert 'data-index="0" data-allowed="yes"' in page  # the dry run: the guard would allow it (approved)
             run_id = web.get("/api/pending").json()["runs"][0]
             csrf = re.search(r'name="csrf" value="([^"]+)"', page)
             assert csrf
