@@ -32,7 +32,8 @@ async def propose_action(dep: Deployment, caller: Caller, *, kind: str, target: 
         raise ConfigError("a proposal needs a reason (it is shown to the person who approves)",
                           hint="say why, e.g. 'spindle vibration 4.1 mm/s, reduce cutting load'")
     request = ActionRequest(kind=ActionKind(kind), target=target, value=value, args=tuple(args),
-                            expect=_confirm(p, target) if kind == "method" else {}, reason=reason[:500], requested_by=f"mcp:{caller.client}"
+                            expect=_confirm(p, target) if kind == "method" else {}, reason=reason[:500],
+                            requested_by=f"mcp:{caller.client}"
                             + (f" (token {caller.token_id})" if caller.token_id else ""))
     proposer = {"client": caller.client, "token_id": caller.token_id, "transport": caller.transport,
                 "company": p.company}
