@@ -79,6 +79,12 @@ class Deployment:
     def pilot_for(self, caller: Caller, pilot: str | None) -> ServedPilot:
         """The pilot a call names (or the caller's only pilot); another company's pilot does not exist."""
         visible = [p for p in self.pilots.values() if caller.sees(p.company)]
+        if not visible:  # --company alone, or a token of a company that owns no pilot here
+            what = ", ".join(sorted(c for c in self.companies if caller.sees(c)))
+            raise ConfigError("this server serves no pilot to this client"
+                              + (f", only the documents of {what}" if what else ""),
+                              hint="use search_documents" if what else
+                              "start it with --pilot NAME, or use a token of the company that owns the pilot")
         if pilot is None:
             if len(visible) == 1:
                 return visible[0]
@@ -117,9 +123,9 @@ class Deployment:
     # -- knowledge ---------------------------------------------------------------------------------
     def knowledge(self, company: str) -> Any:
         if company not in self._knowledge:
-            from factorypilot.knowledge import KnowledgeStore, company_dir
+            from factorypilot.knowledge import KnowledgeStore
 
-            if not company_dir(company, self.home).exists():
+            if not KnowledgeStore.exists(company, home=self.home):
                 raise ConfigError(f"company {company!r} has no documents yet",
                                   hint=f"add some with: factorypilot knowledge ingest DOCS --company {company}")
             self._knowledge[company] = KnowledgeStore.open(company, home=self.home)
@@ -177,6 +183,8 @@ async def open_deployment(targets: list[PilotTarget], *, home: Path, company: st
         stack.callback(dep.ledger.close)
         if company:
             dep.companies.add(company)
+            if not targets:  # --company alone: that company's documents are all there is to serve
+                dep.knowledge(company)
         for target in targets:
             spec, spec_path = resolve_spec(target.spec)
             endpoint, bindings = target.endpoint, target.bindings
