@@ -55,16 +55,17 @@ Pilot = Annotated[str | None, Field(default=None, description="pilot id (optiona
                                                            "파일럿 ID (하나뿐이면 생략)")]
 
 
-def build_server(dep: Deployment, *, http: bool = False, port: int = 0, lang: str = "en") -> MCPServer:
-    """An :class:`MCPServer` over ``dep``. ``http=True`` requires a bearer token on every request."""
+def build_server(dep: Deployment, *, http: bool = False, url: str = "http://127.0.0.1:8765/mcp",
+                 lang: str = "en") -> MCPServer:
+    """An :class:`MCPServer` over ``dep``. ``http=True`` requires a bearer token on every request; ``url`` is
+    where the server is reached (named in the protected-resource metadata)."""
     auth_kw: dict[str, Any] = {}
     if http:
         from mcp.server.auth.settings import AuthSettings
 
         assert dep.tokens is not None
-        base = f"http://127.0.0.1:{port}"
         auth_kw = {"token_verifier": TokenVerifier(dep.tokens),
-                   "auth": AuthSettings(issuer_url=base, resource_server_url=f"{base}/mcp",
+                   "auth": AuthSettings(issuer_url=url.removesuffix("/mcp"), resource_server_url=url,
                                         validate_token_resource=False)}
     server = MCPServer(name="factorypilot", instructions=_INSTRUCTIONS, log_level="WARNING", **auth_kw)
 
