@@ -13,6 +13,7 @@ import contextlib
 import json
 import logging
 import sqlite3
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,7 +23,7 @@ from factorypilot._sqlite import open_sqlite, storage_error
 from factorypilot.agents import AgentRuntime, Ledger
 from factorypilot.agents._external import external_runtime
 from factorypilot.connectors.base import BaseConnector
-from factorypilot.errors import ConfigError, SecurityError
+from factorypilot.errors import ConfigError, FactoryPilotError, SecurityError
 from factorypilot.mcp._identity import Caller
 from factorypilot.mcp._tokens import TokenStore
 from factorypilot.pilots.spec import PilotSpec
@@ -30,6 +31,9 @@ from factorypilot.pilots.spec import PilotSpec
 __all__ = ["Deployment", "PilotTarget", "ServedPilot"]
 
 log = logging.getLogger("factorypilot.mcp")
+
+_REFUSAL_QUIET_S = 60.0
+"""a refused token id is put on the ledger at most once per this many seconds (per reason)"""
 
 _PROPOSALS = """
 CREATE TABLE IF NOT EXISTS mcp_proposals (
@@ -74,6 +78,7 @@ class Deployment:
     tokens: TokenStore | None = None
     _db: sqlite3.Connection | None = None
     _knowledge: dict[str, Any] = field(default_factory=dict)
+    _refusals: dict[tuple[str, str], float] = field(default_factory=dict)
 
     # -- scoping -----------------------------------------------------------------------------------
     def pilot_for(self, caller: Caller, pilot: str | None) -> ServedPilot:
@@ -141,6 +146,24 @@ class Deployment:
         self.ledger.append("mcp-call", {"tool": tool, "client": caller.client, "token_id": caller.token_id,
                                         "transport": caller.transport, "company": caller.company, "pilot": pilot,
                                         "args": text[:500], "outcome": outcome[:300]})
+
+    def refused(self, token: str, error: FactoryPilotError) -> None:
+        """A request refused for its token: on the ledger when the token id is known (a revoked or stolen-id
+        token), at most once a minute per token id and reason; unknown or malformed tokens are only logged."""
+        if self.ledger is None or self.tokens is None:
+            return
+        token_id = self.tokens.known_id(token)
+        if token_id is None:
+            return
+        now = time.monotonic()
+        key = (token_id, error.message)
+        if now - self._refusals.get(key, -_REFUSAL_QUIET_S) < _REFUSAL_QUIET_S:
+            return
+        self._refusals[key] = now
+        info = self.tokens.get(token_id)
+        self.ledger.append("mcp-refused", {"token_id": token_id, "client": info.client if info else None,
+                                           "company": info.company if info else None, "transport": "http",
+                                           "reason": error.message[:300]})
 
     def record_proposal(self, request_id: str, pilot: ServedPilot, caller: Caller) -> None:
         assert self._db is not None

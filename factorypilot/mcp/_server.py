@@ -17,10 +17,10 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import ToolAnnotations
 from pydantic import Field
 
-from factorypilot.errors import FactoryPilotError
+from factorypilot.errors import AuthenticationError, FactoryPilotError
 from factorypilot.mcp import _act, _read
 from factorypilot.mcp._deployment import Deployment, ServedPilot
-from factorypilot.mcp._identity import Caller, TokenVerifier, caller_of
+from factorypilot.mcp._identity import Caller, TokenVerifier, access_token_of, caller_of
 from factorypilot.mcp._models import (
     ActionStatusResult,
     Alarms,
@@ -64,17 +64,14 @@ def build_server(dep: Deployment, *, http: bool = False, url: str = "http://127.
         from mcp.server.auth.settings import AuthSettings
 
         assert dep.tokens is not None
-        auth_kw = {"token_verifier": TokenVerifier(dep.tokens),
+        auth_kw = {"token_verifier": TokenVerifier(dep.tokens, dep.refused),
                    "auth": AuthSettings(issuer_url=url.removesuffix("/mcp"), resource_server_url=url,
                                         validate_token_resource=False)}
     server = MCPServer(name="factorypilot", instructions=_INSTRUCTIONS, log_level="WARNING", **auth_kw)
 
     async def call(ctx: Context, tool: str, args: dict[str, Any], fn: Callable[[Caller], Awaitable[T]],
                    pilot: str | None = None) -> T:
-        try:
-            caller = caller_of(ctx, dep.tokens)
-        except FactoryPilotError as exc:
-            raise ToolError(str(exc)) from exc
+        caller = _caller(ctx, dep)
         try:
             result = await fn(caller)
         except FactoryPilotError as exc:
@@ -189,27 +186,45 @@ def build_server(dep: Deployment, *, http: bool = False, url: str = "http://127.
     return server
 
 
+def _caller(ctx: Context, dep: Deployment) -> Caller:
+    """The caller, or a tool error; a token revoked since the HTTP layer checked it is refused (and recorded)."""
+    try:
+        return caller_of(ctx, dep.tokens)
+    except AuthenticationError as exc:
+        access = access_token_of(ctx)
+        if access is not None:
+            dep.refused(access.token, exc)
+        raise ToolError(str(exc)) from exc
+    except FactoryPilotError as exc:
+        raise ToolError(str(exc)) from exc
+
+
 def _resources(server: MCPServer, dep: Deployment) -> None:
-    def pilot_of(ctx: Context, pilot: str) -> ServedPilot:
+    def pilot_of(ctx: Context, pilot: str, what: str) -> ServedPilot:
+        """The pilot a resource names, for this caller; the read is on the ledger like a tool call."""
+        caller = _caller(ctx, dep)
         try:
-            return dep.pilot_for(caller_of(ctx, dep.tokens), pilot)
+            p = dep.pilot_for(caller, pilot)
         except FactoryPilotError as exc:
+            dep.audit(caller, f"resource:{what}", {"pilot": pilot}, f"error: {exc.message}", pilot)
             raise ToolError(str(exc)) from exc
+        dep.audit(caller, f"resource:{what}", {"pilot": pilot}, "ok", p.id)
+        return p
 
     @server.resource("factorypilot://pilots/{pilot}/spec", mime_type="application/yaml",
                      description="The pilot spec (read-only). / 파일럿 명세 (읽기 전용).")
     def pilot_spec(pilot: str, ctx: Context) -> str:
-        return pilot_of(ctx, pilot).spec_path.read_text(encoding="utf-8")
+        return pilot_of(ctx, pilot, "spec").spec_path.read_text(encoding="utf-8")
 
     @server.resource("factorypilot://pilots/{pilot}/policy", mime_type="application/json",
                      description="The pilot's safety policy (read-only). / 안전 정책 (읽기 전용).")
     def pilot_policy(pilot: str, ctx: Context) -> str:
-        return pilot_of(ctx, pilot).spec.policy.model_dump_json(indent=1)
+        return pilot_of(ctx, pilot, "policy").spec.policy.model_dump_json(indent=1)
 
     @server.resource("factorypilot://pilots/{pilot}/evaluation", mime_type="application/json",
                      description="The latest evaluation report. / 최신 평가 보고서.")
     def pilot_evaluation(pilot: str, ctx: Context) -> str:
-        p = pilot_of(ctx, pilot)
+        p = pilot_of(ctx, pilot, "evaluation")
         reports = sorted((dep.home / "reports" / p.id).glob("*/*.json"))
         if not reports:
             return json.dumps({"report": None, "hint": f"run: factorypilot eval {p.id}"})

@@ -164,12 +164,17 @@ async def test_tokens_scope_company_and_revocation(server: tuple[str, Path], pla
     token_id = read_a.split("_")[1]
     revoked = cli(home, "mcp", "token", "revoke", token_id)
     assert revoked.returncode == 0, revoked.stderr
-    with pytest.raises(Exception):  # noqa: B017,PT011 - the revoked token gets 401 on its next request
-        async with _client(url, read_a) as client:
-            await client.list_tools()
+    for _ in range(2):
+        with pytest.raises(Exception):  # noqa: B017,PT011 - the revoked token gets 401 on its next request
+            async with _client(url, read_a) as client:
+                await client.list_tools()
 
     with Ledger(home / "ledger.sqlite") as ledger:
         calls = [r.payload for r in ledger.records(kind="mcp-call")]
+        refused = [r.payload for r in ledger.records(kind="mcp-refused")]
+    # the revoked token's attempt is on the ledger too (once: repeats within a minute are only logged)
+    assert [(r["token_id"], r["client"], r["company"]) for r in refused] == [(token_id, "desk-a", "firm-a")]
+    assert "revoked" in refused[0]["reason"]
     assert {(c["client"], c["transport"]) for c in calls} == {("desk-a", "http"), ("desk-b", "http"),
                                                               ("agent-a", "http")}
     assert all(c["token_id"] for c in calls)

@@ -86,6 +86,11 @@ async def test_resources_spec_policy_and_evaluation(tmp_path: Path, plant: Plant
                             .contents[0].text)  # type: ignore[union-attr]
         assert report["report"] is None
         assert "factorypilot eval" in report["hint"]
+        assert dep.ledger is not None
+        reads = [(r.payload["tool"], r.payload["pilot"], r.payload["client"]) for r in
+                 dep.ledger.records(kind="mcp-call")]
+        assert [t for t, _, _ in reads] == ["resource:spec", "resource:policy", "resource:evaluation"]
+        assert {(p, c.startswith("local:")) for _, p, c in reads} == {("mobility-cnc", True)}
 
 
 async def test_dry_run_policy_rehearses_on_the_simulator_before_the_plant(tmp_path: Path, plant: PlantHandle) -> None:
