@@ -139,3 +139,39 @@ async def test_list_alarms_shows_an_alarm_already_active_with_its_korean_text(tm
     assert alarm["message"] == {"kind": "untrusted-data", "truncated": False,
                                 "text": "주축 진동 과다 (코드 2101) / Spindle vibration too high (code 2101)"}
     assert alarm["source"] == plant.node_id("alarm_active")
+
+
+async def test_guard_refuses_a_big_step_and_an_interlock_as_it_does_for_the_agent(tmp_path: Path) -> None:
+    """The pilot's own step limit and interlock, on a plant whose door we can open (the in-memory connector)."""
+    from factorypilot.connectors.memory import InMemoryConnector
+
+    spec_dir = tmp_path / "pilot"
+    shutil.copytree(reference_pilots()["mobility"].parent, spec_dir)
+    spec_file = spec_dir / "pilot.yaml"
+    data = yaml.safe_load(spec_file.read_text(encoding="utf-8"))
+    kinds = {"door_open": "boolean", "machine_state": "string"}
+    values: dict[str, Any] = {"spindle_vibration": 2.0, "feed_override": 100.0, "spindle_temperature": 40.0,
+                              "tool_wear": 10.0, "door_open": False, "machine_state": "RUN"}
+    data["connector"] = {"type": "memory", "config": {
+        "tags": [{"id": f"mem.{r}", "name": r, "data_type": kinds.get(r, "float"), "writable": r == "feed_override"}
+                 for r in values],
+        "values": {f"mem.{r}": v for r, v in values.items()}}}
+    data["bindings"] = {r: f"mem.{r}" for r in values}
+    spec_file.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    async with open_deployment([PilotTarget(str(spec_file))], home=tmp_path / "home",
+                               stdio_propose=["mobility-cnc"]) as dep, Client(build_server(dep)) as client:
+        plant = dep.pilots["mobility-cnc"].connector
+        assert isinstance(plant, InMemoryConnector)
+        step = await _call(client, "propose_action", {"target": "feed_override", "value": 70, "reason": "big cut"})
+        assert step["status"] == "refused"
+        assert step["reasons"] == ["change -30 from 100 exceeds max step 20"]
+        plant.set_value("mem.door_open", True)
+        door = await _call(client, "propose_action", {"target": "feed_override", "value": 95, "reason": "small"})
+        assert door["status"] == "refused"
+        assert any("interlock 'door-open-while-running' active" in r for r in door["reasons"]), door["reasons"]
+        plant.set_value("mem.door_open", False)
+        ok = await _call(client, "propose_action", {"target": "feed_override", "value": 95, "reason": "small"})
+        assert ok["status"] == "pending_approval"
+        assert (await plant.read(["mem.feed_override"]))[0].value == 100.0  # nothing written before approval
+        assert dep.ledger is not None
+        assert len(dep.ledger.records(kind="refusal")) == 2
