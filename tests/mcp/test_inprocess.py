@@ -141,10 +141,8 @@ async def test_list_alarms_shows_an_alarm_already_active_with_its_korean_text(tm
     assert alarm["source"] == plant.node_id("alarm_active")
 
 
-async def test_guard_refuses_a_big_step_and_an_interlock_as_it_does_for_the_agent(tmp_path: Path) -> None:
-    """The pilot's own step limit and interlock, on a plant whose door we can open (the in-memory connector)."""
-    from factorypilot.connectors.memory import InMemoryConnector
-
+def _memory_pilot(tmp_path: Path) -> Path:
+    """The mobility spec on the in-memory connector (a plant whose values the test sets)."""
     spec_dir = tmp_path / "pilot"
     shutil.copytree(reference_pilots()["mobility"].parent, spec_dir)
     spec_file = spec_dir / "pilot.yaml"
@@ -158,6 +156,14 @@ async def test_guard_refuses_a_big_step_and_an_interlock_as_it_does_for_the_agen
         "values": {f"mem.{r}": v for r, v in values.items()}}}
     data["bindings"] = {r: f"mem.{r}" for r in values}
     spec_file.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return spec_file
+
+
+async def test_guard_refuses_a_big_step_and_an_interlock_as_it_does_for_the_agent(tmp_path: Path) -> None:
+    """The pilot's own step limit and interlock, on a plant whose door we can open (the in-memory connector)."""
+    from factorypilot.connectors.memory import InMemoryConnector
+
+    spec_file = _memory_pilot(tmp_path)
     async with open_deployment([PilotTarget(str(spec_file))], home=tmp_path / "home",
                                stdio_propose=["mobility-cnc"]) as dep, Client(build_server(dep)) as client:
         plant = dep.pilots["mobility-cnc"].connector
@@ -175,3 +181,32 @@ async def test_guard_refuses_a_big_step_and_an_interlock_as_it_does_for_the_agen
         assert (await plant.read(["mem.feed_override"]))[0].value == 100.0  # nothing written before approval
         assert dep.ledger is not None
         assert len(dep.ledger.records(kind="refusal")) == 2
+
+
+async def test_the_rate_limit_holds_however_many_proposals_wait(tmp_path: Path) -> None:
+    """Proposals pass the guard while nothing has run; approved together, the guard at act time (fresh values,
+    recent actions) stops the one over the policy's 6 changes an hour, and the next proposal is refused at once."""
+    from factorypilot.connectors.memory import InMemoryConnector
+
+    async with open_deployment([PilotTarget(str(_memory_pilot(tmp_path)))], home=tmp_path / "home",
+                               stdio_propose=["mobility-cnc"]) as dep, Client(build_server(dep)) as client:
+        plant = dep.pilots["mobility-cnc"].connector
+        assert isinstance(plant, InMemoryConnector)
+        rids = []
+        for i in range(7):  # each within 20 of the current 100: allowed, waiting
+            pending = await _call(client, "propose_action", {"target": "feed_override", "value": 99.0 - i,
+                                                             "reason": f"step {i}"})
+            assert pending["status"] == "pending_approval", pending
+            rids.append(pending["request_id"])
+        rt = dep.pilots["mobility-cnc"].runtime
+        for rid in rids:
+            rt.store.decide(rid, "approve", "김민수")
+        await _apply_once(dep)
+        statuses = [(await _call(client, "get_action_status", {"request_id": rid}))["status"] for rid in rids]
+        assert statuses == ["done"] * 6 + ["refused"]
+        assert (await plant.read(["mem.feed_override"]))[0].value == 94.0  # the 6th change, not the 7th
+        last = await _call(client, "get_action_status", {"request_id": rids[-1]})
+        assert "rate limit: 6 change(s) to 'mem.feed_override'" in last["actions"][0]["detail"]["text"], last
+        more = await _call(client, "propose_action", {"target": "feed_override", "value": 93.0, "reason": "again"})
+        assert more["status"] == "refused"
+        assert more["reasons"] == ["rate limit: 6 change(s) to 'mem.feed_override' in the last 3600s (max 6)"]
