@@ -137,13 +137,15 @@ def build_server(dep: Deployment, *, http: bool = False, url: str = "http://127.
         "Agent runs of the pilots this client may see, newest first. / 조회 가능한 파일럿의 에이전트 실행 목록."))
     async def list_runs(ctx: Context, status: Annotated[str | None, Field(
             description="running, waiting_approval, done, attention ... / 상태 필터")] = None,
-            limit: Annotated[int, Field(ge=1, le=200)] = 20, pilot: Pilot = None) -> RunList:
+            limit: Annotated[int, Field(ge=1, le=200, description="newest runs kept / 최대 실행 수")] = 20,
+            pilot: Pilot = None) -> RunList:
         return await call(ctx, "list_runs", {"status": status, "limit": limit},
                           lambda c: sync(_read.list_runs(dep, c, status, limit, pilot)), pilot)
 
     @server.tool(annotations=read_only, description=(
         "One run: status, approval, actions with read-back. / 실행 한 건: 상태, 승인, 조치와 확인 값."))
-    async def get_run(ctx: Context, run_id: Annotated[str, Field(min_length=1, max_length=200)]) -> RunInfo:
+    async def get_run(ctx: Context, run_id: Annotated[str, Field(min_length=1, max_length=200, description=(
+            "run id from list_runs or propose_action / 실행 ID"))]) -> RunInfo:
         return await call(ctx, "get_run", {"run_id": run_id}, lambda c: sync(_read.get_run(dep, c, run_id)))
 
     @server.tool(annotations=read_only, description=(
@@ -164,11 +166,12 @@ def build_server(dep: Deployment, *, http: bool = False, url: str = "http://127.
                                          description="role or tag id (write/method), topic (note) / 대상")],
             reason: Annotated[str, Field(min_length=1, max_length=500,
                                          description="why, shown to the approver / 사유 (승인자에게 표시)")],
-            kind: Annotated[Literal["write", "method", "note"], Field(description="write, method or note")] = "write",
+            kind: Annotated[Literal["write", "method", "note"], Field(
+                description="write, method or note / 쓰기, 메서드 호출 또는 메모")] = "write",
             value: Annotated[float | int | bool | str | None, Field(
                 description="value to write, or the note text / 쓸 값 또는 메모 내용")] = None,
-            args: Annotated[list[float | int | bool | str], Field(max_length=20,
-                                                                   description="method arguments")] | None = None,
+            args: Annotated[list[float | int | bool | str] | None, Field(
+                max_length=20, description="method arguments / 메서드 인자")] = None,
             pilot: Pilot = None) -> ProposalResult:
         return await call(ctx, "propose_action", {"kind": kind, "target": target, "value": value},
                           lambda c: _act.propose_action(dep, c, kind=kind, target=target, value=value,
@@ -177,7 +180,8 @@ def build_server(dep: Deployment, *, http: bool = False, url: str = "http://127.
     @server.tool(annotations=read_only, description=(
         "Status of a proposed action: pending_approval, approved, rejected, done (only after read-back), "
         "failed, unconfirmed or refused. / 제안한 조치의 상태 (done 은 확인 값을 읽은 뒤에만)."))
-    async def get_action_status(ctx: Context, request_id: Annotated[str, Field(min_length=1, max_length=200)]
+    async def get_action_status(ctx: Context, request_id: Annotated[str, Field(
+            min_length=1, max_length=200, description="request id from propose_action / 요청 ID")]
                                 ) -> ActionStatusResult:
         return await call(ctx, "get_action_status", {"request_id": request_id},
                           lambda c: sync(_act.action_status(dep, c, request_id)))

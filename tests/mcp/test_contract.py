@@ -42,6 +42,9 @@ async def test_no_tool_lets_a_client_approve(tmp_path: Path) -> None:
         props = set(tool["input"].get("properties", {}))
         assert not props & {"approved", "user_approved", "approved_by", "by", "decision"}, name
         assert any("\uac00" <= ch <= "\ud7a3" for ch in tool["description"]), f"{name}: no Korean description"
+        for prop, schema in tool["input"].get("properties", {}).items():
+            text = schema.get("description", "")
+            assert any("\uac00" <= ch <= "\ud7a3" for ch in text), f"{name}.{prop}: no Korean description"
 
 
 def test_tokens_hashed_scoped_and_revocable(tmp_path: Path) -> None:
