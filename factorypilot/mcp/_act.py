@@ -92,11 +92,13 @@ def action_status(dep: Deployment, caller: Caller, request_id: str) -> ActionSta
 
 
 async def apply_loop(dep: Deployment, period_s: float = 0.5) -> None:
-    """Apply decided MCP proposals when no pilot service owns the pilot (forever; cancel to stop)."""
+    """Apply decided MCP proposals, and continue those parked while the plant was unreachable, when no pilot
+    service owns the pilot (forever; cancel to stop)."""
+    parked: dict[str, dict[str, tuple[float, float]]] = {p: {} for p in dep.pilots}
     while True:
         for p in dep.pilots.values():
             try:
-                for out in await apply_decided(p.runtime, dep.is_proposal):
+                for out in await apply_decided(p.runtime, dep.is_proposal, parked[p.id]):
                     log.info("applied decision on %s: %s", out.run_id, out.status)
             except FactoryPilotError as exc:
                 log.warning("could not apply a decision for pilot %s: %s", p.id, exc)

@@ -88,8 +88,9 @@ class Deployment:
             what = ", ".join(sorted(c for c in self.companies if caller.sees(c)))
             raise ConfigError("this server serves no pilot to this client"
                               + (f", only the documents of {what}" if what else ""),
-                              hint="use search_documents" if what else
-                              "start it with --pilot NAME, or use a token of the company that owns the pilot")
+                              hint=("use search_documents / 문서 검색만 가능합니다" if what else
+                                    "start it with --pilot NAME, or use a token of the company that owns the pilot "
+                                    "/ 이 클라이언트에 제공되는 파일럿이 없습니다"))
         if pilot is None:
             if len(visible) == 1:
                 return visible[0]
@@ -123,6 +124,7 @@ class Deployment:
             how = (f"start the server with --allow-propose {pilot.id}" if caller.token is None else
                    f"ask for a token with: factorypilot mcp token create --company {pilot.company} "
                    f"--scope propose --pilot {pilot.id}")
+            how += " / 읽기 전용 권한입니다: 제안 권한은 파일럿마다 따로 줍니다"
             raise SecurityError(f"client {caller.client!r} has read-only access to pilot {pilot.id!r}", hint=how)
 
     # -- knowledge ---------------------------------------------------------------------------------
@@ -132,7 +134,8 @@ class Deployment:
 
             if not KnowledgeStore.exists(company, home=self.home):
                 raise ConfigError(f"company {company!r} has no documents yet",
-                                  hint=f"add some with: factorypilot knowledge ingest DOCS --company {company}")
+                                  hint=f"add some with: factorypilot knowledge ingest DOCS --company {company} "
+                                       "/ 문서를 먼저 넣으십시오")
             self._knowledge[company] = KnowledgeStore.open(company, home=self.home)
         return self._knowledge[company]
 

@@ -45,18 +45,20 @@ class Listen:
     def check(self) -> None:
         """Refuse clear-text tokens on the network and unusable certificates, before anything starts."""
         if (self.tls_cert is None) != (self.tls_key is None):
-            raise ConfigError("TLS needs both --tls-cert and --tls-key", hint="pass both PEM files, or neither")
+            raise ConfigError("TLS needs both --tls-cert and --tls-key",
+                              hint="pass both PEM files, or neither / 인증서와 개인 키를 함께 주십시오")
         if self.tls_cert is not None and self.tls_key is not None:
             try:
                 ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(self.tls_cert, self.tls_key)
             except (OSError, ssl.SSLError) as exc:
                 raise ConfigError(f"cannot use the TLS certificate and key: {exc}",
                                   where=f"{self.tls_cert}, {self.tls_key}",
-                                  hint="PEM files: the certificate chain and its unencrypted private key") from exc
+                                  hint="PEM files: the certificate chain and its unencrypted private key "
+                                       "/ PEM 인증서 체인과 암호화되지 않은 개인 키") from exc
         elif not _loopback(self.host):
             raise SecurityError(f"--host {self.host} without TLS would send bearer tokens in clear text",
                                 hint="add --tls-cert CERT.pem --tls-key KEY.pem, or keep --host 127.0.0.1 behind a "
-                                     "TLS reverse proxy")
+                                     "TLS reverse proxy / 토큰이 평문으로 전송되지 않도록 TLS 를 켜십시오")
 
 
 def _loopback(host: str) -> bool:

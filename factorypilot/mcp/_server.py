@@ -229,7 +229,7 @@ def _resources(server: MCPServer, dep: Deployment) -> None:
                      description="The latest evaluation report. / 최신 평가 보고서.")
     def pilot_evaluation(pilot: str, ctx: Context) -> str:
         p = pilot_of(ctx, pilot, "evaluation")
-        reports = sorted((dep.home / "reports" / p.id).glob("*/*.json"))
+        reports = sorted((dep.home / "reports" / p.id).glob("*/report.json"))  # <UTC time>/: newest last
         if not reports:
             return json.dumps({"report": None, "hint": f"run: factorypilot eval {p.id}"})
         return str(reports[-1].read_text(encoding="utf-8"))

@@ -86,10 +86,20 @@ async def test_resources_spec_policy_and_evaluation(tmp_path: Path, plant: Plant
                             .contents[0].text)  # type: ignore[union-attr]
         assert report["report"] is None
         assert "factorypilot eval" in report["hint"]
+        # after an evaluation (the one `factorypilot eval` writes), the resource is that report
+        from factorypilot.pilots.evaluate import aevaluate
+
+        evaluated = await aevaluate("mobility", scenarios=["temperature-spike-clears"], home=tmp_path,
+                                    knowledge=False, plots=False, lang="en")
+        latest = json.loads((await client.read_resource("factorypilot://pilots/mobility-cnc/evaluation"))
+                            .contents[0].text)  # type: ignore[union-attr]
+        assert latest == json.loads((evaluated.out_dir / "report.json").read_text(encoding="utf-8"))
+        assert [s["id"] for s in latest["scenarios"]] == ["temperature-spike-clears"]
         assert dep.ledger is not None
         reads = [(r.payload["tool"], r.payload["pilot"], r.payload["client"]) for r in
                  dep.ledger.records(kind="mcp-call")]
-        assert [t for t, _, _ in reads] == ["resource:spec", "resource:policy", "resource:evaluation"]
+        assert [t for t, _, _ in reads] == ["resource:spec", "resource:policy", "resource:evaluation",
+                                            "resource:evaluation"]
         assert {(p, c.startswith("local:")) for _, p, c in reads} == {("mobility-cnc", True)}
 
 
@@ -224,3 +234,36 @@ async def test_a_plant_string_comes_back_as_capped_data(tmp_path: Path) -> None:
         [state] = (await _call(client, "read_values", {"tags": ["machine_state"]}))["values"]
     assert state["value"] is None
     assert state["text"] == {"kind": "untrusted-data", "text": injected[:200], "truncated": True}
+
+
+async def test_an_approved_proposal_waits_out_a_plant_outage_then_runs_once(tmp_path: Path) -> None:
+    """No pilot service: the MCP server continues a run parked while the plant was unreachable (with back-off),
+    and the write still happens exactly once."""
+    from factorypilot.agents._external import apply_decided
+    from factorypilot.connectors.memory import InMemoryConnector
+
+    async with open_deployment([PilotTarget(str(_memory_pilot(tmp_path)))], home=tmp_path / "home",
+                               stdio_propose=["mobility-cnc"]) as dep, Client(build_server(dep)) as client:
+        plant = dep.pilots["mobility-cnc"].connector
+        assert isinstance(plant, InMemoryConnector)
+        rt = dep.pilots["mobility-cnc"].runtime
+        rid = (await _call(client, "propose_action", {"target": "feed_override", "value": 95,
+                                                      "reason": "before the outage"}))["request_id"]
+        rt.store.decide(rid, "approve", "김민수")
+        parked: dict[str, tuple[float, float]] = {}
+        with plant.outage():
+            [out] = await apply_decided(rt, dep.is_proposal, parked)
+            assert out.status == "waiting_for_plant"
+            assert (await _call(client, "get_action_status", {"request_id": rid}))["status"] == "waiting_for_plant"
+            assert parked[rid][1] == 1.0  # the next attempt is spaced: 1 s, doubling to 30 s
+            assert await apply_decided(rt, dep.is_proposal, parked) == []  # not due yet: nothing tried
+        assert plant.writes == []
+        parked[rid] = (0.0, parked[rid][1])  # due now (instead of waiting the second out)
+        [out] = await apply_decided(rt, dep.is_proposal, parked)
+        assert out.status == "done"
+        assert rid not in parked
+        status = await _call(client, "get_action_status", {"request_id": rid})
+        assert status["status"] == "done"
+        assert status["actions"][0]["read_back"] == 95
+        assert await apply_decided(rt, dep.is_proposal, parked) == []
+        assert plant.writes == [("mem.feed_override", 95)]
