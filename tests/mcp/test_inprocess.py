@@ -87,7 +87,7 @@ async def test_resources_spec_policy_and_evaluation(tmp_path: Path, plant: Plant
         assert report["report"] is None
         assert "factorypilot eval" in report["hint"]
         # after an evaluation (the one `factorypilot eval` writes), the resource is that report
-        from factorypilot.pilots.evaluate import aevaluate
+        from factorypilot.pilots.evaluation import aevaluate
 
         evaluated = await aevaluate("mobility", scenarios=["temperature-spike-clears"], home=tmp_path,
                                     knowledge=False, plots=False, lang="en")
