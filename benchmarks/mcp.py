@@ -4,8 +4,9 @@
     python benchmarks/mcp.py            # 200 calls per contender
     python benchmarks/mcp.py --quick    # 30 calls per contender
 
-The plant is the mobility simulator (OPC UA, in a thread of this process). ``read_values`` reads 100 tags: the
-pilot's bound signal tags repeated to 100 node ids in one request (the simulator has only a handful of tags).
+The plant is the mobility simulator with 8 lines (OPC UA, in a thread of this process; ``scale=8``, 120 tags).
+``read_values`` reads 100 distinct tags of it in one request (every line's signals, not the string states); the
+pilot is bound to the first line.
 ``propose_action`` proposes a small feed-override reduction (allowed, so each call runs the guard on fresh
 values and starts a run that stops at the approval step). Contenders:
 - direct: ``connector.read(ids)`` and ``agents._external.propose`` in this process — the baseline
@@ -93,8 +94,8 @@ async def run(plant: PlantHandle, n: int, tmp: Path,
     roles = {r: t for r, t in plant.roles().items() if r in spec["roles"]}
     bindings = tmp / "bindings.yaml"
     bindings.write_text(yaml.safe_dump(roles), encoding="utf-8")
-    signals = [t for r, t in roles.items() if r != "machine_state"]
-    ids = (signals * (100 // len(signals) + 1))[:100]
+    ids = [t for r, t in plant.roles().items() if not r.endswith("machine_state")][:100]  # 100 distinct tags
+    assert len(ids) == 100, len(ids)
     results: dict[str, tuple[list[float], list[float]]] = {}
 
     async with open_deployment([PilotTarget("mobility", endpoint=plant.endpoint, bindings=roles)],
@@ -171,7 +172,7 @@ def main() -> None:
     args = ap.parse_args()
     n = 30 if args.quick else args.n
     with tempfile.TemporaryDirectory() as d, running_plant(model="mobility", seed=3, realtime=True,
-                                                           tick_seconds=0.1) as plant:
+                                                           tick_seconds=0.1, scale=8) as plant:
         appends: list[float] = []
         results = asyncio.run(run(plant, n, Path(d), appends))
     table = Table(title=f"MCP tool-call latency, {n} calls each (ms; ratio = p50 / direct p50)")
