@@ -267,3 +267,13 @@ async def test_an_approved_proposal_waits_out_a_plant_outage_then_runs_once(tmp_
         assert status["actions"][0]["read_back"] == 95
         assert await apply_decided(rt, dep.is_proposal, parked) == []
         assert plant.writes == [("mem.feed_override", 95)]
+
+
+async def test_tag_descriptions_in_korean_with_lang_ko(tmp_path: Path) -> None:
+    async with open_deployment([PilotTarget(str(_memory_pilot(tmp_path)))], home=tmp_path / "home") as dep, \
+            Client(build_server(dep, lang="ko")) as client:
+        tags = {t["role"]: t for t in (await _call(client, "list_tags", {}))["tags"]}
+    spec = yaml.safe_load((tmp_path / "pilot" / "pilot.yaml").read_text(encoding="utf-8"))
+    assert tags["feed_override"]["name"]["text"] == spec["roles"]["feed_override"]["description"]["ko"]
+    assert tags["feed_override"]["writable"] is True
+    assert tags["door_open"]["writable"] is False
