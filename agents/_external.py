@@ -14,6 +14,7 @@ lease.
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -30,6 +31,8 @@ if TYPE_CHECKING:
     from factorypilot.agents.runtime import AgentRuntime, RunOutcome
 
 __all__ = ["ProposalGuard", "ProposalOutcome", "apply_decided", "external_runtime", "propose"]
+
+_BACKOFF_MAX_S = 30.0
 
 
 class ProposalGuard(Guard):
@@ -102,12 +105,16 @@ async def propose(rt: AgentRuntime, request: ActionRequest, *, proposer: dict[st
     return ProposalOutcome("refused", run_id, request, reasons or [f"run ended as {outcome.status}"], decision.rule)
 
 
-async def apply_decided(rt: AgentRuntime, only: Callable[[str], bool]) -> list[RunOutcome]:
-    """Apply decided approvals of this pilot's runs selected by ``only`` — if no other process owns the pilot.
+async def apply_decided(rt: AgentRuntime, only: Callable[[str], bool],
+                        parked: dict[str, tuple[float, float]] | None = None) -> list[RunOutcome]:
+    """Apply decided approvals of this pilot's runs selected by ``only``, and continue those of them parked as
+    ``waiting_for_plant`` (the plant was unreachable at act or verify time) — if no other process owns the pilot.
 
-    The pilot service holds the pilot's lease while it runs and applies decisions itself; then this does
-    nothing. Otherwise the lease is taken for the duration of the apply, so two processes never execute the
-    same decision (and the action table keeps each action exactly once even after a crash)."""
+    The pilot service holds the pilot's lease while it runs and does both itself; then this does nothing.
+    Otherwise the lease is taken for the duration, so two processes never execute the same decision (and the
+    action table keeps each action exactly once even after a crash: an issued action is read back, never
+    issued again). ``parked`` (run id → (next attempt, back-off), kept by the caller between calls) spaces
+    the retries of an unreachable plant: 1 s doubling to 30 s; None retries every parked run now."""
     def due() -> list[str]:
         out = []
         for row in rt.store.undecided_applied():
@@ -116,7 +123,13 @@ async def apply_decided(rt: AgentRuntime, only: Callable[[str], bool]) -> list[R
                 out.append(row.run_id)
         return out
 
-    if not due():
+    def waiting() -> list[str]:
+        now = time.monotonic()
+        return [r.run_id for r in rt.store.runs(status="waiting_for_plant", limit=1000)
+                if r.pilot == rt.config.name and only(r.run_id)
+                and (parked is None or parked.get(r.run_id, (0.0, 0.0))[0] <= now)]
+
+    if not due() and not waiting():
         return []
     lease = PilotLease(rt.home / "agent.sqlite", rt.config.name)
     try:
@@ -125,6 +138,16 @@ async def apply_decided(rt: AgentRuntime, only: Callable[[str], bool]) -> list[R
         lease.release()
         return []  # the pilot service owns the pilot and applies the decision
     try:
-        return [await rt._apply(run_id) for run_id in due()]
+        decided = due()
+        outcomes = [await rt._apply(run_id) for run_id in decided]
+        outcomes += [await rt.continue_run(run_id) for run_id in waiting() if run_id not in decided]
     finally:
         lease.release()
+    if parked is not None:
+        for out in outcomes:
+            if out.status == "waiting_for_plant":
+                backoff = min(parked.get(out.run_id, (0.0, 0.5))[1] * 2, _BACKOFF_MAX_S)
+                parked[out.run_id] = (time.monotonic() + backoff, backoff)
+            else:
+                parked.pop(out.run_id, None)
+    return outcomes

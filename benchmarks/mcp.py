@@ -4,14 +4,18 @@
     python benchmarks/mcp.py            # 200 calls per contender
     python benchmarks/mcp.py --quick    # 30 calls per contender
 
-The plant is the mobility simulator (OPC UA, in a thread of this process). ``read_values`` reads 100 tags: the
-pilot's bound signal tags repeated to 100 node ids in one request (the simulator has only a handful of tags).
+The plant is the mobility simulator with 8 lines (OPC UA, in a thread of this process; ``scale=8``, 120 tags).
+``read_values`` reads 100 distinct tags of it in one request (every line's signals, not the string states); the
+pilot is bound to the first line.
 ``propose_action`` proposes a small feed-override reduction (allowed, so each call runs the guard on fresh
 values and starts a run that stops at the approval step). Contenders:
 - direct: ``connector.read(ids)`` and ``agents._external.propose`` in this process — the baseline
+- in-process: the SDK client on its in-memory transport to the same server object in this process (the
+  protocol, typed results and the per-call ledger record, without a process boundary)
 - stdio: the SDK client talking to ``factorypilot mcp`` as a subprocess
 - http: the SDK client talking to ``factorypilot mcp --transport http`` with a bearer token
-Prints p50/p95 in ms and the ratio of each p50 to the direct p50.
+Prints p50/p95 in ms and the ratio of each p50 to the direct p50, and the time of one ledger append (the
+audit record every MCP call writes, fsync'd) on its own.
 """
 
 from __future__ import annotations
@@ -42,7 +46,7 @@ from rich.console import Console
 from rich.table import Table
 
 from factorypilot.agents._external import propose
-from factorypilot.mcp import PilotTarget, TokenStore, open_deployment
+from factorypilot.mcp import PilotTarget, TokenStore, build_server, open_deployment
 from factorypilot.pilots.runtime import reference_pilots
 from factorypilot.pilots.simulator import PlantHandle, running_plant
 from factorypilot.vocabulary import ActionRequest
@@ -84,17 +88,18 @@ def _env(home: Path) -> dict[str, str]:
     return env | {"FACTORYPILOT_HOME": str(home), "FACTORYPILOT_ALLOW_MODEL_REQUESTS": "false"}
 
 
-async def run(plant: PlantHandle, n: int, tmp: Path) -> dict[str, tuple[list[float], list[float]]]:
+async def run(plant: PlantHandle, n: int, tmp: Path,
+              appends: list[float]) -> dict[str, tuple[list[float], list[float]]]:
     spec = yaml.safe_load(reference_pilots()["mobility"].read_text(encoding="utf-8"))
     roles = {r: t for r, t in plant.roles().items() if r in spec["roles"]}
     bindings = tmp / "bindings.yaml"
     bindings.write_text(yaml.safe_dump(roles), encoding="utf-8")
-    signals = [t for r, t in roles.items() if r != "machine_state"]
-    ids = (signals * (100 // len(signals) + 1))[:100]
+    ids = [t for r, t in plant.roles().items() if not r.endswith("machine_state")][:100]  # 100 distinct tags
+    assert len(ids) == 100, len(ids)
     results: dict[str, tuple[list[float], list[float]]] = {}
 
     async with open_deployment([PilotTarget("mobility", endpoint=plant.endpoint, bindings=roles)],
-                               home=tmp / "direct") as dep:
+                               home=tmp / "direct", stdio_propose=["mobility-cnc"]) as dep:
         p = dep.pilots["mobility-cnc"]
 
         async def read(_: int) -> None:
@@ -106,6 +111,15 @@ async def run(plant: PlantHandle, n: int, tmp: Path) -> dict[str, tuple[list[flo
             assert out.status == "pending_approval", out.reasons
 
         results["direct (Python API)"] = (await _time(n, read), await _time(n, prop))
+        async with Client(build_server(dep)) as client:
+            results["MCP in-process (memory transport)"] = await _mcp_calls(client, ids, n)
+        ledger = dep.ledger
+        assert ledger is not None
+
+        async def append(i: int) -> None:
+            ledger.append("benchmark", {"tool": "read_values", "client": "bench", "i": i})
+
+        appends.extend(await _time(n, append))
 
     home = tmp / "stdio"
     params = StdioServerParameters(command=EXE, args=["mcp", "--pilot", "mobility", "--endpoint", plant.endpoint,
@@ -158,8 +172,9 @@ def main() -> None:
     args = ap.parse_args()
     n = 30 if args.quick else args.n
     with tempfile.TemporaryDirectory() as d, running_plant(model="mobility", seed=3, realtime=True,
-                                                           tick_seconds=0.1) as plant:
-        results = asyncio.run(run(plant, n, Path(d)))
+                                                           tick_seconds=0.1, scale=8) as plant:
+        appends: list[float] = []
+        results = asyncio.run(run(plant, n, Path(d), appends))
     table = Table(title=f"MCP tool-call latency, {n} calls each (ms; ratio = p50 / direct p50)")
     for col in ("contender", "read_values 100 tags p50", "p95", "ratio", "propose_action p50", "p95", "ratio"):
         table.add_column(col, justify="right")
@@ -168,7 +183,10 @@ def main() -> None:
         table.add_row(name, f"{statistics.median(reads):.1f}", f"{_pct(reads, 95):.1f}",
                       f"{statistics.median(reads) / base_r:.2f}x", f"{statistics.median(props):.1f}",
                       f"{_pct(props, 95):.1f}", f"{statistics.median(props) / base_p:.2f}x")
-    Console().print(table)
+    console = Console()
+    console.print(table)
+    console.print(f"one ledger append (the audit record of each MCP call): p50 {statistics.median(appends):.1f} ms, "
+                  f"p95 {_pct(appends, 95):.1f} ms")
 
 
 if __name__ == "__main__":

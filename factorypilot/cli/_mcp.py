@@ -48,7 +48,10 @@ def mcp(
                                        "pilot's id); alone, serves that company's documents only"),
     transport: str = typer.Option("stdio", "--transport", help="stdio (local assistant) or http (bearer tokens)"),
     port: int = typer.Option(8765, "--port", min=1, max=65535, help="HTTP port (127.0.0.1)"),
-    host: str = typer.Option("127.0.0.1", "--host", help="HTTP interface to listen on"),
+    host: str = typer.Option("127.0.0.1", "--host", help="HTTP interface to listen on (beyond 127.0.0.1 only "
+                             "with --tls-cert/--tls-key)"),
+    tls_cert: Path | None = typer.Option(None, "--tls-cert", help="HTTP: TLS certificate chain (PEM); serves https"),
+    tls_key: Path | None = typer.Option(None, "--tls-key", help="HTTP: the certificate's private key (PEM)"),
     endpoint: list[str] = typer.Option([], "--endpoint", help="OPC-UA endpoint of the n-th --pilot"),
     bindings: list[Path] = typer.Option([], "--bindings", help="role→tag YAML of the n-th --pilot"),
     simulate: bool = typer.Option(False, "--simulate", help="start the simulator of every pilot without --endpoint"),
@@ -60,10 +63,12 @@ def mcp(
 
     Example:  factorypilot mcp --pilot mobility --simulate
     Example:  factorypilot mcp --pilot mobility --company acme --transport http --port 8765
+    Example:  factorypilot mcp --pilot mobility --company acme --transport http --host 0.0.0.0 \
+                  --tls-cert cert.pem --tls-key key.pem
     """
     if ctx.invoked_subcommand is not None:
         return
-    from factorypilot.mcp import PilotTarget, serve
+    from factorypilot.mcp import Listen, PilotTarget, serve
 
     if transport not in ("stdio", "http"):
         raise ConfigError(f"unknown transport {transport!r}", hint="use --transport stdio or --transport http")
@@ -78,13 +83,16 @@ def mcp(
         targets.append(PilotTarget(spec=spec, endpoint=endpoint[i] if i < len(endpoint) else None,
                                    bindings=_bindings(bindings[i]) if i < len(bindings) else None,
                                    simulate=simulate, company=firm or None))
+    listen = Listen(host=host, port=port, tls_cert=tls_cert, tls_key=tls_key)
+    if transport == "http":
+        listen.check()
     _stderr_logging()
     if transport == "http":
-        err.print(f"factorypilot MCP server on http://{host}:{port}/mcp — bearer token required "
+        err.print(f"factorypilot MCP server on {listen.url} — bearer token required "
                   f"(factorypilot mcp token create) / 베어러 토큰 필요")
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve(targets, home=get_settings().home, company=company,
-                          transport="http" if transport == "http" else "stdio", host=host, port=port,
+                          transport="http" if transport == "http" else "stdio", listen=listen,
                           allow_propose=allow_propose, lang=lang))
 
 

@@ -10,9 +10,9 @@ Built on the official ``mcp`` SDK. Proposals go through the pilot's own safety g
 
 from factorypilot.mcp._deployment import Deployment, PilotTarget, open_deployment
 from factorypilot.mcp._identity import Caller, TokenVerifier
-from factorypilot.mcp._serve import serve
+from factorypilot.mcp._serve import Listen, serve
 from factorypilot.mcp._server import TOOL_NAMES, build_server
 from factorypilot.mcp._tokens import TokenInfo, TokenStore
 
-__all__ = ["TOOL_NAMES", "Caller", "Deployment", "PilotTarget", "TokenInfo", "TokenStore", "TokenVerifier",
+__all__ = ["TOOL_NAMES", "Caller", "Deployment", "Listen", "PilotTarget", "TokenInfo", "TokenStore", "TokenVerifier",
            "build_server", "open_deployment", "serve"]

@@ -10,7 +10,7 @@ from typing import Any
 
 from factorypilot.agents._external import apply_decided, propose
 from factorypilot.errors import ConfigError, FactoryPilotError
-from factorypilot.mcp._deployment import Deployment
+from factorypilot.mcp._deployment import Deployment, ServedPilot
 from factorypilot.mcp._identity import Caller
 from factorypilot.mcp._models import ActionStatusResult, ProposalResult
 from factorypilot.mcp._read import run_actions
@@ -32,7 +32,8 @@ async def propose_action(dep: Deployment, caller: Caller, *, kind: str, target: 
         raise ConfigError("a proposal needs a reason (it is shown to the person who approves)",
                           hint="say why, e.g. 'spindle vibration 4.1 mm/s, reduce cutting load'")
     request = ActionRequest(kind=ActionKind(kind), target=target, value=value, args=tuple(args),
-                            reason=reason[:500], requested_by=f"mcp:{caller.client}"
+                            expect=_confirm(p, target) if kind == "method" else {}, reason=reason[:500],
+                            requested_by=f"mcp:{caller.client}"
                             + (f" (token {caller.token_id})" if caller.token_id else ""))
     proposer = {"client": caller.client, "token_id": caller.token_id, "transport": caller.transport,
                 "company": p.company}
@@ -45,6 +46,18 @@ async def propose_action(dep: Deployment, caller: Caller, *, kind: str, target: 
                               approve_with=f"factorypilot runs approve {outcome.request_id} --by NAME")
     return ProposalResult(status="refused", request_id=None, pilot=p.id, target=outcome.request.target,
                           reasons=outcome.reasons)
+
+
+def _confirm(p: ServedPilot, target: str) -> dict[str, Scalar]:
+    """The read-back that says a method worked: its role's ``confirm`` (as the agent's playbooks use it), on the
+    plant's tag ids. The client cannot say what "done" means; a method without ``confirm`` (or with a confirm role
+    this plant does not have) ends ``unconfirmed``, never ``done`` on half a check."""
+    roles = p.runtime.config.roles
+    role = target if target in p.spec.roles else next((r for r, t in roles.items() if t == target), None)
+    spec = p.spec.roles.get(role) if role is not None else None
+    if spec is None or spec.kind != "method" or not set(spec.confirm) <= set(roles):
+        return {}
+    return {roles[k]: v for k, v in spec.confirm.items()}
 
 
 def action_status(dep: Deployment, caller: Caller, request_id: str) -> ActionStatusResult:
@@ -79,11 +92,13 @@ def action_status(dep: Deployment, caller: Caller, request_id: str) -> ActionSta
 
 
 async def apply_loop(dep: Deployment, period_s: float = 0.5) -> None:
-    """Apply decided MCP proposals when no pilot service owns the pilot (forever; cancel to stop)."""
+    """Apply decided MCP proposals, and continue those parked while the plant was unreachable, when no pilot
+    service owns the pilot (forever; cancel to stop)."""
+    parked: dict[str, dict[str, tuple[float, float]]] = {p: {} for p in dep.pilots}
     while True:
         for p in dep.pilots.values():
             try:
-                for out in await apply_decided(p.runtime, dep.is_proposal):
+                for out in await apply_decided(p.runtime, dep.is_proposal, parked[p.id]):
                     log.info("applied decision on %s: %s", out.run_id, out.status)
             except FactoryPilotError as exc:
                 log.warning("could not apply a decision for pilot %s: %s", p.id, exc)

@@ -13,6 +13,7 @@ import contextlib
 import json
 import logging
 import sqlite3
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,7 +23,7 @@ from factorypilot._sqlite import open_sqlite, storage_error
 from factorypilot.agents import AgentRuntime, Ledger
 from factorypilot.agents._external import external_runtime
 from factorypilot.connectors.base import BaseConnector
-from factorypilot.errors import ConfigError, SecurityError
+from factorypilot.errors import ConfigError, FactoryPilotError, SecurityError
 from factorypilot.mcp._identity import Caller
 from factorypilot.mcp._tokens import TokenStore
 from factorypilot.pilots.spec import PilotSpec
@@ -30,6 +31,9 @@ from factorypilot.pilots.spec import PilotSpec
 __all__ = ["Deployment", "PilotTarget", "ServedPilot"]
 
 log = logging.getLogger("factorypilot.mcp")
+
+_REFUSAL_QUIET_S = 60.0
+"""a refused token id is put on the ledger at most once per this many seconds (per reason)"""
 
 _PROPOSALS = """
 CREATE TABLE IF NOT EXISTS mcp_proposals (
@@ -74,11 +78,19 @@ class Deployment:
     tokens: TokenStore | None = None
     _db: sqlite3.Connection | None = None
     _knowledge: dict[str, Any] = field(default_factory=dict)
+    _refusals: dict[tuple[str, str], float] = field(default_factory=dict)
 
     # -- scoping -----------------------------------------------------------------------------------
     def pilot_for(self, caller: Caller, pilot: str | None) -> ServedPilot:
         """The pilot a call names (or the caller's only pilot); another company's pilot does not exist."""
         visible = [p for p in self.pilots.values() if caller.sees(p.company)]
+        if not visible:  # --company alone, or a token of a company that owns no pilot here
+            what = ", ".join(sorted(c for c in self.companies if caller.sees(c)))
+            raise ConfigError("this server serves no pilot to this client"
+                              + (f", only the documents of {what}" if what else ""),
+                              hint=("use search_documents / 문서 검색만 가능합니다" if what else
+                                    "start it with --pilot NAME, or use a token of the company that owns the pilot "
+                                    "/ 이 클라이언트에 제공되는 파일럿이 없습니다"))
         if pilot is None:
             if len(visible) == 1:
                 return visible[0]
@@ -112,16 +124,18 @@ class Deployment:
             how = (f"start the server with --allow-propose {pilot.id}" if caller.token is None else
                    f"ask for a token with: factorypilot mcp token create --company {pilot.company} "
                    f"--scope propose --pilot {pilot.id}")
+            how += " / 읽기 전용 권한입니다: 제안 권한은 파일럿마다 따로 줍니다"
             raise SecurityError(f"client {caller.client!r} has read-only access to pilot {pilot.id!r}", hint=how)
 
     # -- knowledge ---------------------------------------------------------------------------------
     def knowledge(self, company: str) -> Any:
         if company not in self._knowledge:
-            from factorypilot.knowledge import KnowledgeStore, company_dir
+            from factorypilot.knowledge import KnowledgeStore
 
-            if not company_dir(company, self.home).exists():
+            if not KnowledgeStore.exists(company, home=self.home):
                 raise ConfigError(f"company {company!r} has no documents yet",
-                                  hint=f"add some with: factorypilot knowledge ingest DOCS --company {company}")
+                                  hint=f"add some with: factorypilot knowledge ingest DOCS --company {company} "
+                                       "/ 문서를 먼저 넣으십시오")
             self._knowledge[company] = KnowledgeStore.open(company, home=self.home)
         return self._knowledge[company]
 
@@ -135,6 +149,24 @@ class Deployment:
         self.ledger.append("mcp-call", {"tool": tool, "client": caller.client, "token_id": caller.token_id,
                                         "transport": caller.transport, "company": caller.company, "pilot": pilot,
                                         "args": text[:500], "outcome": outcome[:300]})
+
+    def refused(self, token: str, error: FactoryPilotError) -> None:
+        """A request refused for its token: on the ledger when the token id is known (a revoked or stolen-id
+        token), at most once a minute per token id and reason; unknown or malformed tokens are only logged."""
+        if self.ledger is None or self.tokens is None:
+            return
+        token_id = self.tokens.known_id(token)
+        if token_id is None:
+            return
+        now = time.monotonic()
+        key = (token_id, error.message)
+        if now - self._refusals.get(key, -_REFUSAL_QUIET_S) < _REFUSAL_QUIET_S:
+            return
+        self._refusals[key] = now
+        info = self.tokens.get(token_id)
+        self.ledger.append("mcp-refused", {"token_id": token_id, "client": info.client if info else None,
+                                           "company": info.company if info else None, "transport": "http",
+                                           "reason": error.message[:300]})
 
     def record_proposal(self, request_id: str, pilot: ServedPilot, caller: Caller) -> None:
         assert self._db is not None
@@ -177,6 +209,8 @@ async def open_deployment(targets: list[PilotTarget], *, home: Path, company: st
         stack.callback(dep.ledger.close)
         if company:
             dep.companies.add(company)
+            if not targets:  # --company alone: that company's documents are all there is to serve
+                dep.knowledge(company)
         for target in targets:
             spec, spec_path = resolve_spec(target.spec)
             endpoint, bindings = target.endpoint, target.bindings

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import getpass
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +18,7 @@ from mcp.server.auth.provider import AccessToken
 from factorypilot.errors import AuthenticationError
 from factorypilot.mcp._tokens import TokenInfo, TokenStore
 
-__all__ = ["Caller", "TokenVerifier", "caller_of"]
+__all__ = ["Caller", "TokenVerifier", "access_token_of", "caller_of"]
 
 log = logging.getLogger("factorypilot.mcp")
 
@@ -42,27 +43,45 @@ class Caller:
 
 
 class TokenVerifier:
-    """The SDK's ``TokenVerifier`` protocol over :class:`TokenStore` (hashed, revocable tokens)."""
+    """The SDK's ``TokenVerifier`` protocol over :class:`TokenStore` (hashed, revocable tokens).
 
-    def __init__(self, store: TokenStore) -> None:
+    ``on_refused(token, error)`` hears every refusal (the deployment puts those of known token ids on the ledger).
+    """
+
+    def __init__(self, store: TokenStore,
+                 on_refused: Callable[[str, AuthenticationError], None] | None = None) -> None:
         self.store = store
+        self.on_refused = on_refused
 
     async def verify_token(self, token: str) -> AccessToken | None:
         try:
             info = self.store.verify(token)
         except AuthenticationError as exc:
             log.info("MCP request refused: %s", exc.message)
+            if self.on_refused is not None:
+                self.on_refused(token, exc)
             return None
         scopes = ["read", "propose"] if info.scope == "propose" else ["read"]
         return AccessToken(token=token, client_id=info.client, scopes=scopes, subject=info.token_id,
                            claims={"token_id": info.token_id})
 
 
+def _http_request(ctx: Any) -> Any:
+    return getattr(ctx.request_context, "request", None)
+
+
+def access_token_of(ctx: Any) -> AccessToken | None:
+    """The bearer token the SDK's middleware verified for this HTTP request (None over stdio)."""
+    request = _http_request(ctx)
+    user = request.scope.get("user") if request is not None and hasattr(request, "scope") else None
+    access = getattr(user, "access_token", None)
+    return access if isinstance(access, AccessToken) else None
+
+
 def caller_of(ctx: Any, store: TokenStore | None) -> Caller:
     """The caller of the current tool call (``ctx`` is the SDK's ``Context``)."""
-    request = getattr(ctx.request_context, "request", None)
-    user = request.scope.get("user") if request is not None and hasattr(request, "scope") else None
-    access: AccessToken | None = getattr(user, "access_token", None)
+    request = _http_request(ctx)
+    access = access_token_of(ctx)
     if access is None:
         if request is not None:  # an HTTP request that reached a tool without a token: never serve it
             raise AuthenticationError("an HTTP request without a bearer token reached a tool",

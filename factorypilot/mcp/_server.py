@@ -17,10 +17,10 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import ToolAnnotations
 from pydantic import Field
 
-from factorypilot.errors import FactoryPilotError
+from factorypilot.errors import AuthenticationError, FactoryPilotError
 from factorypilot.mcp import _act, _read
 from factorypilot.mcp._deployment import Deployment, ServedPilot
-from factorypilot.mcp._identity import Caller, TokenVerifier, caller_of
+from factorypilot.mcp._identity import Caller, TokenVerifier, access_token_of, caller_of
 from factorypilot.mcp._models import (
     ActionStatusResult,
     Alarms,
@@ -55,25 +55,23 @@ Pilot = Annotated[str | None, Field(default=None, description="pilot id (optiona
                                                            "파일럿 ID (하나뿐이면 생략)")]
 
 
-def build_server(dep: Deployment, *, http: bool = False, port: int = 0, lang: str = "en") -> MCPServer:
-    """An :class:`MCPServer` over ``dep``. ``http=True`` requires a bearer token on every request."""
+def build_server(dep: Deployment, *, http: bool = False, url: str = "http://127.0.0.1:8765/mcp",
+                 lang: str = "en") -> MCPServer:
+    """An :class:`MCPServer` over ``dep``. ``http=True`` requires a bearer token on every request; ``url`` is
+    where the server is reached (named in the protected-resource metadata)."""
     auth_kw: dict[str, Any] = {}
     if http:
         from mcp.server.auth.settings import AuthSettings
 
         assert dep.tokens is not None
-        base = f"http://127.0.0.1:{port}"
-        auth_kw = {"token_verifier": TokenVerifier(dep.tokens),
-                   "auth": AuthSettings(issuer_url=base, resource_server_url=f"{base}/mcp",
+        auth_kw = {"token_verifier": TokenVerifier(dep.tokens, dep.refused),
+                   "auth": AuthSettings(issuer_url=url.removesuffix("/mcp"), resource_server_url=url,
                                         validate_token_resource=False)}
     server = MCPServer(name="factorypilot", instructions=_INSTRUCTIONS, log_level="WARNING", **auth_kw)
 
     async def call(ctx: Context, tool: str, args: dict[str, Any], fn: Callable[[Caller], Awaitable[T]],
                    pilot: str | None = None) -> T:
-        try:
-            caller = caller_of(ctx, dep.tokens)
-        except FactoryPilotError as exc:
-            raise ToolError(str(exc)) from exc
+        caller = _caller(ctx, dep)
         try:
             result = await fn(caller)
         except FactoryPilotError as exc:
@@ -139,13 +137,15 @@ def build_server(dep: Deployment, *, http: bool = False, port: int = 0, lang: st
         "Agent runs of the pilots this client may see, newest first. / 조회 가능한 파일럿의 에이전트 실행 목록."))
     async def list_runs(ctx: Context, status: Annotated[str | None, Field(
             description="running, waiting_approval, done, attention ... / 상태 필터")] = None,
-            limit: Annotated[int, Field(ge=1, le=200)] = 20, pilot: Pilot = None) -> RunList:
+            limit: Annotated[int, Field(ge=1, le=200, description="newest runs kept / 최대 실행 수")] = 20,
+            pilot: Pilot = None) -> RunList:
         return await call(ctx, "list_runs", {"status": status, "limit": limit},
                           lambda c: sync(_read.list_runs(dep, c, status, limit, pilot)), pilot)
 
     @server.tool(annotations=read_only, description=(
         "One run: status, approval, actions with read-back. / 실행 한 건: 상태, 승인, 조치와 확인 값."))
-    async def get_run(ctx: Context, run_id: Annotated[str, Field(min_length=1, max_length=200)]) -> RunInfo:
+    async def get_run(ctx: Context, run_id: Annotated[str, Field(min_length=1, max_length=200, description=(
+            "run id from list_runs or propose_action / 실행 ID"))]) -> RunInfo:
         return await call(ctx, "get_run", {"run_id": run_id}, lambda c: sync(_read.get_run(dep, c, run_id)))
 
     @server.tool(annotations=read_only, description=(
@@ -166,11 +166,12 @@ def build_server(dep: Deployment, *, http: bool = False, port: int = 0, lang: st
                                          description="role or tag id (write/method), topic (note) / 대상")],
             reason: Annotated[str, Field(min_length=1, max_length=500,
                                          description="why, shown to the approver / 사유 (승인자에게 표시)")],
-            kind: Annotated[Literal["write", "method", "note"], Field(description="write, method or note")] = "write",
+            kind: Annotated[Literal["write", "method", "note"], Field(
+                description="write, method or note / 쓰기, 메서드 호출 또는 메모")] = "write",
             value: Annotated[float | int | bool | str | None, Field(
                 description="value to write, or the note text / 쓸 값 또는 메모 내용")] = None,
-            args: Annotated[list[float | int | bool | str], Field(max_length=20,
-                                                                   description="method arguments")] | None = None,
+            args: Annotated[list[float | int | bool | str] | None, Field(
+                max_length=20, description="method arguments / 메서드 인자")] = None,
             pilot: Pilot = None) -> ProposalResult:
         return await call(ctx, "propose_action", {"kind": kind, "target": target, "value": value},
                           lambda c: _act.propose_action(dep, c, kind=kind, target=target, value=value,
@@ -179,7 +180,8 @@ def build_server(dep: Deployment, *, http: bool = False, port: int = 0, lang: st
     @server.tool(annotations=read_only, description=(
         "Status of a proposed action: pending_approval, approved, rejected, done (only after read-back), "
         "failed, unconfirmed or refused. / 제안한 조치의 상태 (done 은 확인 값을 읽은 뒤에만)."))
-    async def get_action_status(ctx: Context, request_id: Annotated[str, Field(min_length=1, max_length=200)]
+    async def get_action_status(ctx: Context, request_id: Annotated[str, Field(
+            min_length=1, max_length=200, description="request id from propose_action / 요청 ID")]
                                 ) -> ActionStatusResult:
         return await call(ctx, "get_action_status", {"request_id": request_id},
                           lambda c: sync(_act.action_status(dep, c, request_id)))
@@ -188,28 +190,46 @@ def build_server(dep: Deployment, *, http: bool = False, port: int = 0, lang: st
     return server
 
 
+def _caller(ctx: Context, dep: Deployment) -> Caller:
+    """The caller, or a tool error; a token revoked since the HTTP layer checked it is refused (and recorded)."""
+    try:
+        return caller_of(ctx, dep.tokens)
+    except AuthenticationError as exc:
+        access = access_token_of(ctx)
+        if access is not None:
+            dep.refused(access.token, exc)
+        raise ToolError(str(exc)) from exc
+    except FactoryPilotError as exc:
+        raise ToolError(str(exc)) from exc
+
+
 def _resources(server: MCPServer, dep: Deployment) -> None:
-    def pilot_of(ctx: Context, pilot: str) -> ServedPilot:
+    def pilot_of(ctx: Context, pilot: str, what: str) -> ServedPilot:
+        """The pilot a resource names, for this caller; the read is on the ledger like a tool call."""
+        caller = _caller(ctx, dep)
         try:
-            return dep.pilot_for(caller_of(ctx, dep.tokens), pilot)
+            p = dep.pilot_for(caller, pilot)
         except FactoryPilotError as exc:
+            dep.audit(caller, f"resource:{what}", {"pilot": pilot}, f"error: {exc.message}", pilot)
             raise ToolError(str(exc)) from exc
+        dep.audit(caller, f"resource:{what}", {"pilot": pilot}, "ok", p.id)
+        return p
 
     @server.resource("factorypilot://pilots/{pilot}/spec", mime_type="application/yaml",
                      description="The pilot spec (read-only). / 파일럿 명세 (읽기 전용).")
     def pilot_spec(pilot: str, ctx: Context) -> str:
-        return pilot_of(ctx, pilot).spec_path.read_text(encoding="utf-8")
+        return pilot_of(ctx, pilot, "spec").spec_path.read_text(encoding="utf-8")
 
     @server.resource("factorypilot://pilots/{pilot}/policy", mime_type="application/json",
                      description="The pilot's safety policy (read-only). / 안전 정책 (읽기 전용).")
     def pilot_policy(pilot: str, ctx: Context) -> str:
-        return pilot_of(ctx, pilot).spec.policy.model_dump_json(indent=1)
+        return pilot_of(ctx, pilot, "policy").spec.policy.model_dump_json(indent=1)
 
     @server.resource("factorypilot://pilots/{pilot}/evaluation", mime_type="application/json",
                      description="The latest evaluation report. / 최신 평가 보고서.")
     def pilot_evaluation(pilot: str, ctx: Context) -> str:
-        p = pilot_of(ctx, pilot)
-        reports = sorted((dep.home / "reports" / p.id).glob("*/*.json"))
+        p = pilot_of(ctx, pilot, "evaluation")
+        reports = sorted((dep.home / "reports" / p.id).glob("*/report.json"))  # <UTC time>/: newest last
         if not reports:
             return json.dumps({"report": None, "hint": f"run: factorypilot eval {p.id}"})
         return str(reports[-1].read_text(encoding="utf-8"))

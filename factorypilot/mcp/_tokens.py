@@ -112,6 +112,11 @@ class TokenStore(SqliteFile):
         assert out is not None
         return out
 
+    def known_id(self, token: str) -> str | None:
+        """The id of a stored token that ``token`` names (whatever its secret), else None."""
+        token_id, sep, _ = token.removeprefix(_PREFIX).partition("_")
+        return token_id if token.startswith(_PREFIX) and sep and self.get(token_id) is not None else None
+
     def verify(self, token: str) -> TokenInfo:
         """The token's description, or :class:`AuthenticationError` (unknown, malformed or revoked)."""
         body = token.removeprefix(_PREFIX) if token.startswith(_PREFIX) else ""

@@ -19,13 +19,16 @@ SNAPSHOT = Path(__file__).with_name("tools.snapshot.json")
 async def _tools(tmp_path: Path) -> dict[str, Any]:
     async with Client(build_server(Deployment(home=tmp_path))) as client:
         tools = (await client.list_tools()).tools
-    return {t.name: {"input": t.input_schema, "description": t.description} for t in tools}
+    return {t.name: {"input": t.input_schema, "output": t.output_schema, "description": t.description}
+            for t in tools}
 
 
 async def test_tool_list_matches_the_snapshot(tmp_path: Path) -> None:
-    """Change the contract only on purpose: regenerate with FACTORYPILOT_UPDATE_SNAPSHOT=1 and review the diff."""
+    """Change the contract only on purpose: regenerate with FACTORYPILOT_UPDATE_SNAPSHOT=1 and review the diff.
+
+    Inputs and outputs: a client parses the structured results, so their shape is the contract too."""
     tools = await _tools(tmp_path)
-    current = {name: t["input"] for name, t in sorted(tools.items())}
+    current = {name: {"input": t["input"], "output": t["output"]} for name, t in sorted(tools.items())}
     if os.environ.get("FACTORYPILOT_UPDATE_SNAPSHOT") == "1":
         SNAPSHOT.write_text(json.dumps(current, indent=1, ensure_ascii=False, sort_keys=True) + "\n", encoding="utf-8")
     assert current == json.loads(SNAPSHOT.read_text(encoding="utf-8"))
@@ -39,6 +42,9 @@ async def test_no_tool_lets_a_client_approve(tmp_path: Path) -> None:
         props = set(tool["input"].get("properties", {}))
         assert not props & {"approved", "user_approved", "approved_by", "by", "decision"}, name
         assert any("\uac00" <= ch <= "\ud7a3" for ch in tool["description"]), f"{name}: no Korean description"
+        for prop, schema in tool["input"].get("properties", {}).items():
+            text = schema.get("description", "")
+            assert any("\uac00" <= ch <= "\ud7a3" for ch in text), f"{name}.{prop}: no Korean description"
 
 
 def test_tokens_hashed_scoped_and_revocable(tmp_path: Path) -> None:

@@ -147,3 +147,35 @@ async def test_stdio_is_read_only_unless_allowed(tmp_path: Path, plant: PlantHan
         assert "--allow-propose mobility-cnc" in str(result.content[0])
         assert (await _call(client, "list_runs", {}))["runs"] == []
         assert _feed_writes(plant) == writes_before
+
+
+async def test_company_alone_serves_its_documents_and_no_plant(tmp_path: Path) -> None:
+    """``factorypilot mcp --company ID`` without ``--pilot``: that company's documents, nothing of any plant."""
+    home = tmp_path / "home"
+    missing = cli(home, "mcp", "--company", "acme")  # no documents yet: refuses to start, says what to do
+    assert missing.returncode == 1
+    assert "company 'acme' has no documents yet" in missing.stderr
+    assert "factorypilot knowledge ingest DOCS --company acme" in missing.stderr
+    with KnowledgeStore.open("acme", home=home) as store:
+        store.ingest(reference_pilots()["mobility"].parent / "knowledge")
+    params = StdioServerParameters(command=EXE, args=["mcp", "--company", "acme"], env=env_for(home))
+    async with Client(params) as client:
+        docs = await _call(client, "search_documents", {"query": "주축 진동이 높을 때 이송 오버라이드 조치"})
+        assert (docs["company"], docs["answerable"]) == ("acme", True)
+        assert {h["citation"]["file"] for h in docs["hits"]} <= {"cnc-sop-m07.md", "cnc-sop-m07.ko.md"}
+        other = await client.call_tool("search_documents", {"query": "진동", "company": "firm-b"})
+        assert other.is_error
+        assert "no company 'firm-b' for this client" in str(other.content[0])
+        for tool, args in (("list_tags", {}), ("read_values", {"tags": ["feed_override"]}),
+                           ("propose_action", {"target": "feed_override", "value": 90, "reason": "x"})):
+            result = await client.call_tool(tool, args)
+            assert result.is_error, tool
+            assert "serves no pilot to this client, only the documents of acme" in str(result.content[0]), tool
+        assert (await _call(client, "list_runs", {}))["runs"] == []
+        assert (await _call(client, "verify_ledger", {}))["ok"]
+    with Ledger(home / "ledger.sqlite") as ledger:
+        outcomes = [(r.payload["tool"], r.payload["outcome"]) for r in ledger.records(kind="mcp-call")]
+    assert outcomes[:2] == [("search_documents", "ok"),
+                            ("search_documents", "error: no company 'firm-b' for this client")]
+    assert outcomes[2][0] == "list_tags"
+    assert outcomes[2][1].startswith("error: this server serves no pilot")
