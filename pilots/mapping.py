@@ -365,13 +365,13 @@ def resolve_answers(spec: PilotSpec, tags: Sequence[Tag], answers: Mapping[str, 
                     *, where: str = "answers", methods: Sequence[MethodInfo] = ()) -> dict[str, str]:
     """Turn answers (tag ids or names) into role → tag id; absent roles are left out. Unknown roles or
     tags raise ``ConfigError``."""
-    by_name: dict[str, str] = {}
+    by_name: dict[str, list[str]] = {}
     for t in tags:
-        for name in (t.id, t.name, *t.display_names.values()):
-            by_name.setdefault(name, t.id)
+        for name in dict.fromkeys((t.id, t.name, *t.display_names.values())):
+            by_name.setdefault(name, []).append(t.id)
     for m in methods:
-        for name in (m.id, m.name, *m.display):
-            by_name.setdefault(name, m.id)
+        for name in dict.fromkeys((m.id, m.name, *m.display)):
+            by_name.setdefault(name, []).append(m.id)
     out: dict[str, str] = {}
     for role, tag in answers.items():
         if role not in spec.roles:
@@ -382,5 +382,9 @@ def resolve_answers(spec: PilotSpec, tags: Sequence[Tag], answers: Mapping[str, 
         if tag not in by_name:
             raise ConfigError(f"role {role!r}: no tag {tag!r} on this plant", where=where,
                               hint="use a node id, browse name or display name from: factorypilot connect browse")
-        out[role] = by_name[tag]
+        ids = list(dict.fromkeys(by_name[tag]))
+        if len(ids) > 1 and tag not in ids:  # two robots both have an OVR_CMD: never pick one silently
+            raise ConfigError(f"role {role!r}: {tag!r} names {len(ids)} nodes: {', '.join(ids[:5])}", where=where,
+                              hint="give the node id of the one you mean")
+        out[role] = tag if tag in ids else ids[0]
     return out
