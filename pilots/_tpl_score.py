@@ -19,11 +19,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from factorypilot.pilots._tpl_lexicon import concepts
-from factorypilot.pilots._tpl_units import UnitMatch, compare_units
+from factorypilot.pilots._tpl_units import UnitMatch, compare_units, parse_unit
 from factorypilot.pilots.spec import RoleSpec
 from factorypilot.vocabulary import DataType, Scalar, Tag
 
-__all__ = ["RoleProfile", "Score", "TagFacts", "role_profile", "score_method", "score_pair"]
+__all__ = ["RoleProfile", "Score", "TagFacts", "argument_unit", "role_profile", "score_method", "score_pair"]
 
 _PLAIN = re.compile(r"[^0-9a-z\uac00-\ud7a3]+")
 # concepts that qualify a signal without changing what it is, and what they say about writability
@@ -210,11 +210,64 @@ def _values(s: Score, spec: RoleSpec, tag: Tag, samples: Sequence[Scalar]) -> No
 
 
 def score_method(profile: RoleProfile, name: str, display: Sequence[str], description: str,
-                 parts: Sequence[str] = ()) -> Score:
-    """How well a method (browse name, display names, description) fits a method role."""
+                 parts: Sequence[str] = (), inputs: Sequence[tuple[str, str, str]] = ()) -> Score:
+    """How well a method (browse name, display names, description, input arguments) fits a method role."""
     tag = Tag(id=name, name=name, description=description,
               display_names={str(i): d for i, d in enumerate(display)})
     s = Score(tag)
     found = _tag_concepts(tag, parts)
     _names(s, profile, found, {_plain(n) for n in [name, *display] if _plain(n)})
+    _arguments(s, profile.spec, inputs)
     return s
+
+
+# how a method argument's name or description gives its unit ("override in %", "Percent", "temp [°C]")
+_UNIT_TOKEN = re.compile(r"\[([^\]]+)\]|\(([^)]+)\)|(?:^|\s)in\s+(\S+)|(%|℃|°[cf]|rpm|mm/s|n·m)", re.I)
+_UNIT_WORDS = {"percent": "%", "percentage": "%", "pct": "%", "celsius": "°C", "degc": "°C", "seconds": "s",
+               "sec": "s", "rpm": "rpm"}
+
+
+def argument_unit(name: str, description: str) -> str | None:
+    """The unit a method argument's name or description states, or ``None``."""
+    for text in (description, name):
+        for m in _UNIT_TOKEN.finditer(text):
+            unit = next(g for g in m.groups() if g)
+            if parse_unit(unit) is not None:
+                return unit.strip()
+    for word in re.split(r"[^A-Za-z]+", re.sub(r"(?<=[a-z])(?=[A-Z])", " ", name)):
+        if word.lower() in _UNIT_WORDS:
+            return _UNIT_WORDS[word.lower()]
+    return None
+
+
+def _arguments(s: Score, spec: RoleSpec, inputs: Sequence[tuple[str, str, str]]) -> None:
+    """The method's input arguments against the arguments the role's call passes (when the role says)."""
+    if spec.arguments is None:
+        return
+    want, have = spec.arguments, list(inputs)
+    if len(want) != len(have):
+        names = ", ".join(a[0] for a in have) or "none"
+        s.conflict(-0.6, f"takes {len(have)} argument(s) ({names}), the role passes {len(want)}")
+        return
+    if not want:
+        s.add(0.1, "takes no arguments, as the role")
+        return
+    numeric = {DataType.FLOAT.value, DataType.INTEGER.value}
+    for arg, (name, dtype, description) in zip(want, have, strict=True):
+        if dtype == arg.data_type.value:
+            s.add(0.05, f"argument {name}: {dtype}")
+        elif dtype in numeric and arg.data_type.value in numeric:
+            s.add(-0.05, f"argument {name}: {dtype} vs {arg.data_type.value}")
+        else:
+            s.conflict(-0.6, f"argument {name} is {dtype}, the role passes {arg.data_type.value}")
+        if concepts(name) & (concepts(arg.name) | {c for t in _texts(arg.description) for c in concepts(t)}):
+            s.add(0.05, f"argument {name} named like {arg.name}")
+        if arg.unit:
+            unit = argument_unit(name, description)
+            match = compare_units(arg.unit, unit)
+            if match.kind == "mismatch":
+                s.conflict(-0.5, f"argument {name}: {match.reason}")
+            elif match.kind in ("same", "convertible"):
+                s.add(0.05, f"argument {name}: {match.reason}")
+            else:
+                s.missing.append(f"argument {name}: no unit stated")

@@ -127,7 +127,7 @@ class MethodInfo:
     path: tuple[str, ...]
     display: tuple[str, ...] = ()
     description: str = ""
-    inputs: tuple[tuple[str, str], ...] = ()
+    inputs: tuple[tuple[str, str, str], ...] = ()   # (name, data type, description) of each input argument
 
 
 @dataclass
@@ -195,7 +195,7 @@ def _score_all(spec: PilotSpec, tags: Sequence[Tag], samples: Mapping[str, Seque
         if prof.spec.kind == "method":
             out[role] = []
             for m in facts.methods:
-                s = score_method(prof, m.name, m.display, m.description, layout.parts.get(m.id, []))
+                s = score_method(prof, m.name, m.display, m.description, layout.parts.get(m.id, []), m.inputs)
                 s.tag = Tag(id=m.id, name=m.name, display_names={"ko": m.display[0]} if m.display else {},
                             description=m.description)
                 out[role].append(s)

@@ -168,3 +168,36 @@ def test_mapping_is_stable_while_a_fault_is_active(plant_b: Browsed) -> None:
         assert {r: (m.tag_id, m.confidence) for r, m in fault.roles.items()} == \
                {r: (m.tag_id, m.confidence) for r, m in calm.roles.items()}
     assert fault.roles["fault_code"].confidence == "high"
+
+
+def test_method_arguments_are_evidence(plant_a: Browsed) -> None:
+    """InputArguments (count, data type, the unit a name/description states) count for and against a method:
+    a fault reset that passes nothing never lands on the override setter, and a setter role that passes a
+    percentage finds SetOvr(Percent: 'override in %') — but not when the role passes rpm."""
+    from factorypilot.pilots.spec import ArgumentSpec, RoleSpec
+
+    tags, values, facts, _ = plant_a
+    set_ovr = next(m for m in facts.methods if m.name == "SetOvr")
+    assert set_ovr.inputs == (("Percent", "float", "override in %"),)  # browsed from node-opcua
+    spec = resolve_spec("robotics")[0]
+
+    def with_setter(unit: str) -> Any:
+        setter = RoleSpec(kind="method", description={"en": "Set the speed override", "ko": "오버라이드 설정"},
+                          required=False, aliases=["SetOverride"],
+                          arguments=[ArgumentSpec(name="override", data_type="float", unit=unit)])
+        return spec.model_copy(update={"roles": {**spec.roles, "set_speed_override": setter}})
+
+    prop = propose_mapping(with_setter("%"), tags, values, equipment="RB01", facts=facts)
+    setter = prop.roles["set_speed_override"]
+    assert setter.tag_id == set_ovr.id
+    assert not setter.conflicts
+    assert any("argument Percent: unit % " in r for r in setter.reasons), setter.reasons
+    reset = prop.roles["reset_fault"]
+    assert reset.tag_id == "ns=2;i=1090"
+    assert any("takes no arguments" in r for r in reset.reasons)
+    on_setter = [c for c in reset.candidates if c.tag_id == set_ovr.id]
+    assert all(any("takes 1 argument(s) (Percent), the role passes 0" in r for r in c.reasons) for c in on_setter)
+    wrong_unit = propose_mapping(with_setter("rpm"), tags, values, equipment="RB01", facts=facts)
+    rm = wrong_unit.roles["set_speed_override"]
+    assert (rm.tag_id, rm.confidence) == (set_ovr.id, "low")
+    assert any("argument Percent: unit % is ratio" in c for c in rm.conflicts), rm.conflicts
