@@ -18,9 +18,14 @@ from factorypilot.vocabulary import Tag
 
 __all__ = ["Layout", "layout_of"]
 
-_COMPONENT_TYPE = re.compile(r"axis|joint|component|motor|drive|sensor|gear|spindle", re.I)
+# component sub-objects by type definition, incl. OPC 40010 (AxisType, PowerTrainType, MotorType, GearType) and
+# OPC 40001 (MachineIdentificationType, MachineryItemState_StateMachineType, ...)
+_COMPONENT_TYPE = re.compile(r"axis|joint|component|motor|drive|sensor|gear|spindle|powertrain|identification|"
+                             r"statemachine|operationmode|monitoring|taskcontrol", re.I)
 _COMPONENT_NAME = re.compile(
-    r"^(axes|axis[ _-]?\d*|joints?[ _-]?\d*|j\d{1,2}|a\d{1,2}|motors?|drives?|sensors?|status|params?|parameters|"
+    r"^(axes|axis[ _-]?\d*|joints?[ _-]?\d*|j\d{1,2}|a\d{1,2}|motors?[ _-]?\d*|drives?|sensors?|status|params?|"
+    r"parameters|parameterset|methodset|identification|powertrains?[ _-]?\d*|gears?[ _-]?\d*|"
+    r"machineryitemstate|machineryoperationmode|monitoring|additionalcomponents|taskcontrols|"
     r"data|alarms?|io|signals?|values|measurements?|\d{1,2}축|축|관절\d*|상태|알람|파라미터)$", re.I)
 
 
@@ -67,6 +72,13 @@ def _holder(path: list[str], types: Mapping[str, str]) -> tuple[str, list[str]]:
     return "/".join(path), parts
 
 
+def _levels(tag: Tag) -> list[str]:
+    """The object path of a tag; the browse joins levels below the sixth with '.' (deep OPC 40010 trees:
+    Robot/PowerTrains/PowerTrain2/Motor2/ParameterSet), split again so components can be recognised."""
+    levels = tag.asset.levels() if tag.asset else []
+    return [*levels[:5], *levels[5].split(".")] if len(levels) == 6 else levels
+
+
 def layout_of(tags: Sequence[Tag], object_types: Mapping[str, str] | None = None,
               method_paths: Mapping[str, Sequence[str]] | None = None) -> Layout:
     """The machines and lines of a browsed plant (``object_types``: asset path -> type definition name;
@@ -74,7 +86,7 @@ def layout_of(tags: Sequence[Tag], object_types: Mapping[str, str] | None = None
     types = dict(object_types or {})
     out = Layout(types=types)
     holder: dict[str, str] = {}
-    items: list[tuple[str, list[str]]] = [(t.id, t.asset.levels() if t.asset else []) for t in tags]
+    items: list[tuple[str, list[str]]] = [(t.id, _levels(t)) for t in tags]
     items += [(mid, list(p)) for mid, p in (method_paths or {}).items()]
     for tid, path in items:
         h, parts = _holder(path, types)

@@ -75,6 +75,7 @@ class TagFacts:
     parts: tuple[str, ...] = ()
     unit_code: str | None = None
     writable_by_someone: bool | None = None
+    type_name: str | None = None   # the variable's type definition (AnalogItemType, TwoStateDiscreteType ...)
 
 
 @dataclass
@@ -169,8 +170,38 @@ def score_pair(profile: RoleProfile, tag: Tag, samples: Sequence[Scalar] = (),
             s.add(-0.1, "writable, the role is a measurement")
     elif spec.writable:
         s.add(0.1, "writable")
+    _variable_type(s, spec, facts.type_name)
     _values(s, spec, tag, samples)
     return s
+
+
+# OPC UA Part 8 (Data Access) variable types, incl. OPC 40010's AnalogUnitType joint/motor values
+_ANALOG = {"AnalogItemType", "AnalogUnitType", "AnalogUnitRangeType", "BaseAnalogType"}
+_TWO_STATE = {"TwoStateDiscreteType"}
+_MULTI_STATE = {"MultiStateDiscreteType", "MultiStateValueDiscreteType"}
+
+
+def _variable_type(s: Score, spec: RoleSpec, type_name: str | None) -> None:
+    """What the server's own type definition says the variable is: an analog value, a two-state or a
+    multi-state discrete — against what the role is."""
+    want = spec.data_type
+    if type_name in _ANALOG:
+        if want == DataType.FLOAT:
+            s.add(0.05, f"{type_name} (an analog value)")
+        elif want in (DataType.BOOLEAN, DataType.STRING):
+            s.conflict(-0.4, f"{type_name} (an analog value), the role is a {want.value}")
+        else:
+            s.add(-0.1, f"{type_name} (an analog value), the role is an integer")
+    elif type_name in _TWO_STATE:
+        if want == DataType.BOOLEAN:
+            s.add(0.05, f"{type_name} (on/off)")
+        else:
+            s.conflict(-0.4, f"{type_name} (on/off), the role is a {want.value}")
+    elif type_name in _MULTI_STATE:
+        if want in (DataType.INTEGER, DataType.STRING):
+            s.add(0.05, f"{type_name} (a state)")
+        else:
+            s.conflict(-0.4, f"{type_name} (a state), the role is a {want.value}")
 
 
 def _values(s: Score, spec: RoleSpec, tag: Tag, samples: Sequence[Scalar]) -> None:

@@ -138,6 +138,7 @@ class PlantFacts:
     unit_codes: dict[str, str] = field(default_factory=dict)
     writable_by_someone: dict[str, bool] = field(default_factory=dict)
     methods: list[MethodInfo] = field(default_factory=list)
+    variable_types: dict[str, str] = field(default_factory=dict)   # tag id -> "AnalogItemType" ...
 
     @classmethod
     def of(cls, connector: Any) -> PlantFacts:
@@ -147,7 +148,8 @@ class PlantFacts:
             return cls()
         methods = [MethodInfo(m.node_id, m.browse_name, tuple(m.path), tuple(m.display_names.values()),
                               m.description, tuple(m.inputs)) for m in st.methods]
-        return cls(dict(st.object_types), dict(st.unit_codes), dict(st.writable_by_someone), methods)
+        return cls(dict(st.object_types), dict(st.unit_codes), dict(st.writable_by_someone), methods,
+                   dict(getattr(st, "variable_types", {})))
 
 
 def _label(tag: Tag) -> str:
@@ -201,7 +203,8 @@ def _score_all(spec: PilotSpec, tags: Sequence[Tag], samples: Mapping[str, Seque
                 out[role].append(s)
             continue
         out[role] = [score_pair(prof, t, samples.get(t.id, ()), TagFacts(
-            tuple(layout.parts.get(t.id, [])), facts.unit_codes.get(t.id), facts.writable_by_someone.get(t.id)))
+            tuple(layout.parts.get(t.id, [])), facts.unit_codes.get(t.id), facts.writable_by_someone.get(t.id),
+            facts.variable_types.get(t.id)))
             for t in tags]
     return _Scored(profiles, out, layout)
 
