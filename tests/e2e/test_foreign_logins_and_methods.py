@@ -172,6 +172,8 @@ def test_node_opcua_plant_that_refuses_our_certificate_says_which_file_and_thumb
                 return len(await conn.browse())
         return asyncio.run(go())
 
+    export_template("robotics", fp_home / "templates", home=fp_home, override_reason="e2e", by="lead")
+    project = tmp_path / "firm"
     with serving_node_plant(PLANTS / "plant_a_daesung.json", PLANTS / "nodeopcua_plant.js",
                             {"pki": str(pki), "trust_clients": False}) as plant:
         with pytest.raises(SecurityError) as refused:
@@ -183,9 +185,24 @@ def test_node_opcua_plant_that_refuses_our_certificate_says_which_file_and_thumb
         assert sha1 in line
         assert "trust" in line
         assert "factorypilot connect cert show" in line
+        # the same through the CLI: init trusts the plant's certificate, map asks for an encrypted session
+        server_pem = str(pki / "own" / "certs" / "certificate.pem")
+        _cli("template", "init", "robotics-weld-cell", "--company", "firm", "--endpoint", plant.endpoint,
+             "--dir", str(project), "--trust", server_pem)
+        answers = tmp_path / "answers.yaml"
+        args = ["template", "map", "--project", str(project), "--security", "Basic256Sha256", "--equipment",
+                "RB01", "--write-answers", str(answers)]
+        cli_refused = runner.invoke(app, args)
+        assert cli_refused.exit_code == 1
+        assert isinstance(cli_refused.exception, SecurityError)
+        assert sha1 in str(cli_refused.exception)
         # the administrator does what the line says: moves our certificate from rejected/ to trusted/
         rejected = list((pki / "rejected").glob("*.pem"))
         assert len(rejected) == 1
         assert sha1.lower() in rejected[0].name
         shutil.move(str(rejected[0]), pki / "trusted" / "certs" / rejected[0].name)
         assert browse(plant.endpoint) > 40
+        mapped = runner.invoke(app, args)  # browsed over Basic256Sha256; the firm still has questions to answer
+        assert "required roles still unmapped" in str(mapped.exception)
+        assert "fault_code: ns=2;i=1003  # high" in answers.read_text(encoding="utf-8")
+        assert "security_policy" not in Project.open(project).spec_path.read_text(encoding="utf-8")
