@@ -18,7 +18,9 @@ const P = opcua.PermissionType;
 const READ_ONLY = P.Browse | P.Read | P.ReadRolePermissions;
 const OPERATE = READ_ONLY | P.Write | P.Call;
 const DT = { Double: opcua.DataType.Double, Int32: opcua.DataType.Int32, Boolean: opcua.DataType.Boolean,
-             String: opcua.DataType.String };
+             String: opcua.DataType.String, LocalizedText: opcua.DataType.LocalizedText };
+// plant.nodesets (e.g. ["di", "ia", "machinery", "robotics"]): companion specifications loaded into the server;
+// an object "type" or variable "vtype" then names the real type definition (OPC 40010 MotionDeviceType ...)
 
 function unitId(code) {
   let id = 0;
@@ -48,7 +50,7 @@ function localized(display, fallback) {
     await extra.serverCertificateManager.initialize();
   }
   const server = new opcua.OPCUAServer({ port, hostname: "127.0.0.1", alternateHostname: ["127.0.0.1"],
-    nodeset_filename: [opcua.nodesets.standard], buildInfo: { productName: plant.name }, ...extra });
+    nodeset_filename: [opcua.nodesets.standard, ...(plant.nodesets || []).map((n) => opcua.nodesets[n])], buildInfo: { productName: plant.name }, ...extra });
   await server.initialize();
   const aspace = server.engine.addressSpace;
   const ns = aspace.registerNamespace(plant.namespace);
@@ -61,10 +63,23 @@ function localized(display, fallback) {
   const pinned = new Set();
   let tick = 0;
 
+  function standardType(name, find) {   // a type the loaded nodesets define (any namespace), or null
+    for (let i = 0; i < aspace.getNamespaceArray().length; i++) {
+      const t = find.call(aspace, name, i);
+      if (t) return t;
+    }
+    return null;
+  }
+
   function objectType(name) {
     if (!name || name === "Folder") return null;
-    if (!types[name]) types[name] = ns.addObjectType({ browseName: name, nodeId: `ns=${ns.index};s=Types.${name}` });
+    if (!types[name]) types[name] = standardType(name, aspace.findObjectType)
+      || ns.addObjectType({ browseName: name, nodeId: `ns=${ns.index};s=Types.${name}` });
     return types[name];
+  }
+
+  function wrap(type, value) {
+    return type === "LocalizedText" ? new opcua.LocalizedText({ text: value, locale: "en" }) : value;
   }
 
   function addVariable(parent, v) {
@@ -81,12 +96,26 @@ function localized(display, fallback) {
         { roleId: opcua.WellKnownRoles.Observer, permissions: READ_ONLY },
         { roleId: opcua.WellKnownRoles.Operator, permissions: OPERATE }] : undefined,
       value: {
-        get: () => new opcua.Variant({ dataType: DT[v.type], value: values[v.id] }),
+        get: () => new opcua.Variant({ dataType: DT[v.type], value: wrap(v.type, values[v.id]) }),
         set: (variant) => { values[v.id] = variant.value; return opcua.StatusCodes.Good; },
       },
     };
     let node;
-    if (v.analog || v.range) {
+    if (v.vtype) {   // a variable type from the loaded nodesets (AnalogUnitType, TwoStateDiscreteType ...)
+      node = ns.addVariable({ ...opts, typeDefinition: standardType(v.vtype, aspace.findVariableType) });
+      if (v.unit) {
+        const eu = ns.addVariable({ propertyOf: node, browseName: "EngineeringUnits", dataType: "EUInformation",
+          typeDefinition: "PropertyType", minimumSamplingInterval: 0 });
+        eu.setValueFromSource({ dataType: opcua.DataType.ExtensionObject,
+          value: opcua.makeEUInformation(v.unit.code || "", v.unit.text || "", v.unit.text || "") });
+      }
+      if (v.range) {
+        const r = ns.addVariable({ propertyOf: node, browseName: "EURange", dataType: "Range",
+          typeDefinition: "PropertyType", minimumSamplingInterval: 0 });
+        r.setValueFromSource({ dataType: opcua.DataType.ExtensionObject,
+          value: new opcua.Range({ low: v.range[0], high: v.range[1] }) });
+      }
+    } else if (v.analog || v.range) {
       node = ns.addAnalogDataItem({ ...opts, engineeringUnitsRange: { low: (v.range || [0, 0])[0], high: (v.range || [0, 0])[1] },
         engineeringUnits: v.unit ? opcua.makeEUInformation(v.unit.code || "", v.unit.text || "", v.unit.text || "") : undefined });
       if (!v.range && node.euRange) { /* keep the declared default */ }
