@@ -46,6 +46,15 @@ class Layout:
     line_of_machine: dict[str, str] = field(default_factory=dict)
     types: dict[str, str] = field(default_factory=dict)               # object path -> type definition name
 
+    def controllers(self, machine: str) -> list[str]:
+        """The controllers of a robot in an OPC 40010 motion device system (MotionDeviceSystemType holding
+        MotionDevices/<robot> and Controllers/<controller>): where the robot's vendor methods often sit."""
+        system = next((p for p in _ancestors(machine) if "motiondevicesystem" in self.types.get(p, "").lower()), None)
+        if system is None:
+            return []
+        return [m for m in self.machines if m != machine and m.startswith(system + "/")
+                and "controller" in self.types.get(m, "").lower()]
+
     def name(self, path: str | None) -> str:
         return path.rsplit("/", 1)[-1] if path else "-"
 
@@ -62,6 +71,11 @@ class Layout:
         line = self.line_of_machine.get(machine, "")
         here = self.machine_of.get(tag_id) or self.line_of.get(tag_id, "")
         return here == line or here.startswith(line + "/") if line else True
+
+
+def _ancestors(path: str) -> list[str]:
+    parts = path.split("/")
+    return ["/".join(parts[:i]) for i in range(len(parts) - 1, 0, -1)]
 
 
 def _holder(path: list[str], types: Mapping[str, str]) -> tuple[str, list[str]]:

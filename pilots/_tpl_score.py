@@ -116,7 +116,9 @@ def _numeric(values: Sequence[Scalar]) -> list[float]:
 def _names(s: Score, profile: RoleProfile, found: set[str], exact_names: set[str]) -> None:
     hit = sum(w for c, w in profile.weights.items() if c in found)
     coverage = hit / profile.total
-    extras = found - set(profile.weights) - (_SETPOINT_WORDS if profile.spec.writable else set())
+    # a qualifier that says what the role already is (a setpoint's "command", a measurement's "actual"/현재)
+    # is not another signal
+    extras = found - set(profile.weights) - (_SETPOINT_WORDS if profile.spec.writable else _ACTUAL_WORDS)
     numbered = {c for c in extras if "#" in c}  # another axis or particle size: a different signal
     s.name = coverage - 0.15 * len(extras - numbered) - 0.4 * len(numbered)
     s.add(coverage, f"name concepts {sorted(c for c in profile.weights if c in found)}")

@@ -248,10 +248,12 @@ def propose_mapping(spec: PilotSpec, tags: Sequence[Tag], samples: Mapping[str, 
         ambiguous = bool(alternatives)
     out: dict[str, RoleMapping] = {}
     scoped: dict[str, list[Score]] = {}
+    controllers = layout.controllers(host) if host else []
     for role, prof in sc.profiles.items():
         level = prof.spec.level
         scoped[role] = [s for s in sc.all_scores[role]
-                        if host is not None and layout.in_scope(s.tag.id, host, level)]
+                        if host is not None and (layout.in_scope(s.tag.id, host, level) or (
+                            prof.spec.kind == "method" and layout.machine_of.get(s.tag.id) in controllers))]
     chosen = _assign(scoped)
     for role, prof in sc.profiles.items():
         rs = prof.spec
@@ -279,6 +281,10 @@ def propose_mapping(spec: PilotSpec, tags: Sequence[Tag], samples: Mapping[str, 
             conf = "medium"
             reasons.append(f"on another machine ({elsewhere}) whose name says nothing of this role: is it "
                            f"this {layout.name(host)}'s signal?")
+        if rs.kind == "method" and layout.machine_of.get(best.tag.id) in controllers:
+            reasons.append(f"on the controller {layout.name(layout.machine_of.get(best.tag.id))} of this motion "
+                           "device system (OPC 40010): does it act on this robot?")
+            conf = "medium" if conf == "high" else conf
         if conf == "high" and rs.kind == "method" and not best.exact and best.name < 0.8:
             conf = "medium"  # a method moves the machine: its name must be unmistakable to be taken unasked
         out[role] = RoleMapping(tag_id=best.tag.id, label=_label(best.tag), equipment=_where(layout, best.tag.id),
