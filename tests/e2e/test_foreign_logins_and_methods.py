@@ -17,13 +17,13 @@ from typer.testing import CliRunner
 from factorypilot.agents import Ledger
 from factorypilot.cli._app import app
 from factorypilot.cli._commands import register
-from factorypilot.pilots._tpl_plants import node_modules, serving_node_plant
-from factorypilot.pilots.templates import Project, export_template
+from factorypilot.pilots.spreading._plants import node_modules, serving_node_plant
+from factorypilot.pilots.spreading.templates import Project, export_template
 from factorypilot.settings import get_settings
 
 register(app)
 runner = CliRunner()
-PLANTS = Path(__file__).parents[1] / "pilots" / "plants"
+PLANTS = Path(__file__).parents[1] / "pilots" / "spreading" / "plants"
 USERS = {"kim": {"password": "op-pass", "role": "Operator"}, "lee": {"password": "view-pass", "role": "Observer"}}
 ANSWERS = """equipment: RB01
 joint2_torque: null          # N·m on this robot, % in the template: not the same signal
