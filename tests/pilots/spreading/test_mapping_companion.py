@@ -5,9 +5,9 @@ The browse result is built here (paths, type definitions, units) as asyncua retu
 
 from __future__ import annotations
 
+from factorypilot.pilots.runtime import resolve_spec
 from factorypilot.pilots.spreading._equipment import layout_of
 from factorypilot.pilots.spreading.mapping import PlantFacts, propose_mapping
-from factorypilot.pilots.runtime import resolve_spec
 from factorypilot.vocabulary import AssetPath, DataType, Limits, Tag
 
 ROBOT = ["Cell1", "MotionDeviceSystem", "MotionDevices", "R1"]
