@@ -24,7 +24,7 @@ from factorypilot.pilots.evaluation.scenarios import GateSpec, KpiSpec, Scenario
 from factorypilot.pilots.spreading.fit import FitStatement
 from factorypilot.vocabulary import DataType, Scalar
 
-__all__ = ["ConnectorSpec", "PilotSpec", "RoleSpec", "SimulatorSpec", "load_spec"]
+__all__ = ["ArgumentSpec", "ConnectorSpec", "PilotSpec", "RoleSpec", "SimulatorSpec", "load_spec"]
 
 LocalizedText = str | dict[str, str]
 Sector = Literal["mobility", "healthcare", "robotics", "abb"]
@@ -32,6 +32,16 @@ Sector = Literal["mobility", "healthcare", "robotics", "abb"]
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ArgumentSpec(_Strict):
+    """One input argument a method role's call passes (``template map`` compares it with the method's
+    ``InputArguments``: how many, data type, and the unit its name or description gives)."""
+
+    name: str
+    description: LocalizedText = ""
+    data_type: DataType = DataType.FLOAT
+    unit: str | None = None
 
 
 class RoleSpec(_Strict):
@@ -49,6 +59,9 @@ class RoleSpec(_Strict):
     level: Literal["equipment", "line", "site"] = Field(
         default="equipment", description="where the signal lives: on the one machine the pilot watches "
         "(template map binds it inside that machine's subtree), on its line, or anywhere on the site")
+    arguments: list[ArgumentSpec] | None = Field(
+        default=None, description="method roles: the input arguments a call passes ([] = none); a method that "
+        "takes other arguments is never mapped unasked. Not given: arguments are not compared")
     confirm: dict[str, Scalar] = Field(
         default_factory=dict, description="method roles: the read-back (role -> value) that confirms a call "
         "(e.g. {fault_code: 0} after a fault reset); used when a playbook step names no `expect`")

@@ -48,7 +48,7 @@ class BrowsedMethod:
     path: list[str]
     display_names: dict[str, str] = field(default_factory=dict)
     description: str = ""
-    inputs: list[tuple[str, str]] = field(default_factory=list)  # (argument name, data type)
+    inputs: list[tuple[str, str, str]] = field(default_factory=list)  # (argument name, data type, description)
 
 
 @dataclass
@@ -197,7 +197,9 @@ async def _describe_methods(client: Client, methods: list[BrowsedMethod], chunk:
         for arg in args or []:
             dtype = getattr(arg, "DataType", None)  # asyncua has two Argument classes (hand/auto)
             if isinstance(dtype, ua.NodeId):
-                methods[i].inputs.append((str(getattr(arg, "Name", "") or ""), data_type_of(dtype).value))
+                text = getattr(arg, "Description", None)
+                methods[i].inputs.append((str(getattr(arg, "Name", "") or ""), data_type_of(dtype).value,
+                                          str(getattr(text, "Text", "") or "")))
 
 
 async def _describe(client: Client, variables: list[BrowsedVariable], chunk: int,

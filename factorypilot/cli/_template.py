@@ -110,8 +110,9 @@ def _connector_config(endpoint: str, security: str, user: str | None, password_e
             raise ConfigError("no client certificate yet", where=str(cert),
                               hint="create it once with: factorypilot connect cert create")
         config |= {"security_policy": policy, "security_mode": mode or "SignAndEncrypt",
-                   "client_certificate": str(cert), "client_private_key": str(key),
-                   "trusted_server_certificates": [str(p.resolve()) for p in trust]}
+                   "client_certificate": str(cert), "client_private_key": str(key)}
+    if trust or policy != "None":  # kept with policy None too: a later --security session uses them
+        config["trusted_server_certificates"] = [str(p.resolve()) for p in trust]
     if user:
         config |= {"username": user, "password_env": password_env or _PASSWORD_ENV}
     elif password_env:
@@ -119,14 +120,22 @@ def _connector_config(endpoint: str, security: str, user: str | None, password_e
     return config
 
 
-def _identity(user: str | None) -> dict[str, Any] | None:
-    """This session's identity: --user with the password from FACTORYPILOT_OPCUA_PASSWORD or a hidden prompt."""
-    if not user:
-        return None
-    password = os.environ.get(_PASSWORD_ENV)
-    if password is None:
-        password = str(typer.prompt(f"password for {user}", hide_input=True))
-    return {"username": user, "password": password, "password_env": None}
+def _identity(user: str | None, security: str | None = None) -> dict[str, Any] | None:
+    """This session's identity and security (never written to the project): --user with the password from
+    FACTORYPILOT_OPCUA_PASSWORD or a hidden prompt; --security overrides the project's policy (the trusted
+    server certificates stay the project's)."""
+    out: dict[str, Any] = {}
+    if security:
+        config = _connector_config("-", security, None, None, [])
+        config.pop("endpoint")
+        config.pop("trusted_server_certificates", None)
+        out |= config or {"security_policy": "None", "security_mode": "None"}
+    if user:
+        password = os.environ.get(_PASSWORD_ENV)
+        if password is None:
+            password = str(typer.prompt(f"password for {user}", hide_input=True))
+        out |= {"username": user, "password": password, "password_env": None}
+    return out or None
 
 
 def _show(result: Any) -> None:
@@ -204,6 +213,8 @@ def map_(
                                             "interlock (every action is then blocked); repeatable"),
     user: str | None = typer.Option(None, "--user", help="log in as this user for this session (password from "
                                     "FACTORYPILOT_OPCUA_PASSWORD or a hidden prompt)"),
+    security: str | None = typer.Option(None, "--security", help="this session's security: None, Basic256Sha256 "
+                                        "(= SignAndEncrypt) or Basic256Sha256/Sign (default: the project's)"),
 ) -> None:
     """Browse the firm's plant, propose role → tag bindings with confidence, confirm, save; then check read-only.
 
@@ -222,7 +233,7 @@ def map_(
     given = load_answers(answers) if answers else None
     acks, eq_answer = answers_meta(answers) if answers else ([], None)
     ask = interactive and given is None and write_answers is None
-    identity = _identity(user)
+    identity = _identity(user, security)
     started = time.perf_counter()
     result = asyncio.run(map_project(proj, answers=given, accept=accept,  # type: ignore[arg-type]
                                      confirm=_prompt if ask else None, equipment=equipment or eq_answer,
@@ -267,14 +278,17 @@ def _print_check(report: dict[str, Any]) -> None:
 def check_(project: Path = typer.Option(Path("."), "--project", help="project folder"),
            reads: int = typer.Option(5, "--reads", min=1, help="reads per tag"),
            user: str | None = typer.Option(None, "--user", help="check as this user (password from "
-                                           "FACTORYPILOT_OPCUA_PASSWORD or a prompt)")) -> None:
+                                           "FACTORYPILOT_OPCUA_PASSWORD or a prompt)"),
+           security: str | None = typer.Option(None, "--security", help="this session's security (default: the "
+                                               "project's)")) -> None:
     """Live read-only evaluation: read every bound tag, check it against its role, run the detectors.
 
     Example:  factorypilot template check --project mobility-cnc-성서정밀 --user operator
     """
     from factorypilot.pilots.spreading.templates import Project, readonly_check
 
-    _print_check(asyncio.run(readonly_check(Project.open(project), reads=reads, identity=_identity(user))))
+    _print_check(asyncio.run(readonly_check(Project.open(project), reads=reads,
+                                                identity=_identity(user, security))))
 
 
 @template_app.command("run")
@@ -286,6 +300,8 @@ def run(
     lang: str = typer.Option("ko", "--lang", help="report language: ko or en"),
     user: str | None = typer.Option(None, "--user", help="log in as this user (password from "
                                     "FACTORYPILOT_OPCUA_PASSWORD or a prompt)"),
+    security: str | None = typer.Option(None, "--security", help="this session's security: None, Basic256Sha256 "
+                                        "(= SignAndEncrypt) or Basic256Sha256/Sign (default: the project's)"),
 ) -> None:
     """Run the firm's pilot on its plant (read-only until writes are enabled); Ctrl-C stops.
 
@@ -298,7 +314,7 @@ def run(
     console.print(f"pilot running for {proj.company} — writes "
                   f"{'ENABLED' if proj.writes_enabled() else 'disabled (read-only)'}")
     outcomes = asyncio.run(run_project(proj, max_runs=max_runs, stop_after_s=seconds, knowledge=knowledge,
-                                       identity=_identity(user)))
+                                       identity=_identity(user, security)))
     for o in outcomes:
         if o.report:
             render_report(o.report, console, lang=lang)

@@ -18,9 +18,14 @@ from factorypilot.vocabulary import Tag
 
 __all__ = ["Layout", "layout_of"]
 
-_COMPONENT_TYPE = re.compile(r"axis|joint|component|motor|drive|sensor|gear|spindle", re.I)
+# component sub-objects by type definition, incl. OPC 40010 (AxisType, PowerTrainType, MotorType, GearType) and
+# OPC 40001 (MachineIdentificationType, MachineryItemState_StateMachineType, ...)
+_COMPONENT_TYPE = re.compile(r"axis|joint|component|motor|drive|sensor|gear|spindle|powertrain|identification|"
+                             r"statemachine|operationmode|monitoring|taskcontrol", re.I)
 _COMPONENT_NAME = re.compile(
-    r"^(axes|axis[ _-]?\d*|joints?[ _-]?\d*|j\d{1,2}|a\d{1,2}|motors?|drives?|sensors?|status|params?|parameters|"
+    r"^(axes|axis[ _-]?\d*|joints?[ _-]?\d*|j\d{1,2}|a\d{1,2}|motors?[ _-]?\d*|drives?|sensors?|status|params?|"
+    r"parameters|parameterset|methodset|identification|powertrains?[ _-]?\d*|gears?[ _-]?\d*|"
+    r"machineryitemstate|machineryoperationmode|monitoring|additionalcomponents|taskcontrols|"
     r"data|alarms?|io|signals?|values|measurements?|\d{1,2}축|축|관절\d*|상태|알람|파라미터)$", re.I)
 
 
@@ -41,6 +46,15 @@ class Layout:
     line_of_machine: dict[str, str] = field(default_factory=dict)
     types: dict[str, str] = field(default_factory=dict)               # object path -> type definition name
 
+    def controllers(self, machine: str) -> list[str]:
+        """The controllers of a robot in an OPC 40010 motion device system (MotionDeviceSystemType holding
+        MotionDevices/<robot> and Controllers/<controller>): where the robot's vendor methods often sit."""
+        system = next((p for p in _ancestors(machine) if "motiondevicesystem" in self.types.get(p, "").lower()), None)
+        if system is None:
+            return []
+        return [m for m in self.machines if m != machine and m.startswith(system + "/")
+                and "controller" in self.types.get(m, "").lower()]
+
     def name(self, path: str | None) -> str:
         return path.rsplit("/", 1)[-1] if path else "-"
 
@@ -59,12 +73,24 @@ class Layout:
         return here == line or here.startswith(line + "/") if line else True
 
 
+def _ancestors(path: str) -> list[str]:
+    parts = path.split("/")
+    return ["/".join(parts[:i]) for i in range(len(parts) - 1, 0, -1)]
+
+
 def _holder(path: list[str], types: Mapping[str, str]) -> tuple[str, list[str]]:
     parts: list[str] = []
     path = list(path)
     while len(path) > 1 and _is_component(path[-1], types.get("/".join(path))):
         parts.insert(0, path.pop())
     return "/".join(path), parts
+
+
+def _levels(tag: Tag) -> list[str]:
+    """The object path of a tag; the browse joins levels below the sixth with '.' (deep OPC 40010 trees:
+    Robot/PowerTrains/PowerTrain2/Motor2/ParameterSet), split again so components can be recognised."""
+    levels = tag.asset.levels() if tag.asset else []
+    return [*levels[:5], *levels[5].split(".")] if len(levels) == 6 else levels
 
 
 def layout_of(tags: Sequence[Tag], object_types: Mapping[str, str] | None = None,
@@ -74,7 +100,7 @@ def layout_of(tags: Sequence[Tag], object_types: Mapping[str, str] | None = None
     types = dict(object_types or {})
     out = Layout(types=types)
     holder: dict[str, str] = {}
-    items: list[tuple[str, list[str]]] = [(t.id, t.asset.levels() if t.asset else []) for t in tags]
+    items: list[tuple[str, list[str]]] = [(t.id, _levels(t)) for t in tags]
     items += [(mid, list(p)) for mid, p in (method_paths or {}).items()]
     for tid, path in items:
         h, parts = _holder(path, types)

@@ -99,7 +99,15 @@ def _ascii_tokens(text: str) -> list[str]:
 
 
 _AXIS_NUM = re.compile(
-    r"(?:\b|_|(?<=[a-z]))(?:j|a|axis|joint|jnt)\s*_?(\d{1,2})(?=\b|_|[^0-9])|(\d{1,2})\s*(?:축|관절)", re.I)
+    r"(?:\b|_|(?<=[a-z]))(?:j|a|axis|joint|jnt|motor|powertrain)\s*_?(\d{1,2})(?=\b|_|[^0-9])|(\d{1,2})\s*(?:축|관절)",
+    re.I)
+# standard OPC UA companion-spec names (OPC 40001 Machinery, OPC 40010 Robotics) that would otherwise read as
+# other concepts: ParameterSet is not a setpoint, CurrentState is no electric current, a PowerTrain no power
+_COMPANION = ((re.compile(r"ParameterSet|MethodSet|Identification"), " "),
+              (re.compile(r"Current(?=State|Mode)"), " "),
+              (re.compile(r"Machinery(?=ItemState|OperationMode)"), " "),   # the state of the machine it sits in
+              (re.compile(r"MotionDevices?(?!\w*Type)"), "Robot "),
+              (re.compile(r"EffectiveLoadRate"), "Load"))
 _SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*(?:um|μm|µm|micron)", re.I)
 
 
@@ -115,7 +123,10 @@ def _numbers(text: str) -> set[str]:
 def concepts(text: str) -> set[str]:
     """Concepts named in ``text`` (Korean and/or English, abbreviations, CamelCase or SNAKE_CASE)."""
     text = unicodedata.normalize("NFKC", text)
+    for rx, repl in _COMPANION:
+        text = rx.sub(repl, text)
     found: set[str] = _numbers(text)
+    text = re.sub(r"PowerTrains?", " ", text)  # numbered like the axis it drives (above), no concept of its own
     for run in _HANGUL_RUN.findall(text):
         rest = run
         for word, concept in _HANGUL:

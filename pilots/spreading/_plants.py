@@ -282,15 +282,18 @@ def node_modules() -> Path | None:
 
 
 @contextlib.contextmanager
-def serving_node_plant(path: Path, script: Path) -> Iterator[PlantServer]:
-    """Serve the plant with node-opcua (``node script plant.json port``); ``RuntimeError`` if node is missing."""
+def serving_node_plant(path: Path, script: Path, options: dict[str, Any] | None = None) -> Iterator[PlantServer]:
+    """Serve the plant with node-opcua (``node script plant.json port [options]``); ``RuntimeError`` if node is
+    missing. ``options`` (see the script): ``users`` (real logins with roles: Operator writes, Observer reads),
+    ``pki`` (the server's certificate folder), ``trust_clients: False`` (refuse untrusted client certificates).
+    ``PlantServer.set`` drives a value over the script's stdin."""
     node, modules = shutil.which("node"), node_modules()
     if node is None or modules is None:
         raise RuntimeError("node or node-opcua is not installed (bash .ci/run installs node-opcua "
                            f"{NODE_OPCUA_VERSION} into ~/.cache/factorypilot)")
     port = free_port()
-    proc = subprocess.Popen([node, str(script), str(path), str(port)], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    proc = subprocess.Popen([node, str(script), str(path), str(port), json.dumps(options or {})],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env={**os.environ, "NODE_PATH": str(modules)})
     try:
         assert proc.stdout is not None
@@ -303,7 +306,18 @@ def serving_node_plant(path: Path, script: Path) -> Iterator[PlantServer]:
                 err = proc.stderr.read() if proc.stderr else ""
                 raise RuntimeError(f"node-opcua plant did not start: {''.join(seen)[-1000:]}{err[-2000:]}")
             seen.append(line)
-        yield PlantServer(line.split()[1], load_plant(path))
+
+        def setter(ident: str, value: Any) -> None:
+            assert proc.stdin is not None
+            assert proc.stdout is not None
+            proc.stdin.write(f"SET {ident} {json.dumps(value)}\n")
+            proc.stdin.flush()
+            while (answer := proc.stdout.readline()) and answer.strip() != f"OK {ident}":
+                pass  # node-opcua notices
+            if not answer:
+                raise RuntimeError(f"node-opcua plant ended while setting {ident}")
+
+        yield PlantServer(line.split()[1], load_plant(path), setter)
     finally:
         proc.terminate()
         try:

@@ -20,10 +20,10 @@ from dataclasses import dataclass, field
 
 from factorypilot.pilots.spec import RoleSpec
 from factorypilot.pilots.spreading._lexicon import concepts
-from factorypilot.pilots.spreading._units import UnitMatch, compare_units
+from factorypilot.pilots.spreading._units import UnitMatch, compare_units, parse_unit
 from factorypilot.vocabulary import DataType, Scalar, Tag
 
-__all__ = ["RoleProfile", "Score", "TagFacts", "role_profile", "score_method", "score_pair"]
+__all__ = ["RoleProfile", "Score", "TagFacts", "argument_unit", "role_profile", "score_method", "score_pair"]
 
 _PLAIN = re.compile(r"[^0-9a-z\uac00-\ud7a3]+")
 # concepts that qualify a signal without changing what it is, and what they say about writability
@@ -75,6 +75,7 @@ class TagFacts:
     parts: tuple[str, ...] = ()
     unit_code: str | None = None
     writable_by_someone: bool | None = None
+    type_name: str | None = None   # the variable's type definition (AnalogItemType, TwoStateDiscreteType ...)
 
 
 @dataclass
@@ -115,7 +116,9 @@ def _numeric(values: Sequence[Scalar]) -> list[float]:
 def _names(s: Score, profile: RoleProfile, found: set[str], exact_names: set[str]) -> None:
     hit = sum(w for c, w in profile.weights.items() if c in found)
     coverage = hit / profile.total
-    extras = found - set(profile.weights) - (_SETPOINT_WORDS if profile.spec.writable else set())
+    # a qualifier that says what the role already is (a setpoint's "command", a measurement's "actual"/현재)
+    # is not another signal
+    extras = found - set(profile.weights) - (_SETPOINT_WORDS if profile.spec.writable else _ACTUAL_WORDS)
     numbered = {c for c in extras if "#" in c}  # another axis or particle size: a different signal
     s.name = coverage - 0.15 * len(extras - numbered) - 0.4 * len(numbered)
     s.add(coverage, f"name concepts {sorted(c for c in profile.weights if c in found)}")
@@ -169,8 +172,38 @@ def score_pair(profile: RoleProfile, tag: Tag, samples: Sequence[Scalar] = (),
             s.add(-0.1, "writable, the role is a measurement")
     elif spec.writable:
         s.add(0.1, "writable")
+    _variable_type(s, spec, facts.type_name)
     _values(s, spec, tag, samples)
     return s
+
+
+# OPC UA Part 8 (Data Access) variable types, incl. OPC 40010's AnalogUnitType joint/motor values
+_ANALOG = {"AnalogItemType", "AnalogUnitType", "AnalogUnitRangeType", "BaseAnalogType"}
+_TWO_STATE = {"TwoStateDiscreteType"}
+_MULTI_STATE = {"MultiStateDiscreteType", "MultiStateValueDiscreteType"}
+
+
+def _variable_type(s: Score, spec: RoleSpec, type_name: str | None) -> None:
+    """What the server's own type definition says the variable is: an analog value, a two-state or a
+    multi-state discrete — against what the role is."""
+    want = spec.data_type
+    if type_name in _ANALOG:
+        if want == DataType.FLOAT:
+            s.add(0.05, f"{type_name} (an analog value)")
+        elif want in (DataType.BOOLEAN, DataType.STRING):
+            s.conflict(-0.4, f"{type_name} (an analog value), the role is a {want.value}")
+        else:
+            s.add(-0.1, f"{type_name} (an analog value), the role is an integer")
+    elif type_name in _TWO_STATE:
+        if want == DataType.BOOLEAN:
+            s.add(0.05, f"{type_name} (on/off)")
+        else:
+            s.conflict(-0.4, f"{type_name} (on/off), the role is a {want.value}")
+    elif type_name in _MULTI_STATE:
+        if want in (DataType.INTEGER, DataType.STRING):
+            s.add(0.05, f"{type_name} (a state)")
+        else:
+            s.conflict(-0.4, f"{type_name} (a state), the role is a {want.value}")
 
 
 def _values(s: Score, spec: RoleSpec, tag: Tag, samples: Sequence[Scalar]) -> None:
@@ -210,11 +243,64 @@ def _values(s: Score, spec: RoleSpec, tag: Tag, samples: Sequence[Scalar]) -> No
 
 
 def score_method(profile: RoleProfile, name: str, display: Sequence[str], description: str,
-                 parts: Sequence[str] = ()) -> Score:
-    """How well a method (browse name, display names, description) fits a method role."""
+                 parts: Sequence[str] = (), inputs: Sequence[tuple[str, str, str]] = ()) -> Score:
+    """How well a method (browse name, display names, description, input arguments) fits a method role."""
     tag = Tag(id=name, name=name, description=description,
               display_names={str(i): d for i, d in enumerate(display)})
     s = Score(tag)
     found = _tag_concepts(tag, parts)
     _names(s, profile, found, {_plain(n) for n in [name, *display] if _plain(n)})
+    _arguments(s, profile.spec, inputs)
     return s
+
+
+# how a method argument's name or description gives its unit ("override in %", "Percent", "temp [°C]")
+_UNIT_TOKEN = re.compile(r"\[([^\]]+)\]|\(([^)]+)\)|(?:^|\s)in\s+(\S+)|(%|℃|°[cf]|rpm|mm/s|n·m)", re.I)
+_UNIT_WORDS = {"percent": "%", "percentage": "%", "pct": "%", "celsius": "°C", "degc": "°C", "seconds": "s",
+               "sec": "s", "rpm": "rpm"}
+
+
+def argument_unit(name: str, description: str) -> str | None:
+    """The unit a method argument's name or description states, or ``None``."""
+    for text in (description, name):
+        for m in _UNIT_TOKEN.finditer(text):
+            unit = next(g for g in m.groups() if g)
+            if parse_unit(unit) is not None:
+                return unit.strip()
+    for word in re.split(r"[^A-Za-z]+", re.sub(r"(?<=[a-z])(?=[A-Z])", " ", name)):
+        if word.lower() in _UNIT_WORDS:
+            return _UNIT_WORDS[word.lower()]
+    return None
+
+
+def _arguments(s: Score, spec: RoleSpec, inputs: Sequence[tuple[str, str, str]]) -> None:
+    """The method's input arguments against the arguments the role's call passes (when the role says)."""
+    if spec.arguments is None:
+        return
+    want, have = spec.arguments, list(inputs)
+    if len(want) != len(have):
+        names = ", ".join(a[0] for a in have) or "none"
+        s.conflict(-0.6, f"takes {len(have)} argument(s) ({names}), the role passes {len(want)}")
+        return
+    if not want:
+        s.add(0.1, "takes no arguments, as the role")
+        return
+    numeric = {DataType.FLOAT.value, DataType.INTEGER.value}
+    for arg, (name, dtype, description) in zip(want, have, strict=True):
+        if dtype == arg.data_type.value:
+            s.add(0.05, f"argument {name}: {dtype}")
+        elif dtype in numeric and arg.data_type.value in numeric:
+            s.add(-0.05, f"argument {name}: {dtype} vs {arg.data_type.value}")
+        else:
+            s.conflict(-0.6, f"argument {name} is {dtype}, the role passes {arg.data_type.value}")
+        if concepts(name) & (concepts(arg.name) | {c for t in _texts(arg.description) for c in concepts(t)}):
+            s.add(0.05, f"argument {name} named like {arg.name}")
+        if arg.unit:
+            unit = argument_unit(name, description)
+            match = compare_units(arg.unit, unit)
+            if match.kind == "mismatch":
+                s.conflict(-0.5, f"argument {name}: {match.reason}")
+            elif match.kind in ("same", "convertible"):
+                s.add(0.05, f"argument {name}: {match.reason}")
+            else:
+                s.missing.append(f"argument {name}: no unit stated")

@@ -127,7 +127,7 @@ class MethodInfo:
     path: tuple[str, ...]
     display: tuple[str, ...] = ()
     description: str = ""
-    inputs: tuple[tuple[str, str], ...] = ()
+    inputs: tuple[tuple[str, str, str], ...] = ()   # (name, data type, description) of each input argument
 
 
 @dataclass
@@ -138,6 +138,7 @@ class PlantFacts:
     unit_codes: dict[str, str] = field(default_factory=dict)
     writable_by_someone: dict[str, bool] = field(default_factory=dict)
     methods: list[MethodInfo] = field(default_factory=list)
+    variable_types: dict[str, str] = field(default_factory=dict)   # tag id -> "AnalogItemType" ...
 
     @classmethod
     def of(cls, connector: Any) -> PlantFacts:
@@ -147,7 +148,8 @@ class PlantFacts:
             return cls()
         methods = [MethodInfo(m.node_id, m.browse_name, tuple(m.path), tuple(m.display_names.values()),
                               m.description, tuple(m.inputs)) for m in st.methods]
-        return cls(dict(st.object_types), dict(st.unit_codes), dict(st.writable_by_someone), methods)
+        return cls(dict(st.object_types), dict(st.unit_codes), dict(st.writable_by_someone), methods,
+                   dict(getattr(st, "variable_types", {})))
 
 
 def _label(tag: Tag) -> str:
@@ -195,13 +197,14 @@ def _score_all(spec: PilotSpec, tags: Sequence[Tag], samples: Mapping[str, Seque
         if prof.spec.kind == "method":
             out[role] = []
             for m in facts.methods:
-                s = score_method(prof, m.name, m.display, m.description, layout.parts.get(m.id, []))
+                s = score_method(prof, m.name, m.display, m.description, layout.parts.get(m.id, []), m.inputs)
                 s.tag = Tag(id=m.id, name=m.name, display_names={"ko": m.display[0]} if m.display else {},
                             description=m.description)
                 out[role].append(s)
             continue
         out[role] = [score_pair(prof, t, samples.get(t.id, ()), TagFacts(
-            tuple(layout.parts.get(t.id, [])), facts.unit_codes.get(t.id), facts.writable_by_someone.get(t.id)))
+            tuple(layout.parts.get(t.id, [])), facts.unit_codes.get(t.id), facts.writable_by_someone.get(t.id),
+            facts.variable_types.get(t.id)))
             for t in tags]
     return _Scored(profiles, out, layout)
 
@@ -245,10 +248,12 @@ def propose_mapping(spec: PilotSpec, tags: Sequence[Tag], samples: Mapping[str, 
         ambiguous = bool(alternatives)
     out: dict[str, RoleMapping] = {}
     scoped: dict[str, list[Score]] = {}
+    controllers = layout.controllers(host) if host else []
     for role, prof in sc.profiles.items():
         level = prof.spec.level
         scoped[role] = [s for s in sc.all_scores[role]
-                        if host is not None and layout.in_scope(s.tag.id, host, level)]
+                        if host is not None and (layout.in_scope(s.tag.id, host, level) or (
+                            prof.spec.kind == "method" and layout.machine_of.get(s.tag.id) in controllers))]
     chosen = _assign(scoped)
     for role, prof in sc.profiles.items():
         rs = prof.spec
@@ -276,6 +281,10 @@ def propose_mapping(spec: PilotSpec, tags: Sequence[Tag], samples: Mapping[str, 
             conf = "medium"
             reasons.append(f"on another machine ({elsewhere}) whose name says nothing of this role: is it "
                            f"this {layout.name(host)}'s signal?")
+        if rs.kind == "method" and layout.machine_of.get(best.tag.id) in controllers:
+            reasons.append(f"on the controller {layout.name(layout.machine_of.get(best.tag.id))} of this motion "
+                           "device system (OPC 40010): does it act on this robot?")
+            conf = "medium" if conf == "high" else conf
         if conf == "high" and rs.kind == "method" and not best.exact and best.name < 0.8:
             conf = "medium"  # a method moves the machine: its name must be unmistakable to be taken unasked
         out[role] = RoleMapping(tag_id=best.tag.id, label=_label(best.tag), equipment=_where(layout, best.tag.id),
@@ -365,13 +374,13 @@ def resolve_answers(spec: PilotSpec, tags: Sequence[Tag], answers: Mapping[str, 
                     *, where: str = "answers", methods: Sequence[MethodInfo] = ()) -> dict[str, str]:
     """Turn answers (tag ids or names) into role → tag id; absent roles are left out. Unknown roles or
     tags raise ``ConfigError``."""
-    by_name: dict[str, str] = {}
+    by_name: dict[str, list[str]] = {}
     for t in tags:
-        for name in (t.id, t.name, *t.display_names.values()):
-            by_name.setdefault(name, t.id)
+        for name in dict.fromkeys((t.id, t.name, *t.display_names.values())):
+            by_name.setdefault(name, []).append(t.id)
     for m in methods:
-        for name in (m.id, m.name, *m.display):
-            by_name.setdefault(name, m.id)
+        for name in dict.fromkeys((m.id, m.name, *m.display)):
+            by_name.setdefault(name, []).append(m.id)
     out: dict[str, str] = {}
     for role, tag in answers.items():
         if role not in spec.roles:
@@ -382,5 +391,9 @@ def resolve_answers(spec: PilotSpec, tags: Sequence[Tag], answers: Mapping[str, 
         if tag not in by_name:
             raise ConfigError(f"role {role!r}: no tag {tag!r} on this plant", where=where,
                               hint="use a node id, browse name or display name from: factorypilot connect browse")
-        out[role] = by_name[tag]
+        ids = list(dict.fromkeys(by_name[tag]))
+        if len(ids) > 1 and tag not in ids:  # two robots both have an OVR_CMD: never pick one silently
+            raise ConfigError(f"role {role!r}: {tag!r} names {len(ids)} nodes: {', '.join(ids[:5])}", where=where,
+                              hint="give the node id of the one you mean")
+        out[role] = tag if tag in ids else ids[0]
     return out

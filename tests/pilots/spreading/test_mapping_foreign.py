@@ -1,6 +1,7 @@
 """``template map`` on three foreign plants the templates were not written against (answer keys committed
 before the mapper was tuned). Plant A runs on node-opcua (another OPC UA stack, a ``node`` subprocess),
-plants B and C on asyncua; C is the held-out plant. The headline: no wrong ``high`` on any plant."""
+plants B and C on asyncua; C is the held-out plant. Plant D runs on node-opcua with the real OPC 40010
+Robotics / OPC 40001 Machinery nodesets. The headline: no wrong ``high`` on any plant."""
 
 from __future__ import annotations
 
@@ -50,6 +51,13 @@ def plant_a() -> Iterator[Browsed]:
 
 
 @pytest.fixture(scope="module")
+def plant_d() -> Iterator[Browsed]:
+    if NODE_MISSING:
+        pytest.skip("node or node-opcua is not installed: bash .ci/run installs node-opcua into ~/.cache/factorypilot")
+    return _browse("plant_d_hanbit")
+
+
+@pytest.fixture(scope="module")
 def plant_b() -> Browsed:
     return _browse("plant_b_medical")
 
@@ -72,7 +80,7 @@ def _all_templates(plant: Browsed) -> dict[str, dict[str, Any]]:
     return out
 
 
-@pytest.mark.parametrize("fixture", ["plant_a", "plant_b", "plant_c"])
+@pytest.mark.parametrize("fixture", ["plant_a", "plant_b", "plant_c", "plant_d"])
 def test_no_wrong_high_on_any_foreign_plant(fixture: str, request: pytest.FixtureRequest) -> None:
     results = _all_templates(request.getfixturevalue(fixture))
     wrong = {k: [r for r, o in v["score"]["roles"].items() if o == "wrong-high"] for k, v in results.items()}
@@ -168,3 +176,61 @@ def test_mapping_is_stable_while_a_fault_is_active(plant_b: Browsed) -> None:
         assert {r: (m.tag_id, m.confidence) for r, m in fault.roles.items()} == \
                {r: (m.tag_id, m.confidence) for r, m in calm.roles.items()}
     assert fault.roles["fault_code"].confidence == "high"
+
+
+def test_method_arguments_are_evidence(plant_a: Browsed) -> None:
+    """InputArguments (count, data type, the unit a name/description states) count for and against a method:
+    a fault reset that passes nothing never lands on the override setter, and a setter role that passes a
+    percentage finds SetOvr(Percent: 'override in %') — but not when the role passes rpm."""
+    from factorypilot.pilots.spec import ArgumentSpec, RoleSpec
+
+    tags, values, facts, _ = plant_a
+    set_ovr = next(m for m in facts.methods if m.name == "SetOvr")
+    assert set_ovr.inputs == (("Percent", "float", "override in %"),)  # browsed from node-opcua
+    spec = resolve_spec("robotics")[0]
+
+    def with_setter(unit: str) -> Any:
+        setter = RoleSpec(kind="method", description={"en": "Set the speed override", "ko": "오버라이드 설정"},
+                          required=False, aliases=["SetOverride"],
+                          arguments=[ArgumentSpec(name="override", data_type="float", unit=unit)])
+        return spec.model_copy(update={"roles": {**spec.roles, "set_speed_override": setter}})
+
+    prop = propose_mapping(with_setter("%"), tags, values, equipment="RB01", facts=facts)
+    setter = prop.roles["set_speed_override"]
+    assert setter.tag_id == set_ovr.id
+    assert not setter.conflicts
+    assert any("argument Percent: unit % " in r for r in setter.reasons), setter.reasons
+    reset = prop.roles["reset_fault"]
+    assert reset.tag_id == "ns=2;i=1090"
+    assert any("takes no arguments" in r for r in reset.reasons)
+    on_setter = [c for c in reset.candidates if c.tag_id == set_ovr.id]
+    assert all(any("takes 1 argument(s) (Percent), the role passes 0" in r for r in c.reasons) for c in on_setter)
+    wrong_unit = propose_mapping(with_setter("rpm"), tags, values, equipment="RB01", facts=facts)
+    rm = wrong_unit.roles["set_speed_override"]
+    assert (rm.tag_id, rm.confidence) == (set_ovr.id, "low")
+    assert any("argument Percent: unit % is ratio" in c for c in rm.conflicts), rm.conflicts
+
+
+def test_robot_template_on_an_opc_40010_motion_device_system(plant_d: Browsed) -> None:
+    """Plant D: type definitions from the real companion-spec nodesets are read and used — MotorN under
+    PowerTrainN is joint N, the AnalogUnitType counts for an analog role, 40001's CurrentState is the state,
+    40010's reported SpeedOverride (read-only) loses to the vendor's writable one, and the vendor's methods on
+    the system's controller are proposed but asked."""
+    tags, values, facts, _ = plant_d
+    assert facts.object_types["HB/CELL/MotionDeviceSystem/MotionDevices/R1"] == "MotionDeviceType"
+    assert facts.variable_types["ns=6;s=HB.CELL.R1.PT2.M2.Temp"] == "AnalogUnitType"
+    prop = propose_mapping(resolve_spec("robotics")[0], tags, values, facts=facts)
+    assert prop.equipment == "HB/CELL/MotionDeviceSystem/MotionDevices/R1"
+    assert not prop.ambiguous
+    by = prop.roles
+    assert (by["joint2_temperature"].tag_id, by["joint2_temperature"].confidence) == \
+        ("ns=6;s=HB.CELL.R1.PT2.M2.Temp", "high")
+    assert any("AnalogUnitType" in r for r in by["joint2_temperature"].reasons)
+    assert (by["speed_override"].tag_id, by["speed_override"].confidence) == ("ns=6;s=HB.CELL.R1.OVR_SET", "high")
+    assert (by["robot_state"].tag_id, by["robot_state"].confidence) == ("ns=6;s=HB.CELL.R1.MIS.CurrentState",
+                                                                        "medium")
+    for role, method in (("reset_fault", "AlarmReset"), ("move_home", "GoOrigin")):
+        assert (by[role].tag_id, by[role].confidence) == (f"ns=6;s=HB.CELL.RC1.{method}", "medium")
+        assert by[role].equipment == "RC1"
+        assert any("controller RC1" in r for r in by[role].reasons)
+    assert by["joint2_torque"].confidence != "high"  # a load rate is not a torque
