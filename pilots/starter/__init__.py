@@ -50,8 +50,9 @@ class StarterNames:
 def starter_names(sector: str) -> StarterNames:
     """The names a new pilot gets; ``sector`` must be lower-case letters, digits and single dashes."""
     if not NAME.fullmatch(sector):
-        raise ConfigError(f"invalid sector name {sector!r}", where="SECTOR",
-                          hint="use lower-case letters, digits and dashes, e.g. moulding or food-line")
+        raise ConfigError(f"invalid sector name {sector!r} / 섹터 이름이 올바르지 않습니다", where="SECTOR",
+                          hint="use lower-case letters, digits and dashes, e.g. moulding or food-line "
+                                 "(영문 소문자, 숫자, 대시만 사용)")
     camel = "".join(part.capitalize() for part in sector.split("-"))
     return StarterNames(sector=sector, package=f"{sector.replace('-', '_')}_pilot", dist=f"{sector}-pilot",
                         model=f"{camel}Model")
@@ -64,11 +65,12 @@ def new_pilot(sector: str, into: Path, *, installed: set[str] | frozenset[str] =
     """
     names = starter_names(sector)
     if sector in installed:
-        raise ConfigError(f"a pilot named {sector!r} is already installed", where="SECTOR",
+        raise ConfigError(f"a pilot named {sector!r} is already installed / 같은 이름의 파일럿이 이미 있습니다",
+                          where="SECTOR",
                           hint="choose another name (factorypilot pilot list shows the installed ones)")
     target = Path(into) / names.dist
     if target.exists() and any(target.iterdir()):
-        raise ConfigError(f"{target} exists and is not empty", where=str(target),
+        raise ConfigError(f"{target} exists and is not empty / 폴더가 비어 있지 않습니다", where=str(target),
                           hint="choose another --dir, or remove that folder first")
     source = files(__name__) / "template"
     for template, rel in _FILES.items():
