@@ -10,8 +10,6 @@ from ``interrupt()``). Every node is therefore idempotent — ledger appends are
 
 from __future__ import annotations
 
-import os
-import signal
 from collections.abc import Awaitable, Callable
 from typing import Any, TypedDict
 
@@ -22,6 +20,7 @@ from factorypilot.agents import _nodes_act
 from factorypilot.agents._edits import edit_rules
 from factorypilot.agents.detectors import run_detectors
 from factorypilot.agents.planners.base import Plan, PlanContext, Planner
+from factorypilot.agents.probes import fire as _crash_hook  # probe points; tests install the crash probe
 from factorypilot.agents.runtime_deps import RuntimeDeps
 from factorypilot.vocabulary import ActionKind, ActionRequest, Event, Sample
 
@@ -46,13 +45,6 @@ class AgentState(TypedDict, total=False):
 
 
 Node = Callable[[AgentState], Awaitable[dict[str, Any]]]
-
-
-def _crash_hook(point: str) -> None:
-    """Fault injection for the durability tests: ``FACTORYPILOT_TEST_CRASH_AT=after:act`` kills the process
-    with SIGKILL at that point (``before:<node>``, ``after:<node>``, ``act:after_write``)."""
-    if os.environ.get("FACTORYPILOT_TEST_CRASH_AT") == point:
-        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def _wrap(name: str, fn: Node) -> Node:

@@ -40,7 +40,8 @@ class SectorPilot:
       listing pilots stays cheap), or ``None`` when the pilot runs against real plants only.
     - ``commands``: optional ``"module:attribute"`` of extra CLI commands — a callable the CLI registers as
       ``factorypilot <command>`` under ``command_name`` (e.g. ABB's ``trace``).
-    - ``report_sections``: optional ``"module:attribute"`` callables that add sections to reports (reserved).
+    - ``report_sections``: optional ``"module:attribute"`` functions ``f(report) -> str`` whose Markdown is added to
+      the pilot's evaluation report (``factorypilot eval``); ``""`` adds nothing (e.g. healthcare's GMP records).
     """
 
     name: str

@@ -11,7 +11,7 @@ Schema (also in ``docs/pilot-spec.schema.json``).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -27,7 +27,9 @@ from factorypilot.vocabulary import DataType, Scalar
 __all__ = ["ArgumentSpec", "ConnectorSpec", "PilotSpec", "RoleSpec", "SimulatorSpec", "load_spec"]
 
 LocalizedText = str | dict[str, str]
-Sector = Literal["mobility", "healthcare", "robotics", "abb"]
+Sector = Annotated[str, Field(pattern=r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$",
+                              description="the sector pilot's sector: mobility, healthcare, robotics, abb, or a new "
+                                          "one's name (lower-case, dashes), e.g. moulding")]
 
 
 class _Strict(BaseModel):

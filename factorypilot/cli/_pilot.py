@@ -43,14 +43,14 @@ def _bindings(path: Path | None) -> dict[str, str] | None:
 
 @pilot_app.command("list")
 def list_() -> None:
-    """List the reference pilots shipped with factorypilot.
+    """List the installed sector pilots: the reference pilots and any registered by entry point.
 
     Example:  factorypilot pilot list
     """
     from factorypilot.pilots.runtime import reference_pilots
     from factorypilot.pilots.spec import load_spec
 
-    table = Table(title="reference pilots")
+    table = Table(title="sector pilots / 섹터 파일럿")
     for col in ("name", "id", "sector", "title", "roles", "playbooks"):
         table.add_column(col)
     for name, path in reference_pilots().items():
@@ -58,6 +58,26 @@ def list_() -> None:
         title = s.title if isinstance(s.title, str) else f"{s.title.get('en', '')} / {s.title.get('ko', '')}"
         table.add_row(name, s.id, s.sector, title, str(len(s.roles)), str(len(s.playbooks)))
     console.print(table)
+
+
+@pilot_app.command("new")
+def new(sector: str = typer.Argument(..., help="name of the new sector pilot: lower-case, e.g. moulding"),
+        directory: Path = typer.Option(Path("."), "--dir", help="where to create the <sector>-pilot/ folder")) -> None:
+    """Create a new sector pilot package: spec, one playbook, scenarios, a tiny plant model and a gate test.
+
+    It passes `factorypilot eval SECTOR --gate` once installed (`pip install -e <folder>`).
+    See docs/writing-a-pilot.md.
+
+    Example:  factorypilot pilot new moulding --dir ~/pilots
+    """
+    from factorypilot.pilots.sectors import sector_pilots
+    from factorypilot.pilots.starter import new_pilot
+
+    target = new_pilot(sector, directory, installed=set(sector_pilots()))
+    console.print(f"[green]✓[/] {target}: new sector pilot {sector!r} / 새 섹터 파일럿 {sector!r} 생성")
+    console.print("next / 다음 단계:", soft_wrap=True)
+    for step in (f"pip install -e {target}", "factorypilot pilot list", f"factorypilot eval {sector} --gate"):
+        console.print(f"  {step}", soft_wrap=True, markup=False)
 
 
 @pilot_app.command("validate")

@@ -8,8 +8,9 @@ See ``docs/evaluation.md``."""
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from factorypilot._lazy import lazy_names
 
 if TYPE_CHECKING:
     from ._score import Aggregate, ScenarioScore
@@ -69,9 +70,6 @@ _WHERE = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    """Public names load on first use: the room's modules import each other and the pilot spec, so eager
-    imports here would be circular (and slow down ``factorypilot --help``)."""
-    if name in _WHERE:
-        return getattr(import_module(f".{_WHERE[name]}", __name__), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+# public names load on first use: the room's modules import each other and the pilot spec, so eager imports
+# here would be circular (and slow down ``factorypilot --help``)
+__getattr__ = lazy_names(__name__, _WHERE)

@@ -140,6 +140,8 @@ def to_markdown(report: EvalReport) -> str:
             lines.append(f"- {L('problems')}: " + "; ".join(texts))
         if s.id in report.plots:
             lines += ["", f"![{s.id}]({report.plots[s.id].name})"]
+    for section in report.sections:  # added by the sector pilot (SectorPilot.report_sections)
+        lines += ["", section.rstrip()]
     if report.attributions:
         lines += ["", f"## {L('attribution')}", ""] + [f"- {a}" for a in report.attributions]
     return "\n".join(lines) + "\n"

@@ -54,6 +54,8 @@ class EvalReport:
     files: dict[str, Path] = field(default_factory=dict)
     plots: dict[str, Path] = field(default_factory=dict)
     attributions: list[str] = field(default_factory=list)
+    sections: list[str] = field(default_factory=list)
+    """Markdown sections the sector pilot adds to the report (``SectorPilot.report_sections``)."""
 
     @property
     def gate_passed(self) -> bool:
@@ -176,8 +178,21 @@ async def aevaluate(pilot: str | Path, *, scenarios: list[str] | None = None, pl
                         started=started.isoformat(timespec="seconds"), scores=scores, aggregate=agg, gate=spec.gate,
                         gate_failures=gate_failures(agg, spec.gate), out_dir=out, plots=plot_files,
                         attributions=attributions)
+    report.sections = _sector_sections(report)
     report.files = write_reports(report, out)
     return report
+
+
+def _sector_sections(report: EvalReport) -> list[str]:
+    """The report sections of the sector pilot whose spec this is (found by entry point, never imported by name):
+    each ``"module:function"`` in ``SectorPilot.report_sections`` gets the report and returns Markdown ("" = none)."""
+    from factorypilot.pilots.sectors import load_object, sector_pilots
+
+    spec = report.spec_path.resolve()
+    refs = [ref for p in sector_pilots().values() if p.spec is not None and p.spec.resolve() == spec
+            for ref in p.report_sections]
+    sections = [str(load_object(ref)(report)) for ref in refs]
+    return [s for s in sections if s.strip()]
 
 
 def evaluate(pilot: str | Path, **kwargs: Any) -> EvalReport:

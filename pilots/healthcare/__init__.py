@@ -23,4 +23,5 @@ def _plant() -> type[PlantModel]:
 
 
 PILOT = SectorPilot("healthcare", spec=package_file(__name__, "pilot.yaml"), plant=_plant,
-                    title="의료기기 클린룸·포장 라인")
+                    title="의료기기 클린룸·포장 라인",
+                    report_sections=("factorypilot.pilots.healthcare.gmp:eval_section",))

@@ -20,7 +20,7 @@ from factorypilot.agents import Ledger
 from factorypilot.errors import DataError, NodeNotFoundError
 from factorypilot.vocabulary import Event, Severity
 
-__all__ = ["batch_deviations", "deviation_report"]
+__all__ = ["batch_deviations", "deviation_report", "eval_section"]
 
 _NONE = {"", "없음", "none", "-"}
 _TEXT = {
@@ -126,3 +126,23 @@ def deviation_report(ledger: Ledger, run_id: str, *, lang: str = "en") -> str:
     chain = ledger.verify()
     out += ["", f"## {t['int']}", "", t["ok"] if chain.ok else f"**{t['bad']}**: {'; '.join(chain.problems)}", ""]
     return "\n".join(out)
+
+
+def eval_section(report: Any) -> str:
+    """Evaluation-report section (``SectorPilot.report_sections``): the GMP deviation record of every agent run of
+    every scenario, from the scenario's own ledger, headings one level down."""
+    ko = report.lang == "ko"
+    parts: list[str] = []
+    for score in report.scores:
+        path = Path(report.out_dir) / "runs" / score.id / "ledger.sqlite"
+        if not path.is_file():
+            continue
+        with Ledger(path) as ledger:
+            run_ids = list(dict.fromkeys(r.run_id for r in ledger.records() if r.run_id))
+            for run_id in run_ids:
+                text = deviation_report(ledger, run_id, lang=report.lang)
+                parts.append("\n".join("#" + line if line.startswith("#") else line for line in text.splitlines()))
+    if not parts:
+        return ""
+    title = "GMP 일탈 기록 (에이전트 실행별)" if ko else "GMP deviation records (one per agent run)"
+    return "\n".join([f"## {title}", "", *parts])

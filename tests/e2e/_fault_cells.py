@@ -29,6 +29,7 @@ from factorypilot.pilots.runtime import reference_pilots
 from factorypilot.pilots.simulator import Fault, FaultKind, PlantHandle
 
 EXE = str(Path(sys.executable).with_name("factorypilot"))
+PILOT = [sys.executable, str(Path(__file__).with_name("_crashing_cli.py"))]  # the CLI with the crash probe
 TARGET = 85.0  # what the playbook writes (feed 100 - 15)
 OPERATOR = 100.0  # what the operator puts back on the HMI
 
@@ -109,7 +110,7 @@ def setup(root: Path, plant: PlantHandle) -> tuple[str, Path, Path]:
 
 
 def args(cmd: str, spec: str, plant: PlantHandle, bindings: Path) -> list[str]:
-    return [EXE, "pilot", cmd, spec, "--endpoint", plant.endpoint, "--bindings", str(bindings), "--no-knowledge"]
+    return [*PILOT, "pilot", cmd, spec, "--endpoint", plant.endpoint, "--bindings", str(bindings), "--no-knowledge"]
 
 
 def agent_writes(plant: PlantHandle) -> list[object]:

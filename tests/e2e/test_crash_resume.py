@@ -26,6 +26,7 @@ from factorypilot.pilots.runtime import reference_pilots
 from factorypilot.pilots.simulator import Fault, FaultKind, PlantHandle, running_plant
 
 EXE = str(Path(sys.executable).with_name("factorypilot"))
+PILOT = [sys.executable, str(Path(__file__).with_name("_crashing_cli.py"))]  # the CLI with the crash probe
 # the boundaries inside and after ``act`` (write-ahead intent) are the fault matrix's (test_fault_matrix.py)
 BOUNDARIES = ["after:observe", "after:detect", "after:retrieve", "after:plan", "after:guard", "before:act",
               "before:report"]
@@ -46,7 +47,7 @@ def _env(home: Path, crash_at: str | None = None) -> dict[str, str]:
 
 
 def _args(cmd: str, spec: str, plant: PlantHandle, bindings: Path) -> list[str]:
-    return [EXE, "pilot", cmd, spec, "--endpoint", plant.endpoint, "--bindings", str(bindings), "--no-knowledge"]
+    return [*PILOT, "pilot", cmd, spec, "--endpoint", plant.endpoint, "--bindings", str(bindings), "--no-knowledge"]
 
 
 def _setup(tmp_path: Path, plant: PlantHandle, approval: bool = False) -> tuple[str, Path, Path]:

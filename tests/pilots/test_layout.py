@@ -64,3 +64,20 @@ def test_a_sector_pilot_is_one_self_contained_package(sector: str) -> None:
     assert issubclass(model, PlantModel)
     assert model.__module__ == f"factorypilot.pilots.{sector}.plant"
     assert available_models()[model.name] is model
+
+
+def test_a_broken_third_party_pilot_is_skipped_with_a_warning(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                             caplog: pytest.LogCaptureFixture) -> None:
+    info = tmp_path / "broken_pilots-0.1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: broken-pilots\nVersion: 0.1.0\n", encoding="utf-8")
+    (info / "entry_points.txt").write_text(
+        "[factorypilot.pilots]\nghost = no_such_module_fp19:PILOT\nnotapilot = json:dumps\n", encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with caplog.at_level("WARNING", logger="factorypilot.pilots.sectors"):
+        pilots = sector_pilots()
+    assert "ghost" not in pilots
+    assert "notapilot" not in pilots
+    assert set(pilots) >= REFERENCE
+    assert any("'ghost' cannot be imported" in r.getMessage() for r in caplog.records)
+    assert any("'notapilot'" in r.getMessage() and "not a SectorPilot" in r.getMessage() for r in caplog.records)

@@ -170,3 +170,16 @@ def test_batch_record_deviations_from_the_mes_export(tmp_path: Path) -> None:
     with pytest.raises(DataError) as err:
         batch_deviations(bad)
     assert (err.value.row, err.value.column) == (2, "실링온도_최소")
+
+
+def test_eval_report_carries_the_gmp_section_the_sector_declares(report: EvalReport) -> None:
+    """Healthcare declares a report section (SectorPilot.report_sections): one GMP deviation record per agent run."""
+    assert len(report.sections) == 1
+    section = report.sections[0]
+    assert section.startswith("## GMP deviation records (one per agent run)")
+    markdown = report.files["markdown"].read_text(encoding="utf-8")
+    assert section.rstrip() in markdown
+    acted = [s for s in report.scores if s.runs]
+    assert acted
+    assert section.count("\n## GMP deviation report") == sum(s.runs for s in acted)
+    assert "- **Playbook**: particle-excursion" in section
