@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -12,7 +14,7 @@ import pytest
 
 from factorypilot._sqlite import open_sqlite
 from factorypilot.agents import Ledger, RunStore
-from factorypilot.agents._lease import PilotLease
+from factorypilot.agents._lease import PilotLease, _start_time
 from factorypilot.errors import ApprovalError, LeaseHeldError, StorageError
 
 REQUEST = {"run_id": "r1", "actions": [{"kind": "write", "target": "cnc1.feed", "value": 85.0}],
@@ -243,6 +245,44 @@ def test_lease_of_a_dead_process_is_taken_over(tmp_path: Path) -> None:
     heir.acquire()
     assert not dead.renew()  # the old owner learns it lost the lease
     heir.release()
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="process start times come from /proc (Linux)")
+def test_lease_of_a_reused_pid_is_taken_over_at_once(tmp_path: Path) -> None:
+    """The holder died and the system gave its PID to another process within the heartbeat TTL: the start
+    time differs, so the lease is taken over at once (the PID alone would keep it for ``ttl_s``)."""
+    other = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE)
+    try:
+        dead = PilotLease(tmp_path / "agent.sqlite", "mobility-cnc", ttl_s=3600)
+        dead.acquire()
+        real_start = _start_time(other.pid)
+        assert real_start is not None
+        # the dead holder had this PID, but started at another time
+        dead._db.execute("UPDATE leases SET pid = ?, started = ?", (other.pid, str(int(real_start) - 1)))
+        heir = PilotLease(tmp_path / "agent.sqlite", "mobility-cnc", ttl_s=3600)
+        heir.acquire()
+        assert not dead.renew()
+        # the live process itself (same PID, same start time) keeps its lease
+        heir._db.execute("UPDATE leases SET pid = ?, started = ?", (other.pid, real_start))
+        third = PilotLease(tmp_path / "agent.sqlite", "mobility-cnc", ttl_s=3600)
+        with pytest.raises(LeaseHeldError, match=rf"PID {other.pid} on "):
+            third.acquire()
+        third.release()
+        heir.release()
+    finally:
+        other.communicate(b"", timeout=30)
+
+
+def test_lease_table_of_an_older_home_gains_the_start_time(tmp_path: Path) -> None:
+    db = sqlite3.connect(tmp_path / "agent.sqlite")
+    db.execute("CREATE TABLE leases (pilot TEXT PRIMARY KEY, owner TEXT NOT NULL, pid INTEGER NOT NULL, "
+               "host TEXT NOT NULL, acquired TEXT NOT NULL, heartbeat TEXT NOT NULL)")
+    db.commit()
+    db.close()
+    lease = PilotLease(tmp_path / "agent.sqlite", "mobility-cnc")
+    lease.acquire()
+    assert lease._db.execute("SELECT pid, started FROM leases").fetchone() == (os.getpid(), _start_time(os.getpid()))
+    lease.release()
 
 
 # -- one-line storage errors ----------------------------------------------------------------------------
