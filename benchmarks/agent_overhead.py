@@ -72,7 +72,7 @@ def config() -> AgentConfig:
         name="bench", roles=ROLES, detectors=[ThresholdConfig(role="spindle_vibration", high=4.0, persist=2)],
         playbooks=load_playbooks(PLAYBOOKS),
         policy=SafetyPolicy(name="bench", tags=[TagRule(target="feed_override", min=50, max=110, max_step=20)]),
-        verify={"attempts": 2, "interval_s": 0.0})  # type: ignore[arg-type]
+        verify={"attempts": 2, "interval_s": 0.0, "timeout_s": 0.0})  # type: ignore[arg-type]
 
 
 def plant(extra: int = 0) -> InMemoryConnector:

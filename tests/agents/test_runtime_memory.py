@@ -204,7 +204,7 @@ async def test_method_call_confirmed_only_by_its_expected_read_back(tmp_path: Pa
             playbooks=load_playbooks([{"id": "p", "when": {"role": "spindle_vibration"}, "diagnosis": "d",
                                        "actions": [{"call": "ResetAlarm", "expect": {"door_open": expect_door}}]}]),
             policy=SafetyPolicy(methods=[MethodRule(target="ResetAlarm", approval="never")]),
-            verify={"attempts": 1, "interval_s": 0.0},  # type: ignore[arg-type]
+            verify={"attempts": 1, "interval_s": 0.0, "timeout_s": 0.0},  # type: ignore[arg-type]
         )
 
     for expect_door, status in ((False, "done"), (True, "failed")):
