@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
+
+import pytest
 
 from _plant import PlantOptions, running_test_plant
 
@@ -11,7 +14,8 @@ from factorypilot.connectors.opcua import OpcUaConnector
 from factorypilot.vocabulary import Gap, Sample, utcnow
 
 
-async def test_outage_becomes_a_gap_then_samples_resume() -> None:
+async def test_outage_becomes_a_gap_then_samples_resume(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
     with running_test_plant(PlantOptions()) as plant:
         speed, vib = plant.node_id("SpindleSpeed"), plant.node_id("Vibration")
         cfg = OpcUaConnector.Config(endpoint=plant.endpoint, timeout_s=2, watchdog_interval_s=0.2,
@@ -23,6 +27,7 @@ async def test_outage_becomes_a_gap_then_samples_resume() -> None:
                     items.append(item)
                     if {s.tag_id for s in items if isinstance(s, Sample)} == {speed, vib}:
                         break
+                caplog.clear()
                 await asyncio.to_thread(plant.stop)
                 down = utcnow()  # the server is gone from here ...
                 stopped_at = len(items)
@@ -33,7 +38,16 @@ async def test_outage_becomes_a_gap_then_samples_resume() -> None:
                     items.append(item)
                     if isinstance(item, Sample) and item.value == 4321.0:
                         break
+            outage_log = list(caplog.records)
         after = items[stopped_at:]
+        # reconnect noise: one INFO line for the whole outage, no traceback at any level above DEBUG
+        loud = [r for r in outage_log if r.levelno >= logging.INFO]
+        assert [r.getMessage().split(";")[0] for r in loud] == [f"lost {plant.endpoint}"], loud
+        assert loud[0].levelno == logging.INFO
+        assert not [r for r in outage_log if r.levelno > logging.DEBUG and r.exc_info]
+        assert any("asyncua" in r.getMessage() for r in outage_log if r.levelno == logging.DEBUG), \
+            "asyncua's reconnect attempts are kept at DEBUG"
+        assert any(r.getMessage().startswith("restored ") for r in outage_log if r.levelno == logging.DEBUG)
         gaps = [i for i in after if isinstance(i, Gap)]
         assert len(gaps) == 1, after
         gap = gaps[0]
