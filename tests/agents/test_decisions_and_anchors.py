@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -16,6 +17,9 @@ from factorypilot._sqlite import open_sqlite
 from factorypilot.agents import Ledger, RunStore
 from factorypilot.agents._lease import PilotLease, _start_time
 from factorypilot.errors import ApprovalError, LeaseHeldError, StorageError
+
+if TYPE_CHECKING:
+    from conftest import Unprivileged
 
 REQUEST = {"run_id": "r1", "actions": [{"kind": "write", "target": "cnc1.feed", "value": 85.0}],
            "edit_rules": {"0": {"target": "cnc1.feed", "kind": "write", "value": 85.0, "current": 100.0,
@@ -182,14 +186,23 @@ def test_readonly_open_never_creates_a_table(tmp_path: Path) -> None:
     db.close()
 
 
-def test_readonly_ledger_on_a_readonly_directory_verifies(home: Path) -> None:
-    if os.geteuid() == 0:
-        pytest.skip("root ignores file permissions; the read-only home is tested by the CLI test as non-root")
+def test_readonly_ledger_on_a_readonly_directory_verifies(home: Path, unprivileged: Unprivileged) -> None:
+    """Read-only files in a read-only directory (no WAL/shm can be made): verified without writing anything.
+    In a child process, so that as root the permissions apply too (see ``unprivileged``)."""
     for p in home.iterdir():
         p.chmod(0o444)
     home.chmod(0o555)
+    code = ("import json, sys; from pathlib import Path; from factorypilot.agents import Ledger\n"
+            "with Ledger(Path(sys.argv[1]) / 'ledger.sqlite', readonly=True) as led:\n"
+            "    r = led.verify(); print(json.dumps([r.ok, r.records, r.problems]))\n"
+            "try:\n    open(Path(sys.argv[1]) / 'ledger.sqlite', 'r+b')\nexcept PermissionError:\n"
+            "    print('cannot write')\n")
     try:
-        assert _verify(home) == []
+        out = unprivileged.run([sys.executable, "-c", code, str(home)], os.environ)
+        assert out.returncode == 0, out.stderr
+        assert out.stdout.splitlines() == ["[true, 5, []]", "cannot write"]
+        assert sorted(p.name for p in home.iterdir()) == ["agent.sqlite", "ledger.head", "ledger.head.lock",
+                                                          "ledger.sqlite"]
     finally:
         home.chmod(0o755)
 
