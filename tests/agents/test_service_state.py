@@ -167,7 +167,7 @@ class _SettlesLate(InMemoryConnector):
         self._t0 = loop.time() if self._t0 is None else self._t0
         self.reads += 1
         if self.block_s:
-            time.sleep(self.block_s)  # the CPU starvation being simulated, not a wait in the test
+            time.sleep(self.block_s)  # noqa: ASYNC251 — blocks the loop on purpose: the starvation simulated
         value = 85.0 if loop.time() - self._t0 >= self.settle_s else 100.0
         return [Sample(tag_id="feed", value=value, source_time=utcnow())]
 
@@ -180,7 +180,8 @@ async def test_read_back_waits_for_the_deadline_not_a_count_of_attempts() -> Non
     async with late:
         status, why, sample = await _read_back(late, {"feed": 85.0}, cfg)
     assert status is ActionStatus.DONE, why
-    assert sample is not None and sample.value == 85.0
+    assert sample is not None
+    assert sample.value == 85.0
     assert late.reads > cfg.attempts  # more reads than the attempt count: the deadline decided
 
     # starved: every read takes 0.2 s of blocked loop; two reads (the minimum) would end before the value settles

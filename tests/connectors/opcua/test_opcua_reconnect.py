@@ -7,7 +7,6 @@ import contextlib
 import logging
 
 import pytest
-
 from _plant import PlantOptions, running_test_plant
 
 from factorypilot.connectors.opcua import OpcUaConnector
