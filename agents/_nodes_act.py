@@ -209,6 +209,14 @@ async def verify(d: RuntimeDeps, state: AgentState) -> dict[str, Any]:
         req = ActionRequest.model_validate(r["request"])
         key = r["idempotency_key"]
         restart = bool(r.get("after_restart"))
+        row = d.store.action(key)
+        if row is not None and row.state in _FINAL:  # read back before a crash: that verdict stands, no new read
+            status = {"confirmed": ActionStatus.DONE, "failed": ActionStatus.FAILED}.get(row.state,
+                                                                                       ActionStatus.UNCONFIRMED)
+            out.append(ActionResult(request=req, status=status, executed_value=r.get("executed_value"),
+                                    reason=row.detail, idempotency_key=key).model_dump(mode="json")
+                       | {"executed": True, "from": r.get("from")})
+            continue
         expect = dict(req.expect) or ({req.target: req.value} if req.kind is ActionKind.WRITE else {})
         read_back: Sample | None = None
         if req.kind is ActionKind.NOTE:
