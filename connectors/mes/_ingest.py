@@ -37,7 +37,7 @@ from factorypilot.connectors.mes._tabular import (
     read_csv,
     sniff_csv,
 )
-from factorypilot.connectors.mes._validate import ROW, Checked, check
+from factorypilot.connectors.mes._validate import RECORD, ROW, Checked, check
 from factorypilot.connectors.mes._xlsx import read_xlsx
 from factorypilot.connectors.mes.config import MappingConfig, MesFilesConfig
 from factorypilot.connectors.mes.records import FIELDS, RecordKind
@@ -324,6 +324,9 @@ def ingest_file(path: Path, cfg: MesFilesConfig, store: MesStore | None, *, kind
                         if batch.multiline is not None:
                             file_lines.add(lines[0] - file_lines.first, *batch.multiline)
                         lines[0] += batch.lines
+                    if checked is not None:  # the record numbers, before the lines become physical ones
+                        checked.table = checked.table.append_column(
+                            RECORD, pc.subtract(checked.table[ROW], pa.scalar(first[0], pa.int64())))
                     if file_lines:
                         _physical(batch, checked, file_lines)
                     report.blank_lines += batch.blank

@@ -87,7 +87,7 @@ async def test_schedule_material_lot_and_equipment(tmp_path: Path, make_mes: Mak
     assert orders[0] | {"source_file": None} == {
         "order_id": "WO-2001", "product": "브래킷-A", "quantity": 500.0, "unit": "EA", "status": "Waiting",
         "equipment": "CNC-01", "start": "2026-11-25T23:00:00+00:00", "end": "2026-11-26T08:00:00+00:00",
-        "source_file": None, "source_row": 3, "extra": None}
+        "source_file": None, "source_row": 3, "source_line": 3, "extra": None}
     assert sorted(r2.kinds) == ["equipment", "lot", "material"]
     assert (lots[0]["lot_id"], lots[0]["quantity"], lots[0]["location"]) == ("LOT-77", 1500.5, "자재창고-2")
     assert materials[0]["material_class"] == "원자재"
