@@ -324,6 +324,8 @@ def ingest_file(path: Path, cfg: MesFilesConfig, store: MesStore | None, *, kind
                         if batch.multiline is not None:
                             file_lines.add(lines[0] - file_lines.first, *batch.multiline)
                         lines[0] += batch.lines
+                    elif batch.multiline is not None:  # one stream (UTF-16 ...): the whole file's, absolute
+                        file_lines.add(0, *batch.multiline)
                     if checked is not None:  # the record numbers, before the lines become physical ones
                         checked.table = checked.table.append_column(
                             RECORD, pc.subtract(checked.table[ROW], pa.scalar(first[0], pa.int64())))
