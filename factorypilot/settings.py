@@ -27,6 +27,9 @@ class Settings(BaseSettings):
         "the test suite sets FACTORYPILOT_ALLOW_MODEL_REQUESTS=false",
     )
     lang: str = Field(default="en", description="default report language: en or ko")
+    b2mml_schemas: Path | None = Field(
+        default=None, description="folder of the MESA B2MML XSDs used to validate B2MML exports when a MES config "
+        "names no schema_dir (default: FACTORYPILOT_HOME/b2mml if it exists)")
     checkpointer_url: str | None = Field(
         default=None,
         description="LangGraph checkpointer: unset = SQLite under home; postgresql://... = Postgres "

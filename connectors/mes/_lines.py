@@ -45,11 +45,11 @@ def scan_decoded(path: Path, encoding: str, first: int, chunk: int = 1 << 20) ->
             raw = fh.read(chunk)
             text = decoder.decode(raw, final=not raw)
             while skip and text:  # the lines before the data
-                lf = text.find("\n")
-                if lf < 0:
+                at = text.find("\n")
+                if at < 0:
                     text = ""
                     break
-                text, skip = text[lf + 1:], skip - 1
+                text, skip = text[at + 1:], skip - 1
             if text:
                 v = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
                 quotes = np.flatnonzero(v == 0x22)

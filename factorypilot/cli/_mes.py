@@ -150,6 +150,11 @@ def ingest(
                               highlight=False)
         if r.quarantine_file:
             console.print(f"  quarantine: {r.quarantine_file}", highlight=False)
+        if r.schema_note:
+            console.print(f"  [yellow]![/] {r.schema_note}", highlight=False, soft_wrap=True)
+        elif r.schema_valid is False:
+            console.print(f"  [yellow]![/] schema_valid: false (ingested anyway / 스키마 불일치, 저장함): "
+                          f"{fold('; '.join(r.schema_violations[:3]), 300)}", highlight=False, soft_wrap=True)
 
 
 @mes_app.command()

@@ -73,8 +73,8 @@ def expect(point: str, fault: str) -> Cell:
     step, kind = (point.split(":")[1], point.split(":")[2]) if in_act else ("", "")
     node = "" if in_act else point.split(":")[1]
     verified_before = node in ("verify", "report") and point != "before:verify"
-    write_sent = (in_act and (order[kind] > 0 or step == "after_write")) or node in ("act", "verify", "report") \
-        and point != "before:act"
+    write_sent = (in_act and (order[kind] > 0 or step == "after_write")) or (
+        node in ("act", "verify", "report") and point != "before:act")
     write_after_restart = in_act and kind == "write" and step in ("after_issue", "after_write")
     if point == "act:after_issue:write":
         write_status = "unconfirmed"

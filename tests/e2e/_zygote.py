@@ -48,7 +48,7 @@ def _child(req: dict[str, object]) -> None:
         main(argv[1:])
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    except BaseException:  # noqa: BLE001 — what an uncaught exception does to a real process: traceback, exit 1
+    except BaseException:  # what an uncaught exception does to a real process: a traceback, exit 1
         import traceback
 
         traceback.print_exc()
@@ -60,11 +60,12 @@ def _child(req: dict[str, object]) -> None:
 
 
 def _serve() -> None:
-    import factorypilot.agents  # noqa: F401 — the heavy imports, paid once
+    import langgraph.checkpoint.sqlite.aio  # noqa: F401 — the heavy imports, paid once
+
+    import factorypilot.agents
     import factorypilot.cli._app as cli_app
-    import factorypilot.connectors.opcua  # noqa: F401
+    import factorypilot.connectors.opcua
     import factorypilot.pilots.runtime  # noqa: F401
-    import langgraph.checkpoint.sqlite.aio  # noqa: F401
 
     cli_app._register()
     if threading.active_count() != 1:

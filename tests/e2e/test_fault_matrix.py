@@ -4,9 +4,10 @@ operator before the restart, plant down at restart} — 81 cells — counted on 
 
 Every cell runs all three kinds of action in one pilot run (write → ResetAlarm → note); an ``act:…:KIND`` crash
 point names which one was in flight. The commands are forked from a server that imported the CLI once
-(``_zygote``): each is its own process killed by a real SIGKILL, without paying the imports in every cell. The expectations per cell are in ``_fault_cells.CELLS``: an action issued before the
-crash is never issued again — it is confirmed by read-back ("confirmed after restart") or left ``unconfirmed``
-with the run in ``attention`` for a person.
+(``_zygote``): each is its own process killed by a real SIGKILL, without paying the imports in every cell.
+The expectations per cell are in ``_fault_cells.expect``: an action issued before the crash is never issued
+again — it is confirmed by read-back ("confirmed after restart") or left ``unconfirmed`` with the run in
+``attention`` for a person.
 """
 
 from __future__ import annotations
