@@ -37,13 +37,19 @@ def scan_decoded(path: Path, encoding: str, first: int, chunk: int = 1 << 20) ->
     """``multiline`` for a whole file in any encoding: decoded in chunks (UTF-16's 0x0A bytes are not line
     feeds), re-encoded as UTF-8, the quote parity and the record count carried from chunk to chunk. The first
     ``first`` lines (banner and header) are skipped. Records are 0-based from the first data record."""
-    decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
+    decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
     skip, inside, records_before = first, False, 0
     found: dict[int, int] = {}
+    fed = 0
     with path.open("rb") as fh:
         while True:
             raw = fh.read(chunk)
-            text = decoder.decode(raw, final=not raw)
+            pending = decoder.getstate()[0]
+            try:
+                text = decoder.decode(raw, final=not raw)
+            except UnicodeDecodeError as exc:  # the bytes before it decoded: the error is at this file offset
+                raise Undecodable(fed - len(pending) + exc.start, exc.reason) from exc
+            fed += len(raw)
             while skip and text:  # the lines before the data
                 at = text.find("\n")
                 if at < 0:
@@ -65,6 +71,27 @@ def scan_decoded(path: Path, encoding: str, first: int, chunk: int = 1 << 20) ->
                 break
     keys = sorted(found)
     return np.array(keys, np.int64), np.array([found[k] for k in keys], np.int64)
+
+
+class Undecodable(Exception):
+    """A byte the file's encoding cannot decode, at ``offset`` (from the start of the file)."""
+
+    def __init__(self, offset: int, reason: str) -> None:
+        super().__init__(f"byte offset {offset}: {reason}")
+        self.offset, self.reason = offset, reason
+
+
+def locate(path: Path, encoding: str, first: int, offset: int) -> tuple[int, int]:
+    """(data record, physical line) that byte ``offset`` of ``path`` falls in (records 1-based after the ``first``
+    lines; a line feed inside a quoted cell does not end a record)."""
+    with path.open("rb") as fh:
+        text = fh.read(offset).decode(encoding, errors="replace").lstrip("\ufeff")
+    line = text.count("\n") + 1
+    data = text.split("\n", first)[first] if text.count("\n") >= first else ""
+    v = np.frombuffer(data.encode("utf-8"), dtype=np.uint8)
+    quotes, lf = np.flatnonzero(v == 0x22), np.flatnonzero(v == 0x0A)
+    ends = int((np.searchsorted(quotes, lf) % 2 == 0).sum())
+    return ends + 1, line
 
 
 def last_record_end(v: np.ndarray) -> int:

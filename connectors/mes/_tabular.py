@@ -295,11 +295,18 @@ def _read_stream(path: Path, cfg: MesFilesConfig, info: FileInfo, first: int,
                  progress: Progress | None) -> Iterator[RawBatch]:
     import pyarrow.csv as pcsv
 
-    from factorypilot.connectors.mes._lines import scan_decoded
+    from factorypilot.connectors.mes._lines import Undecodable, locate, scan_decoded
 
     file = str(path)
-    # Arrow numbers records, not lines: the records whose quoted cells span lines, from the decoded text
-    multiline = scan_decoded(path, info.encoding or "utf-8", first)
+    encoding = info.encoding or "utf-8"
+    # Arrow numbers records, not lines: the records whose quoted cells span lines, from the decoded text; a byte
+    # the encoding cannot decode is found here too, with its record, line and offset
+    try:
+        multiline = scan_decoded(path, encoding, first)
+    except Undecodable as exc:
+        record, line = locate(path, encoding, first, exc.offset)
+        raise DataError(f"cannot decode the file as {encoding} at record {record} (line {line}, byte offset "
+                        f"{exc.offset:,}): {exc.reason}", file=file, row=line, hint=_PARSE_HINT) from None
     invalid: list[dict[str, Any]] = []
     options = _options(info, file, invalid, info.encoding or "utf-8", skip_rows=first, block_size=4 << 20)
     emitted = 0
