@@ -3,6 +3,7 @@ SQLite-open helper's one-line errors — against real SQLite files."""
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import subprocess
@@ -205,6 +206,94 @@ def test_readonly_ledger_on_a_readonly_directory_verifies(home: Path, unprivileg
                                                           "ledger.sqlite"]
     finally:
         home.chmod(0o755)
+
+
+# -- the external anchor -----------------------------------------------------------------------------------
+def _rewrite_both_heads(home: Path) -> None:
+    """What someone who can write the home does after cutting the tail: both heads follow the new end."""
+    db = sqlite3.connect(home / "ledger.sqlite")
+    seq, digest = db.execute("SELECT seq, hash FROM ledger ORDER BY seq DESC LIMIT 1").fetchone()
+    db.close()
+    (home / "ledger.head").write_text(f"{seq} {digest}\n")
+    agent = sqlite3.connect(home / "agent.sqlite")
+    agent.execute("UPDATE ledger_head SET seq = ?, hash = ?", (seq, digest))
+    agent.commit()
+    agent.close()
+
+
+def test_external_anchor_catches_what_both_heads_in_the_home_cannot(home: Path, tmp_path_factory:
+                                                                    pytest.TempPathFactory) -> None:
+    outside = tmp_path_factory.mktemp("nas") / "line1.anchor"
+    key = b"kept-outside-the-home"
+    with Ledger(home / "ledger.sqlite") as led:
+        line = led.anchor_to(outside, key)
+    assert line is not None
+    assert (line["seq"], len(line["hmac"])) == (5, 64)
+    _truncate(home, 3)
+    _rewrite_both_heads(home)
+    with Ledger(home / "ledger.sqlite", readonly=True) as led:
+        assert led.verify().ok  # the two heads in the home were rewritten with the tail: nothing to see there
+        report = led.verify(external=outside, key=key)
+    assert not report.ok
+    assert report.problems == ["the external anchor saw record 5 at " + line["time"] + ", the ledger ends at 3: "
+                               "records 4..5 were removed (tail truncated)"]
+    # new records appended after the cut: same sequence numbers, other hashes
+    with Ledger(home / "ledger.sqlite") as led:
+        for i in range(3):
+            led.append("observation", {"i": f"new {i}"}, run_id="r2", key=f"r2:{i}")
+        report = led.verify(external=outside, key=key)
+    assert [p.split(" differs ")[0] for p in report.problems] == ["record 5"]
+
+
+def test_external_anchor_lines_are_signed(home: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
+    outside = tmp_path_factory.mktemp("nas") / "line1.anchor"
+    key = b"kept-outside-the-home"
+    with Ledger(home / "ledger.sqlite") as led:
+        led.anchor_to(outside, key)
+        assert led.verify(external=outside, key=key).ok
+        unsigned = led.verify(external=outside)  # no key: the signature is not checked, and it says so
+        assert unsigned.ok
+        assert unsigned.notes == ["1 signed anchor line(s) not checked: set FACTORYPILOT_LEDGER_KEY to check them"]
+        assert not led.verify(external=outside, key=b"another key").ok
+    forged = json.loads(outside.read_text().splitlines()[0])
+    forged["seq"] = 4  # moved back by hand, signature kept
+    with outside.open("a") as fh:
+        fh.write(json.dumps(forged) + "\n")
+        fh.write(json.dumps({k: forged[k] for k in ("ledger", "seq", "hash", "time")}) + "\n")
+    with Ledger(home / "ledger.sqlite", readonly=True) as led:
+        problems = led.verify(external=outside, key=key).problems
+    assert problems == ["external anchor line 2 has a wrong signature (forged, edited, or another key)",
+                        "external anchor line 3 is not signed although a key is set (added by hand?)"]
+
+
+def test_ledger_anchor_cli_and_the_service_setting(home: Path, tmp_path_factory: pytest.TempPathFactory,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from factorypilot.cli._app import app
+    from factorypilot.cli._commands import register
+    from factorypilot.settings import get_settings
+
+    register(app)
+    outside = tmp_path_factory.mktemp("nas") / "line1.anchor"
+    monkeypatch.setenv("FACTORYPILOT_HOME", str(home))
+    monkeypatch.setenv("FACTORYPILOT_LEDGER_KEY", "kept-outside-the-home")
+    get_settings.cache_clear()
+    runner = CliRunner()
+    done = runner.invoke(app, ["ledger", "anchor", "--to", str(outside)])
+    assert done.exit_code == 0, done.output
+    assert "anchored record 5" in done.output
+    assert "signed" in done.output
+    ok = runner.invoke(app, ["ledger", "verify", "--anchor", str(outside)])
+    assert ok.exit_code == 0, ok.output
+    assert "external anchor line1.anchor" in ok.output
+    _truncate(home, 4)
+    _rewrite_both_heads(home)
+    monkeypatch.setenv("FACTORYPILOT_LEDGER_ANCHOR", str(outside))  # the setting: verify uses it by default
+    get_settings.cache_clear()
+    caught = runner.invoke(app, ["ledger", "verify"])
+    assert caught.exit_code == 1
+    assert "records 5..5 were removed (tail truncated)" in caught.output
 
 
 def test_concurrent_appends_with_one_key_never_crash(tmp_path: Path) -> None:
