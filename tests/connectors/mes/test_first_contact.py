@@ -72,10 +72,13 @@ def test_ingest_without_mapping_is_refused(tmp_path: Path) -> None:
 def test_init_mapping_output_stores_what_the_kit_mapping_stores(tmp_path: Path) -> None:
     register(app)
     runner = CliRunner()
-    out = runner.invoke(app, ["mes", "init-mapping", str(KIT / "생산실적_A.csv")])
-    assert out.exit_code == 0, out.output
-    proposed = yaml.safe_load(out.output)
-    assert proposed["mappings"][0]["kind"] == "production"
+    proposed: dict[str, list[dict[str, object]]] = {"mappings": []}
+    for sample in ("생산실적_A.csv", "생산실적_C.txt"):  # the CSV exports and the UTF-16 text export
+        out = runner.invoke(app, ["mes", "init-mapping", str(KIT / sample)])
+        assert out.exit_code == 0, out.output
+        proposed["mappings"] += yaml.safe_load(out.output)["mappings"]
+    assert [m["kind"] for m in proposed["mappings"]] == ["production", "production"]
+    assert [m["pattern"] for m in proposed["mappings"]] == ["생산실적_*.csv", "생산실적_*.txt"]
     key = json.loads((KIT / "answer_key.json").read_text(encoding="utf-8"))
     cfg = MesFilesConfig.model_validate({**proposed, "home": str(tmp_path)})
     store = MesStore(tmp_path / "s.sqlite")
