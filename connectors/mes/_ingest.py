@@ -329,7 +329,7 @@ def ingest_file(path: Path, cfg: MesFilesConfig, store: MesStore | None, *, kind
                         lines[0] += batch.lines
                     elif batch.multiline is not None:  # one stream (UTF-16 ...): the whole file's, absolute
                         file_lines.add(0, *batch.multiline)
-                    if checked is not None:  # the record numbers, before the lines become physical ones
+                    if checked is not None and store is not None:  # record numbers, before the lines turn physical
                         checked.table = checked.table.append_column(
                             RECORD, pc.subtract(checked.table[ROW], pa.scalar(first[0], pa.int64())))
                     if file_lines:
