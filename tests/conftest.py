@@ -53,7 +53,6 @@ def run_example() -> Callable[..., str]:
     return run
 
 
-
 class Unprivileged:
     """Run a command as a process file permissions apply to. As root (CI) it is root *without* the capabilities
     that bypass them (``CAP_DAC_OVERRIDE``, ``CAP_DAC_READ_SEARCH``, dropped with util-linux ``setpriv`` from the
