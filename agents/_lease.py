@@ -2,7 +2,9 @@
 
 ``PilotLease.acquire`` is one ``BEGIN IMMEDIATE`` transaction: it takes the lease when nobody holds it, when
 the holder's heartbeat is older than ``ttl_s`` (a dead owner on another machine), or when the holder ran on
-this host and its process is gone (``kill -9``: taken over at once). Otherwise it raises
+this host and its process is gone (``kill -9``: taken over at once). A process is identified by its PID *and*
+its start time (``/proc/<pid>/stat``), so a PID the system reused for another process within ``ttl_s`` does
+not keep a dead owner's lease. Otherwise it raises
 :class:`~factorypilot.errors.LeaseHeldError` naming the holder's PID and host. The owner renews the heartbeat
 (``renew``) and learns there if the lease was taken from it. Different pilots hold different rows, so they
 share a home safely.
@@ -25,12 +27,28 @@ __all__ = ["PilotLease"]
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS leases (
     pilot TEXT PRIMARY KEY, owner TEXT NOT NULL, pid INTEGER NOT NULL, host TEXT NOT NULL,
-    acquired TEXT NOT NULL, heartbeat TEXT NOT NULL
+    acquired TEXT NOT NULL, heartbeat TEXT NOT NULL, started TEXT
 );
 """
 
 
-def _alive(pid: int) -> bool:
+def _start_time(pid: int) -> str | None:
+    """When process ``pid`` started (clock ticks since boot, ``/proc/<pid>/stat`` field 22); None where there
+    is no procfs (the PID alone is then the identity)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
+    except OSError:
+        return None
+    # the command name (field 2) is in parentheses and may hold spaces: split after its closing one
+    fields = stat[stat.rfind(")") + 2:].split()
+    return fields[19] if len(fields) > 19 else None
+
+
+def _alive(pid: int, started: str | None = None) -> bool:
+    """Is the process that took the lease still running? Same PID and, when both are known, same start time."""
+    if started is not None and Path("/proc").is_dir():
+        now = _start_time(pid)
+        return now is not None and now == started
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -49,7 +67,14 @@ class PilotLease:
         self.pid = os.getpid()
         self.host = socket.gethostname()
         self._db = open_sqlite(db_path)
-        self._db.executescript(_SCHEMA)
+        self.started = _start_time(self.pid)
+        try:
+            self._db.executescript(_SCHEMA)
+            cols = {r[1] for r in self._db.execute("PRAGMA table_info(leases)")}
+            if "started" not in cols:  # a home from before the start time was recorded
+                self._db.execute("ALTER TABLE leases ADD COLUMN started TEXT")
+        except sqlite3.Error as exc:
+            raise storage_error(db_path, exc, "prepare") from exc
         self.held = False
 
     def acquire(self) -> None:
@@ -57,22 +82,22 @@ class PilotLease:
         try:
             self._db.execute("BEGIN IMMEDIATE")
             try:
-                row = self._db.execute("SELECT owner, pid, host, heartbeat FROM leases WHERE pilot = ?",
+                row = self._db.execute("SELECT owner, pid, host, heartbeat, started FROM leases WHERE pilot = ?",
                                        (self.pilot,)).fetchone()
                 if row is not None and row[0] != self.owner:
-                    _owner, pid, host, beat = row
+                    _owner, pid, host, beat, started = row
                     age = (now - datetime.fromisoformat(beat)).total_seconds()
-                    dead = host == self.host and not _alive(int(pid))
+                    dead = host == self.host and not _alive(int(pid), started)
                     if age < self.ttl_s and not dead:
                         raise LeaseHeldError(
                             f"pilot {self.pilot!r} is already running here: PID {pid} on {host} (heartbeat "
                             f"{age:.0f}s ago)", where=str(self.path),
                             hint=f"stop that service first (kill {pid}), or wait {self.ttl_s:g}s after it died")
                 self._db.execute(
-                    "INSERT INTO leases(pilot, owner, pid, host, acquired, heartbeat) VALUES (?,?,?,?,?,?) "
+                    "INSERT INTO leases(pilot, owner, pid, host, acquired, heartbeat, started) VALUES (?,?,?,?,?,?,?) "
                     "ON CONFLICT(pilot) DO UPDATE SET owner=excluded.owner, pid=excluded.pid, host=excluded.host, "
-                    "acquired=excluded.acquired, heartbeat=excluded.heartbeat",
-                    (self.pilot, self.owner, self.pid, self.host, now.isoformat(), now.isoformat()))
+                    "acquired=excluded.acquired, heartbeat=excluded.heartbeat, started=excluded.started",
+                    (self.pilot, self.owner, self.pid, self.host, now.isoformat(), now.isoformat(), self.started))
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")

@@ -46,7 +46,7 @@ async def _pump(rt: AgentRuntime, ids: list[str], period: float, queue: asyncio.
             async with contextlib.aclosing(rt.connector.subscribe(ids, period=period)) as stream:
                 async for sample in stream:
                     if down:
-                        log.info("plant link back for pilot %s", rt.config.name)
+                        log.debug("plant link back for pilot %s", rt.config.name)  # one INFO line per outage
                         down, backoff = False, 1.0
                     queue.put_nowait(sample)
             return

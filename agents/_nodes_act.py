@@ -31,6 +31,7 @@ from factorypilot.errors import ConnectionError_, FactoryPilotError
 from factorypilot.vocabulary import ActionKind, ActionRequest, ActionResult, ActionStatus, Sample, Scalar
 
 if TYPE_CHECKING:
+    from factorypilot.agents.config import VerifyConfig
     from factorypilot.agents.graph import AgentState
     from factorypilot.agents.runtime_deps import RuntimeDeps
 
@@ -189,8 +190,7 @@ async def _rehearse(d: RuntimeDeps, req: ActionRequest, decision: Decision) -> s
     rehearsal = req.model_copy(update={"target": sim_tag})
     try:
         await d.rehearsal.write(rehearsal, d.guard.permit(rehearsal, decision, approved=True))
-        status, why, _ = await _read_back(d.rehearsal, {sim_tag: req.value}, d.config.verify.attempts,
-                                          d.config.verify.interval_s, d.config.verify.tolerance)
+        status, why, _ = await _read_back(d.rehearsal, {sim_tag: req.value}, d.config.verify)
     except FactoryPilotError as exc:
         return f"dry run on the simulator failed: {exc}"
     return "" if status is ActionStatus.DONE else f"dry run on the simulator failed: {why}"
@@ -209,6 +209,14 @@ async def verify(d: RuntimeDeps, state: AgentState) -> dict[str, Any]:
         req = ActionRequest.model_validate(r["request"])
         key = r["idempotency_key"]
         restart = bool(r.get("after_restart"))
+        row = d.store.action(key)
+        if row is not None and row.state in _FINAL:  # read back before a crash: that verdict stands, no new read
+            status = {"confirmed": ActionStatus.DONE, "failed": ActionStatus.FAILED}.get(row.state,
+                                                                                       ActionStatus.UNCONFIRMED)
+            out.append(ActionResult(request=req, status=status, executed_value=r.get("executed_value"),
+                                    reason=row.detail, idempotency_key=key).model_dump(mode="json")
+                       | {"executed": True, "from": r.get("from")})
+            continue
         expect = dict(req.expect) or ({req.target: req.value} if req.kind is ActionKind.WRITE else {})
         read_back: Sample | None = None
         if req.kind is ActionKind.NOTE:
@@ -219,8 +227,7 @@ async def verify(d: RuntimeDeps, state: AgentState) -> dict[str, Any]:
         elif not expect:
             status, why = ActionStatus.UNCONFIRMED, "method result cannot be read back (no expectation declared)"
         else:
-            status, why, read_back = await _read_back(d.connector, expect, 1 if restart else cfg.attempts,
-                                                      cfg.interval_s, cfg.tolerance)
+            status, why, read_back = await _read_back(d.connector, expect, cfg, once=restart)
         if restart:
             if status is ActionStatus.DONE:
                 why = "confirmed after restart: " + why
@@ -238,12 +245,20 @@ async def verify(d: RuntimeDeps, state: AgentState) -> dict[str, Any]:
     return {"results": out}
 
 
-async def _read_back(connector: BaseConnector[Any], expect: dict[str, Scalar], attempts: int, interval: float,
-                     tol: float) -> tuple[ActionStatus, str, Sample | None]:
+async def _read_back(connector: BaseConnector[Any], expect: dict[str, Scalar], cfg: VerifyConfig, *,
+                     once: bool = False) -> tuple[ActionStatus, str, Sample | None]:
+    """Read ``expect``'s tags until they match. Gives up only when *both* ``cfg.attempts`` reads were made and
+    ``cfg.timeout_s`` passed on the monotonic clock (``once``: a single read, for actions issued before a
+    restart). A machine too busy to read often still gets the full window; a fast one still reads twice."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + (0.0 if once else cfg.timeout_s)
+    min_reads = 1 if once else cfg.attempts
+    tol = cfg.tolerance
     last: list[Sample] = []
     error = ""
     lost: ConnectionError_ | None = None
-    for attempt in range(attempts):
+    reads = 0
+    while True:
         try:
             last = await connector.read(list(expect))
             error, lost = "", None
@@ -253,8 +268,10 @@ async def _read_back(connector: BaseConnector[Any], expect: dict[str, Scalar], a
             error = str(exc)
         if last and all(same_value(s.value, expect[s.tag_id], tol) for s in last):
             return ActionStatus.DONE, "read back " + ", ".join(f"{s.value}" for s in last), last[0]
-        if attempt + 1 < attempts:
-            await asyncio.sleep(interval)
+        reads += 1
+        if reads >= min_reads and loop.time() >= deadline:
+            break
+        await asyncio.sleep(cfg.interval_s or 0.01)
     if lost is not None:
         raise lost  # the plant is unreachable: the run waits for it and reads back later
     if error:

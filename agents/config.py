@@ -20,8 +20,12 @@ class VerifyConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     tolerance: float = Field(default=1e-6, ge=0, description="absolute tolerance for numeric read-back")
-    attempts: int = Field(default=10, ge=1, description="read-back attempts before 'unconfirmed'")
-    interval_s: float = Field(default=0.2, ge=0)
+    timeout_s: float = Field(default=3.0, ge=0, description=(
+        "read back until the value matches or this much time (monotonic clock) has passed; a slow or starved "
+        "machine gets the same wall-clock window, not fewer chances"))
+    attempts: int = Field(default=2, ge=1, description="at least this many reads before 'unconfirmed', however "
+                                                       "little time they took")
+    interval_s: float = Field(default=0.2, ge=0, description="pause between reads")
 
 
 class AgentConfig(BaseModel):

@@ -161,6 +161,9 @@ class AgentRuntime:
             return RunOutcome(run_id, "waiting_approval", waiting=interrupts[0].value, state=result)
         outcome = RunOutcome(run_id, result.get("status", "done"), report=result.get("report"), state=result)
         await self._retain()
+        settings = get_settings()
+        if settings.ledger_anchor is not None:  # the head, after every finished run, to a place outside the home
+            self.ledger.anchor_to(settings.ledger_anchor, settings.ledger_key_bytes())
         return outcome
 
     async def handle(self, window: dict[str, list[Sample]] | None = None, *, run_id: str | None = None,

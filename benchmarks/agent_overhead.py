@@ -16,6 +16,10 @@ Each with ``InMemorySaver`` and with the SQLite saver. Contenders take turns run
 Part 2 — prompt tokens per planning step for a 10,000-tag plant: ``LLMPlanner`` + ``FakeChatModel`` (usage
 reported with the tokenizer-free estimate), the runtime's ``tag_meta`` holding all 10,000 tags; baseline: the
 same tag lines for the whole plant (what "put the plant in the prompt" would cost). Goal ≤ 2,000.
+
+Part 3 — ledger appends/s: the chain alone (no head anywhere; baseline) vs the chain with the head file vs
+the chain with both heads (head file + the copy in ``agent.sqlite``, what a pilot uses). Interleaved in
+blocks of 10 appends. Shows what anchoring the tail costs per append (fsyncs on this disk).
 """
 
 from __future__ import annotations
@@ -72,7 +76,7 @@ def config() -> AgentConfig:
         name="bench", roles=ROLES, detectors=[ThresholdConfig(role="spindle_vibration", high=4.0, persist=2)],
         playbooks=load_playbooks(PLAYBOOKS),
         policy=SafetyPolicy(name="bench", tags=[TagRule(target="feed_override", min=50, max=110, max_step=20)]),
-        verify={"attempts": 2, "interval_s": 0.0})  # type: ignore[arg-type]
+        verify={"attempts": 2, "interval_s": 0.0, "timeout_s": 0.0})  # type: ignore[arg-type]
 
 
 def plant(extra: int = 0) -> InMemoryConnector:
@@ -213,6 +217,31 @@ async def prompt_tokens(tags: int) -> tuple[int, int, int]:
     return selected, whole, len(meta)
 
 
+def ledger_appends(n: int) -> dict[str, float]:
+    """Appends/s per ledger variant, interleaved in blocks of 10 so a busy machine slows them alike."""
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        variants: dict[str, Ledger] = {}
+        for name, anchor in (("chain only", None), ("chain + head file", None), ("chain + both heads", True)):
+            d = root / name.replace(" ", "_").replace("+", "p")
+            d.mkdir()
+            if anchor:
+                RunStore(d / "agent.sqlite")  # the home's run store, as in a pilot
+            variants[name] = Ledger(d / "ledger.sqlite", anchor_db=anchor)
+        if hasattr(variants["chain only"], "_write_head"):  # the baseline keeps no head file at all
+            variants["chain only"]._write_head = lambda seq, digest: None  # type: ignore[method-assign]
+        spent = dict.fromkeys(variants, 0.0)
+        for block in range(n // 10):
+            for name, led in variants.items():
+                t = time.perf_counter()
+                for i in range(10):
+                    led.append("observation", {"block": block, "i": i, "values": VALUES})
+                spent[name] += time.perf_counter() - t
+        for led in variants.values():
+            led.close()
+    return {name: (n // 10 * 10) / t for name, t in spent.items()}
+
+
 async def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     ap.add_argument("--quick", action="store_true", help="fewer runs (60 per contender)")
@@ -240,6 +269,13 @@ async def main() -> None:
     t2.add_row("LLMPlanner (selected)", f"{selected:,}", f"{selected / whole:.4f}",
                "[green]≤ 2,000[/]" if selected <= 2000 else "[red]> 2,000[/]")
     console.print(t2)
+    rates = ledger_appends(200 if args.quick else 500)
+    t3 = Table(title="Ledger appends/s (synchronous=FULL on this disk)")
+    for col in ("ledger", "appends/s", "× vs chain only"):
+        t3.add_column(col, justify="right" if col != "ledger" else "left")
+    for name, rate in rates.items():
+        t3.add_row(name, f"{rate:,.0f}", f"{rates['chain only'] / rate:.2f}")
+    console.print(t3)
 
 
 if __name__ == "__main__":

@@ -5,10 +5,11 @@
     python benchmarks/faults.py --quick           # matrix + outage timing, 30 s soak
     python benchmarks/faults.py --soak-only --soak-minutes 3
 
-1. The matrix (``tests/e2e/_fault_cells.py``): a real ``factorypilot pilot run`` killed with SIGKILL at each
-   write-ahead boundary × {value unchanged, changed by an operator before the restart, plant down at restart},
-   then ``pilot resume``. Per cell: writes of the target value, ``ResetAlarm`` calls and notes *observed on the
-   simulator / store*, what was expected, and the verdict.
+1. The matrix (``tests/e2e/_fault_cells.py``, 81 cells): a real ``factorypilot pilot run`` killed with SIGKILL at
+   every node boundary and every write-ahead step of each kind of action × {value unchanged, changed by an
+   operator before the restart, plant down at restart}, then ``pilot resume`` (each command a process forked
+   from a server that imported the CLI once, ``tests/e2e/_zygote.py``). Per cell: writes of the target value,
+   ``ResetAlarm`` calls and notes *observed on the simulator / store*, what was expected, and the verdict.
 2. Plant back → action confirmed: a running service gets an approval while the plant is down, parks the run as
    ``waiting_for_plant``; the plant comes back; the time until the run is ``done`` (its retry back-off shows
    here). The baseline is the same service's time from approval to ``done`` with the plant up.
@@ -35,15 +36,19 @@ import yaml
 from factorypilot.pilots.simulator import Fault, FaultKind, PlantHandle, running_plant
 
 
-def _cells() -> ModuleType:
-    path = Path(__file__).resolve().parent.parent / "tests" / "e2e" / "_fault_cells.py"
-    spec = importlib.util.spec_from_file_location("fault_cells", path)
+def _load(name: str) -> ModuleType:
+    path = Path(__file__).resolve().parent.parent / "tests" / "e2e" / f"_{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
     assert spec is not None
     assert spec.loader is not None
     mod = importlib.util.module_from_spec(spec)
-    sys.modules["fault_cells"] = mod
+    sys.modules[name] = mod
     spec.loader.exec_module(mod)
     return mod
+
+
+def _cells() -> ModuleType:
+    return _load("fault_cells")
 
 
 def _plant(seed: int = 3) -> Any:
@@ -56,16 +61,21 @@ def matrix(fc: ModuleType) -> list[float]:
           " verdict |")
     print("|---|---|---|---|---|---|---|")
     back: list[float] = []
-    for cell in fc.CELLS:
-        with tempfile.TemporaryDirectory() as tmp, _plant() as plant:
-            seen = fc.run_cell(cell, Path(tmp), plant)
-            problems = fc.check(cell, seen, plant)
-        if seen.plant_back_to_confirmed_s is not None:
-            back.append(seen.plant_back_to_confirmed_s)
-        verdict = "ok" if not problems else "FAIL: " + "; ".join(problems)
-        print(f"| {cell.point} | {cell.fault} | {seen.writes} / {cell.writes} | {seen.calls} / {cell.calls} | "
-              f"{seen.notes} | {seen.status} | {verdict} |")
+    with _load("zygote").Zygote() as zygote:  # each command a forked process of a server that imported the CLI
+        for cell in fc.CELLS:
+            back += _cell(fc, cell, zygote)
     return back
+
+
+def _cell(fc: ModuleType, cell: Any, zygote: Any) -> list[float]:
+    """Run one cell, print its row; the plant-back-to-confirmed time when the plant was down at restart."""
+    with tempfile.TemporaryDirectory() as tmp, _plant() as plant:
+        seen = fc.run_cell(cell, Path(tmp), plant, zygote.run)
+        problems = fc.check(cell, seen, plant)
+    verdict = "ok" if not problems else "FAIL: " + "; ".join(problems)
+    print(f"| {cell.point} | {cell.fault} | {seen.writes} / {cell.writes} | {seen.calls} / {cell.calls} | "
+          f"{seen.notes} | {seen.status} | {verdict} |")
+    return [seen.plant_back_to_confirmed_s] if seen.plant_back_to_confirmed_s is not None else []
 
 
 def _status(home: Path) -> list[str]:

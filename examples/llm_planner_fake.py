@@ -60,7 +60,7 @@ async def main(home: Path) -> dict[str, Any]:
                                    "diagnosis": "vibration high",
                                    "actions": [{"write": "feed_override", "delta": -15, "floor": 60}]}]),
         policy=SafetyPolicy(name="cnc", tags=[TagRule(target="feed_override", min=50, max=110, max_step=20)]),
-        verify={"attempts": 3, "interval_s": 0.0},  # type: ignore[arg-type]
+        verify={"attempts": 3, "interval_s": 0.0, "timeout_s": 0.0},  # type: ignore[arg-type]
     )
     plant = InMemoryConnector(InMemoryConnector.Config(tags=TAGS, values={"cnc1.vib": 5.4, "cnc1.feed": 100.0}))
     model = FakeChatModel(function=model_turn, model_name="scripted-qwen")

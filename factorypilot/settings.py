@@ -8,7 +8,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["Settings", "get_settings"]
@@ -27,11 +27,22 @@ class Settings(BaseSettings):
         "the test suite sets FACTORYPILOT_ALLOW_MODEL_REQUESTS=false",
     )
     lang: str = Field(default="en", description="default report language: en or ko")
+    ledger_anchor: Path | None = Field(
+        default=None, description="external append-only anchor file for the ledger head (another disk or share); "
+        "a pilot appends a line after every run, `ledger verify` checks the ledger against it")
+    ledger_key: SecretStr | None = Field(
+        default=None, description="HMAC key that signs the external anchor's lines (keep it outside the home)")
+    b2mml_schemas: Path | None = Field(
+        default=None, description="folder of the MESA B2MML XSDs used to validate B2MML exports when a MES config "
+        "names no schema_dir (default: FACTORYPILOT_HOME/b2mml if it exists)")
     checkpointer_url: str | None = Field(
         default=None,
         description="LangGraph checkpointer: unset = SQLite under home; postgresql://... = Postgres "
         '(pip install "factorypilot[postgres]")',
     )
+
+    def ledger_key_bytes(self) -> bytes | None:
+        return self.ledger_key.get_secret_value().encode("utf-8") if self.ledger_key else None
 
     def path(self, *parts: str) -> Path:
         """A path under ``home``, with its parent directory created."""

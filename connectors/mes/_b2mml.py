@@ -101,6 +101,13 @@ def _load_schema(path: str) -> Any:
     return xmlschema.XMLSchema(path)
 
 
+NO_SCHEMAS = (
+    "not validated against the B2MML schemas: none found / B2MML 스키마가 없어 검증하지 않음 — set schema_dir in the "
+    "MES config or FACTORYPILOT_B2MML_SCHEMAS to a folder with MESA's B2MML XSDs (github.com/MESAInternational/"
+    "B2MML-BatchML: V0401/, V0600/, Schema/ for 7.0), or put them in FACTORYPILOT_HOME/b2mml")
+"""The one line an ingest prints for B2MML when no schemas were found (the file is still ingested)."""
+
+
 def validate(root: Any, ns: str, schema_dir: Path) -> tuple[bool | None, list[str], str]:
     """(valid, first violations, schema file name); valid is None when no schema declares the root."""
     from lxml import etree
@@ -131,6 +138,8 @@ def read_b2mml(path: Path, schema_dir: Path | None = None,
         valid, violations, xsd = validate(root, ns, schema_dir)
         verdict = {"schema_valid": valid, "schema": xsd, "schema_violations": violations}
         detail += "; schema_valid: " + ("unknown" if valid is None else str(valid).lower())
+    else:
+        detail += "; not validated (no schemas)"
     d = Doc(ns, scrap_ids)
     batches: dict[RecordKind, RawBatch] = {}
     for kind, extract in EXTRACTORS.items():

@@ -24,7 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from factorypilot.connectors.mes._aliases import auto_columns, guess_kind
-from factorypilot.connectors.mes._b2mml import read_b2mml
+from factorypilot.connectors.mes._b2mml import NO_SCHEMAS, read_b2mml
 from factorypilot.connectors.mes._json import read_json
 from factorypilot.connectors.mes._lines import FileLines
 from factorypilot.connectors.mes._store import MesStore, Upsert
@@ -37,7 +37,7 @@ from factorypilot.connectors.mes._tabular import (
     read_csv,
     sniff_csv,
 )
-from factorypilot.connectors.mes._validate import ROW, Checked, check
+from factorypilot.connectors.mes._validate import RECORD, ROW, Checked, check
 from factorypilot.connectors.mes._xlsx import read_xlsx
 from factorypilot.connectors.mes.config import MappingConfig, MesFilesConfig
 from factorypilot.connectors.mes.records import FIELDS, RecordKind
@@ -80,6 +80,8 @@ class IngestReport:
     schema_valid: bool | None = None
     """B2MML validated against ``schema_dir``: the verdict (None: not validated). Invalid files are ingested."""
     schema_violations: list[str] = field(default_factory=list)
+    schema_note: str = ""
+    """Why a B2MML file got no verdict (no schemas found), and how to point at them."""
     conflict_list: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -127,7 +129,7 @@ def plan_file(path: Path, cfg: MesFilesConfig, kind: RecordKind | None, progress
                         "documents read whole", file=str(path),
                         hint="raise max_document_mb in the config, or export CSV, XLSX or JSON Lines (streamed)")
     if fmt == "b2mml":
-        info, batches = read_b2mml(path, cfg.schema_dir, tuple(cfg.b2mml_scrap_ids))
+        info, batches = read_b2mml(path, cfg.b2mml_schemas(), tuple(cfg.b2mml_scrap_ids))
         streams: list[tuple[RecordKind, MappingConfig, dict[str, str], Iterator[RawBatch | Deferred]]] = []
         for k, batch in batches.items():
             m = cfg.mapping_for(path, k) or MappingConfig(kind=k)
@@ -274,7 +276,8 @@ def ingest_file(path: Path, cfg: MesFilesConfig, store: MesStore | None, *, kind
     report = IngestReport(file=str(path), format=info.format, encoding=info.encoding, delimiter=info.delimiter,
                           detail=info.detail, kinds=[k.value for k, *_ in plan.streams], dry_run=dry_run,
                           schema_valid=info.verdict.get("schema_valid"),
-                          schema_violations=list(info.verdict.get("schema_violations", [])))
+                          schema_violations=list(info.verdict.get("schema_violations", [])),
+                          schema_note=NO_SCHEMAS if info.format == "b2mml" and not info.verdict else "")
     if store is not None:
         report.sha256 = _sha256(path)
     quarantine = _Quarantine(cfg, path, report.sha256) if store is not None and not dry_run else None
@@ -324,6 +327,11 @@ def ingest_file(path: Path, cfg: MesFilesConfig, store: MesStore | None, *, kind
                         if batch.multiline is not None:
                             file_lines.add(lines[0] - file_lines.first, *batch.multiline)
                         lines[0] += batch.lines
+                    elif batch.multiline is not None:  # one stream (UTF-16 ...): the whole file's, absolute
+                        file_lines.add(0, *batch.multiline)
+                    if checked is not None and store is not None:  # record numbers, before the lines turn physical
+                        checked.table = checked.table.append_column(
+                            RECORD, pc.subtract(checked.table[ROW], pa.scalar(first[0], pa.int64())))
                     if file_lines:
                         _physical(batch, checked, file_lines)
                     report.blank_lines += batch.blank

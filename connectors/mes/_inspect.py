@@ -9,7 +9,7 @@ from typing import Any
 
 from factorypilot.connectors.mes._aliases import kind_scores
 from factorypilot.connectors.mes._ingest import extra_columns, plan_file, rename, renumber, structural
-from factorypilot.connectors.mes._propose import propose
+from factorypilot.connectors.mes._propose import discover, propose
 from factorypilot.connectors.mes._tabular import PieceError, RawBatch
 from factorypilot.connectors.mes._validate import ROW, check
 from factorypilot.connectors.mes.config import MesFilesConfig
@@ -77,10 +77,12 @@ def inspect_file(path: Path, cfg: MesFilesConfig, *, kind: RecordKind | None = N
                 problems += list(checked.quarantined)
         quarantined = len(problems)
     columns = plan.info.columns or (list(batch.table.column_names) if batch is not None else [])
-    got = set(cols.values()) | set(mapping.constants)
     sample = batch.table.slice(0, 200).to_pylist() if batch is not None else []
+    if not mapping.columns:  # a proposal: columns no header names may still be named by their values
+        cols = {**cols, **discover(k, cols, columns, sample, cfg.shifts)}
+    got = set(cols.values()) | set(mapping.constants)
     return InspectReport(
-        confidence=propose(k, cols, mapping.columns, sample),
+        confidence=propose(k, cols, mapping.columns, sample, cfg.shifts),
         kind_scores={kk.value: round(v, 2) for kk, v in kind_scores(columns).items()},
         mapping_named=cfg.mapping_for(path, kind) is not None,
         file=str(path), format=plan.info.format, encoding=plan.info.encoding, delimiter=plan.info.delimiter,

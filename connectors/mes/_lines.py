@@ -4,11 +4,15 @@ The CSV parser numbers records, not lines: a record whose quoted 비고 holds tw
 start two lines further down than its number says. Each parsed piece reports its multi-line records
 (``multiline``: record index in the piece, extra line feeds); the ingest, which settles pieces in file order,
 collects them here and turns "record lines" (record number + lines before the data) into physical start lines.
+Files in encodings that cannot be cut at 0x0A bytes (UTF-16, stateful ones) are read as one stream; for them
+``scan_decoded`` finds the multi-line records in the decoded text instead.
 """
 
 from __future__ import annotations
 
+import codecs
 from bisect import bisect_left
+from pathlib import Path
 
 import numpy as np
 
@@ -27,6 +31,67 @@ def multiline(data: memoryview | bytes, view: np.ndarray | None = None) -> tuple
     record_of_lf = np.cumsum(~inside) - (~inside)  # record ends seen before each line feed
     records, extra = np.unique(record_of_lf[inside], return_counts=True)
     return records.astype(np.int64), extra.astype(np.int64)
+
+
+def scan_decoded(path: Path, encoding: str, first: int, chunk: int = 1 << 20) -> tuple[np.ndarray, np.ndarray]:
+    """``multiline`` for a whole file in any encoding: decoded in chunks (UTF-16's 0x0A bytes are not line
+    feeds), re-encoded as UTF-8, the quote parity and the record count carried from chunk to chunk. The first
+    ``first`` lines (banner and header) are skipped. Records are 0-based from the first data record."""
+    decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
+    skip, inside, records_before = first, False, 0
+    found: dict[int, int] = {}
+    fed = 0
+    with path.open("rb") as fh:
+        while True:
+            raw = fh.read(chunk)
+            pending = decoder.getstate()[0]
+            try:
+                text = decoder.decode(raw, final=not raw)
+            except UnicodeDecodeError as exc:  # the bytes before it decoded: the error is at this file offset
+                raise Undecodable(fed - len(pending) + exc.start, exc.reason) from exc
+            fed += len(raw)
+            while skip and text:  # the lines before the data
+                at = text.find("\n")
+                if at < 0:
+                    text = ""
+                    break
+                text, skip = text[at + 1:], skip - 1
+            if text:
+                v = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
+                quotes = np.flatnonzero(v == 0x22)
+                lf = np.flatnonzero(v == 0x0A)
+                odd = (np.searchsorted(quotes, lf) + int(inside)) % 2 == 1  # inside a quoted cell
+                ends = ~odd
+                record_of_lf = records_before + np.cumsum(ends) - ends
+                for r, n in zip(*np.unique(record_of_lf[odd], return_counts=True), strict=True):
+                    found[int(r)] = found.get(int(r), 0) + int(n)
+                records_before += int(ends.sum())
+                inside = (int(inside) + len(quotes)) % 2 == 1
+            if not raw:
+                break
+    keys = sorted(found)
+    return np.array(keys, np.int64), np.array([found[k] for k in keys], np.int64)
+
+
+class Undecodable(Exception):
+    """A byte the file's encoding cannot decode, at ``offset`` (from the start of the file)."""
+
+    def __init__(self, offset: int, reason: str) -> None:
+        super().__init__(f"byte offset {offset}: {reason}")
+        self.offset, self.reason = offset, reason
+
+
+def locate(path: Path, encoding: str, first: int, offset: int) -> tuple[int, int]:
+    """(data record, physical line) that byte ``offset`` of ``path`` falls in (records 1-based after the ``first``
+    lines; a line feed inside a quoted cell does not end a record)."""
+    with path.open("rb") as fh:
+        text = fh.read(offset).decode(encoding, errors="replace").lstrip("\ufeff")
+    line = text.count("\n") + 1
+    data = text.split("\n", first)[first] if text.count("\n") >= first else ""
+    v = np.frombuffer(data.encode("utf-8"), dtype=np.uint8)
+    quotes, lf = np.flatnonzero(v == 0x22), np.flatnonzero(v == 0x0A)
+    ends = int((np.searchsorted(quotes, lf) % 2 == 0).sum())
+    return ends + 1, line
 
 
 def last_record_end(v: np.ndarray) -> int:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from factorypilot.connectors.mes._validate import ROW, arrow_schema
+from factorypilot.connectors.mes._validate import RECORD, ROW, arrow_schema
 from factorypilot.connectors.mes.records import FIELDS, NATURAL_KEYS, RecordKind
 
 if TYPE_CHECKING:
@@ -98,7 +98,7 @@ def merge(cur: Any, kind: RecordKind, stage: pa.Table, file: str, key: tuple[str
         drop.append(drop_this)
     _delete(cur, staged, drop)
     # 2./3. keys already stored
-    differing = _rows(cur, f"SELECT s.rowid, s.key, s.{q(ROW)}, {s_cols}, t.source_file, t.source_row, {t_cols} "
+    differing = _rows(cur, f"SELECT s.rowid, s.key, s.{q(ROW)}, {s_cols}, t.source_file, t.source_line, {t_cols} "
                            f"FROM {staged} s JOIN {table} t ON t.key = s.key WHERE NOT ({same})")
     width = len(names)
     for r in differing:
@@ -118,9 +118,10 @@ def merge(cur: Any, kind: RecordKind, stage: pa.Table, file: str, key: tuple[str
     cur.execute(f"SELECT COUNT(*) FROM {staged}")
     remaining = int(cur.fetchone()[0])
     sets = ", ".join(f"{q(n)}=excluded.{q(n)}" for n in names)
-    cur.execute(f"INSERT INTO {table} (key, {cols}, source_file, source_row) SELECT key, {cols}, ?, {q(ROW)} "
-                f"FROM {staged} WHERE true ON CONFLICT(key) DO UPDATE SET {sets}, "
-                "source_file=excluded.source_file, source_row=excluded.source_row", (file,))
+    cur.execute(f"INSERT INTO {table} (key, {cols}, source_file, source_row, source_line) SELECT key, {cols}, ?, "
+                f"{q(RECORD)}, {q(ROW)} FROM {staged} WHERE true ON CONFLICT(key) DO UPDATE SET {sets}, "
+                "source_file=excluded.source_file, source_row=excluded.source_row, "
+                "source_line=excluded.source_line", (file,))
     cur.execute(f"DROP TABLE {staged}")
     inserted = remaining - (len(differing) if on_conflict == "replace" else 0)
     return Upsert(inserted, replaced, duplicates, conflicts, n_conflicts)

@@ -3,7 +3,8 @@
 Every table has ``key`` as primary key: the natural key fields joined (``NATURAL_KEYS`` or the mapping's
 ``key``), or all fields for kinds without one. An identical row is a *duplicate* (nothing changes); a row with a
 known key but other values is a *conflict*, quarantined or replaced by the mapping's ``on_conflict`` and always
-reported with both versions (``_merge``). ``source_row`` is the physical line where the record starts.
+reported with both versions (``_merge``). ``source_row`` is the data record number and ``source_line`` the
+physical line where the record starts — the same two numbers as a quarantine entry's ``row`` and ``line``.
 Timestamps are stored as ISO-8601 UTC text, so ranges compare as text.
 
 Writes go through ADBC (``adbc-driver-sqlite``, Apache Arrow): each validated Arrow batch is bulk-loaded into a
@@ -27,15 +28,15 @@ import pyarrow.compute as pc
 from factorypilot.connectors.mes._merge import columns as _columns
 from factorypilot.connectors.mes._merge import merge as _merge
 from factorypilot.connectors.mes._merge import q as _q
-from factorypilot.connectors.mes._validate import ROW, arrow_schema
+from factorypilot.connectors.mes._validate import RECORD, ROW, arrow_schema
 from factorypilot.connectors.mes.records import FIELDS, TIME_FIELD, RecordKind
 from factorypilot.errors import DataError
 from factorypilot.vocabulary import Scalar
 
 _SQL = {pa.string(): "TEXT", pa.int64(): "INTEGER", pa.float64(): "REAL"}
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 """``PRAGMA user_version`` of a store this code writes (1: a ``content`` column; 2: before shift keys, the
-production fields and ``extra``)."""
+production fields and ``extra``; 3: ``source_row`` was the physical line, no ``source_line``)."""
 
 
 def iso_text(col: pa.Array | pa.ChunkedArray) -> pa.Array:
@@ -100,7 +101,7 @@ class MesStore:
             for kind in RecordKind:
                 cols = [f'{_q(f.name)} {_SQL.get(f.type, "TEXT")}' for f in arrow_schema(kind) if f.name != ROW]
                 self._db.execute(f"CREATE TABLE IF NOT EXISTS {_q(kind.value)} (key TEXT PRIMARY KEY, "
-                                 f'{", ".join(cols)}, source_file TEXT, source_row INTEGER, '
+                                 f'{", ".join(cols)}, source_file TEXT, source_row INTEGER, source_line INTEGER, '
                                  f"ingested_at TEXT DEFAULT CURRENT_TIMESTAMP)")
             self._db.execute("CREATE TABLE IF NOT EXISTS ingests (id INTEGER PRIMARY KEY, file TEXT, sha256 TEXT, "
                              "format TEXT, encoding TEXT, accepted INTEGER, quarantined INTEGER, "
@@ -145,7 +146,9 @@ class MesStore:
         kept open (later batches of the same file see this one) and rolled back by ``end_dry_run``."""
         if table.num_rows == 0:
             return Upsert(0, 0, 0)
-        stage = table.select([*_columns(kind), ROW])
+        if RECORD not in table.column_names:  # a caller without record numbers: the line stands in for them
+            table = table.append_column(RECORD, table[ROW])
+        stage = table.select([*_columns(kind), ROW, RECORD])
         for i, f in enumerate(stage.schema):
             if pa.types.is_timestamp(f.type):
                 stage = stage.set_column(i, f.name, iso_text(stage[f.name]))
@@ -199,7 +202,7 @@ class MesStore:
     def records(self, kind: RecordKind, *, since: datetime | None = None, filters: Mapping[str, Scalar] | None = None,
                 limit: int | None = None) -> list[dict[str, Any]]:
         fields = [*FIELDS[kind], *(["shift_date"] if kind in (RecordKind.PRODUCTION, RecordKind.SCRAP) else []),
-                  "extra", "source_file", "source_row"]
+                  "extra", "source_file", "source_row", "source_line"]
         where: list[str] = []
         args: list[Scalar] = []
         tf = TIME_FIELD[kind]

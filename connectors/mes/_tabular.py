@@ -295,7 +295,18 @@ def _read_stream(path: Path, cfg: MesFilesConfig, info: FileInfo, first: int,
                  progress: Progress | None) -> Iterator[RawBatch]:
     import pyarrow.csv as pcsv
 
+    from factorypilot.connectors.mes._lines import Undecodable, locate, scan_decoded
+
     file = str(path)
+    encoding = info.encoding or "utf-8"
+    # Arrow numbers records, not lines: the records whose quoted cells span lines, from the decoded text; a byte
+    # the encoding cannot decode is found here too, with its record, line and offset
+    try:
+        multiline = scan_decoded(path, encoding, first)
+    except Undecodable as exc:
+        record, line = locate(path, encoding, first, exc.offset)
+        raise DataError(f"cannot decode the file as {encoding} at record {record} (line {line}, byte offset "
+                        f"{exc.offset:,}): {exc.reason}", file=file, row=line, hint=_PARSE_HINT) from None
     invalid: list[dict[str, Any]] = []
     options = _options(info, file, invalid, info.encoding or "utf-8", skip_rows=first, block_size=4 << 20)
     emitted = 0
@@ -310,7 +321,10 @@ def _read_stream(path: Path, cfg: MesFilesConfig, info: FileInfo, first: int,
                     progress(source.tell())
                 new_invalid = invalid[seen_invalid:]
                 seen_invalid = len(invalid)
-                yield _number(pa.Table.from_batches([batch]), emitted, first, new_invalid, invalid)
+                numbered = _number(pa.Table.from_batches([batch]), emitted, first, new_invalid, invalid)
+                if not emitted and len(multiline[0]):
+                    numbered.multiline = multiline  # for the whole file, with its first batch
+                yield numbered
                 emitted += batch.num_rows
         except (pa.ArrowInvalid, UnicodeDecodeError, ValueError) as exc:
             raise DataError(f"cannot parse CSV at or after row {first + emitted + 1}: {short(exc)}", file=file,

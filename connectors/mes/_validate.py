@@ -22,6 +22,10 @@ from factorypilot.connectors.mes.config import MappingConfig, MesFilesConfig
 from factorypilot.connectors.mes.records import DEFAULT_ENUMS, FIELDS, MODELS, NON_NEGATIVE, FieldType, RecordKind
 
 ROW = "__row__"
+"""Column of a batch: the line of each record (the record line while parsing; the physical start line once the
+ingest knows the file's multi-line records)."""
+RECORD = "__record__"
+"""Column the ingest adds before storing: the data record number (1-based, after banner and header rows)."""
 _UTC = pa.timestamp("s", tz="UTC")
 _ARROW: dict[FieldType, pa.DataType] = {"str": pa.string(), "int": pa.int64(), "float": pa.float64(),
                                         "datetime": _UTC}

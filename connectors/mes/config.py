@@ -106,8 +106,9 @@ class MesFilesConfig(ConnectorConfig):
                         description="store name: records live in FACTORYPILOT_HOME/mes/<source>.sqlite")
     watch_dir: Path | None = Field(default=None, description="folder watched by `factorypilot mes watch`")
     mappings: list[MappingConfig] = Field(default_factory=list)
-    schema_dir: Path | None = Field(default=None, description="B2MML XSDs (e.g. the MESA schemas); when set, XML "
-                                    "is validated and the verdict reported (schema_valid), never refused for it")
+    schema_dir: Path | None = Field(default=None, description="B2MML XSDs (e.g. the MESA schemas); XML is "
+                                    "validated and the verdict reported (schema_valid), never refused for it. "
+                                    "Default: FACTORYPILOT_B2MML_SCHEMAS, else FACTORYPILOT_HOME/b2mml if it exists")
     b2mml_scrap_ids: list[str] = Field(
         default_factory=list, description="extra Quantity keys / ProductionData ids that count as scrap (built in: "
         "Scrap, ScrapQuantity, Reject, NG, 불량수량 ...)")
@@ -143,6 +144,19 @@ class MesFilesConfig(ConnectorConfig):
             if m.matches(path) and (kind is None or m.kind is None or m.kind is kind):
                 return m
         return None
+
+    def b2mml_schemas(self) -> Path | None:
+        """Where the B2MML XSDs are: ``schema_dir``, else ``FACTORYPILOT_B2MML_SCHEMAS``, else
+        ``FACTORYPILOT_HOME/b2mml`` when that folder exists; None: B2MML is ingested without a verdict."""
+        from factorypilot.settings import get_settings
+
+        if self.schema_dir is not None:
+            return self.schema_dir
+        settings = get_settings()
+        if settings.b2mml_schemas is not None:
+            return settings.b2mml_schemas
+        in_home = settings.home / "b2mml"
+        return in_home if in_home.is_dir() else None
 
     def mes_home(self) -> Path:
         from factorypilot.settings import get_settings

@@ -11,10 +11,11 @@ Capabilities:
 from __future__ import annotations
 
 import asyncio
+import tempfile
 from collections.abc import AsyncGenerator
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from factorypilot.connectors.base import BaseConnector, Capability, Health
 from factorypilot.connectors.mes._ingest import IngestReport, ingest_file
@@ -41,6 +42,17 @@ def _kind(kind: str | RecordKind) -> RecordKind:
                         hint=f"kinds: {', '.join(k.value for k in RecordKind)}") from exc
 
 
+class _OnFirstUse:
+    """Stands in for the store until ingest really uses it: a file that is refused (no mapping covers it,
+    unreadable, hostile XML) leaves no empty store file behind."""
+
+    def __init__(self, connector: MesFilesConnector) -> None:
+        self._connector = connector
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._connector.store, name)
+
+
 class MesFilesConnector(BaseConnector[MesFilesConfig]):
     name = "mes-files"
     Config = MesFilesConfig
@@ -56,13 +68,17 @@ class MesFilesConnector(BaseConnector[MesFilesConfig]):
 
     @property
     def store(self) -> MesStore:
-        if self._store is None:
+        """The store file, opened (and created) on first use — a dry run on a new source creates nothing."""
+        if not self._connected:
             raise ConnectionError_(f"connector {self.name!r} is not connected",
                                    hint="use it as 'async with connector:' or call connect() first")
+        if self._store is None:
+            self._store = MesStore(self.store_path)
         return self._store
 
     async def _connect(self) -> None:
-        self._store = await asyncio.to_thread(MesStore, self.store_path)
+        if self.store_path.exists():  # a damaged or older store is reported at connect, as before
+            self._store = await asyncio.to_thread(MesStore, self.store_path)
 
     async def _close(self) -> None:
         if self._store is not None:
@@ -80,8 +96,21 @@ class MesFilesConnector(BaseConnector[MesFilesConfig]):
         ``dry_run``: compare with the store and report what would happen, storing nothing."""
         self._need(Capability.EXPORT_FILES)
         k = _kind(kind) if kind is not None else None
-        return await asyncio.to_thread(ingest_file, Path(path), self.config, self.store, kind=k, progress=progress,
+        if dry_run and self._store is None and not self.store_path.exists():
+            return await asyncio.to_thread(self._dry_run_on_empty, Path(path), k, progress)
+        store = self._store if self._store is not None else cast(MesStore, _OnFirstUse(self))
+        return await asyncio.to_thread(ingest_file, Path(path), self.config, store, kind=k, progress=progress,
                                        dry_run=dry_run)
+
+    def _dry_run_on_empty(self, path: Path, kind: RecordKind | None, progress: Progress | None) -> IngestReport:
+        """A dry run before anything was stored: compared with an empty store in a temporary folder, so the
+        source's store file (and its folder) is not created."""
+        with tempfile.TemporaryDirectory(prefix="fp-mes-dry-run-") as tmp:
+            empty = MesStore(Path(tmp) / self.store_path.name)
+            try:
+                return ingest_file(path, self.config, empty, kind=kind, progress=progress, dry_run=True)
+            finally:
+                empty.close()
 
     async def inspect(self, path: str | Path, *, kind: str | RecordKind | None = None,
                       rows: int = 5) -> InspectReport:

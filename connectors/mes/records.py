@@ -54,12 +54,15 @@ class RecordKind(StrEnum):
 
 
 class MesRecord(BaseModel):
-    """Base of the canonical records: frozen values; ``source_file``/``source_row`` say where it came from."""
+    """Base of the canonical records: frozen values; ``source_file``/``source_row``/``source_line`` say where it
+    came from — the data record number and the physical line it starts on, as a quarantine entry's ``row`` and
+    ``line``."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     source_file: str | None = None
     source_row: int | None = None
+    source_line: int | None = None
     extra: str | None = None
     """The export's unmapped columns of this row, verbatim, as a JSON object (column name -> cell text)."""
 
@@ -214,7 +217,7 @@ NON_NEGATIVE = frozenset({"good", "scrap", "planned", "produced", "downtime_minu
 def _fields(model: type[MesRecord]) -> dict[str, tuple[FieldType, bool]]:
     out: dict[str, tuple[FieldType, bool]] = {}
     for name, info in model.model_fields.items():
-        if name in ("source_file", "source_row") or name in _DERIVED:
+        if name in ("source_file", "source_row", "source_line") or name in _DERIVED:
             continue
         text = str(info.annotation)
         kind: FieldType = ("datetime" if "datetime" in text else "int" if "int" in text

@@ -53,7 +53,7 @@ def quiet_asyncua() -> None:
     root = logging.getLogger("asyncua")
     if not any(isinstance(h, _AsyncuaBridge) for h in root.handlers):
         root.addHandler(_AsyncuaBridge())
-        root.propagate = False
+    root.propagate = False
 
 _AUTH = {"BadUserAccessDenied", "BadIdentityTokenInvalid", "BadIdentityTokenRejected", "BadUserSignatureInvalid"}
 _POLICY = {"BadSecurityPolicyRejected", "BadSecurityModeRejected"}

@@ -74,7 +74,8 @@ class _Shard:
         gap = Gap(connector="opcua", tag_ids=tuple(self.plan.tag_ids), start=self.down_since, end=utcnow(),
                   reason=f"connection to {safe_url(self.plan.url)} lost; reconnected and subscription restored")
         self.down_since = None
-        _log.info("restored %s after %.1f s", safe_url(self.plan.url), gap.seconds or 0.0)
+        # one INFO line per outage (its start); the end is in the Gap handed to the consumer and at DEBUG here
+        _log.debug("restored %s after %.1f s", safe_url(self.plan.url), gap.seconds or 0.0)
         self.queue.put_nowait(gap)
 
     # asyncua handler protocol (called in publish order)

@@ -60,16 +60,21 @@ def verify(
     path: Path | None = typer.Option(None, "--path", help="ledger file (default FACTORYPILOT_HOME/ledger.sqlite); "
                                                           "opened read-only"),
     head: Path | None = typer.Option(None, "--head", help="head file (default: beside the ledger, NAME.head)"),
+    anchor: Path | None = typer.Option(None, "--anchor", help="external anchor file to check against (default: "
+                                       "FACTORYPILOT_LEDGER_ANCHOR); signatures with FACTORYPILOT_LEDGER_KEY"),
 ) -> None:
     """Recompute the hash chain and check it against both heads (the head file and the copy in agent.sqlite);
     exit 1 naming the first edited, deleted or reordered record, or when a head is missing or disagrees
     (then a truncated tail cannot be ruled out).
 
     Example:  factorypilot ledger verify --path backup/ledger.sqlite --head backup/ledger.head
+    Example:  FACTORYPILOT_LEDGER_KEY=... factorypilot ledger verify --anchor /mnt/nas/line1.anchor
     """
     with _open(path, head) as led:
         # the home's own ledger must have its second head; a copied ledger may come with its head file only
-        report = led.verify(require_anchor=path is None)
+        settings = get_settings()
+        external = anchor or settings.ledger_anchor
+        report = led.verify(require_anchor=path is None, external=external, key=settings.ledger_key_bytes())
     for note in report.notes:
         console.print(f"[yellow]![/] {note}")
     if not report.ok:
@@ -78,5 +83,38 @@ def verify(
         raise LedgerIntegrityError(f"ledger chain broken: {report.problems[0]}", where=f"record {report.first_bad_seq}",
                                    hint="restore the ledger from a backup; records from this point are untrusted")
     heads = "head file and agent.sqlite head" if led.anchor_path is not None else "head file"
+    if external is not None:
+        heads += f" and the external anchor {external.name}"
     console.print(f"[green]✓[/] ledger intact: {report.records} records, chain and {heads} verified "
                   f"/ 원장 무결성 확인")
+
+
+@ledger_app.command("anchor")
+def anchor(
+    to: Path | None = typer.Option(None, "--to", help="external anchor file (default: FACTORYPILOT_LEDGER_ANCHOR); "
+                                   "lines are appended, never rewritten"),
+) -> None:
+    """Append the ledger's current head to an external anchor file on another disk or share, signed with
+    FACTORYPILOT_LEDGER_KEY if set. `ledger verify --anchor FILE` then detects a ledger truncated or rewritten
+    after that moment, even when both heads in the home were rewritten too. (A pilot with
+    FACTORYPILOT_LEDGER_ANCHOR set appends a line after every run by itself.)
+
+    Example:  FACTORYPILOT_LEDGER_KEY=... factorypilot ledger anchor --to /mnt/nas/line1.anchor
+    """
+    from factorypilot.agents import Ledger
+
+    settings = get_settings()
+    target = to or settings.ledger_anchor
+    if target is None:
+        raise ConfigError("no anchor file", hint="pass --to FILE or set FACTORYPILOT_LEDGER_ANCHOR")
+    p = settings.home / "ledger.sqlite"
+    if not p.exists():
+        raise ConfigError(f"no ledger at {p}", hint="run a pilot first (factorypilot demo)")
+    with Ledger(p, readonly=True, anchor_db=None) as led:
+        line = led.anchor_to(target, settings.ledger_key_bytes())
+    if line is None:
+        console.print("the ledger is empty: nothing to anchor / 원장이 비어 있음")
+        return
+    signed = "signed" if "hmac" in line else "unsigned (set FACTORYPILOT_LEDGER_KEY to sign)"
+    console.print(f"[green]✓[/] anchored record {line['seq']} ({line['hash'][:12]}…) in {target}, {signed} "
+                  f"/ 외부 앵커에 기록함", highlight=False)

@@ -150,6 +150,11 @@ def ingest(
                               highlight=False)
         if r.quarantine_file:
             console.print(f"  quarantine: {r.quarantine_file}", highlight=False)
+        if r.schema_note:
+            console.print(f"  [yellow]![/] {r.schema_note}", highlight=False, soft_wrap=True)
+        elif r.schema_valid is False:
+            console.print(f"  [yellow]![/] schema_valid: false (ingested anyway / 스키마 불일치, 저장함): "
+                          f"{fold('; '.join(r.schema_violations[:3]), 300)}", highlight=False, soft_wrap=True)
 
 
 @mes_app.command()
@@ -157,15 +162,20 @@ def watch(
     folder: Path | None = typer.Argument(None, help="folder to watch (default: watch_dir from the config)"),
     config: Path | None = _CONFIG,
     source: str | None = _SOURCE,
+    kind: str | None = _KIND,
+    encoding: str | None = _ENCODING,
     once: bool = typer.Option(False, "--once", help="ingest the files already there, then stop"),
 ) -> None:
     """Watch a folder: new or changed exports are ingested once they stop changing. Ctrl-C stops.
 
-    Example:  factorypilot mes watch D:/MES/export --source daegu-cnc
+    A file no mapping of the config covers is refused (reported, the watch goes on) unless --kind is given:
+    then every file is read as that kind (as `mes ingest --kind`).
+
+    Example:  factorypilot mes watch D:/MES/export --source daegu-cnc --kind production --encoding cp949
     """
     from factorypilot.connectors.mes import MesFilesConnector
 
-    cfg = _config(config, source)
+    cfg = _config(config, source, encoding, kind)
 
     async def run() -> None:
         stop = asyncio.Event()
@@ -175,8 +185,12 @@ def watch(
             async for event in conn.watch(folder, stop_event=stop):
                 if event.report is not None:
                     r = event.report
-                    console.print(f"{event.path.name}: accepted {r.accepted} / quarantined {r.quarantined} / "
-                                  f"duplicates {r.duplicates} ({r.encoding or r.format})", highlight=False)
+                    console.print(f"{event.path.name}: accepted {r.accepted} (new {r.inserted}, replaced "
+                                  f"{r.replaced}, duplicates {r.duplicates}) / quarantined {r.quarantined} / "
+                                  f"conflicts {r.conflicts} ({r.encoding or r.format})", highlight=False,
+                                  soft_wrap=True)
+                    if r.conflict_list:
+                        console.print(_conflicts_table(r))
                 else:
                     console.print(f"[red]{event.path.name}: {event.error}[/]", highlight=False)
 

@@ -41,7 +41,7 @@ def make_config(**policy: Any) -> AgentConfig:
         playbooks=load_playbooks(PLAYBOOKS),
         policy=SafetyPolicy(name="test", tags=rules, interlocks=[Interlock(
             name="door", when=[Condition(tag="door_open", op="==", value=True)], message="door open")], **policy),
-        verify={"attempts": 2, "interval_s": 0.0},  # type: ignore[arg-type]
+        verify={"attempts": 2, "interval_s": 0.0, "timeout_s": 0.0},  # type: ignore[arg-type]
     )
 
 

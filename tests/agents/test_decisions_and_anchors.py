@@ -3,17 +3,24 @@ SQLite-open helper's one-line errors — against real SQLite files."""
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
+import subprocess
+import sys
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from factorypilot._sqlite import open_sqlite
 from factorypilot.agents import Ledger, RunStore
-from factorypilot.agents._lease import PilotLease
+from factorypilot.agents._lease import PilotLease, _start_time
 from factorypilot.errors import ApprovalError, LeaseHeldError, StorageError
+
+if TYPE_CHECKING:
+    from conftest import Unprivileged
 
 REQUEST = {"run_id": "r1", "actions": [{"kind": "write", "target": "cnc1.feed", "value": 85.0}],
            "edit_rules": {"0": {"target": "cnc1.feed", "kind": "write", "value": 85.0, "current": 100.0,
@@ -180,16 +187,113 @@ def test_readonly_open_never_creates_a_table(tmp_path: Path) -> None:
     db.close()
 
 
-def test_readonly_ledger_on_a_readonly_directory_verifies(home: Path) -> None:
-    if os.geteuid() == 0:
-        pytest.skip("root ignores file permissions; the read-only home is tested by the CLI test as non-root")
+def test_readonly_ledger_on_a_readonly_directory_verifies(home: Path, unprivileged: Unprivileged) -> None:
+    """Read-only files in a read-only directory (no WAL/shm can be made): verified without writing anything.
+    In a child process, so that as root the permissions apply too (see ``unprivileged``)."""
     for p in home.iterdir():
         p.chmod(0o444)
     home.chmod(0o555)
+    code = ("import json, sys; from pathlib import Path; from factorypilot.agents import Ledger\n"
+            "with Ledger(Path(sys.argv[1]) / 'ledger.sqlite', readonly=True) as led:\n"
+            "    r = led.verify(); print(json.dumps([r.ok, r.records, r.problems]))\n"
+            "try:\n    open(Path(sys.argv[1]) / 'ledger.sqlite', 'r+b')\nexcept PermissionError:\n"
+            "    print('cannot write')\n")
     try:
-        assert _verify(home) == []
+        out = unprivileged.run([sys.executable, "-c", code, str(home)], os.environ)
+        assert out.returncode == 0, out.stderr
+        assert out.stdout.splitlines() == ["[true, 5, []]", "cannot write"]
+        assert sorted(p.name for p in home.iterdir()) == ["agent.sqlite", "ledger.head", "ledger.head.lock",
+                                                          "ledger.sqlite"]
     finally:
         home.chmod(0o755)
+
+
+# -- the external anchor -----------------------------------------------------------------------------------
+def _rewrite_both_heads(home: Path) -> None:
+    """What someone who can write the home does after cutting the tail: both heads follow the new end."""
+    db = sqlite3.connect(home / "ledger.sqlite")
+    seq, digest = db.execute("SELECT seq, hash FROM ledger ORDER BY seq DESC LIMIT 1").fetchone()
+    db.close()
+    (home / "ledger.head").write_text(f"{seq} {digest}\n")
+    agent = sqlite3.connect(home / "agent.sqlite")
+    agent.execute("UPDATE ledger_head SET seq = ?, hash = ?", (seq, digest))
+    agent.commit()
+    agent.close()
+
+
+def test_external_anchor_catches_what_both_heads_in_the_home_cannot(home: Path, tmp_path_factory:
+                                                                    pytest.TempPathFactory) -> None:
+    outside = tmp_path_factory.mktemp("nas") / "line1.anchor"
+    key = b"kept-outside-the-home"
+    with Ledger(home / "ledger.sqlite") as led:
+        line = led.anchor_to(outside, key)
+    assert line is not None
+    assert (line["seq"], len(line["hmac"])) == (5, 64)
+    _truncate(home, 3)
+    _rewrite_both_heads(home)
+    with Ledger(home / "ledger.sqlite", readonly=True) as led:
+        assert led.verify().ok  # the two heads in the home were rewritten with the tail: nothing to see there
+        report = led.verify(external=outside, key=key)
+    assert not report.ok
+    assert report.problems == ["the external anchor saw record 5 at " + line["time"] + ", the ledger ends at 3: "
+                               "records 4..5 were removed (tail truncated)"]
+    # new records appended after the cut: same sequence numbers, other hashes
+    with Ledger(home / "ledger.sqlite") as led:
+        for i in range(3):
+            led.append("observation", {"i": f"new {i}"}, run_id="r2", key=f"r2:{i}")
+        report = led.verify(external=outside, key=key)
+    assert [p.split(" differs ")[0] for p in report.problems] == ["record 5"]
+
+
+def test_external_anchor_lines_are_signed(home: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
+    outside = tmp_path_factory.mktemp("nas") / "line1.anchor"
+    key = b"kept-outside-the-home"
+    with Ledger(home / "ledger.sqlite") as led:
+        led.anchor_to(outside, key)
+        assert led.verify(external=outside, key=key).ok
+        unsigned = led.verify(external=outside)  # no key: the signature is not checked, and it says so
+        assert unsigned.ok
+        assert unsigned.notes == ["1 signed anchor line(s) not checked: set FACTORYPILOT_LEDGER_KEY to check them"]
+        assert not led.verify(external=outside, key=b"another key").ok
+    forged = json.loads(outside.read_text().splitlines()[0])
+    forged["seq"] = 4  # moved back by hand, signature kept
+    with outside.open("a") as fh:
+        fh.write(json.dumps(forged) + "\n")
+        fh.write(json.dumps({k: forged[k] for k in ("ledger", "seq", "hash", "time")}) + "\n")
+    with Ledger(home / "ledger.sqlite", readonly=True) as led:
+        problems = led.verify(external=outside, key=key).problems
+    assert problems == ["external anchor line 2 has a wrong signature (forged, edited, or another key)",
+                        "external anchor line 3 is not signed although a key is set (added by hand?)"]
+
+
+def test_ledger_anchor_cli_and_the_service_setting(home: Path, tmp_path_factory: pytest.TempPathFactory,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from factorypilot.cli._app import app
+    from factorypilot.cli._commands import register
+    from factorypilot.settings import get_settings
+
+    register(app)
+    outside = tmp_path_factory.mktemp("nas") / "line1.anchor"
+    monkeypatch.setenv("FACTORYPILOT_HOME", str(home))
+    monkeypatch.setenv("FACTORYPILOT_LEDGER_KEY", "kept-outside-the-home")
+    get_settings.cache_clear()
+    runner = CliRunner()
+    done = runner.invoke(app, ["ledger", "anchor", "--to", str(outside)])
+    assert done.exit_code == 0, done.output
+    assert "anchored record 5" in done.output
+    assert "signed" in done.output
+    ok = runner.invoke(app, ["ledger", "verify", "--anchor", str(outside)])
+    assert ok.exit_code == 0, ok.output
+    assert "external anchor line1.anchor" in ok.output
+    _truncate(home, 4)
+    _rewrite_both_heads(home)
+    monkeypatch.setenv("FACTORYPILOT_LEDGER_ANCHOR", str(outside))  # the setting: verify uses it by default
+    get_settings.cache_clear()
+    caught = runner.invoke(app, ["ledger", "verify"])
+    assert caught.exit_code == 1
+    assert "records 5..5 were removed (tail truncated)" in caught.output
 
 
 def test_concurrent_appends_with_one_key_never_crash(tmp_path: Path) -> None:
@@ -243,6 +347,44 @@ def test_lease_of_a_dead_process_is_taken_over(tmp_path: Path) -> None:
     heir.acquire()
     assert not dead.renew()  # the old owner learns it lost the lease
     heir.release()
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="process start times come from /proc (Linux)")
+def test_lease_of_a_reused_pid_is_taken_over_at_once(tmp_path: Path) -> None:
+    """The holder died and the system gave its PID to another process within the heartbeat TTL: the start
+    time differs, so the lease is taken over at once (the PID alone would keep it for ``ttl_s``)."""
+    other = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE)
+    try:
+        dead = PilotLease(tmp_path / "agent.sqlite", "mobility-cnc", ttl_s=3600)
+        dead.acquire()
+        real_start = _start_time(other.pid)
+        assert real_start is not None
+        # the dead holder had this PID, but started at another time
+        dead._db.execute("UPDATE leases SET pid = ?, started = ?", (other.pid, str(int(real_start) - 1)))
+        heir = PilotLease(tmp_path / "agent.sqlite", "mobility-cnc", ttl_s=3600)
+        heir.acquire()
+        assert not dead.renew()
+        # the live process itself (same PID, same start time) keeps its lease
+        heir._db.execute("UPDATE leases SET pid = ?, started = ?", (other.pid, real_start))
+        third = PilotLease(tmp_path / "agent.sqlite", "mobility-cnc", ttl_s=3600)
+        with pytest.raises(LeaseHeldError, match=rf"PID {other.pid} on "):
+            third.acquire()
+        third.release()
+        heir.release()
+    finally:
+        other.communicate(b"", timeout=30)
+
+
+def test_lease_table_of_an_older_home_gains_the_start_time(tmp_path: Path) -> None:
+    db = sqlite3.connect(tmp_path / "agent.sqlite")
+    db.execute("CREATE TABLE leases (pilot TEXT PRIMARY KEY, owner TEXT NOT NULL, pid INTEGER NOT NULL, "
+               "host TEXT NOT NULL, acquired TEXT NOT NULL, heartbeat TEXT NOT NULL)")
+    db.commit()
+    db.close()
+    lease = PilotLease(tmp_path / "agent.sqlite", "mobility-cnc")
+    lease.acquire()
+    assert lease._db.execute("SELECT pid, started FROM leases").fetchone() == (os.getpid(), _start_time(os.getpid()))
+    lease.release()
 
 
 # -- one-line storage errors ----------------------------------------------------------------------------

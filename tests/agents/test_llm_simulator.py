@@ -53,7 +53,7 @@ async def test_injected_document_cannot_make_the_agent_write_to_the_plant(tmp_pa
         bindings = {r: sim.node_id(r) for r in spec.roles if r in sim.roles()}
         base = spec.agent_config(bindings)
         config = base.model_copy(update={"roles": base.roles | {"spindle_speed": sim.node_id("spindle_speed")},
-                                         "verify": VerifyConfig(attempts=2, interval_s=0.0)})
+                                         "verify": VerifyConfig(attempts=2, interval_s=0.0, timeout_s=0.0)})
         fake = FakeChatModel(function=obedient)
         vib_id = config.roles["spindle_vibration"]
         window = {vib_id: [Sample(tag_id=vib_id, value=v) for v in (vib - 0.2, vib - 0.1, vib)]}

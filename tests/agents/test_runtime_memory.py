@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -204,7 +205,7 @@ async def test_method_call_confirmed_only_by_its_expected_read_back(tmp_path: Pa
             playbooks=load_playbooks([{"id": "p", "when": {"role": "spindle_vibration"}, "diagnosis": "d",
                                        "actions": [{"call": "ResetAlarm", "expect": {"door_open": expect_door}}]}]),
             policy=SafetyPolicy(methods=[MethodRule(target="ResetAlarm", approval="never")]),
-            verify={"attempts": 1, "interval_s": 0.0},  # type: ignore[arg-type]
+            verify={"attempts": 1, "interval_s": 0.0, "timeout_s": 0.0},  # type: ignore[arg-type]
         )
 
     for expect_door, status in ((False, "done"), (True, "failed")):
@@ -250,3 +251,24 @@ async def test_monitor_hears_a_frozen_sensor_although_the_subscription_is_silent
     observed = stored.data["report"]["observed"]
     assert [(o["tag_id"], o["detector"]) for o in observed] == [("cnc1.vib", "flatline:spindle_vibration")]
     assert plant.writes == []  # a frozen sensor is a data-quality event, never a plant action
+
+
+async def test_each_finished_run_is_anchored_outside_the_home(plant: InMemoryConnector, tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """FACTORYPILOT_LEDGER_ANCHOR set: the head goes to the external anchor after every finished run, signed."""
+    from factorypilot.settings import get_settings
+
+    outside = tmp_path / "nas" / "line1.anchor"
+    monkeypatch.setenv("FACTORYPILOT_LEDGER_ANCHOR", str(outside))
+    monkeypatch.setenv("FACTORYPILOT_LEDGER_KEY", "kept-outside-the-home")
+    get_settings.cache_clear()
+    plant.set_value("cnc1.vib", 5.2)
+    async with plant, AgentRuntime(make_config(), plant, home=tmp_path / "home") as rt:
+        out = await rt.handle(rising([2.0, 3.1, 4.5, 5.2]))
+        assert out.status == "done", out.report
+        last = rt.ledger.records()[-1]
+        report = rt.ledger.verify(external=outside, key=b"kept-outside-the-home")
+    lines = [json.loads(x) for x in outside.read_text(encoding="utf-8").splitlines()]
+    assert [(x["seq"], x["hash"]) for x in lines] == [(last.seq, last.hash)]
+    assert "hmac" in lines[0]
+    assert report.ok, report.problems

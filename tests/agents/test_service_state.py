@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
 from pathlib import Path
 
 import pytest
 
 from factorypilot.agents import AgentRuntime, TagRule
+from factorypilot.agents.config import VerifyConfig
 from factorypilot.agents.trigger import EventTrigger
 from factorypilot.connectors import InMemoryConnector
-from factorypilot.vocabulary import Sample
+from factorypilot.connectors.memory import InMemoryConfig
+from factorypilot.vocabulary import ActionStatus, DataType, Sample, Tag, utcnow
 
 from .conftest import make_config
 
@@ -146,3 +149,53 @@ async def test_a_second_runtime_for_the_same_pilot_is_refused_and_releases_nothi
         assert rt.lease.renew()  # the first owner still holds its lease
         out = await rt.handle({"cnc1.vib": [Sample(tag_id="cnc1.vib", value=v) for v in (5.0, 5.5)]})
         assert out.status in ("done", "no_event")
+
+
+# -- read-back: a deadline on the monotonic clock, not a count of attempts --------------------------------
+class _SettlesLate(InMemoryConnector):
+    """A plant whose value reaches the target only after ``settle_s`` of loop time; each read blocks the loop
+    for ``block_s`` first (a starved process: few reads fit in the window)."""
+
+    def __init__(self, settle_s: float, block_s: float = 0.0) -> None:
+        super().__init__(InMemoryConfig(tags=[Tag(id="feed", name="feed", data_type=DataType.FLOAT)],
+                                        values={"feed": 100.0}))
+        self.settle_s, self.block_s, self.reads = settle_s, block_s, 0
+        self._t0: float | None = None
+
+    async def _read(self, tag_ids: list[str]) -> list[Sample]:
+        loop = asyncio.get_running_loop()
+        self._t0 = loop.time() if self._t0 is None else self._t0
+        self.reads += 1
+        if self.block_s:
+            time.sleep(self.block_s)  # noqa: ASYNC251 — blocks the loop on purpose: the starvation simulated
+        value = 85.0 if loop.time() - self._t0 >= self.settle_s else 100.0
+        return [Sample(tag_id="feed", value=value, source_time=utcnow())]
+
+
+async def test_read_back_waits_for_the_deadline_not_a_count_of_attempts() -> None:
+    from factorypilot.agents._nodes_act import _read_back
+
+    cfg = VerifyConfig(attempts=2, interval_s=0.01, timeout_s=30.0)
+    late = _SettlesLate(settle_s=0.3)
+    async with late:
+        status, why, sample = await _read_back(late, {"feed": 85.0}, cfg)
+    assert status is ActionStatus.DONE, why
+    assert sample is not None
+    assert sample.value == 85.0
+    assert late.reads > cfg.attempts  # more reads than the attempt count: the deadline decided
+
+    # starved: every read takes 0.2 s of blocked loop; two reads (the minimum) would end before the value settles
+    starved = _SettlesLate(settle_s=0.5, block_s=0.2)
+    async with starved:
+        status, why, _ = await _read_back(starved, {"feed": 85.0}, VerifyConfig(attempts=2, interval_s=0.0,
+                                                                                timeout_s=30.0))
+    assert status is ActionStatus.DONE, why
+
+    # never at target: unconfirmed only after both the minimum reads and the deadline
+    never = _SettlesLate(settle_s=1e9)
+    async with never:
+        status, why, _ = await _read_back(never, {"feed": 85.0}, VerifyConfig(attempts=3, interval_s=0.0,
+                                                                              timeout_s=0.0))
+    assert status is ActionStatus.FAILED
+    assert never.reads == 3
+    assert "expected {'feed': 85.0}, read feed=100.0" in why

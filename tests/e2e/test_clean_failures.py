@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import socket
 import sqlite3
 import subprocess
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 import yaml
@@ -15,6 +15,9 @@ from factorypilot._sqlite import storage_error
 from factorypilot.pilots.runtime import reference_pilots
 
 from ._fault_cells import EXE, env
+
+if TYPE_CHECKING:
+    from conftest import Unprivileged
 
 
 def _cli(home: Path, *argv: str) -> subprocess.CompletedProcess[str]:
@@ -81,20 +84,32 @@ def test_a_readonly_database_error_names_the_file_and_the_fix(tmp_path: Path) ->
     assert "FACTORYPILOT_HOME must be writable" in str(err)
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root writes through file permissions, so a read-only home "
-                                              "cannot be made with chmod; runs for any other user")
-def test_readonly_home_is_one_line_for_writers_and_readable_for_readers(tmp_path: Path) -> None:
+def test_readonly_home_is_one_line_for_writers_and_readable_for_readers(tmp_path: Path,
+                                                                        unprivileged: Unprivileged) -> None:
+    """A home the user may read but not write (as root: without CAP_DAC_OVERRIDE, so permissions apply)."""
     home = tmp_path / "home"
-    assert _cli(home, "demo").returncode == 0
+    assert _cli(home, "demo").returncode == 0  # written by its owner
     for p in home.rglob("*"):
         p.chmod(0o444 if p.is_file() else 0o555)
     home.chmod(0o555)
+    before = sorted(p.name for p in home.iterdir())
+
+    def cli(*argv: str) -> subprocess.CompletedProcess[str]:
+        return unprivileged.run([EXE, *argv], env(home))
+
     try:
-        assert _cli(home, "ledger", "verify").returncode == 0
-        assert _cli(home, "runs", "list").returncode == 0
-        _one_line(_cli(home, "runs", "approve", "nope", "--by", "kim"), "read-only")
-        _one_line(_cli(home, "pilot", "run", "mobility", "--simulate", "--no-knowledge", "--max-runs", "1"),
-                  "read-only")
+        verified = cli("ledger", "verify")
+        assert verified.returncode == 0, verified.stderr
+        assert "ledger intact" in verified.stdout
+        shown = cli("ledger", "show", "--kind", "action", "--json")
+        assert shown.returncode == 0, shown.stderr
+        assert '"kind": "action"' in shown.stdout
+        listed = cli("runs", "list")
+        assert listed.returncode == 0, listed.stderr
+        assert "done" in listed.stdout
+        _one_line(cli("runs", "approve", "nope", "--by", "kim"), "read-only")
+        _one_line(cli("pilot", "run", "mobility", "--simulate", "--no-knowledge", "--max-runs", "1"), "read-only")
+        assert sorted(p.name for p in home.iterdir()) == before  # the readers left nothing behind (no WAL)
     finally:
         for p in [home, *home.rglob("*")]:
             p.chmod(0o755 if p.is_dir() else 0o644)

@@ -44,9 +44,11 @@ def _spec(root: Path, plant: PlantHandle, *, pilot_id: str | None = None,
     return str(spec_file), bindings
 
 
-def _service(spec: str, plant: PlantHandle, bindings: Path, home: Path, *extra: str) -> subprocess.Popen[str]:
+def _service(spec: str, plant: PlantHandle, bindings: Path, home: Path, *extra: str,
+             log_level: str | None = None) -> subprocess.Popen[str]:
+    environ = env(home) | ({"FACTORYPILOT_LOG_LEVEL": log_level} if log_level else {})
     return subprocess.Popen([EXE, "pilot", "run", spec, "--endpoint", plant.endpoint, "--bindings", str(bindings),
-                             "--no-knowledge", *extra], env=env(home), stdout=subprocess.PIPE,
+                             "--no-knowledge", *extra], env=environ, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
 
 
@@ -128,7 +130,7 @@ def test_approval_during_a_plant_outage_waits_and_resumes(tmp_path: Path, plant:
     home = tmp_path / "home"
     spec, bindings = _spec(tmp_path, plant, approval=True)
     _drift(plant)
-    service = _service(spec, plant, bindings, home, "--seconds", "150")
+    service = _service(spec, plant, bindings, home, "--seconds", "150", log_level="INFO")
     try:
         _wait("an approval request", lambda: _query(home, "SELECT status FROM runs") == [("waiting_approval",)],
               service)
@@ -155,6 +157,12 @@ def test_approval_during_a_plant_outage_waits_and_resumes(tmp_path: Path, plant:
             service.communicate()
     assert service.returncode == 0, out + err
     assert "Traceback" not in err
+    # at INFO (rich logs to stdout) an outage is one line; asyncua's reconnect attempts stay at DEBUG
+    words = ("lost", "restored", "link back", "reconnect", "asyncua")
+    link_lines = [line for line in (out + err).splitlines() if any(w in line for w in words)]
+    assert len(link_lines) == 1, out + err
+    assert "lost opc.tcp://" in link_lines[0], out + err
+    assert "INFO" in link_lines[0], out + err
     assert _feed(plant) == [85.0]
     assert _query(home, "SELECT status FROM runs") == [("done",)]
     with Ledger(home / "ledger.sqlite", readonly=True) as led:

@@ -21,7 +21,7 @@ async def test_production_performance_both_versions(tmp_path: Path, make_mes: Ma
         again = await mes.ingest(path)
         rows = await mes.records("production")
         segments = await mes.records("segment")
-    assert report.detail == f"{version} ProductionPerformance"
+    assert report.detail == f"{version} ProductionPerformance; not validated (no schemas)"
     assert report.quarantined == 0
     assert again.duplicates == report.accepted
     # the final segment (SR-2) is the order's production; SR-1 is an intermediate segment, kept apart
@@ -87,7 +87,7 @@ async def test_schedule_material_lot_and_equipment(tmp_path: Path, make_mes: Mak
     assert orders[0] | {"source_file": None} == {
         "order_id": "WO-2001", "product": "브래킷-A", "quantity": 500.0, "unit": "EA", "status": "Waiting",
         "equipment": "CNC-01", "start": "2026-11-25T23:00:00+00:00", "end": "2026-11-26T08:00:00+00:00",
-        "source_file": None, "source_row": 3, "extra": None}
+        "source_file": None, "source_row": 3, "source_line": 3, "extra": None}
     assert sorted(r2.kinds) == ["equipment", "lot", "material"]
     assert (lots[0]["lot_id"], lots[0]["quantity"], lots[0]["location"]) == ("LOT-77", 1500.5, "자재창고-2")
     assert materials[0]["material_class"] == "원자재"

@@ -121,3 +121,32 @@ def test_v70_lot_with_sub_lots_and_disposition(tmp_path: Path) -> None:
                         "LOT-A-02": ("LOT-A", 250.5, "Restricted")}
     finally:
         store.close()
+
+
+def test_schemas_found_without_schema_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                          fp_home: Path) -> None:
+    """No schema_dir in the config: FACTORYPILOT_B2MML_SCHEMAS, else FACTORYPILOT_HOME/b2mml; without either the
+    file is ingested with no verdict and a note saying how to point at the schemas."""
+    from factorypilot.settings import get_settings
+
+    vendor = OURS / "performance_v0600_vendor.xml"
+    bare = MesFilesConfig(home=tmp_path / "mes")
+    plain = ingest_file(vendor, bare, None)
+    assert plain.schema_valid is None
+    assert "FACTORYPILOT_B2MML_SCHEMAS" in plain.schema_note
+    assert "not validated (no schemas)" in plain.detail
+
+    monkeypatch.setenv("FACTORYPILOT_B2MML_SCHEMAS", str(SHARED))
+    get_settings.cache_clear()
+    by_env = ingest_file(vendor, bare, None)
+    assert by_env.schema_valid is False  # the vendor extension is not in the schema: a verdict, still read
+    assert by_env.schema_violations
+    assert by_env.schema_note == ""
+    assert by_env.accepted == 2
+
+    monkeypatch.delenv("FACTORYPILOT_B2MML_SCHEMAS")
+    get_settings.cache_clear()
+    fp_home.mkdir(parents=True, exist_ok=True)
+    (fp_home / "b2mml").symlink_to(SHARED.resolve(), target_is_directory=True)
+    in_home = ingest_file(vendor, bare, None)
+    assert (in_home.schema_valid, in_home.schema_violations) == (by_env.schema_valid, by_env.schema_violations)

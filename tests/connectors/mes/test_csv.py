@@ -276,7 +276,9 @@ async def test_row_numbers_stay_exact_across_blocks(tmp_path: Path, make_mes: Ma
     assert report.quarantine_file is not None
     rows = sorted(json.loads(x)["line"] for x in Path(report.quarantine_file).read_text("utf-8").splitlines())
     assert rows == sorted(short | bad_value)
-    assert {line: found[0]["source_row"] for line, found in probes.items()} == {line: line for line in probes}
+    assert {line: found[0]["source_line"] for line, found in probes.items()} == {line: line for line in probes}
+    # the record number (as a quarantine entry's row): one header line, no multi-line cells here
+    assert {line: found[0]["source_row"] for line, found in probes.items()} == {line: line - 1 for line in probes}
 
 
 @pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"])
@@ -308,6 +310,22 @@ async def test_excel_unicode_text_utf16_tsv(tmp_path: Path, make_mes: Make) -> N
     assert report.quarantine_file is not None
     assert [json.loads(x)["line"] for x in Path(report.quarantine_file).read_text("utf-8").splitlines()] == [6]
     assert shown.columns == _HEADER.split(",")
+
+
+async def test_utf16_cut_inside_a_character_names_record_line_and_byte(tmp_path: Path, make_mes: Make) -> None:
+    """A UTF-16 export cut in the middle of a character, after a quoted two-line cell: one line naming the
+    record, its physical line and the exact byte offset (the stream path, not the pieces)."""
+    path = tmp_path / "cut.txt"
+    rows = [_HEADER, _ROWS[0], 'CNC-02,2026-11-25 08:00:00,5,0,WO-2,"두 줄\n비고"', *_ROWS[1:]]
+    data = "\r\n".join(r.replace(",", "\t") for r in rows).encode("utf-16")
+    path.write_bytes(data[:-1])  # the last character loses its second byte
+    async with make_mes() as mes:
+        with pytest.raises(DataError) as err:
+            await mes.ingest(path)
+    records = len(rows) - 1
+    message = str(err.value)
+    assert f"at record {records} (line {records + 2}, byte offset {len(data) - 2:,})" in message, message
+    assert len(message.splitlines()) == 1
 
 
 @pytest.mark.parametrize("encoding", ["utf-8-sig", "cp949", "utf-16"])

@@ -72,10 +72,13 @@ def test_ingest_without_mapping_is_refused(tmp_path: Path) -> None:
 def test_init_mapping_output_stores_what_the_kit_mapping_stores(tmp_path: Path) -> None:
     register(app)
     runner = CliRunner()
-    out = runner.invoke(app, ["mes", "init-mapping", str(KIT / "생산실적_A.csv")])
-    assert out.exit_code == 0, out.output
-    proposed = yaml.safe_load(out.output)
-    assert proposed["mappings"][0]["kind"] == "production"
+    proposed: dict[str, list[dict[str, object]]] = {"mappings": []}
+    for sample in ("생산실적_A.csv", "생산실적_C.txt"):  # the CSV exports and the UTF-16 text export
+        out = runner.invoke(app, ["mes", "init-mapping", str(KIT / sample)])
+        assert out.exit_code == 0, out.output
+        proposed["mappings"] += yaml.safe_load(out.output)["mappings"]
+    assert [m["kind"] for m in proposed["mappings"]] == ["production", "production"]
+    assert [m["pattern"] for m in proposed["mappings"]] == ["생산실적_*.csv", "생산실적_*.txt"]
     key = json.loads((KIT / "answer_key.json").read_text(encoding="utf-8"))
     cfg = MesFilesConfig.model_validate({**proposed, "home": str(tmp_path)})
     store = MesStore(tmp_path / "s.sqlite")
@@ -111,3 +114,23 @@ def test_utf8_cut_inside_a_character_is_one_line_with_record_and_offset(tmp_path
     assert f"byte offset {at - 1:,}" in text
     assert "record 15000" in text
     assert "\n" not in text
+
+
+def test_inspect_uses_the_values_it_sees_shift_and_status_words(tmp_path: Path) -> None:
+    """Headers outside the lexicon (근무, 공정현황) are proposed by their values (주간/야간, 완료/진행중); a lexicon
+    header whose values are not shift words gets a low confidence."""
+    rows = ["작업일자,근무,설비코드,품번,양품수량,불량수량,공정현황,교대"]
+    for i, (shift, status) in enumerate([("주간", "완료"), ("야간", "완료"), ("주간", "진행중"), ("야간", "중단")]):
+        rows.append(f"2026-01-0{i + 5},{shift},CNC-0{i % 2 + 1},BRK-100,{100 + i},{i},{status},x{i}")
+    path = tmp_path / "실적_근무.csv"
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    rep = inspect_file(path, MesFilesConfig(home=tmp_path), kind=RecordKind.PRODUCTION)
+    assert rep.mapping["교대"] == "shift"  # the lexicon names it first ...
+    assert rep.confidence["교대"] == 0.0  # ... but none of its values is a shift
+    assert "근무" in rep.unmapped  # shift is taken: the values alone do not map a second column to it
+    assert (rep.mapping["공정현황"], rep.confidence["공정현황"]) == ("status", 0.5)  # found by its values
+    path2 = tmp_path / "실적_근무2.csv"
+    path2.write_text("\n".join(r.rsplit(",", 1)[0] for r in rows) + "\n", encoding="utf-8")
+    rep2 = inspect_file(path2, MesFilesConfig(home=tmp_path), kind=RecordKind.PRODUCTION)
+    assert (rep2.mapping["근무"], rep2.confidence["근무"]) == ("shift", 0.5)
+    assert rep2.confidence["작업일자"] == 0.9

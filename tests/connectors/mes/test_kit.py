@@ -1,4 +1,5 @@
-"""The Korean export kit (tests/connectors/mes/kit): stored records and quarantine entries match the answer keys.
+"""The Korean export kit (tests/connectors/mes/kit): stored records and quarantine entries match the answer keys
+(CP949, UTF-8 with BOM, and UTF-16 tab-separated exports with multi-line cells).
 
 ``dev`` was used while developing; ``heldout`` (another generator seed) was not looked at while tuning.
 """
@@ -62,6 +63,11 @@ def test_kit_matches_answer_key(part: str, batch_rows: int, tmp_path: Path) -> N
         assert sorted({r["remarks"] for r in rows if r["remarks"]}) == key["remarks_verbatim"]
         assert sorted({json.loads(r["extra"])["라인"] for r in rows}) == key["extra_lines"]
         assert {r["status"] for r in rows} <= {"done", "running", "stopped"}
+        # where each stored record came from: record number and physical line, as a quarantine entry says them
+        positions: dict[str, list[list[int]]] = {}
+        for r in rows:
+            positions.setdefault(Path(r["source_file"]).name, []).append([r["source_row"], r["source_line"]])
+        assert {name: sorted(p) for name, p in positions.items()} == key["stored_positions"]
     finally:
         store.close()
 

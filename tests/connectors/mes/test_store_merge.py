@@ -39,7 +39,8 @@ async def test_duplicate_keys_inside_one_file_count_once(tmp_path: Path, make_me
     assert (report.inserted, report.replaced, report.duplicates, report.conflicts) == (2, 0, 1, 1)
     assert [(r["time"], r["good"]) for r in rows] == [("2026-11-24T22:00:00+00:00", 10),
                                                       ("2026-11-24T23:00:00+00:00", 9)]
-    assert rows[0]["source_row"] == 2  # the first version stays (default on_conflict: quarantine)
+    # the first version stays (default on_conflict: quarantine): record 1, on line 2
+    assert (rows[0]["source_row"], rows[0]["source_line"]) == (1, 2)
     (c,) = report.conflict_list
     assert (c["line"], c["stored"]["good"], c["incoming"]["good"], c["differs"]) == (4, 10, 12, ["good"])
 

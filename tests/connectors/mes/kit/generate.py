@@ -3,17 +3,20 @@
 Run ``python tests/connectors/mes/kit/generate.py`` to rewrite the committed files. Two sets:
 ``dev/`` (seed 11, used while developing) and ``heldout/`` (seed 29, only checked by the tests, never tuned on).
 
-Each set has two exports that overlap by one work day:
+Each set has two exports that overlap by one work day, and a third in Excel's "Unicode text" layout:
 - ``생산실적_A.csv`` — CP949, CRLF, dates as 2026-01-05 / 2026.01.05 / 20260105 mixed;
 - ``생산실적_B.csv`` — UTF-8 with BOM, CRLF, dashed dates; its first day repeats A's last day (identical rows are
-  duplicates; one corrected row is a *conflict* with A's version).
+  duplicates; one corrected row is a *conflict* with A's version);
+- ``생산실적_C.txt`` — UTF-16 (LE, BOM), tab-separated, CRLF, the two days after B; several quoted multi-line
+  비고 early on, then an impossible date and a negative count, so its row and line numbers part ways.
 Rows are one per 작업일자 x 교대 (주간/야간) x 설비코드 x 품번 (two 품번 in one slot = a part changeover); dates have no
 time. Injected: impossible calendar dates, a negative 불량수량, a corrected re-send inside A (a conflict), quoted
 multi-line 비고, formula-like 비고 (=SUM…, +82…), an exporter's 합계 row, a column no mapping names (라인 -> extra).
 
 ``answer_key.json`` (per set): what a store must hold after ingesting A then B with ``mapping.yaml`` and the default
 ``on_conflict: quarantine`` policy — per-file counts, every quarantine entry (row = data record, 1-based; line =
-physical line where the record starts, header = line 1; column; code), stored row count and per-machine sums.
+physical line where the record starts, header = line 1; column; code), stored row count and per-machine sums,
+and where every stored record came from (file, row, line: the stored version's, the first one seen).
 """
 
 from __future__ import annotations
@@ -77,9 +80,9 @@ def _key(r: dict[str, Any]) -> tuple[Any, ...]:
 
 
 def _write(path: Path, rows: list[dict[str, Any]], encoding: str, styles: list[str],
-           rng: random.Random) -> list[dict[str, Any]]:
+           rng: random.Random, sep: str = ",") -> list[dict[str, Any]]:
     """Write the export; return each record with its row (1-based data record) and physical start line."""
-    text_lines = [",".join(HEADER)]
+    text_lines = [sep.join(HEADER)]
     line = 2
     placed = []
     for i, r in enumerate(rows, start=1):
@@ -88,7 +91,7 @@ def _write(path: Path, rows: list[dict[str, Any]], encoding: str, styles: list[s
                      str(r["downtime"]), "", "", "", ""]
         else:
             cells = _cells(r, rng.choice(styles))
-        record = ",".join(_quote(c) for c in cells)
+        record = sep.join(_quote(c) for c in cells)
         text_lines.append(record)
         placed.append({**r, "row": i, "line": line})
         line += 1 + record.count("\n")
@@ -135,9 +138,23 @@ def build(out: Path, seed: int) -> dict[str, Any]:
     placed_a = _write(out / "생산실적_A.csv", rows_a, "cp949", ["dash", "dot", "compact"], rng)
     placed_b = _write(out / "생산실적_B.csv", rows_b, "utf-8-sig", ["dash"], rng)
 
+    # C (UTF-16, tabs): the two days after B; multi-line 비고 in its first rows, then bad rows after them
+    days_c = [days_b[-1] + timedelta(days=i) for i in (1, 2)]
+    rows_c = [r for i, d in enumerate(days_c) for r in _rows_for_day(rng, d, 20000 + 100 * i)]
+    for i in (1, 3, 4):
+        rows_c[i] = {**rows_c[i], "remarks": ["설비 점검\n재가동 확인", "금형 교체\n시운전 3회\n양산 복귀",
+                                              "야간 조 인계:\n치수 불량 재측정"][(i - 1) % 3]}
+    c_bad = rng.sample(range(8, len(rows_c) - 2), 2)
+    rows_c[c_bad[0]] = {**rows_c[c_bad[0]], "date_text": "2026-06-31", "expect": ("작업일자", "invalid_date")}
+    rows_c[c_bad[1]] = {**rows_c[c_bad[1]], "good": -5,
+                        "expect": ("양품수량", "negative")}
+    placed_c = _write(out / "생산실적_C.txt", rows_c, "utf-16", ["dash"], rng, sep="\t")
+    quarantine_c: list[dict[str, Any]] = []
+
     stored: dict[tuple[Any, ...], dict[str, Any]] = {}
     files = {}
-    parts = (("생산실적_A.csv", placed_a, quarantine_a), ("생산실적_B.csv", placed_b, quarantine_b))
+    parts = (("생산실적_A.csv", placed_a, quarantine_a), ("생산실적_B.csv", placed_b, quarantine_b),
+             ("생산실적_C.txt", placed_c, quarantine_c))
     for name, placed, quarantine in parts:
         inserted = duplicates = 0
         for r in placed:
@@ -147,7 +164,7 @@ def build(out: Path, seed: int) -> dict[str, Any]:
                 continue
             k = _key(r)
             if k not in stored:
-                stored[k] = r
+                stored[k] = {**r, "file": name}
                 inserted += 1
                 continue
             old = stored[k]
@@ -170,7 +187,9 @@ def build(out: Path, seed: int) -> dict[str, Any]:
     key = {"seed": seed, "files": files, "stored_rows": len(stored), "per_machine": per_machine,
            "night_shift_dates": sorted({d for d, _ in night}),
            "remarks_verbatim": sorted({r["remarks"] for r in stored.values() if r["remarks"]}),
-           "extra_lines": sorted({r["line_name"] for r in stored.values()})}
+           "extra_lines": sorted({r["line_name"] for r in stored.values()}),
+           "stored_positions": {name: sorted([r["row"], r["line"]] for r in stored.values() if r["file"] == name)
+                                for name, _, _ in parts}}
     (out / "answer_key.json").write_text(json.dumps(key, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     return key
 
@@ -178,7 +197,7 @@ def build(out: Path, seed: int) -> dict[str, Any]:
 MAPPING = """\
 # 생산실적 export of the kit: every option the mapping file knows, see docs/connectors/mes-real-exports.md
 mappings:
-  - pattern: "생산실적_*.csv"
+  - pattern: "생산실적_*"
     kind: production
     columns:
       작업일자: time
