@@ -41,6 +41,9 @@ ALARM_TEXT: dict[int, tuple[str, str, int]] = {
     4102: ("그리퍼 진공 저하", "Gripper vacuum low", 600),
     3101: ("클린룸 차압 이탈", "Cleanroom pressure differential out of range", 800),
     5101: ("검사 불량률 상승", "Inspection reject rate high", 600),
+    2201: ("주축 윤활 압력 저하", "Spindle lubrication pressure low", 600),
+    3201: ("HEPA 필터 차압 높음 (필터 교체 필요)", "HEPA filter differential pressure high (replace the filter)", 500),
+    5201: ("용접 토치 냉각수 유량 저하", "Weld torch coolant flow low", 700),
 }
 
 
