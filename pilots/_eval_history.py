@@ -78,7 +78,7 @@ async def replay_history(config: AgentConfig, connector: BaseConnector[Any], sta
         out.samples[role] = len(series)
         out.not_good += sum(1 for s in series if s.quality is not Quality.GOOD)
         timeline += [s for s in series if s.time is not None]
-    timeline.sort(key=lambda s: (s.time, s.tag_id))  # type: ignore[arg-type,return-value]
+    timeline.sort(key=lambda s: (s.time, s.tag_id))
     trigger = EventTrigger(config, ids, cooldown=cooldown_s)
     planner = PlaybookPlanner(config.playbooks)
     guard = Guard(config.policy, config.roles)

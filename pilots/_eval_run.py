@@ -8,9 +8,10 @@ How a scenario runs (deterministic given the seed; no wall-clock sleeps):
   does with a subscription. When a detector fires (and its cool-down has passed) the harness calls
   ``AgentRuntime.handle(window)``: the whole graph runs (observe → … → act → verify → report) while the plant
   stands still, so the agent's writes land before the next tick;
-* a pilot with ``kind: alarm`` detectors also subscribes to the plant's alarm events (OPC UA A&C); after each
-  tick the harness waits until the client has received the state of every simulator condition (a barrier, not
-  a sleep), so an alarm-driven run starts on the same tick every time;
+* the harness also subscribes to the plant's alarm events (OPC UA A&C) — for the pilot's ``kind: alarm``
+  detectors and for the ISA-18.2 alarm statistics of the report; after each tick the harness waits until the
+  client has received the state of every simulator condition (a barrier, not a sleep), so an alarm-driven run
+  starts on the same tick every time;
 * a run that asks for approval is decided at once by the harness (``approve`` by default) as the recorded
   approver ``eval-harness`` and counted;
 * while the server is down (COMMS_DROP) a tick is a gap: recorded, nothing is run (no read is attempted — it
@@ -70,6 +71,8 @@ class Trace:
     ledger: list[dict[str, Any]] = field(default_factory=list)
     ledger_ok: bool = True
     bindings: dict[str, str] = field(default_factory=dict)
+    alarms: list[tuple[int, AlarmEvent]] = field(default_factory=list)
+    """(tick, state) of every plant alarm event the client received (for the ISA-18.2 statistics)"""
 
 
 def _model(spec: PilotSpec, scenario: Scenario) -> str | PlantModel:
@@ -189,7 +192,7 @@ async def run_agent(spec: PilotSpec, scenario: Scenario, *, home: Path, planner:
                 AgentRuntime(config, connector, home=home, planner=planner, retriever=retriever) as rt:
             ids = rt.deps.observed_tag_ids()
             trigger = EventTrigger(config, ids, window_size=rt.window_size, cooldown=scenario.cooldown_ticks)
-            feed = _AlarmFeed(connector, sim) if trigger.wants_alarms else None
+            feed = _AlarmFeed(connector, sim) if sim.alarms.conditions else None
             try:
                 for tick in range(scenario.duration_ticks):
                     await sim.step(1)
@@ -203,7 +206,8 @@ async def run_agent(spec: PilotSpec, scenario: Scenario, *, home: Path, planner:
                     for s in samples:
                         trigger.add(s)
                     for alarm in await feed.drain() if feed is not None else []:
-                        trigger.add_alarm(alarm)
+                        trace.alarms.append((tick, alarm))
+                        trigger.add_alarm(alarm)  # ignored unless the pilot has kind: alarm detectors
                     if trigger.due(tick):  # the same trigger logic as the pilot service (AgentRuntime.monitor)
                         trace.runs.append(await _handle(rt, trigger.window(), tick, decision,
                                                         trigger.alarm_window()))

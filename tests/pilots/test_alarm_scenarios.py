@@ -42,3 +42,20 @@ async def test_alarm_starts_the_run_and_is_acknowledged_after_approval(pilot: st
     kinds = [r["payload"].get("kind") for r in trace.ledger if r["kind"] == "action"]
     assert kinds.count("acknowledge") == 1
     assert trace.ledger_ok
+
+
+async def test_eval_report_has_isa_18_2_alarm_statistics_in_plant_time(tmp_path: Path) -> None:
+    import json
+
+    from factorypilot.pilots.evaluate import aevaluate
+
+    rep = await aevaluate("abb", scenarios=["plant-alarm-weld-coolant", "normal-run"], home=tmp_path,
+                          knowledge=False, plots=False, lang="en")
+    assert rep.alarms is not None
+    # one annunciation: active at tick 20, acknowledged by the pilot, back to normal at tick 40 (three states)
+    assert (rep.alarms.events, rep.alarms.annunciations, rep.alarms.floods) == (3, 1, 0)
+    [actor] = rep.alarms.bad_actors
+    assert actor.message.startswith("용접 토치 냉각수 유량 저하 (코드 5201)")
+    stored = json.loads(rep.files["json"].read_text(encoding="utf-8"))
+    assert stored["alarms"]["annunciations"] == 1
+    assert "## Plant alarms (ISA-18.2)" in rep.files["markdown"].read_text(encoding="utf-8")
