@@ -4,6 +4,7 @@
 //   raise CODE SEVERITY TEXT   the alarm becomes active (unacknowledged, unconfirmed) with that message (ko-KR)
 //   clear                      back to normal (retained until acknowledged and confirmed)
 //   state                      {"active", "acked", "confirmed", "retain", "calls", "comments"}
+//   drop / resume              close every client connection and stop listening / listen again (an outage)
 //   stop                       exit
 "use strict";
 const readline = require("readline");
@@ -53,6 +54,17 @@ const port = Number(process.argv[2]);
         alarm.deactivateAlarm(true);
         alarm.raiseNewCondition({ message: new opcua.LocalizedText({ text: "정상 복귀 / back to normal",
           locale: "ko-KR" }), severity: 100, retain: true });
+      } else if (cmd === "drop" || cmd === "resume") {
+        const done = () => console.log(JSON.stringify({ ok: true }));
+        if (cmd === "resume") {
+          server.resumeEndPoints().then(done);
+          return;
+        }
+        let left = server.endpoints.length;
+        for (const ep of server.endpoints) {
+          ep.killClientSockets(() => { left -= 1; if (left === 0) server.suspendEndPoints().then(done); });
+        }
+        return;
       } else if (cmd === "stop") {
         server.shutdown(0).then(() => process.exit(0));
         return;

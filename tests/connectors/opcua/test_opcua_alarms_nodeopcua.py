@@ -173,3 +173,27 @@ def test_cli_history_of_a_node_the_server_does_not_historize_is_one_clear_line(p
     out = done.stdout + done.stderr
     assert "keeps no history" in out
     assert "Traceback" not in out
+
+
+async def test_reconnect_during_an_active_alarm_is_a_gap_and_no_duplicate(plant: NodePlant) -> None:
+    from factorypilot.vocabulary import Gap
+
+    plant.command("raise 2201 600 윤활 압력 저하")
+    cfg = OpcUaConnector.Config(endpoint=plant.endpoint, timeout_s=2, watchdog_interval_s=0.2,
+                                reconnect_max_delay_s=1.0)
+    async with OpcUaConnector(cfg) as c, contextlib.aclosing(c.events()) as stream:
+        first = await _next_alarm(stream)
+        assert first.active
+        await asyncio.to_thread(plant.command, "drop")
+        await asyncio.sleep(1.0)  # the outage (the client notices through its watchdog)
+        await asyncio.to_thread(plant.command, "resume")
+        gap = await asyncio.wait_for(anext(stream), 60)
+        assert isinstance(gap, Gap)
+        assert gap.end is not None
+        # the refresh after the reconnect re-sends the active alarm: the same state is not delivered twice,
+        # so the next alarm event is the return to normal
+        await asyncio.sleep(2.0)
+        await asyncio.to_thread(plant.command, "clear")
+        after = await _next_alarm(stream)
+        assert after.condition_id == first.condition_id
+        assert not after.active
