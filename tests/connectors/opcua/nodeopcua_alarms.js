@@ -4,6 +4,7 @@
 //   raise CODE SEVERITY TEXT   the alarm becomes active (unacknowledged, unconfirmed) with that message (ko-KR)
 //   clear                      back to normal (retained until acknowledged and confirmed)
 //   state                      {"active", "acked", "confirmed", "retain", "calls", "comments"}
+//   set VALUE                  OilPressure := VALUE (historized; answers {"time": source timestamp})
 //   drop / resume              close every client connection and stop listening / listen again (an outage)
 //   stop                       exit
 "use strict";
@@ -24,6 +25,7 @@ const port = Number(process.argv[2]);
     eventSourceOf: serverObj });
   const pressure = ns.addVariable({ componentOf: line, browseName: "OilPressure", nodeId: "s=PressLine1.OilPressure",
     dataType: "Double", value: { dataType: opcua.DataType.Double, value: 5.2 } });
+  aspace.installHistoricalDataNode(pressure);  // node-opcua's in-memory historian
   const alarm = ns.instantiateAlarmCondition("AlarmConditionType", {
     browseName: "LubeAlarm", nodeId: "s=PressLine1.LubeAlarm", componentOf: line, conditionSource: line,
     conditionName: "PressLine1.LubeAlarm", inputNode: pressure, optionals: ["ConfirmedState", "Confirm"],
@@ -54,6 +56,12 @@ const port = Number(process.argv[2]);
         alarm.deactivateAlarm(true);
         alarm.raiseNewCondition({ message: new opcua.LocalizedText({ text: "정상 복귀 / back to normal",
           locale: "ko-KR" }), severity: 100, retain: true });
+      } else if (cmd === "set") {
+        const when = new Date();
+        pressure.setValueFromSource({ dataType: opcua.DataType.Double, value: Number(rest[0]) },
+          opcua.StatusCodes.Good, when);
+        console.log(JSON.stringify({ ok: true, time: when.toISOString() }));
+        return;
       } else if (cmd === "drop" || cmd === "resume") {
         const done = () => console.log(JSON.stringify({ ok: true }));
         if (cmd === "resume") {

@@ -164,15 +164,23 @@ def test_cli_lists_the_alarm_with_its_korean_text(plant: NodePlant) -> None:
     assert "PressLine1.LubeAlarm" in done.stdout
 
 
-def test_cli_history_of_a_node_the_server_does_not_historize_is_one_clear_line(plant: NodePlant) -> None:
+def test_cli_history_reads_what_node_opcua_stored_with_its_timestamps(plant: NodePlant, tmp_path: Path) -> None:
+    import csv
+    from datetime import datetime, timedelta
+
+    stored = [(v, datetime.fromisoformat(plant.command(f"set {v}")["time"].replace("Z", "+00:00")))
+              for v in (5.1, 4.7, 3.9)]
     exe = Path(sys.executable).with_name("factorypilot")
+    out = tmp_path / "pressure.csv"
+    start, end = stored[0][1] - timedelta(seconds=5), stored[-1][1] + timedelta(seconds=5)
     done = subprocess.run([str(exe), "connect", "history", plant.endpoint, "ns=2;s=PressLine1.OilPressure",
-                           "--start", "2026-12-01T00:00", "--end", "2026-12-02T00:00"],
+                           "--start", start.isoformat(), "--end", end.isoformat(), "--csv", str(out)],
                           capture_output=True, text=True, timeout=120, env={**os.environ, "COLUMNS": "200"})
-    assert done.returncode != 0
-    out = done.stdout + done.stderr
-    assert "keeps no history" in out
-    assert "Traceback" not in out
+    assert done.returncode == 0, done.stdout + done.stderr
+    with out.open(encoding="utf-8-sig") as fh:
+        rows = list(csv.DictReader(fh))
+    got = [(float(r["value"]), datetime.fromisoformat(r["source_time"])) for r in rows]
+    assert got[-3:] == stored  # values and source timestamps as the server stored them (ms precision)
 
 
 async def test_reconnect_during_an_active_alarm_is_a_gap_and_no_duplicate(plant: NodePlant) -> None:
