@@ -21,7 +21,7 @@ async def _replay(pilot: str, url: str, start: Any, end: Any, bindings_file: Pat
                   lang: str) -> Any:
     from factorypilot.cli._pilot import _bindings, _spec
     from factorypilot.connectors.registry import create
-    from factorypilot.pilots._eval_history import replay_history
+    from factorypilot.pilots.evaluation._history import replay_history
 
     spec, _ = _spec(pilot)
     cfg = dict(spec.connector.config) if spec.connector and spec.connector.type == "opcua" else {}

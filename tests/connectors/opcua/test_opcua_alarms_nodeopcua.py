@@ -22,7 +22,7 @@ from factorypilot.agents import AgentConfig, AgentRuntime
 from factorypilot.agents._external import propose
 from factorypilot.agents.safety import AlarmRule, SafetyPolicy
 from factorypilot.connectors.opcua import OpcUaConnector
-from factorypilot.pilots._tpl_plants import free_port, node_modules
+from factorypilot.pilots.spreading._plants import free_port, node_modules
 from factorypilot.vocabulary import ActionKind, ActionRequest, AlarmEvent
 
 SCRIPT = Path(__file__).with_name("nodeopcua_alarms.js")
