@@ -1,8 +1,9 @@
 """The A&C client against a second OPC UA stack: node-opcua raising a real AlarmConditionType condition (with
 Confirm). An alarm active before we connect arrives through ConditionRefresh; a new state and its return to
 normal (a reconnect during an active alarm is tested on the simulator only: here it failed when run after the
-other tests of this file, cause not found); acknowledge/confirm through the guard, a person's approval and a read-back; a refused acknowledge never
-reaches the server (checked on the server's own state); the CLI lists the alarm with its Korean text."""
+other tests of this file, cause not found); acknowledge/confirm through the guard, a person's approval and a
+read-back; a refused acknowledge never reaches the server (checked on the server's own state); the CLI lists the
+alarm with its Korean text and reads the history node-opcua stored."""
 
 from __future__ import annotations
 
