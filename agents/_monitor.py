@@ -11,7 +11,9 @@ taken from other processes, and keep going through plant outages:
   same event again, and an event that already has a run waiting for a person does not start another;
 * the pilot's lease is renewed; a service that lost its lease stops;
 * a data-change subscription says nothing while a value is frozen, so the tags that flat-line (stuck-sensor)
-  detectors watch are read again every ``period`` while they are silent: a frozen sensor is still heard.
+  detectors watch are read again every ``period`` while they are silent: a frozen sensor is still heard;
+* a pilot with ``kind: alarm`` detectors also subscribes to the plant's alarm events (OPC UA A&C, with
+  ConditionRefresh: an alarm active before the service started counts); they go to the trigger and the run.
 """
 
 from __future__ import annotations
@@ -23,8 +25,9 @@ import time
 from typing import TYPE_CHECKING
 
 from factorypilot.agents.trigger import EventTrigger
+from factorypilot.connectors.base import Capability
 from factorypilot.errors import ConnectionError_, FactoryPilotError
-from factorypilot.vocabulary import Gap, Sample
+from factorypilot.vocabulary import AlarmEvent, Gap, Sample
 
 if TYPE_CHECKING:
     from factorypilot.agents.runtime import AgentRuntime, RunOutcome
@@ -38,12 +41,17 @@ _RENEW_S = 5.0
 _OPEN = ("waiting_approval", "waiting_for_plant")
 
 
-async def _pump(rt: AgentRuntime, ids: list[str], period: float, queue: asyncio.Queue[Sample | Gap]) -> None:
-    """Feed the queue from the subscription; reopen it with back-off when the plant link fails."""
+_Item = Sample | Gap | AlarmEvent
+
+
+async def _pump(rt: AgentRuntime, ids: list[str], period: float, queue: asyncio.Queue[_Item],
+                alarms: bool = False) -> None:
+    """Feed the queue from the subscription (or the alarm events); reopen it with back-off when the link fails."""
     backoff, down = 1.0, False
     while True:
         try:
-            async with contextlib.aclosing(rt.connector.subscribe(ids, period=period)) as stream:
+            async with contextlib.aclosing(rt.connector.events() if alarms
+                                           else rt.connector.subscribe(ids, period=period)) as stream:
                 async for sample in stream:
                     if down:
                         log.debug("plant link back for pilot %s", rt.config.name)  # one INFO line per outage
@@ -106,15 +114,20 @@ async def monitor(rt: AgentRuntime, *, period: float, cooldown_s: float, max_run
     next_poll = next_renew = next_hold = loop.time()
     held = _flatline_tags(rt)
     last_seen: dict[str, float] = {}
-    queue: asyncio.Queue[Sample | Gap] = asyncio.Queue()
+    queue: asyncio.Queue[_Item] = asyncio.Queue()
     pump_task = asyncio.create_task(_pump(rt, ids, period, queue), name=f"{rt.config.name}-subscription")
+    alarm_task = asyncio.create_task(_pump(rt, ids, period, queue, alarms=True), name=f"{rt.config.name}-alarms") \
+        if trigger.wants_alarms and Capability.EVENTS in rt.connector.capabilities else None
     try:
         while not rt._stop.is_set() and (max_runs is None or len(outcomes) < max_runs):
             if pump_task.done():
                 pump_task.result()  # an error other than a lost link: raise it
                 break
+            if alarm_task is not None and alarm_task.done():
+                alarm_task.result()
+                break
             try:
-                item: Sample | Gap | None = await asyncio.wait_for(queue.get(), timeout=approval_poll_s)
+                item: _Item | None = await asyncio.wait_for(queue.get(), timeout=approval_poll_s)
             except TimeoutError:
                 item = None
             now = loop.time()
@@ -134,6 +147,8 @@ async def monitor(rt: AgentRuntime, *, period: float, cooldown_s: float, max_run
                     settle(await rt.continue_run(run_id))
             if isinstance(item, Gap):
                 rt.ledger.append("gap", item.model_dump(mode="json"))
+            elif isinstance(item, AlarmEvent):
+                trigger.add_alarm(item)
             elif item is not None:
                 last_seen[item.tag_id] = now
                 trigger.add(item)
@@ -150,9 +165,11 @@ async def monitor(rt: AgentRuntime, *, period: float, cooldown_s: float, max_run
                 if open_run is not None:
                     log.info("event %s already has run %s waiting; no second request", event, open_run)
                     continue
-                settle(await rt.handle(trigger.window(), event=event))
+                settle(await rt.handle(trigger.window(), event=event, alarms=trigger.alarm_window()))
     finally:
-        pump_task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await pump_task
+        for task in (pump_task, alarm_task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
     return outcomes

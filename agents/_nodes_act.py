@@ -25,6 +25,7 @@ import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from factorypilot.agents._nodes_alarm import alarm_precheck, read_back_alarm
 from factorypilot.agents.safety import Decision
 from factorypilot.connectors.base import BaseConnector
 from factorypilot.errors import ConnectionError_, FactoryPilotError
@@ -112,12 +113,16 @@ async def act(d: RuntimeDeps, state: AgentState, crash_hook: Callable[[str], Non
                                    executed_value=req.value) | {"executed": True,
                                                                 "after_restart": row.detail != _ACCEPTED})
             continue
-        is_plant = req.kind in (ActionKind.WRITE, ActionKind.METHOD)
+        is_plant = req.kind in (ActionKind.WRITE, ActionKind.METHOD) or req.is_alarm
         fresh = await _fresh_values(d, [req.target] if req.kind is ActionKind.WRITE else []) if is_plant else {}
         dec_now = d.guard.evaluate(req, fresh, d.store.recent_actions()) if is_plant else dec
         if not dec_now.allowed or (dec_now.needs_approval and not dec.needs_approval):
             why = "conditions changed before acting: " + ("; ".join(dec_now.reasons) or "now needs approval")
             results.append(_refuse(d, run_id, req, key, why))
+            continue
+        alarm_problem = await alarm_precheck(d.connector, req) if req.is_alarm else ""
+        if alarm_problem:
+            results.append(_refuse(d, run_id, req, key, alarm_problem))
             continue
         if d.config.policy.dry_run_on_simulator and req.kind is ActionKind.WRITE:
             rehearsal_problem = await _rehearse(d, req, dec_now)
@@ -140,6 +145,8 @@ async def act(d: RuntimeDeps, state: AgentState, crash_hook: Callable[[str], Non
                 permit = d.guard.permit(req, dec_now, approved=True)
                 if req.kind is ActionKind.WRITE:
                     await d.connector.write(req, permit)
+                elif req.is_alarm:
+                    await d.connector.acknowledge(req, permit)
                 else:
                     await d.connector.call(req, permit)
         except ConnectionError_:
@@ -218,12 +225,17 @@ async def verify(d: RuntimeDeps, state: AgentState) -> dict[str, Any]:
                        | {"executed": True, "from": r.get("from")})
             continue
         expect = dict(req.expect) or ({req.target: req.value} if req.kind is ActionKind.WRITE else {})
+        if req.is_alarm:
+            expect = {f"{req.target}/{'Confirmed' if req.kind is ActionKind.CONFIRM else 'Acked'}State/Id": True}
         read_back: Sample | None = None
         if req.kind is ActionKind.NOTE:
             note = d.store.note(key)
             ok = note is not None and note[1] == str(req.value)
             status, why = (ActionStatus.DONE, "note stored and read back") if ok else (
                 ActionStatus.FAILED, "note not found on read-back")
+        elif req.is_alarm:
+            status, why, read_back = await read_back_alarm(d.connector, req, 1 if restart else cfg.attempts,
+                                                           cfg.interval_s)
         elif not expect:
             status, why = ActionStatus.UNCONFIRMED, "method result cannot be read back (no expectation declared)"
         else:

@@ -16,11 +16,13 @@ from typing import Annotated, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from factorypilot.agents._detect_alarm import AlarmDetector, AlarmDetectorConfig, run_alarm_detectors
 from factorypilot.agents._detect_flatline import FlatlineConfig, FlatlineDetector
 from factorypilot.errors import ConfigError
 from factorypilot.vocabulary import Event, Sample, Severity, utcnow
 
-__all__ = ["Detector", "DetectorConfig", "FlatlineConfig", "build_detector", "run_detectors"]
+__all__ = ["AlarmDetectorConfig", "Detector", "DetectorConfig", "FlatlineConfig", "build_detector",
+           "run_alarm_detectors", "run_detectors"]
 
 
 class Detector(Protocol):
@@ -71,8 +73,8 @@ class PluginConfig(_Base):
     options: dict[str, float | int | str | bool] = Field(default_factory=dict)
 
 
-DetectorConfig = Annotated[ThresholdConfig | RateConfig | EwmaConfig | CusumConfig | FlatlineConfig | PluginConfig,
-                           Field(discriminator="kind")]
+DetectorConfig = Annotated[ThresholdConfig | RateConfig | EwmaConfig | CusumConfig | FlatlineConfig | PluginConfig
+                           | AlarmDetectorConfig, Field(discriminator="kind")]
 
 
 def _num(sample: Sample) -> float | None:
@@ -187,8 +189,8 @@ class CusumDetector(_Detector):
         return self._event(sample, f"{self.cfg.role}: CUSUM {side} shift from {self.cfg.target:g}") if fire else None
 
 
-def build_detector(cfg: ThresholdConfig | RateConfig | EwmaConfig | CusumConfig | FlatlineConfig | PluginConfig,
-                   tag_id: str) -> Detector:
+def build_detector(cfg: ThresholdConfig | RateConfig | EwmaConfig | CusumConfig | FlatlineConfig | PluginConfig
+                   | AlarmDetectorConfig, tag_id: str) -> Detector:
     if isinstance(cfg, ThresholdConfig):
         return ThresholdDetector(cfg, tag_id)
     if isinstance(cfg, RateConfig):
@@ -199,6 +201,8 @@ def build_detector(cfg: ThresholdConfig | RateConfig | EwmaConfig | CusumConfig 
         return CusumDetector(cfg, tag_id)
     if isinstance(cfg, FlatlineConfig):
         return FlatlineDetector(cfg, tag_id)
+    if isinstance(cfg, AlarmDetectorConfig):
+        return AlarmDetector(cfg, tag_id)
     module, _, func = cfg.factory.partition(":")
     try:
         factory = getattr(importlib.import_module(module), func)
@@ -218,6 +222,8 @@ def run_detectors(configs: list[DetectorConfig], roles: dict[str, str],
     """
     events: list[Event] = []
     for cfg in configs:
+        if isinstance(cfg, AlarmDetectorConfig):
+            continue  # fed alarm events, not samples (run_alarm_detectors)
         tag_id = roles.get(cfg.role, cfg.role)
         det = build_detector(cfg, tag_id)
         last: Event | None = None

@@ -18,11 +18,11 @@ from langgraph.types import interrupt
 
 from factorypilot.agents import _nodes_act
 from factorypilot.agents._edits import edit_rules
-from factorypilot.agents.detectors import run_detectors
+from factorypilot.agents.detectors import AlarmDetectorConfig, run_alarm_detectors, run_detectors
 from factorypilot.agents.planners.base import Plan, PlanContext, Planner
 from factorypilot.agents.probes import fire as _crash_hook  # probe points; tests install the crash probe
 from factorypilot.agents.runtime_deps import RuntimeDeps
-from factorypilot.vocabulary import ActionKind, ActionRequest, Event, Sample
+from factorypilot.vocabulary import ActionKind, ActionRequest, AlarmEvent, Event, Sample
 
 __all__ = ["AgentState", "build_graph"]
 
@@ -30,6 +30,7 @@ __all__ = ["AgentState", "build_graph"]
 class AgentState(TypedDict, total=False):
     run_id: str
     window: dict[str, list[dict[str, Any]]]
+    alarms: list[dict[str, Any]]
     trigger: dict[str, Any] | None
     current: dict[str, dict[str, Any]]
     events: list[dict[str, Any]]
@@ -82,6 +83,10 @@ class _Nodes:
     async def detect(self, state: AgentState) -> dict[str, Any]:
         window = {k: [Sample.model_validate(x) for x in v] for k, v in state.get("window", {}).items()}
         events = run_detectors(self.d.config.detectors, self.d.config.roles, window)
+        alarms = [AlarmEvent.model_validate(a) for a in state.get("alarms") or []]
+        if alarms:  # the plant's own alarms (kind: alarm detectors)
+            events += run_alarm_detectors([c for c in self.d.config.detectors if isinstance(c, AlarmDetectorConfig)],
+                                          self.d.config.roles, alarms)
         payload = [e.model_dump(mode="json", exclude={"samples"}) for e in events]
         self.d.ledger.append("detection", {"events": payload}, run_id=state["run_id"],
                              key=self._key(state, "detect"))

@@ -45,7 +45,7 @@ from factorypilot.agents.store import RunStore
 from factorypilot.connectors.base import BaseConnector
 from factorypilot.errors import ApprovalError, ConnectionError_, DependencyMissing
 from factorypilot.settings import get_settings
-from factorypilot.vocabulary import Sample, Tag
+from factorypilot.vocabulary import AlarmEvent, Sample, Tag
 
 __all__ = ["AgentRuntime", "RunOutcome", "prune_checkpoints"]
 
@@ -167,12 +167,15 @@ class AgentRuntime:
         return outcome
 
     async def handle(self, window: dict[str, list[Sample]] | None = None, *, run_id: str | None = None,
-                     event: str | None = None) -> RunOutcome:
-        """Run the graph once over ``window`` (tag id → recent samples, oldest first)."""
+                     event: str | None = None, alarms: list[AlarmEvent] | None = None) -> RunOutcome:
+        """Run the graph once over ``window`` (tag id → recent samples, oldest first) and the recent plant
+        ``alarms`` (oldest first; what ``kind: alarm`` detectors look at)."""
         run_id = run_id or f"{self.config.name}-{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
         self.store.upsert_run(run_id, self.config.name, "running", data={"event": event} if event else None)
         state: AgentState = {"run_id": run_id, "window": {k: [s.model_dump(mode="json") for s in v]
                                                           for k, v in (window or {}).items()}}
+        if alarms:
+            state["alarms"] = [a.model_dump(mode="json") for a in alarms]
         return await self._invoke(run_id, state)
 
     async def resume(self, run_id: str, decision: str, *, by: str, edits: dict[str, Any] | None = None,

@@ -11,6 +11,7 @@ Rule targets may be tag ids or pilot *roles* (``feed_override``); the guard is g
 
 from __future__ import annotations
 
+import fnmatch
 import math
 import operator
 from collections.abc import Callable, Mapping, Sequence
@@ -24,7 +25,7 @@ from factorypilot.errors import SafetyViolation
 from factorypilot.permits import WritePermit
 from factorypilot.vocabulary import ActionKind, ActionRequest, Scalar, utcnow
 
-__all__ = ["Condition", "Decision", "Guard", "Interlock", "MethodRule", "SafetyPolicy", "TagRule"]
+__all__ = ["AlarmRule", "Condition", "Decision", "Guard", "Interlock", "MethodRule", "SafetyPolicy", "TagRule"]
 
 Approval = Literal["never", "always", "increase", "decrease"]
 
@@ -53,6 +54,22 @@ class MethodRule(_Rule):
     approval: Literal["never", "always"] = "always"
 
 
+class AlarmRule(_Rule):
+    """Which plant alarms the agent may acknowledge (and confirm), and whether a person must approve first.
+
+    No rule, no acknowledgement: an alarm the policy does not list is never acknowledged by the agent.
+    """
+
+    source: str = Field(default="*", description="alarm source: node id, role, or a glob such as 'ns=2;s=Press*'")
+    min_severity: int = Field(default=1, ge=1, le=1000)
+    max_severity: int = Field(default=1000, ge=1, le=1000, description="alarms above this are never acknowledged")
+    confirm: bool = Field(default=False, description="the agent may also Confirm (not only Acknowledge)")
+    approval: Literal["never", "always"] = Field(default="always",
+                                                 description="never = the agent may acknowledge by itself")
+    max_acks: int | None = Field(default=None, description="rate limit: acknowledgements per window")
+    window_s: float = 3600.0
+
+
 _OPS: dict[str, Callable[[Any, Any], Any]] = {
     "==": operator.eq, "!=": operator.ne, ">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le,
 }
@@ -78,6 +95,7 @@ class SafetyPolicy(_Rule):
     tags: list[TagRule] = Field(default_factory=list)
     methods: list[MethodRule] = Field(default_factory=list)
     interlocks: list[Interlock] = Field(default_factory=list)
+    alarms: list[AlarmRule] = Field(default_factory=list, description="alarm acknowledge/confirm rules")
     notes_need_approval: bool = False
     dry_run_on_simulator: bool = Field(default=False, description="rehearse each write on the simulator first")
 
@@ -132,6 +150,8 @@ class Guard:
                             rule="notes")
         if not self.policy.writes_enabled:
             reasons.append("writes are disabled for this pilot (read-only mode)")
+        if request.is_alarm:
+            return self._alarm_decision(request, reasons, now, recent)
         if request.kind is ActionKind.METHOD:
             mrule = self._method_rule(target)
             if mrule is None:
@@ -167,6 +187,32 @@ class Guard:
                 reasons.append(f"current value of {target!r} unknown, cannot check the step")
         reasons += _rate(rule.max_changes, rule.window_s, target, recent, now)
         return Decision(allowed=not reasons, reasons=reasons, rule=rule.target, needs_approval=needs_approval)
+
+    def _alarm_rule(self, request: ActionRequest) -> AlarmRule | None:
+        source = request.object_id or ""
+        for rule in self.policy.alarms:
+            if not (rule.min_severity <= (request.severity or 0) <= rule.max_severity):
+                continue
+            if request.kind is ActionKind.CONFIRM and not rule.confirm:
+                continue
+            if self._id(rule.source) == source or fnmatch.fnmatchcase(source, rule.source):
+                return rule
+        return None
+
+    def _alarm_decision(self, request: ActionRequest, reasons: list[str], now: datetime,
+                        recent: Sequence[tuple[datetime, str]]) -> Decision:
+        verb = request.kind.value
+        if request.severity is None:
+            return Decision(allowed=False, reasons=[*reasons, f"cannot {verb} alarm {request.target!r}: its "
+                                                                "severity is unknown"])
+        rule = self._alarm_rule(request)
+        if rule is None:
+            return Decision(allowed=False, reasons=[*reasons, (
+                f"{verb} of alarm {request.target!r} (source {request.object_id or '?'}, severity "
+                f"{request.severity}) is not allow-listed by the policy's alarm rules")])
+        reasons += _rate(rule.max_acks, rule.window_s, request.target, recent, now)
+        return Decision(allowed=not reasons, reasons=reasons, rule=f"alarms:{rule.source}",
+                        needs_approval=rule.approval == "always")
 
     def permit(self, request: ActionRequest, decision: Decision, *, approved: bool = False) -> WritePermit:
         """Mint the permit for an allowed request (approved, if the decision requires it)."""

@@ -16,9 +16,10 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable
 
+from factorypilot.agents._detect_alarm import AlarmDetector
 from factorypilot.agents.config import AgentConfig
 from factorypilot.agents.detectors import Detector, build_detector
-from factorypilot.vocabulary import Sample
+from factorypilot.vocabulary import AlarmEvent, Sample
 
 __all__ = ["EventTrigger"]
 
@@ -35,6 +36,24 @@ class EventTrigger:
         self._last: dict[int, float] = {i: (last or {})[k] for i, k in enumerate(self.keys) if k in (last or {})}
         self._pending: set[int] = set()
         self.fired: list[str] = []
+        self.alarms: deque[AlarmEvent] = deque(maxlen=window_size)
+
+    @property
+    def wants_alarms(self) -> bool:
+        """True when the pilot has ``kind: alarm`` detectors (feed them with ``add_alarm``)."""
+        return any(isinstance(d, AlarmDetector) for d in self.detectors)
+
+    def add_alarm(self, alarm: AlarmEvent) -> None:
+        """Feed one plant alarm event (kept for the run's ``alarms``; ignored without alarm detectors)."""
+        if not self.wants_alarms:
+            return
+        self.alarms.append(alarm)
+        for i, det in enumerate(self.detectors):
+            if isinstance(det, AlarmDetector) and det.update_alarm(alarm) is not None:
+                self._pending.add(i)
+
+    def alarm_window(self) -> list[AlarmEvent]:
+        return list(self.alarms)
 
     def add(self, sample: Sample) -> None:
         """Feed one sample (ignored when its tag is not observed)."""
@@ -51,7 +70,8 @@ class EventTrigger:
         self.fired = []
         if self.refire:  # still beyond its limit after the cool-down: look again
             for i, det in enumerate(self.detectors):
-                if i in self._last and i not in self._pending and getattr(det, "active", False):
+                if i in self._last and i not in self._pending and getattr(det, "active", False) \
+                        and not isinstance(det, AlarmDetector):  # a plant alarm fires once per activation
                     self._pending.add(i)
         for i in sorted(self._pending):
             if not getattr(self.detectors[i], "active", True):

@@ -37,6 +37,7 @@ class Capability(StrEnum):
     METHOD = "method"
     EXPORT_FILES = "export-files"
     EVENTS = "events"
+    ACKNOWLEDGE = "acknowledge"
 
 
 class ConnectorConfig(BaseModel):
@@ -134,6 +135,28 @@ class BaseConnector(abc.ABC, Generic[ConfigT]):
         self._need(Capability.EVENTS)
         return self._events(list(sources or []), filter or EventFilter())
 
+    async def alarm_state(self, condition_id: str) -> AlarmEvent | None:
+        """The current state of one alarm as the server holds it (a read: used to check and read back an
+        acknowledgement). None when the server does not retain it (returned to normal and acknowledged)."""
+        self._need(Capability.EVENTS)
+        return await self._alarm_state(condition_id)
+
+    async def acknowledge(self, request: ActionRequest, permit: WritePermit) -> None:
+        """Acknowledge (or confirm) an alarm: OPC UA ``Acknowledge``/``Confirm`` with the EventId and a comment.
+
+        Needs a permit from the safety layer, like ``write``. Returns once the server accepted the call;
+        confirmation is a separate read-back of ``alarm_state`` (AckedState / ConfirmedState true).
+        """
+        self._need(Capability.ACKNOWLEDGE)
+        if not request.is_alarm:
+            raise CapabilityError(f"acknowledge() got a {request.kind.value} request", where=request.target)
+        if len(request.args) != 1 or not isinstance(request.args[0], str):
+            raise CapabilityError("an acknowledge request needs args=(EventId hex,)", where=request.target,
+                                  hint="take the EventId from the AlarmEvent being acknowledged (event_id)")
+        permit.check(request)
+        await self._acknowledge(request.target, request.args[0], str(request.value or ""),
+                                confirm=request.kind is ActionKind.CONFIRM)
+
     async def history(self, tag_ids: Sequence[str], start: datetime, end: datetime) -> list[Sample]:
         self._need(Capability.HISTORY)
         return await self._history(list(tag_ids), start, end)
@@ -191,6 +214,12 @@ class BaseConnector(abc.ABC, Generic[ConfigT]):
         raise NotImplementedError
 
     def _events(self, sources: list[str], filter: EventFilter) -> AsyncGenerator[AlarmEvent | Gap, None]:
+        raise NotImplementedError
+
+    async def _alarm_state(self, condition_id: str) -> AlarmEvent | None:
+        raise NotImplementedError
+
+    async def _acknowledge(self, condition_id: str, event_id: str, comment: str, *, confirm: bool) -> None:
         raise NotImplementedError
 
     async def _write(self, tag_id: str, value: Scalar) -> None:

@@ -63,6 +63,7 @@ class InMemoryConnector(BaseConnector[InMemoryConfig]):
         self._down_since: datetime | None = None
         self.calls: list[tuple[str, list[Scalar]]] = []
         self.writes: list[tuple[str, Scalar]] = []
+        self.acks: list[tuple[str, str, str]] = []
         for tid, v in self._values.items():
             self._log[tid].append(Sample(tag_id=tid, value=v, source_time=utcnow()))
 
@@ -177,6 +178,28 @@ class InMemoryConnector(BaseConnector[InMemoryConfig]):
                     yield item
         finally:
             self._alarm_listeners.remove(queue)
+
+    async def _alarm_state(self, condition_id: str) -> AlarmEvent | None:
+        if self._down_since is not None:
+            raise ConnectionError_("in-memory plant is in a simulated outage")
+        return self._alarms.get(condition_id)
+
+    async def _acknowledge(self, condition_id: str, event_id: str, comment: str, *, confirm: bool) -> None:
+        if self._down_since is not None:
+            raise ConnectionError_("in-memory plant is in a simulated outage")
+        alarm = self._alarms.get(condition_id)
+        if alarm is None:
+            raise NodeNotFoundError(f"no retained alarm {condition_id!r}", where=f"connector {self.name!r}")
+        if alarm.event_id != event_id:
+            raise DataError(f"alarm {condition_id} has no event {event_id!r} (BadEventIdUnknown)", column=condition_id)
+        field = "confirmed" if confirm else "acked"
+        if getattr(alarm, field):
+            raise DataError(f"alarm {condition_id} is already {'confirmed' if confirm else 'acknowledged'}",
+                            column=condition_id)
+        self.acks.append((condition_id, "confirm" if confirm else "acknowledge", comment))
+        new = alarm.model_copy(update={field: True, "event_id": f"{event_id}-{field}", "time": utcnow(),
+                                       "refreshed": False})
+        self.raise_alarm(new.model_copy(update={"retain": new.active or not new.acked or not new.confirmed}))
 
     async def _write(self, tag_id: str, value: Scalar) -> None:
         tag = self._tag(tag_id)

@@ -5,7 +5,7 @@ Run:  python examples/robotics_walkthrough.py [output-dir]
 1. evaluate the reference pilot on a collision fault (code 1203) and a joint-torque rise: recovery steps
    (ResetFault, MoveHome) are approved by a person and confirmed by reading the robot's state back;
 2. read the report: gate verdict, recovery read-backs from the ledger, downtime against the no-agent baseline;
-3. copy the pilot and drop the MoveHome step from its fault playbook;
+3. copy the pilot and drop the MoveHome step from its fault playbooks;
 4. re-evaluate: the fault is reset but the robot never gets its home reference back, so the cell stays stopped
    and the downtime gain disappears — the KPI delta shows why the manual's step matters.
 """
@@ -45,8 +45,8 @@ def main(out: Path) -> None:
     mine = out / "my-robotics"
     shutil.copytree(spec_path.parent, mine, ignore=shutil.ignore_patterns("__pycache__", "mes"))
     data = yaml.safe_load((mine / "playbooks.yaml").read_text(encoding="utf-8"))
-    fault = next(p for p in data["playbooks"] if p["id"] == "robot-fault")
-    fault["actions"] = [a for a in fault["actions"] if a.get("call") != "move_home"]
+    for fault in (p for p in data["playbooks"] if p["id"] in ("robot-alarm", "robot-fault")):  # A&C alarm or code
+        fault["actions"] = [a for a in fault["actions"] if a.get("call") != "move_home"]
     (mine / "playbooks.yaml").write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
     again = evaluate(mine / "pilot.yaml", scenarios=["collision-fault"], home=out / "home2", out=out / "changed",
                      knowledge=False, plots=False, lang="en")

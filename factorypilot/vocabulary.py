@@ -174,12 +174,17 @@ class Event(_Value):
     value: Scalar = None
     time: datetime = Field(default_factory=utcnow)
     samples: tuple[Sample, ...] = ()
+    alarm: AlarmEvent | None = Field(default=None, description="the plant alarm that raised it (kind 'alarm')")
 
 
 class ActionKind(StrEnum):
     WRITE = "write"
     METHOD = "method"
     NOTE = "note"
+    ACKNOWLEDGE = "acknowledge"
+    """acknowledge a plant alarm (OPC UA Acknowledge): target = ConditionId, args = (EventId hex,), value = comment"""
+    CONFIRM = "confirm"
+    """confirm a plant alarm (OPC UA Confirm), same fields as ACKNOWLEDGE"""
 
 
 class ActionStatus(StrEnum):
@@ -193,10 +198,16 @@ class ActionStatus(StrEnum):
 
 
 class ActionRequest(_Value):
-    """A proposed change to the plant: a tag write, a method call or a work-order note."""
+    """A proposed change to the plant: a tag write, a method call, a work-order note or an alarm acknowledgement.
+
+    For ``acknowledge``/``confirm``: ``target`` is the ConditionId, ``args`` the EventId (hex) of the state to
+    acknowledge, ``value`` the comment, ``object_id`` the alarm's source node and ``severity`` its severity
+    (what the safety policy's alarm rules decide on; re-checked against the plant before acting).
+    """
 
     kind: ActionKind = ActionKind.WRITE
-    target: Annotated[str, Field(description="tag id (write), method node id (method) or topic (note)")]
+    target: Annotated[str, Field(description="tag id (write), method node id (method), topic (note) or "
+                                             "ConditionId (acknowledge/confirm)")]
     value: Scalar = None
     args: tuple[Scalar, ...] = ()
     object_id: str | None = Field(default=None, description="parent object of a method (OPC UA)")
@@ -207,6 +218,8 @@ class ActionRequest(_Value):
     reason: str = ""
     requested_by: str = "agent"
     event_id: str | None = None
+    severity: int | None = Field(default=None, ge=1, le=1000,
+                                 description="OPC UA severity of the alarm an acknowledge/confirm refers to")
 
     @field_validator("target")
     @classmethod
@@ -215,10 +228,18 @@ class ActionRequest(_Value):
             raise ValueError("target must not be empty")
         return v
 
+    @property
+    def is_alarm(self) -> bool:
+        """An acknowledge or confirm of a plant alarm."""
+        return self.kind in (ActionKind.ACKNOWLEDGE, ActionKind.CONFIRM)
+
     def fingerprint(self) -> str:
         """Stable hash of what the action *does* (not why): part of its idempotency key."""
-        body = json.dumps({"k": self.kind, "t": self.target, "v": self.value, "a": list(self.args),
-                           "o": self.object_id}, sort_keys=True, default=str)
+        what: dict[str, object] = {"k": self.kind, "t": self.target, "v": self.value, "a": list(self.args),
+                                   "o": self.object_id}
+        if self.is_alarm:
+            what["s"] = self.severity
+        body = json.dumps(what, sort_keys=True, default=str)
         return hashlib.sha256(body.encode()).hexdigest()[:16]
 
 
@@ -278,3 +299,6 @@ class AlarmEvent(_Value):
         """What makes two notifications of one condition the same state (used to drop duplicates)."""
         return (self.condition_id, self.branch_id, self.active, self.acked, self.confirmed, self.retain,
                 self.severity, self.message, self.time)
+
+
+Event.model_rebuild()

@@ -19,15 +19,26 @@ Example::
           reason: {en: "Lower feed to reduce cutting load", ko: "이송 속도를 낮춰 절삭 부하 감소"}
         - note: maintenance
           text: {en: "Inspect tool and spindle bearing", ko: "공구 및 주축 베어링 점검"}
+
+    - id: lube-pressure-alarm            # a plant alarm (detector kind: alarm) starts the run
+      when: {detector: alarm, role: spindle_lubrication, message: "2201"}
+      diagnosis: {en: "Spindle lubrication pressure low", ko: "주축 윤활 압력 저하"}
+      actions:
+        - note: maintenance
+          text: {en: "Check the lubrication pump", ko: "윤활 펌프 점검"}
+        - acknowledge: alarm             # the policy's alarm rules decide (and usually ask a person)
+          text: {en: "Maintenance notified", ko: "정비 통보함"}
 """
 
 from __future__ import annotations
 
+import fnmatch
+import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from factorypilot.agents.planners.base import LocalizedText, Plan, PlanContext, localized
 from factorypilot.errors import ConfigError
@@ -44,8 +55,22 @@ class _Strict(BaseModel):
 
 class Match(_Strict):
     role: str | None = None
-    detector: str | None = Field(default=None, description="detector kind prefix, e.g. 'threshold'")
+    detector: str | None = Field(default=None, description="detector kind prefix, e.g. 'threshold' or 'alarm'")
     severity: Severity = Severity.INFO
+    source: str | None = Field(default=None, description="plant alarms: glob over the alarm's source node id or "
+                                                         "source name")
+    message: str | None = Field(default=None, description="regular expression searched in the event message "
+                                                          "(for plant alarms: the alarm text, e.g. its code)")
+
+    @field_validator("message")
+    @classmethod
+    def _regex(cls, v: str | None) -> str | None:
+        if v is not None:
+            try:
+                re.compile(v)
+            except re.error as exc:
+                raise ValueError(f"message is not a regular expression: {exc}") from exc
+        return v
 
 
 class PlaybookAction(_Strict):
@@ -53,6 +78,9 @@ class PlaybookAction(_Strict):
     call: str | None = Field(default=None, description="role or method id to call")
     object: str | None = Field(default=None, description="parent object of the method")
     note: str | None = Field(default=None, description="work-order note topic")
+    acknowledge: Literal["alarm"] | None = Field(default=None, description="acknowledge the plant alarm that "
+                                                 "triggered the run (comment: text); the policy's alarm rules decide")
+    confirm: Literal["alarm"] | None = Field(default=None, description="confirm that alarm (comment: text)")
     value: Scalar = None
     delta: float | None = None
     scale: float | None = None
@@ -66,8 +94,8 @@ class PlaybookAction(_Strict):
 
     @model_validator(mode="after")
     def _one_kind(self) -> PlaybookAction:
-        if sum(x is not None for x in (self.write, self.call, self.note)) != 1:
-            raise ValueError("each action needs exactly one of: write, call, note")
+        if sum(x is not None for x in (self.write, self.call, self.note, self.acknowledge, self.confirm)) != 1:
+            raise ValueError("each action needs exactly one of: write, call, note, acknowledge, confirm")
         if self.write is not None and sum(x is not None for x in (self.value, self.delta, self.scale)) != 1:
             raise ValueError("a write action needs exactly one of: value, delta, scale")
         return self
@@ -84,9 +112,16 @@ class Playbook(_Strict):
 
     def matches(self, event: Event) -> bool:
         w = self.when
-        if event.kind == "data-quality" and w.detector is None:
+        if event.kind in ("data-quality", "alarm") and w.detector is None:
             # a frozen or implausible sensor says nothing about the process: only a playbook keyed on that
-            # detector (e.g. ``when: {detector: flatline}``) may answer it, never one keyed on the role alone
+            # detector (e.g. ``when: {detector: flatline}``) may answer it, never one keyed on the role alone;
+            # likewise a plant alarm is answered only by a playbook keyed on ``detector: alarm``
+            return False
+        alarm = event.alarm
+        if w.source is not None and (alarm is None or not (fnmatch.fnmatchcase(alarm.source_node, w.source)
+                                                           or fnmatch.fnmatchcase(alarm.source_name, w.source))):
+            return False
+        if w.message is not None and re.search(w.message, event.message) is None:
             return False
         return ((w.role is None or w.role == event.role or w.role == event.tag_id)
                 and (w.detector is None or event.detector.startswith(w.detector))
@@ -158,6 +193,15 @@ class PlaybookPlanner:
         if a.note is not None:
             return ActionRequest(kind=ActionKind.NOTE, target=a.note, value=localized(a.text, ctx.lang),
                                  reason=reason, requested_by="playbook", event_id=event.id)
+        if a.acknowledge is not None or a.confirm is not None:
+            alarm = event.alarm
+            if alarm is None or not alarm.event_id:
+                return None  # not raised by a plant alarm: nothing to acknowledge
+            comment = localized(a.text, ctx.lang) or reason
+            return ActionRequest(kind=ActionKind.ACKNOWLEDGE if a.acknowledge else ActionKind.CONFIRM,
+                                 target=alarm.condition_id, args=(alarm.event_id,), value=comment,
+                                 object_id=alarm.source_node or None, severity=alarm.severity, reason=reason,
+                                 requested_by="playbook", event_id=event.id)
         expect = {ctx.roles.get(k, k): v for k, v in a.expect.items()}
         if a.call is not None:
             return ActionRequest(kind=ActionKind.METHOD, target=ctx.roles.get(a.call, a.call),

@@ -16,7 +16,7 @@ from asyncua.ua.object_ids import ObjectIds
 
 from factorypilot.connectors._events import EventFilter
 from factorypilot.connectors.base import BaseConnector, Capability, Health
-from factorypilot.connectors.opcua import _services
+from factorypilot.connectors.opcua import _ack, _services
 from factorypilot.connectors.opcua._browse import PlantStructure, browse_variables, chunks
 from factorypilot.connectors.opcua._config import OpcUaConfig
 from factorypilot.connectors.opcua._events import merge_alarm_streams
@@ -44,7 +44,7 @@ class OpcUaConnector(BaseConnector[OpcUaConfig]):
     name = "opcua"
     Config = OpcUaConfig
     capabilities = frozenset({Capability.BROWSE, Capability.READ, Capability.SUBSCRIBE, Capability.HISTORY,
-                              Capability.WRITE, Capability.METHOD, Capability.EVENTS})
+                              Capability.WRITE, Capability.METHOD, Capability.EVENTS, Capability.ACKNOWLEDGE})
 
     def __init__(self, config: OpcUaConfig) -> None:
         super().__init__(config)
@@ -208,6 +208,28 @@ class OpcUaConnector(BaseConnector[OpcUaConfig]):
                 yield item
         finally:
             await stream.aclose()
+
+    async def _alarm_url(self, condition_id: str) -> str:
+        """The endpoint holding a condition: the one whose address space has it, else the first."""
+        self._parse(condition_id)
+        if len(self._clients) == 1:
+            return next(iter(self._clients))
+        try:
+            return next(u for u, idx in (await self._route([condition_id])).items() if idx)
+        except NodeNotFoundError:
+            return next(iter(self._clients))
+
+    async def _alarm_state(self, condition_id: str) -> AlarmEvent | None:
+        url = await self._alarm_url(condition_id)
+        client = self._clients[url]
+        return await self._guard(url, "reading an alarm", lambda: _ack.read_condition(
+            client, condition_id, self.config.timeout_s))
+
+    async def _acknowledge(self, condition_id: str, event_id: str, comment: str, *, confirm: bool) -> None:
+        url = await self._alarm_url(condition_id)
+        client = self._clients[url]
+        await self._guard(url, "acknowledging an alarm", lambda: _ack.acknowledge(
+            client, condition_id, event_id, comment, confirm=confirm, where=self._where(url)))
 
     # -- history, write, call ----------------------------------------------------------------------
     async def _history(self, tag_ids: list[str], start: datetime, end: datetime) -> list[Sample]:

@@ -29,7 +29,8 @@ from factorypilot.connectors._events import AlarmDeduplicator, EventFilter
 from factorypilot.connectors.opcua._session import map_error, safe_url
 from factorypilot.vocabulary import AlarmEvent, Gap, utcnow
 
-__all__ = ["alarm_event_filter", "alarm_from_fields", "condition_refresh", "merge_alarm_streams", "subscribe_alarms"]
+__all__ = ["REFRESH_END", "REFRESH_START", "alarm_event_filter", "alarm_from_fields", "condition_refresh",
+           "event_fields", "merge_alarm_streams", "subscribe_alarms"]
 
 _log = logging.getLogger("factorypilot.connectors.opcua")
 _ERRORS = (OSError, ConnectionError, asyncio.TimeoutError, uaerrors.UaError)
@@ -57,8 +58,13 @@ def _nid(identifier: int) -> ua.NodeId:
     return ua.NodeId(cast(ua.Int32, identifier))
 
 
-_REFRESH_START = _nid(ObjectIds.RefreshStartEventType)
-_REFRESH_END = _nid(ObjectIds.RefreshEndEventType)
+REFRESH_START = _REFRESH_START = _nid(ObjectIds.RefreshStartEventType)
+REFRESH_END = _REFRESH_END = _nid(ObjectIds.RefreshEndEventType)
+
+
+def event_fields(event: Any) -> dict[str, Any]:
+    """The selected fields of an asyncua event notification, by browse path (``NodeId`` = ConditionId)."""
+    return {name: getattr(event, name, None) for name in ["NodeId", *("/".join(p) for _, p in _FIELDS)]}
 
 
 def alarm_event_filter() -> ua.EventFilter:
@@ -143,8 +149,7 @@ class _Handler:
     # asyncua handler protocol
     def event_notification(self, event: Any) -> None:
         self.last_alive = time.monotonic()
-        fields = {name: getattr(event, name, None) for name in
-                  ["NodeId", *("/".join(p) for _, p in _FIELDS)]}
+        fields = event_fields(event)
         etype = fields.get("EventType")
         if etype == _REFRESH_START:
             self.refreshing += 1

@@ -85,3 +85,6 @@ def stats(
         for a in s.bad_actors:
             top.add_row(a.condition_id, a.source, a.message, str(a.annunciations))
         console.print(top)
+
+
+from factorypilot.cli import _alarms_ack  # noqa: E402,F401  (registers "alarms ack")

@@ -72,13 +72,29 @@ def eval_command(
     approvals: str = typer.Option("approve", "--approvals", help="how the harness decides approvals: approve|reject"),
     no_knowledge: bool = typer.Option(False, "--no-knowledge", help="skip the company documents (faster)"),
     no_plots: bool = typer.Option(False, "--no-plots", help="do not draw PNG timelines"),
+    replay_history: str | None = typer.Option(None, "--replay-history", help="back-test on this OPC-UA server's "
+                                              "own history instead of the simulator (no writes)"),
+    start: str | None = typer.Option(None, "--start", help="--replay-history: first time (ISO 8601)"),
+    end: str | None = typer.Option(None, "--end", help="--replay-history: last time (ISO 8601)"),
+    bindings: Path | None = typer.Option(None, "--bindings", help="--replay-history: YAML role → tag id"),
+    json_out: Path | None = typer.Option(None, "--json", help="--replay-history: also write the result as JSON"),
+    cooldown_s: float = typer.Option(300.0, "--cooldown", help="--replay-history: seconds between detections"),
 ) -> None:
     """Run a pilot's scenarios on the simulator, with a no-agent baseline, and score the pilot.
 
     Writes report.<lang>.md, report.json and one PNG per scenario under FACTORYPILOT_HOME/reports/<pilot>/<time>/.
 
+    With --replay-history the pilot's detectors and playbooks run over the firm's own recorded history instead:
+    what would it have detected and proposed? Nothing is written to the plant.
+
     Example:  factorypilot eval mobility --lang ko --gate
+    Example:  factorypilot eval mobility --replay-history opc.tcp://10.0.0.5:4840 --start 2026-12-01 --end 2026-12-07
     """
+    if replay_history:
+        from factorypilot.cli._eval_history import replay_history_command
+
+        replay_history_command(pilot, replay_history, start, end, bindings, json_out, cooldown_s, lang, console)
+        return
     from factorypilot.pilots.evaluation.harness import evaluate
 
     ids = [s.strip() for s in scenarios.split(",") if s.strip()] or None

@@ -71,9 +71,12 @@ class AbbModel(PlantModel):
                historize=True),
         Signal("scrap_count", None, "ScrapCount", "불량 수량", "Rejected parts since start", INT, initial=0,
                historize=True),
+        Signal("alarm_active", None, "AlarmActive", "알람 발생", "A line alarm is active", B, initial=False),
+        Signal("alarm_code", None, "AlarmCode", "알람 코드", "Code of the active alarm (0 = none)", INT, initial=0),
     )
     absorbs: ClassVar[frozenset[str]] = frozenset({"weld_current", "press_force", "screw_torque"})
     counter_roles: ClassVar[tuple[str, str] | None] = ("good_count", "scrap_count")
+    alarm_roles: ClassVar[tuple[str, str] | None] = ("alarm_active", "alarm_code")
     product_id: ClassVar[str] = "ECU-HOUSING-4410"
 
     def reset(self) -> None:
@@ -93,6 +96,8 @@ class AbbModel(PlantModel):
         v["weld_current"] = round(current, 2)
         v["leak_rate"] = round(leak, 3)
         v["lot_id"] = f"LOT-260105-{tick // TICKS_PER_LOT + 1:03d}"
+        code = self.external_alarm or 0  # station alarms (e.g. weld torch coolant) come as injected plant alarms
+        v["alarm_active"], v["alarm_code"] = code != 0, code
         self.progress += 0.5
         while self.progress >= 1.0:
             self.progress -= 1.0

@@ -62,6 +62,17 @@ LABELS: dict[str, dict[str, str]] = {
                  "ko": "KPI 산식: OEE = 가동률 × 성능 × 품질; 비가동 시간 = 비가동 틱 × 틱 초; "
                        "MTTR = 비가동 구간 평균 길이; 불량률 = 불량 / 생산 수량."},
     "attribution": {"en": "Replayed data", "ko": "재생 데이터"},
+    "alarms": {"en": "Plant alarms (ISA-18.2)", "ko": "설비 알람 (ISA-18.2)"},
+    "alarms_note": {"en": "Over all scenarios, one after another in plant time.",
+                    "ko": "모든 시나리오를 설비 시간으로 이어 붙여 계산."},
+    "alarm_events": {"en": "Alarm events", "ko": "알람 이벤트"},
+    "annunciations": {"en": "Annunciations", "ko": "알람 발생"},
+    "mean_per_10min": {"en": "Mean per 10 min", "ko": "10분당 평균"},
+    "max_per_10min": {"en": "Max per 10 min", "ko": "10분당 최대"},
+    "floods": {"en": "Floods (> 10 per 10 min)", "ko": "알람 폭주 (10분당 10건 초과)"},
+    "chattering": {"en": "Chattering (≥ 3 in 1 min)", "ko": "채터링 (1분 내 3회 이상)"},
+    "standing": {"en": "Standing (> 24 h)", "ko": "장기 지속 (24시간 초과)"},
+    "bad_actors": {"en": "Top bad actors", "ko": "상위 빈발 알람"},
 }
 
 
@@ -79,6 +90,7 @@ def to_json(report: EvalReport) -> dict[str, Any]:
                  "thresholds": report.gate.model_dump(mode="json")},
         "gate_passed": report.gate_passed, "scenarios": [s.as_json() for s in report.scores],
         "plots": {k: str(v.name) for k, v in report.plots.items()}, "attributions": report.attributions,
+        "alarms": report.alarms.model_dump(mode="json") if report.alarms is not None else None,
     }
 
 
@@ -140,6 +152,16 @@ def to_markdown(report: EvalReport) -> str:
             lines.append(f"- {L('problems')}: " + "; ".join(texts))
         if s.id in report.plots:
             lines += ["", f"![{s.id}]({report.plots[s.id].name})"]
+    if report.alarms is not None:
+        a = report.alarms
+        lines += ["", f"## {L('alarms')}", "", L("alarms_note"), "", "| | |", "|---|---|"]
+        lines += [f"| {L(k)} | {_fmt(v, lang)} |" for k, v in (
+            ("alarm_events", a.events), ("annunciations", a.annunciations), ("mean_per_10min", a.mean_per_10min),
+            ("max_per_10min", a.max_per_10min), ("floods", a.floods), ("chattering", len(a.chattering)),
+            ("standing", len(a.standing)))]
+        if a.bad_actors:
+            lines += ["", f"{L('bad_actors')}:", ""] + [
+                f"- {b.message or b.condition_id} ({b.source}): {b.annunciations}" for b in a.bad_actors]
     for section in report.sections:  # added by the sector pilot (SectorPilot.report_sections)
         lines += ["", section.rstrip()]
     if report.attributions:

@@ -8,6 +8,10 @@ How a scenario runs (deterministic given the seed; no wall-clock sleeps):
   does with a subscription. When a detector fires (and its cool-down has passed) the harness calls
   ``AgentRuntime.handle(window)``: the whole graph runs (observe → … → act → verify → report) while the plant
   stands still, so the agent's writes land before the next tick;
+* the harness also subscribes to the plant's alarm events (OPC UA A&C) — for the pilot's ``kind: alarm``
+  detectors and for the ISA-18.2 alarm statistics of the report; after each tick the harness waits until the
+  client has received the state of every simulator condition (a barrier, not a sleep), so an alarm-driven run
+  starts on the same tick every time;
 * a run that asks for approval is decided at once by the harness (``approve`` by default) as the recorded
   approver ``eval-harness`` and counted;
 * while the server is down (COMMS_DROP) a tick is a gap: recorded, nothing is run (no read is attempted — it
@@ -21,6 +25,7 @@ saw), the accepted writes, gaps, and for the agent the run reports and the ledge
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,7 +40,7 @@ from factorypilot.pilots.evaluation._replay import load_replay, replaying
 from factorypilot.pilots.evaluation.scenarios import Scenario
 from factorypilot.pilots.simulator import Fault, FaultKind, PlantModel, PlantSimulator, available_models
 from factorypilot.pilots.spec import PilotSpec
-from factorypilot.vocabulary import Sample, Scalar
+from factorypilot.vocabulary import AlarmEvent, Gap, Sample, Scalar
 
 __all__ = ["APPROVER", "RunRecord", "Trace", "run_agent", "run_baseline"]
 
@@ -66,6 +71,8 @@ class Trace:
     ledger: list[dict[str, Any]] = field(default_factory=list)
     ledger_ok: bool = True
     bindings: dict[str, str] = field(default_factory=dict)
+    alarms: list[tuple[int, AlarmEvent]] = field(default_factory=list)
+    """(tick, state) of every plant alarm event the client received (for the ISA-18.2 statistics)"""
 
 
 def _model(spec: PilotSpec, scenario: Scenario) -> str | PlantModel:
@@ -126,6 +133,50 @@ async def _read(connector: Any, ids: list[str], sim: PlantSimulator, retry_s: fl
             await asyncio.sleep(0.05)
 
 
+class _AlarmFeed:
+    """The plant's alarm events for the harness, with a barrier on the simulator's own condition states."""
+
+    def __init__(self, connector: Any, sim: PlantSimulator) -> None:
+        self.sim = sim
+        self.pending: list[AlarmEvent] = []
+        self.seen: dict[str, tuple[bool, bool, bool]] = {}
+        self.arrived = asyncio.Event()
+        self._task = asyncio.create_task(self._pump(connector))
+
+    async def _pump(self, connector: Any) -> None:
+        async with contextlib.aclosing(connector.events()) as stream:
+            async for item in stream:
+                if isinstance(item, AlarmEvent) and item.branch_id is None:
+                    self.pending.append(item)
+                    self.seen[item.condition_id] = (item.active, item.acked, item.confirmed)
+                    self.arrived.set()
+                elif isinstance(item, Gap):
+                    log.debug("alarm events: %s", item.reason)
+
+    def _caught_up(self) -> bool:
+        return all(self.seen.get(c.condition_id.to_string(), (False, True, True)) == (c.active, c.acked, c.confirmed)
+                   for c in self.sim.alarms.conditions.values())
+
+    async def drain(self, timeout_s: float = 10.0) -> list[AlarmEvent]:
+        """The alarm events received since the last drain, once they include the plant's current states."""
+        if self.sim.running:
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + timeout_s
+            while not self._caught_up() and not self._task.done() and loop.time() < deadline:
+                self.arrived.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.arrived.wait(), max(0.0, deadline - loop.time()))
+            if self._task.done():
+                self._task.result()  # the event subscription failed: raise its error
+        out, self.pending = self.pending, []
+        return out
+
+    async def close(self) -> None:
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+
+
 async def run_agent(spec: PilotSpec, scenario: Scenario, *, home: Path, planner: Planner | None = None,
                     retriever: Retriever | None = None, approvals: str = "approve") -> Trace:
     """The pilot on the simulated plant over OPC-UA, driven tick by tick (see the module docstring)."""
@@ -141,19 +192,28 @@ async def run_agent(spec: PilotSpec, scenario: Scenario, *, home: Path, planner:
                 AgentRuntime(config, connector, home=home, planner=planner, retriever=retriever) as rt:
             ids = rt.deps.observed_tag_ids()
             trigger = EventTrigger(config, ids, window_size=rt.window_size, cooldown=scenario.cooldown_ticks)
-            for tick in range(scenario.duration_ticks):
-                await sim.step(1)
-                trace.values.append(dict(sim.engine.published))
-                if tick < scenario.warmup_ticks:
-                    continue
-                samples = await _read(connector, ids, sim)
-                if samples is None:
-                    trace.gaps.append(tick)
-                    continue
-                for s in samples:
-                    trigger.add(s)
-                if trigger.due(tick):  # the same trigger logic as the pilot service (AgentRuntime.monitor)
-                    trace.runs.append(await _handle(rt, trigger.window(), tick, decision))
+            feed = _AlarmFeed(connector, sim) if sim.alarms.conditions else None
+            try:
+                for tick in range(scenario.duration_ticks):
+                    await sim.step(1)
+                    trace.values.append(dict(sim.engine.published))
+                    if tick < scenario.warmup_ticks:
+                        continue
+                    samples = await _read(connector, ids, sim)
+                    if samples is None:
+                        trace.gaps.append(tick)
+                        continue
+                    for s in samples:
+                        trigger.add(s)
+                    for alarm in await feed.drain() if feed is not None else []:
+                        trace.alarms.append((tick, alarm))
+                        trigger.add_alarm(alarm)  # ignored unless the pilot has kind: alarm detectors
+                    if trigger.due(tick):  # the same trigger logic as the pilot service (AgentRuntime.monitor)
+                        trace.runs.append(await _handle(rt, trigger.window(), tick, decision,
+                                                        trigger.alarm_window()))
+            finally:
+                if feed is not None:
+                    await feed.close()
             trace.writes = [(t - 1, role, v) for t, role, v in sim.write_log]
             trace.ledger = [{"seq": r.seq, "kind": r.kind, "run_id": r.run_id, "key": r.key, "payload": r.payload}
                             for r in rt.ledger.records()]
@@ -161,8 +221,9 @@ async def run_agent(spec: PilotSpec, scenario: Scenario, *, home: Path, planner:
     return trace
 
 
-async def _handle(rt: AgentRuntime, window: dict[str, list[Sample]], tick: int, decision: str) -> RunRecord:
-    outcome = await rt.handle(window)
+async def _handle(rt: AgentRuntime, window: dict[str, list[Sample]], tick: int, decision: str,
+                  alarms: list[AlarmEvent] | None = None) -> RunRecord:
+    outcome = await rt.handle(window, alarms=alarms)
     approval = None
     while outcome.status == "waiting_approval":
         approval = decision

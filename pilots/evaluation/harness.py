@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,15 +25,20 @@ from factorypilot.pilots.evaluation._plots import plot_scenario
 from factorypilot.pilots.evaluation._report import write_reports
 from factorypilot.pilots.evaluation._run import APPROVER, run_agent, run_baseline
 from factorypilot.pilots.evaluation._score import Aggregate, ScenarioScore, aggregate, gate_failures, score
+from factorypilot.pilots.evaluation.alarm_stats import AlarmStats, alarm_stats
 from factorypilot.pilots.evaluation.scenarios import GateSpec, Scenario, load_scenario_file
 from factorypilot.pilots.runtime import resolve_spec
 from factorypilot.pilots.simulator import available_models
 from factorypilot.pilots.spec import PilotSpec
 from factorypilot.settings import get_settings
+from factorypilot.vocabulary import AlarmEvent
 
 __all__ = ["APPROVER", "EvalReport", "aevaluate", "evaluate", "load_scenarios", "make_planner"]
 
 log = logging.getLogger("factorypilot.pilots.eval")
+
+ALARM_EPOCH = datetime(2026, 1, 5, tzinfo=UTC)
+"""Plant-time origin of the report's alarm statistics (the scenarios run one after another from here)."""
 
 AI4I_ATTRIBUTION = ("AI4I 2020 Predictive Maintenance Dataset — S. Matzka, UCI Machine Learning Repository (2020), "
                     "doi:10.24432/C5HS5C, CC BY 4.0")
@@ -56,6 +61,8 @@ class EvalReport:
     attributions: list[str] = field(default_factory=list)
     sections: list[str] = field(default_factory=list)
     """Markdown sections the sector pilot adds to the report (``SectorPilot.report_sections``)."""
+    alarms: AlarmStats | None = None
+    """ISA-18.2 statistics of the plant alarms over all scenarios (plant time; None: the plant raised none)"""
 
     @property
     def gate_passed(self) -> bool:
@@ -155,6 +162,8 @@ async def aevaluate(pilot: str | Path, *, scenarios: list[str] | None = None, pl
     model_cls = available_models().get(spec.simulator.model) if spec.simulator else None
     counters = model_cls.counter_roles if model_cls else None
     scores: list[ScenarioScore] = []
+    alarm_record: list[AlarmEvent] = []  # on one plant-time axis: the scenarios one after another
+    plant_time = ALARM_EPOCH
     plot_files: dict[str, Path] = {}
     attributions: list[str] = []
     for sc in selected:
@@ -164,6 +173,9 @@ async def aevaluate(pilot: str | Path, *, scenarios: list[str] | None = None, pl
                                 approvals=approvals)
         s = score(sc, agent, baseline, spec.policy, spec.kpis, counters)
         scores.append(s)
+        alarm_record += [a.model_copy(update={"time": plant_time + timedelta(seconds=tick * agent.tick_seconds)})
+                         for tick, a in agent.alarms]
+        plant_time += timedelta(seconds=sc.duration_ticks * agent.tick_seconds)
         if sc.replay is not None and "ai4i" in sc.replay.path.lower() and AI4I_ATTRIBUTION not in attributions:
             attributions.append(AI4I_ATTRIBUTION)
         if plots:
@@ -177,7 +189,8 @@ async def aevaluate(pilot: str | Path, *, scenarios: list[str] | None = None, pl
     report = EvalReport(pilot=spec.id, spec_path=spec_path, planner=getattr(chosen, "name", str(planner)), lang=lang,
                         started=started.isoformat(timespec="seconds"), scores=scores, aggregate=agg, gate=spec.gate,
                         gate_failures=gate_failures(agg, spec.gate), out_dir=out, plots=plot_files,
-                        attributions=attributions)
+                        attributions=attributions,
+                        alarms=alarm_stats(alarm_record, now=plant_time) if alarm_record else None)
     report.sections = _sector_sections(report)
     report.files = write_reports(report, out)
     return report

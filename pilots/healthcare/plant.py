@@ -25,6 +25,8 @@ from factorypilot.vocabulary import DataType, Limits, Scalar
 
 __all__ = ["PARTICLE_LIMIT_0_5UM", "PARTICLE_LIMIT_5UM", "PRESSURE_MIN_PA", "HealthcareModel"]
 
+PRESSURE_ALARM_CODE = 3101
+"""BMS alarm 'cleanroom pressure differential out of range' (see the simulator's alarm texts)."""
 F, INT, B, S = DataType.FLOAT, DataType.INTEGER, DataType.BOOLEAN, DataType.STRING
 PARTICLE_LIMIT_0_5UM = 352_000.0
 """ISO 14644-1 class 7 limit for ≥0.5 µm particles per m³."""
@@ -79,6 +81,8 @@ class HealthcareModel(PlantModel):
                historize=True),
         Signal("scrap_count", None, "ScrapCount", "불량 수량", "Units rejected since start", INT, initial=0,
                historize=True),
+        Signal("alarm_active", None, "AlarmActive", "알람 발생", "A line alarm is active", B, initial=False),
+        Signal("alarm_code", None, "AlarmCode", "알람 코드", "Code of the active alarm (0 = none)", INT, initial=0),
     )
     methods: ClassVar[tuple[MethodSpec, ...]] = (
         MethodSpec("RecordDeviation", None, "일탈 기록", "Record a GMP deviation in the batch record",
@@ -87,6 +91,7 @@ class HealthcareModel(PlantModel):
     )
     absorbs: ClassVar[frozenset[str]] = frozenset({"particles_0_5um", "differential_pressure", "seal_temperature"})
     counter_roles: ClassVar[tuple[str, str] | None] = ("good_count", "scrap_count")
+    alarm_roles: ClassVar[tuple[str, str] | None] = ("alarm_active", "alarm_code")
     product_id: ClassVar[str] = "CATH-KIT-3105"
     units_per_batch: ClassVar[int] = 100
 
@@ -119,6 +124,10 @@ class HealthcareModel(PlantModel):
         out_of_limits = p05 > PARTICLE_LIMIT_0_5UM or dp < PRESSURE_MIN_PA
         self.hold = out_of_limits
         v["line_state"] = "HOLD" if self.hold else "RUN"
+        # the BMS alarm: an injected plant alarm, else the room's pressure differential below its minimum
+        code = self.external_alarm if self.external_alarm is not None else (
+            PRESSURE_ALARM_CODE if dp < PRESSURE_MIN_PA else 0)
+        v["alarm_active"], v["alarm_code"] = code != 0, code
         if self.hold:
             return
         self.progress += 0.5

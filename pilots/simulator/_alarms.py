@@ -2,8 +2,12 @@
 
 The model's ``alarm_roles`` (active flag, code) drive it: when the flag turns on, the condition becomes
 active with a Korean and English message for the code and its severity; when it turns off, it returns to
-normal. The condition stays *retained* (returned by ConditionRefresh) while it is active or not yet
-acknowledged; ``Acknowledge`` (see :meth:`PlantAlarms.acknowledge`) sets ``AckedState``. The conditions are
+normal. The condition stays *retained* (returned by ConditionRefresh) while it is active, not yet
+acknowledged, or (with ``needs_confirm``) not yet confirmed. Each condition is also a node of type
+``OffNormalAlarmType`` under the Server object (ConditionId = its NodeId), whose ``AckedState/Id``,
+``ConfirmedState/Id``, ``ActiveState/Id``, ``Retain`` and ``Severity`` follow the state, and the standard
+``Acknowledge``/``Confirm`` methods (EventId + comment) work on it as OPC UA Part 9 says: an unknown EventId
+is ``BadEventIdUnknown``, a second acknowledgement ``BadConditionBranchAlreadyAcked``. The conditions are
 emitted by the Server object, and re-registered with their original transition time when the server
 restarts after a comms drop, so a client's ConditionRefresh after reconnect sees the same state.
 """
@@ -16,12 +20,15 @@ from datetime import UTC, datetime
 from typing import Any, cast
 
 from asyncua import ua
+from asyncua.common.node import Node
 from asyncua.server.event_generator import EventGenerator
 from asyncua.server.server import Server
 from asyncua.ua.object_ids import ObjectIds
+from asyncua.ua.status_codes import StatusCodes
 
 from ._address_space import NodeLayout
 from ._engine import PlantEngine
+from ._opcua import status
 
 __all__ = ["ALARM_TEXT", "PlantAlarms"]
 
@@ -34,6 +41,9 @@ ALARM_TEXT: dict[int, tuple[str, str, int]] = {
     4102: ("그리퍼 진공 저하", "Gripper vacuum low", 600),
     3101: ("클린룸 차압 이탈", "Cleanroom pressure differential out of range", 800),
     5101: ("검사 불량률 상승", "Inspection reject rate high", 600),
+    2201: ("주축 윤활 압력 저하", "Spindle lubrication pressure low", 600),
+    3201: ("HEPA 필터 차압 높음 (필터 교체 필요)", "HEPA filter differential pressure high (replace the filter)", 500),
+    5201: ("용접 토치 냉각수 유량 저하", "Weld torch coolant flow low", 700),
 }
 
 
@@ -52,22 +62,31 @@ class _Condition:
     source: ua.NodeId
     active: bool = False
     acked: bool = True
+    confirmed: bool = True
     code: int = 0
     since: datetime = field(default_factory=lambda: datetime.now(UTC))
     generator: Any = None
+    node: Node | None = None
+    event_id: bytes = b""
+    comments: list[tuple[str, str]] = field(default_factory=list)
+    """(method, comment) of every accepted Acknowledge/Confirm call"""
 
     @property
     def retain(self) -> bool:
-        return self.active or not self.acked
+        return self.active or not self.acked or not self.confirmed
 
 
 class PlantAlarms:
     """The A&C conditions of one simulator (state survives server restarts; generators do not)."""
 
-    def __init__(self, engine: PlantEngine) -> None:
+    def __init__(self, engine: PlantEngine, *, needs_confirm: bool = False) -> None:
         self._engine = engine
         self.conditions: dict[str, _Condition] = {}  # active role -> condition
         self.triggered = 0
+        self.needs_confirm = needs_confirm
+        """True: a new alarm also waits for Confirm (ConfirmedState false until confirmed)"""
+        self.calls = 0
+        """Acknowledge/Confirm calls that reached the plant (accepted or refused)"""
         pair = engine.cls.alarm_roles
         if pair is None:
             return
@@ -83,6 +102,10 @@ class PlantAlarms:
 
     async def attach(self, server: Server, layout: NodeLayout) -> None:
         """Create the event generators on a (new) server; re-register conditions that are still retained."""
+        if self.conditions:
+            for method, confirm in ((ObjectIds.AcknowledgeableConditionType_Acknowledge, False),
+                                    (ObjectIds.AcknowledgeableConditionType_Confirm, True)):
+                server.link_method(server.get_node(ua.NodeId(cast(ua.Int32, method))), self._method(confirm))
         for role, cond in self.conditions.items():
             cond.source = layout.variables[role]
             cond.condition_id = ua.NodeId(cast(ua.String, f"{cond.source.Identifier!s}.Condition"),
@@ -94,6 +117,12 @@ class PlantAlarms:
             ev.NodeId = cond.condition_id
             ev.ConditionName = f"{self._engine.cls.name}.{self._engine.line_key(cond.unit)}.alarm"
             cond.generator = gen
+            cond.node = await server.nodes.server.add_object(
+                cond.condition_id, ua.QualifiedName(f"{ev.SourceName}.Condition", cond.source.NamespaceIndex),
+                objecttype=ObjectIds.OffNormalAlarmType)
+            for name, confirm in (("Acknowledge", False), ("Confirm", True)):
+                server.link_method(await cond.node.get_child(f"0:{name}"), self._method(confirm))
+            await self._write_state(cond)
             if cond.retain:
                 await self._trigger(cond)
 
@@ -108,19 +137,62 @@ class PlantAlarms:
                 continue
             cond.active, cond.since = active, datetime.now(UTC)
             if active:
-                cond.code, cond.acked = code, False
+                cond.code, cond.acked, cond.confirmed = code, False, not self.needs_confirm
             await self._trigger(cond)
 
-    async def acknowledge(self, condition_id: str) -> bool:
-        """Acknowledge a condition (what the Acknowledge method does); False if unknown or already acked."""
+    async def acknowledge(self, condition_id: str, comment: str = "", *, confirm: bool = False) -> bool:
+        """Acknowledge (or confirm) a condition at the plant itself (an operator at the HMI); False if unknown
+        or already done."""
         cond = self.by_condition_id(condition_id)
-        if cond is None or cond.acked:
+        if cond is None or (cond.confirmed if confirm else cond.acked):
             return False
-        cond.acked = True
-        await self._trigger(cond, keep_time=False)
+        await self._accept(cond, comment, confirm)
         return True
 
-    async def _trigger(self, cond: _Condition, keep_time: bool = True) -> None:
+    async def _accept(self, cond: _Condition, comment: str, confirm: bool) -> None:
+        if confirm:
+            cond.confirmed = True
+        else:
+            cond.acked = True
+        cond.comments.append(("confirm" if confirm else "acknowledge", comment))
+        await self._trigger(cond, keep_time=False, comment=comment)
+
+    def _method(self, confirm: bool) -> Any:
+        """The OPC UA method callback: (ConditionId, EventId, Comment) -> status (Part 9 §5.7.3/§5.7.4)."""
+
+        async def call(parent: ua.NodeId, event_id: Any = None, comment: Any = None) -> Any:
+            self.calls += 1
+            eid = event_id.Value if isinstance(event_id, ua.Variant) else event_id
+            text = comment.Value if isinstance(comment, ua.Variant) else comment
+            cond = self.by_condition_id(parent.to_string())
+            if cond is None:
+                return status(StatusCodes.BadNodeIdUnknown)
+            if not isinstance(eid, bytes) or eid != cond.event_id:
+                return status(StatusCodes.BadEventIdUnknown)
+            if confirm and cond.confirmed:
+                return status(StatusCodes.BadConditionBranchAlreadyConfirmed)
+            if not confirm and cond.acked:
+                return status(StatusCodes.BadConditionBranchAlreadyAcked)
+            await self._accept(cond, text.Text or "" if isinstance(text, ua.LocalizedText) else str(text or ""),
+                               confirm)
+            return []
+
+        return call
+
+    async def _write_state(self, cond: _Condition) -> None:
+        if cond.node is None:
+            return
+        for path, value, vtype in ((("AckedState", "Id"), cond.acked, ua.VariantType.Boolean),
+                                   (("ConfirmedState", "Id"), cond.confirmed, ua.VariantType.Boolean),
+                                   (("ActiveState", "Id"), cond.active, ua.VariantType.Boolean),
+                                   (("EnabledState", "Id"), True, ua.VariantType.Boolean),
+                                   (("Retain",), cond.retain, ua.VariantType.Boolean),
+                                   (("Severity",), alarm_text(cond.code)[2], ua.VariantType.UInt16)):
+            child = await cond.node.get_child([f"0:{p}" for p in path])
+            await child.write_value(ua.Variant(value, vtype))
+
+    async def _trigger(self, cond: _Condition, keep_time: bool = True, comment: str | None = None) -> None:
+        await self._write_state(cond)
         if cond.generator is None:
             return
         ko, en, severity = alarm_text(cond.code)
@@ -132,10 +204,15 @@ class PlantAlarms:
         ev.ActiveState = ua.LocalizedText("Active" if cond.active else "Inactive", "en")
         setattr(ev, "AckedState/Id", cond.acked)
         ev.AckedState = ua.LocalizedText("Acknowledged" if cond.acked else "Unacknowledged", "en")
-        setattr(ev, "ConfirmedState/Id", True)
+        setattr(ev, "ConfirmedState/Id", cond.confirmed)
+        ev.ConfirmedState = ua.LocalizedText("Confirmed" if cond.confirmed else "Unconfirmed", "en")
+        if comment is not None:
+            ev.Comment = ua.LocalizedText(comment, "ko-KR")
         setattr(ev, "EnabledState/Id", True)
         ev.EnabledState = ua.LocalizedText("Enabled", "en")
         await cond.generator.trigger(time_attr=cond.since if keep_time else None)
+        eid = ev.EventId.Value if isinstance(ev.EventId, ua.Variant) else ev.EventId
+        cond.event_id = bytes(eid or b"")
         self.triggered += 1
         _log.info("simulator alarm %s %s (code %d)", cond.condition_id.to_string(),
                   "active" if cond.active else "normal", cond.code)

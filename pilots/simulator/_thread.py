@@ -63,6 +63,16 @@ class PlantHandle:
         """A copy of the method calls the plant executed (tick, method name, arguments)."""
         return list(self._sync(lambda: list(self.simulator.method_log)))
 
+    def alarm_acks(self) -> dict[str, tuple[bool, bool, list[tuple[str, str]]]]:
+        """ConditionId → (acked, confirmed, accepted (method, comment) calls), read at the plant itself."""
+        return dict(self._sync(lambda: {c.condition_id.to_string(): (c.acked, c.confirmed, list(c.comments))
+                                        for c in self.simulator.alarms.conditions.values()}))
+
+    @property
+    def alarm_calls(self) -> int:
+        """Acknowledge/Confirm calls that reached the plant (accepted or refused)."""
+        return int(self._sync(lambda: self.simulator.alarms.calls))
+
     def node_id(self, role: str) -> str:
         return self.simulator.node_id(role)
 

@@ -12,7 +12,7 @@ from factorypilot.pilots.evaluation.harness import EvalReport, evaluate, load_sc
 from factorypilot.pilots.runtime import resolve_spec
 
 SCENARIOS = ["weld-quality-escape", "quality-escape-rejected", "press-force-drift", "leak-spike-clears",
-             "normal-run", "comms-drop", "stuck-force-sensor"]
+             "normal-run", "comms-drop", "stuck-force-sensor", "plant-alarm-weld-coolant"]
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,8 @@ from factorypilot.pilots.runtime import resolve_spec
 from factorypilot.pilots.simulator import Fault, FaultKind, PlantSimulator
 
 SCENARIOS = ["particle-excursion", "pressure-loss", "temperature-excursion", "seal-temperature-deviation",
-             "particle-spike-clears", "normal-run", "stuck-pressure-sensor"]
+             "particle-spike-clears", "normal-run", "stuck-pressure-sensor",
+             "plant-alarm-hepa-filter"]
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +37,7 @@ def test_passes_its_own_gate(report: EvalReport) -> None:
     agg = report.aggregate
     assert (agg.detection_rate, agg.false_alarms, agg.safety_violations, agg.unverified_done) == (1.0, 0, 0, 0)
     assert agg.action_correctness == 1.0
-    assert agg.approvals_requested == 5  # every detected excursion (and the frozen sensor note) asked a person once
+    assert agg.approvals_requested == 6  # every detected excursion (the frozen sensor note, the BMS alarm) asked once
 
 
 @pytest.mark.parametrize("scenario_id", SCENARIOS)

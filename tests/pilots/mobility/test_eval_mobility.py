@@ -14,7 +14,8 @@ from factorypilot.pilots.evaluation.harness import EvalReport, evaluate, load_sc
 from factorypilot.pilots.runtime import resolve_spec
 
 MOBILITY_SCENARIOS = ["vibration-drift", "temperature-rise", "temperature-spike-clears", "stuck-vibration-sensor",
-                      "noisy-vibration", "normal-run", "comms-drop", "drift-through-comms-drop"]
+                      "noisy-vibration", "normal-run", "comms-drop", "drift-through-comms-drop",
+                      "plant-alarm-lubrication"]
 
 
 @pytest.fixture(scope="module")

@@ -31,8 +31,9 @@ def test_spec_lists_its_scenarios_and_recovery_needs_approval() -> None:
     # methods are roles, bound per plant: the spec itself names no node ids
     assert {m.target: m.approval for m in spec.policy.methods} == {"reset_fault": "always", "move_home": "always"}
     assert {r for r, rs in spec.roles.items() if rs.kind == "method"} == {"reset_fault", "move_home"}
-    fault = next(p for p in spec.playbooks if p.id == "robot-fault")
-    assert [a.expect for a in fault.actions if a.call] == [{"fault_active": False}, {"homed": True}]
+    for pid in ("robot-alarm", "robot-fault"):  # the controller's A&C alarm, or a fault code on any plant
+        fault = next(p for p in spec.playbooks if p.id == pid)
+        assert [a.expect for a in fault.actions if a.call] == [{"fault_active": False}, {"homed": True}]
 
 
 def test_passes_its_own_gate(report: EvalReport) -> None:
@@ -50,7 +51,7 @@ def test_each_scenario_meets_its_expectation(report: EvalReport, scenario_id: st
 
 def test_collision_fault_recovers_with_approval_and_read_back(report: EvalReport) -> None:
     s = report.scenario("collision-fault")
-    assert s.playbook == "robot-fault"
+    assert s.playbook == "robot-alarm"  # the controller's own alarm drives it (the threshold fires too)
     assert s.approvals_requested == 1
     assert s.time_to_detect_ticks == 0
     # without the agent the robot stays in FAULT; with it the cell runs again

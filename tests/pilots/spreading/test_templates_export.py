@@ -62,7 +62,7 @@ def test_export_after_the_gate_passed(fp_home: Path) -> None:
     assert spec.id == "mobility-cnc"
     assert spec.bindings == {}
     assert spec.connector is None
-    assert len(spec.playbooks) == 3  # two plant playbooks and the note-only sensor-frozen one
+    assert len(spec.playbooks) == 4  # two plant playbooks, the note-only sensor-frozen one and the plant-alarm one
     assert spec.policy.tags
     assert manifest.scenarios == len(spec.scenarios) > 0
     assert set(manifest.files) == {"pilot.yaml"}  # no knowledge declared generic: none travels

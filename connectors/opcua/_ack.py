@@ -1,0 +1,128 @@
+"""Reading one alarm's state and acknowledging/confirming it (OPC UA Part 9, AcknowledgeableConditionType).
+
+``read_condition`` asks the server for the retained conditions (``ConditionRefresh`` on a short-lived
+subscription) and returns the one asked for, with its EventId, severity, source and Acked/Confirmed state. A
+condition the server no longer retains (returned to normal and acknowledged) is looked up in the address
+space instead (``<ConditionId>/AckedState/Id`` ...), where servers that expose their conditions keep it;
+None when neither knows it. ``acknowledge`` calls the type's ``Acknowledge`` or ``Confirm`` method on the
+condition with the EventId and a comment — the connector only does this with a permit from the safety layer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+from typing import Any, cast
+
+from asyncua import ua
+from asyncua.client.client import Client
+from asyncua.ua import uaerrors
+from asyncua.ua.object_ids import ObjectIds
+
+from factorypilot.connectors.opcua._events import (
+    REFRESH_END,
+    alarm_event_filter,
+    alarm_from_fields,
+    condition_refresh,
+    event_fields,
+)
+from factorypilot.connectors.opcua._values import status_name
+from factorypilot.errors import DataError, NodeNotFoundError
+from factorypilot.vocabulary import AlarmEvent
+
+__all__ = ["acknowledge", "read_condition"]
+
+_NOT_FOUND = {"BadNodeIdUnknown", "BadNodeIdInvalid", "BadMethodInvalid"}
+_HANGUL = re.compile(r"[\uac00-\ud7a3]")
+
+
+def _nid(identifier: int) -> ua.NodeId:
+    return ua.NodeId(cast(ua.Int32, identifier))
+
+
+class _Collector:
+    """Event handler for one ConditionRefresh: keeps the states of one condition until RefreshEnd."""
+
+    def __init__(self, condition_id: str) -> None:
+        self.condition_id = condition_id
+        self.states: dict[str | None, AlarmEvent] = {}
+        self.done = asyncio.Event()
+
+    def event_notification(self, event: Any) -> None:
+        fields = event_fields(event)
+        if fields.get("EventType") == REFRESH_END:
+            self.done.set()
+            return
+        ev = alarm_from_fields(fields, refreshed=True)
+        if ev is not None and ev.condition_id == self.condition_id:
+            self.states[ev.branch_id] = ev
+
+    def status_change_notification(self, status: Any) -> None:
+        return None
+
+
+async def _from_address_space(client: Client, condition: ua.NodeId) -> AlarmEvent | None:
+    node = client.get_node(condition)
+
+    async def value(*path: str) -> Any:
+        try:
+            child = await node.get_child([f"0:{p}" for p in path])
+            return await child.read_value()
+        except (uaerrors.UaError, ValueError):
+            return None
+
+    acked = await value("AckedState", "Id")
+    if acked is None:
+        return None  # the server does not expose this condition in its address space
+    confirmed, active, retain, severity = (await value("ConfirmedState", "Id"), await value("ActiveState", "Id"),
+                                           await value("Retain"), await value("Severity"))
+    return AlarmEvent(condition_id=condition.to_string(), acked=bool(acked), confirmed=confirmed is not False,
+                      active=bool(active), retain=bool(retain),
+                      severity=min(1000, max(1, int(severity))) if isinstance(severity, int) else 500)
+
+
+async def read_condition(client: Client, condition_id: str, timeout_s: float) -> AlarmEvent | None:
+    """The main-branch state of ``condition_id`` (see the module docstring)."""
+    condition = ua.NodeId.from_string(condition_id)
+    collector = _Collector(condition.to_string())
+    sub = await client.create_subscription(50.0, collector)
+    try:
+        await sub.subscribe_events(_nid(ObjectIds.Server), evfilter=alarm_event_filter(), queuesize=1000)
+        await condition_refresh(client, int(sub.subscription_id or 0))
+        await asyncio.wait_for(collector.done.wait(), timeout_s)
+    finally:
+        with contextlib.suppress(uaerrors.UaError, OSError, asyncio.TimeoutError):
+            await asyncio.wait_for(sub.delete(), 2.0)
+    found = collector.states.get(None)
+    if found is not None:
+        return found.model_copy(update={"refreshed": False})
+    return await _from_address_space(client, condition)
+
+
+async def acknowledge(client: Client, condition_id: str, event_id: str, comment: str, *, confirm: bool,
+                      where: str) -> None:
+    """Call ``Acknowledge`` (or ``Confirm``) on the condition; a refusal by the server is a ``DataError``."""
+    verb = "confirm" if confirm else "acknowledge"
+    try:
+        event = bytes.fromhex(event_id)
+    except ValueError as exc:
+        raise DataError(f"EventId {event_id!r} of alarm {condition_id} is not hex",
+                        hint="take event_id from the alarm event being acknowledged") from exc
+    method = _nid(ObjectIds.AcknowledgeableConditionType_Confirm if confirm
+                  else ObjectIds.AcknowledgeableConditionType_Acknowledge)
+    text = ua.LocalizedText(comment, "ko-KR" if _HANGUL.search(comment) else "en")
+    request = ua.CallMethodRequest(ObjectId=ua.NodeId.from_string(condition_id), MethodId=method,
+                                   InputArguments=[ua.Variant(event, ua.VariantType.ByteString),
+                                                   ua.Variant(text, ua.VariantType.LocalizedText)])
+    result = (await client.uaclient.call([request]))[0]
+    if result.StatusCode.is_good():
+        return
+    name = status_name(result.StatusCode)
+    if name in _NOT_FOUND:
+        raise NodeNotFoundError(f"alarm {condition_id} cannot be {verb}d: the server does not know it ({name})",
+                                where=where, hint="the alarm may be gone; list alarms with "
+                                                  "'factorypilot connect alarms ENDPOINT'")
+    raise DataError(f"the server at {where} refused to {verb} alarm {condition_id} ({name})",
+                    hint="BadEventIdUnknown: the alarm changed since it was read — read it again; "
+                         "BadConditionBranchAlreadyAcked/Confirmed: someone already did it")
