@@ -31,7 +31,7 @@ from factorypilot.errors import SafetyViolation
 from factorypilot.permits import WritePermit
 from factorypilot.vocabulary import ActionKind, ActionRequest, Scalar, utcnow
 
-__all__ = ["Condition", "Decision", "Guard", "Interlock", "MethodRule", "SafetyPolicy", "TagRule", "origin_of"]
+__all__ = ["Condition", "Decision", "Guard", "Interlock", "MethodRule", "SafetyPolicy", "TagRule", "approval_mode", "origin_of"]
 
 Approval = Literal["never", "always", "increase", "decrease"]
 Origin = Literal["playbook", "llm"]
@@ -41,6 +41,11 @@ PerPlanner = dict[Origin, Approval]
 def origin_of(request: ActionRequest) -> Origin:
     """Who proposed ``request``: ``llm`` for a chat model's proposal (``requested_by`` ``llm…``), else ``playbook``."""
     return "llm" if request.requested_by.startswith("llm") else "playbook"
+
+
+def approval_mode(setting: Approval | PerPlanner, request: ActionRequest) -> Approval:
+    """The approval mode a tag rule's ``approval`` setting gives ``request``'s proposer."""
+    return _approval_for(setting, origin_of(request))[0]
 
 
 def _approval_for(setting: Approval | PerPlanner, origin: Origin, strict: Approval = "always") -> tuple[Approval, str]:
