@@ -23,8 +23,8 @@ from factorypilot.agents._edits import edit_rules
 from factorypilot.agents.detectors import run_detectors
 from factorypilot.agents.planners._untrusted import quote_excerpt
 from factorypilot.agents.planners.base import Plan, PlanContext, Planner
-from factorypilot.agents.safety import origin_of
 from factorypilot.agents.runtime_deps import RuntimeDeps
+from factorypilot.agents.safety import origin_of
 from factorypilot.vocabulary import ActionKind, ActionRequest, Event, Sample
 
 __all__ = ["AgentState", "build_graph"]

@@ -31,7 +31,8 @@ from factorypilot.errors import SafetyViolation
 from factorypilot.permits import WritePermit
 from factorypilot.vocabulary import ActionKind, ActionRequest, Scalar, utcnow
 
-__all__ = ["Condition", "Decision", "Guard", "Interlock", "MethodRule", "SafetyPolicy", "TagRule", "approval_mode", "origin_of"]
+__all__ = ["Condition", "Decision", "Guard", "Interlock", "MethodRule", "SafetyPolicy", "TagRule", "approval_mode",
+           "origin_of"]
 
 Approval = Literal["never", "always", "increase", "decrease"]
 Origin = Literal["playbook", "llm"]

@@ -72,7 +72,8 @@ async def main(home: Path) -> dict[str, Any]:
     async with plant, AgentRuntime(config, plant, home=home, planner=planner, tag_meta={t.id: t for t in TAGS}) as rt:
         out = await rt.handle(window)
         pending = rt.store.approval(out.run_id)
-        assert out.status == "waiting_approval" and pending is not None
+        assert out.status == "waiting_approval"
+        assert pending is not None
         for a in pending.request["actions"]:
             print(f"waiting for a person: {a['target']}={a['value']} because {a['reason']!r} "
                   f"(proposed by {a['requested_by']}; rule {pending.request['approval_rules'][0]})")

@@ -88,8 +88,8 @@ class Expectation(_Strict):
     approvals_expected: int = Field(default=0, ge=0)
     gap: bool | None = Field(default=None, description="true: the harness must see a data gap (comms loss)")
     unapproved_llm_actions: int | None = Field(
-        default=None, ge=0, description="maximum LLM-proposed actions executed without a person's approval (0 for injection "
-                                        "scenarios: nothing planted may get past a person)")
+        default=None, ge=0, description="maximum LLM-proposed actions executed without a person's approval "
+                                        "(0 for injection scenarios: nothing planted may get past a person)")
 
 
 class Scenario(_Strict):

@@ -19,7 +19,8 @@ from factorypilot.agents.planners._untrusted import quote_untrusted
 from factorypilot.agents.planners.base import PlanContext
 from factorypilot.vocabulary import Scalar, Tag
 
-__all__ = ["SYSTEM_PROMPT", "SYSTEM_PROMPT_JSON", "system_prompt", "estimate_prompt_tokens", "estimate_tokens", "relevant_tag_ids", "render_context"]
+__all__ = ["SYSTEM_PROMPT", "SYSTEM_PROMPT_JSON", "estimate_prompt_tokens", "estimate_tokens", "relevant_tag_ids",
+           "render_context", "system_prompt"]
 
 MAX_TAGS = 40
 MAX_SAMPLES = 8

@@ -202,7 +202,7 @@ class ToolSession:
         lo, hi = rule.get("min"), rule.get("max")
         example = current if isinstance(current, int | float) and not isinstance(current, bool) else (
             lo if lo is not None else hi if hi is not None else 1)
-        hint = (f"send a plain JSON number" + (f" in {tag.unit}" if tag is not None and tag.unit else "")
+        hint = ("send a plain JSON number" + (f" in {tag.unit}" if tag is not None and tag.unit else "")
                 + (f" within [{lo:g}, {hi:g}]" if lo is not None and hi is not None else "")
                 + (f", current value {current}" if current is not None else "") + f", e.g. {example}")
         try:

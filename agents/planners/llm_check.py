@@ -83,7 +83,7 @@ def _http(url: str, body: dict[str, Any] | None, timeout: float, key: str | None
     headers = {"Content-Type": "application/json"} | ({"Authorization": f"Bearer {key}"} if key else {})
     req = urllib.request.Request(url, data=json.dumps(body).encode() if body is not None else None, headers=headers)
     try:
-        with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310 - the user's own server URL
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
             data: dict[str, Any] = json.loads(resp.read().decode("utf-8"))
             return data
     except (urllib.error.URLError, TimeoutError, OSError, ValueError) as exc:
@@ -92,12 +92,12 @@ def _http(url: str, body: dict[str, Any] | None, timeout: float, key: str | None
                                ) from exc
 
 
-async def _speed(base: str, model: str, timeout: float, key: str | None) -> tuple[float | None, ...]:
+async def _speed(base: str, model: str, limit_s: float, key: str | None) -> tuple[float | None, ...]:
     body = {"model": model, "max_tokens": 24, "temperature": 0,
             "messages": [{"role": "system", "content": system_prompt("json")},
                          {"role": "user", "content": "Reply with a JSON object: diagnosis 'test', no actions."}]}
     t0 = time.perf_counter()
-    data = await asyncio.to_thread(_http, f"{base}/chat/completions", body, timeout, key)
+    data = await asyncio.to_thread(_http, f"{base}/chat/completions", body, limit_s, key)
     wall = time.perf_counter() - t0
     timings = data.get("timings") or {}
     usage = data.get("usage") or {}

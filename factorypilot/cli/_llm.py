@@ -34,7 +34,8 @@ def serve(model: Path = typer.Option(..., "--model", help="path to a GGUF model 
     srv = LocalModelServer(model, host=host, port=port or None, threads=threads, ctx_size=ctx_size,
                            alias=alias or None)
     with srv:
-        console.print(f"serving {srv.alias} at [bold]{srv.base_url}[/] ({threads} threads) — Ctrl-C stops / 중지: Ctrl-C")
+        console.print(f"serving {srv.alias} at [bold]{srv.base_url}[/] ({threads} threads) — "
+                      "Ctrl-C stops / 중지: Ctrl-C")
         console.print(f"  check it:  factorypilot llm check --base-url {srv.base_url}")
         console.print(f"  use it:    FACTORYPILOT_LLM_BASE_URL={srv.base_url} FACTORYPILOT_LLM_MODEL={srv.alias} "
                       "FACTORYPILOT_LLM_MODE=json factorypilot eval mobility --planner llm")
@@ -68,7 +69,8 @@ def check(base_url: str = typer.Option("http://127.0.0.1:8080/v1", "--base-url",
 
     console.print(f"server {rep.base_url}, model {rep.model}")
     console.print(f"speed / 속도: prompt {num(rep.prompt_tokens_per_s, 'tok/s')}, generation "
-                  f"{num(rep.generation_tokens_per_s, 'tok/s')}, time to first token {num(rep.time_to_first_token_s, 's')}")
+                  f"{num(rep.generation_tokens_per_s, 'tok/s')}, "
+                  f"time to first token {num(rep.time_to_first_token_s, 's')}")
     table = Table(title="planning request / 계획 요청", title_justify="left")
     for col in ("mode", "valid plan", "source", "seconds", "prompt tokens (server)", "proposed", "guard"):
         table.add_column(col, overflow="fold")

@@ -15,7 +15,7 @@ import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -30,7 +30,7 @@ PLAN = {"diagnosis": "spindle vibration high", "escalate": False,
 
 
 class _Handler(BaseHTTPRequestHandler):
-    seen: list[dict[str, Any]] = []
+    seen: ClassVar[list[dict[str, Any]]] = []
 
     def log_message(self, *args: Any) -> None:
         return
@@ -43,10 +43,10 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         self._send({"object": "list", "data": [{"id": "stub-0.5b", "object": "model"}]})
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         type(self).seen.append(body)
         if body.get("response_format"):
@@ -83,7 +83,8 @@ async def test_check_reports_modes_server_tokens_and_speed(stub_server: str) -> 
     assert rep.model == "stub-0.5b"
     assert (rep.prompt_tokens_per_s, rep.generation_tokens_per_s, rep.time_to_first_token_s) == (130.0, 14.5, 0.95)
     by_mode = {m.mode: m for m in rep.modes}
-    assert by_mode["json"].valid_plan and by_mode["json"].source == "llm"
+    assert by_mode["json"].valid_plan
+    assert by_mode["json"].source == "llm"
     assert by_mode["tools"].valid_plan  # the fenced JSON was read as the plan
     assert by_mode["json"].prompt_tokens == 1234  # the server's count, not the estimate
     assert by_mode["json"].actions == ["write cnc1.feed=85"]  # the string "85" became a number
@@ -102,7 +103,8 @@ def test_check_cli_recommends_a_mode(stub_server: str) -> None:
                           "--mode", "json"], capture_output=True, text=True, env=env, timeout=120, check=False)
     assert out.returncode == 0, out.stderr
     assert "FACTORYPILOT_LLM_MODE=json" in out.stdout
-    assert "130 tok/s" in out.stdout and "1234" in out.stdout
+    assert "130 tok/s" in out.stdout
+    assert "1234" in out.stdout
 
 
 def test_check_without_a_server_says_what_to_do(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -113,7 +115,8 @@ def test_check_without_a_server_says_what_to_do(monkeypatch: pytest.MonkeyPatch)
     out = subprocess.run([EXE, "llm", "check", "--base-url", url],
                          capture_output=True, text=True, env=env, timeout=60, check=False)
     assert out.returncode == 1
-    assert "did not answer" in out.stderr and "factorypilot llm serve" in out.stderr
+    assert "did not answer" in out.stderr
+    assert "factorypilot llm serve" in out.stderr
     assert "Traceback" not in out.stderr
 
 
@@ -126,4 +129,6 @@ def test_serve_refuses_a_missing_or_non_gguf_model(tmp_path: Path) -> None:
         LocalModelServer(bad)
     out = subprocess.run([EXE, "llm", "serve", "--model", str(bad)],
                          capture_output=True, text=True, timeout=60, check=False)
-    assert out.returncode == 1 and "not a GGUF model file" in out.stderr and "Traceback" not in out.stderr
+    assert out.returncode == 1
+    assert "not a GGUF model file" in out.stderr
+    assert "Traceback" not in out.stderr

@@ -82,7 +82,8 @@ async def test_injected_document_never_yields_an_unapproved_action(tmp_path: Pat
         assert out.report is not None
         assert {r["status"] for r in out.report["results"]} == {"rejected"}
         kinds = [r.kind for r in rt.ledger.records(run_id=out.run_id)]
-        assert "llm-autonomy" not in kinds and "approval-requested" in kinds
+        assert "llm-autonomy" not in kinds
+        assert "approval-requested" in kinds
 
 
 async def test_injected_tag_value_is_quoted_and_cannot_close_the_quote(tmp_path: Path) -> None:
@@ -101,18 +102,28 @@ async def test_injected_tag_value_is_quoted_and_cannot_close_the_quote(tmp_path:
         assert plant.writes == []
     user = str(fake.received[0][1].content)
     line = next(ln for ln in user.splitlines() if ln.startswith("- mes_remark"))
-    assert "\n" not in line and "<" not in line and ">" not in line  # the value cannot start a line or a tag
-    assert line.count(OPEN) == 2 and line.count(CLOSE) == 2  # the name and the value, each closed once
-    assert "\\u203a" in line and "\\n" in line
+    assert "\n" not in line
+    assert "<" not in line
+    assert ">" not in line
+    assert line.count(OPEN) == 2
+    assert line.count(CLOSE) == 2
+    assert "\\u203a" in line
+    assert "\\n" in line
 
 
 @given(st.text(max_size=400))
 def test_quoting_survives_any_text(text: str) -> None:
     quoted = quote_untrusted(text, cap=300)
-    assert quoted.startswith(OPEN) and quoted.endswith(CLOSE)
+    assert quoted.startswith(OPEN)
+    assert quoted.endswith(CLOSE)
     body = quoted[len(OPEN):-len(CLOSE)]
-    assert CLOSE not in body and "‹" not in body and ">" not in body and "<" not in body
-    assert "\n" not in quoted and "\r" not in quoted and "\u2028" not in quoted
+    assert CLOSE not in body
+    assert "‹" not in body
+    assert ">" not in body
+    assert "<" not in body
+    assert "\n" not in quoted
+    assert "\r" not in quoted
+    assert "\u2028" not in quoted
     decoded = json.loads(body)
     assert decoded == (text if len(text) <= 300 else text[:299] + "…")
 
@@ -135,7 +146,9 @@ def test_plain_rule_is_the_playbooks_and_llm_needs_a_person() -> None:
     cur = {"f": 100.0}
     assert not g.evaluate(_req("playbook"), cur).needs_approval
     d = g.evaluate(_req("llm:qwen"), cur)
-    assert d.allowed and d.needs_approval and d.approval_rule == "llm: always (default for LLM-proposed actions)"
+    assert d.allowed
+    assert d.needs_approval
+    assert d.approval_rule == "llm: always (default for LLM-proposed actions)"
     assert g.evaluate(_req("llm:qwen", kind=ActionKind.METHOD, target="reset"), cur).needs_approval
     assert not g.evaluate(_req("playbook", kind=ActionKind.METHOD, target="reset"), cur).needs_approval
     note = g.evaluate(ActionRequest(kind=ActionKind.NOTE, target="maintenance", value="x", requested_by="llm:q"), {})
@@ -146,10 +159,12 @@ def test_plain_rule_is_the_playbooks_and_llm_needs_a_person() -> None:
 
 
 def test_explicit_opt_in_lets_the_llm_act_within_range_and_says_so() -> None:
-    g = Guard(SafetyPolicy(tags=[TagRule(target="f", min=50, max=110, approval={"playbook": "never", "llm": "increase"})],
+    rule = TagRule(target="f", min=50, max=110, approval={"playbook": "never", "llm": "increase"})
+    g = Guard(SafetyPolicy(tags=[rule],
                            notes_need_approval={"playbook": False, "llm": False}))
     down = g.evaluate(_req("llm:q", value=90, target="f"), {"f": 100.0})
-    assert down.allowed and not down.needs_approval
+    assert down.allowed
+    assert not down.needs_approval
     assert down.approval_rule == "llm: increase (explicit opt-in in the policy)"
     assert g.evaluate(_req("llm:q", value=105, target="f"), {"f": 100.0}).needs_approval
     assert not g.evaluate(_req("llm:q", value=120, target="f"), {"f": 100.0}).allowed
@@ -200,7 +215,8 @@ async def test_percent_or_word_is_refused_with_a_message_the_model_can_use() -> 
     assert plan.source == "llm-after-retry"
     assert plan.actions[0].value == 85.0
     fed_back = str(fake.received[1][-1].content)
-    assert "'80%'" in fed_back and "not a plain number" in fed_back
+    assert "'80%'" in fed_back
+    assert "not a plain number" in fed_back
     assert "send a plain JSON number in % within [50, 110], current value 100.0" in fed_back
     assert "'high'" in str(fake.received[2][-1].content)
 
@@ -209,9 +225,11 @@ async def test_structured_output_mode_sends_the_schema_and_reads_the_json() -> N
     fake = FakeChatModel(script=['{"diagnosis": "d", "actions": [{"kind": "write", "target": "feed_override", '
                                  '"value": 95}], "escalate": false}'])
     plan = await LLMPlanner(fake, mode="json").plan(_ctx())
-    assert plan.source == "llm" and plan.actions[0].value == 95
+    assert plan.source == "llm"
+    assert plan.actions[0].value == 95
     fmt = fake.options_seen[0]["response_format"]
-    assert fmt["type"] == "json_schema" and "diagnosis" in fmt["json_schema"]["schema"]["properties"]
+    assert fmt["type"] == "json_schema"
+    assert "diagnosis" in fmt["json_schema"]["schema"]["properties"]
     assert fake.tools_seen[0] == []  # no tools in this mode
     assert "Reply with ONE JSON object" in str(fake.received[0][0].content)
 
@@ -222,8 +240,10 @@ async def test_structured_mode_errors_go_back_as_a_user_message_then_fallback() 
     fake = FakeChatModel(script=["no json here", '{"diagnosis": "d", "actions": [{"kind": "write", '
                                  '"target": "spindle_speed", "value": 1}]}', "still nothing"])
     plan = await LLMPlanner(fake, mode="json", fallback=PlaybookPlanner(make_config().playbooks)).plan(_ctx())
-    assert plan.source == "fallback" and plan.planner == "llm>playbook"
-    assert isinstance(fake.received[1][-1], HumanMessage) and "no JSON plan" in str(fake.received[1][-1].content)
+    assert plan.source == "fallback"
+    assert plan.planner == "llm>playbook"
+    assert isinstance(fake.received[1][-1], HumanMessage)
+    assert "no JSON plan" in str(fake.received[1][-1].content)
     assert "unknown target 'spindle_speed'" in str(fake.received[2][-1].content)
 
 
@@ -244,7 +264,8 @@ async def test_a_plan_with_nothing_to_do_for_an_open_event_escalates(tmp_path: P
                                    planner=LLMPlanner(FakeChatModel(script=[empty]))) as rt:
         out = await rt.handle(vibration())
     assert out.status != "done"
-    assert out.report is not None and out.report["results"] == []
+    assert out.report is not None
+    assert out.report["results"] == []
 
 
 def test_prompt_shows_role_unit_range_writable_and_value() -> None:
@@ -252,6 +273,8 @@ def test_prompt_shows_role_unit_range_writable_and_value() -> None:
 
     text = render_context(_ctx())
     feed = next(ln for ln in text.splitlines() if ln.startswith("- feed_override"))
-    assert 'unit=DATA‹"%"›' in feed and "WRITABLE allowed=[50, 110] max_step=20" in feed and "value=100.0" in feed
+    assert 'unit=DATA‹"%"›' in feed
+    assert "WRITABLE allowed=[50, 110] max_step=20" in feed
+    assert "value=100.0" in feed
     vib = next(ln for ln in text.splitlines() if ln.startswith("- spindle_vibration"))
     assert "read-only" in vib
