@@ -98,7 +98,7 @@ def _print_request(request: dict[str, Any], lang: str) -> None:
     if quoted:
         console.print(f"  {t['quoted']}:")
         for q in quoted:
-            console.print(f"    > [{escape(str(q.get('citation')))}] {escape(str(q.get('quoted')))}")
+            console.print("    > " + escape(f"[{q.get('citation')}] {q.get('quoted')}"))
 
 
 def _decide(run_id: str, decision: str, by: str, edits: list[str], comment: str) -> None:
