@@ -160,7 +160,7 @@ async def bench(args: argparse.Namespace) -> tuple[Row, list[Row]]:
     modes = args.modes
     rows: list[Row] = []
     with tempfile.TemporaryDirectory() as tmp:
-        home = Path(tmp)
+        home = Path(args.keep) if args.keep else Path(tmp)
         base = Row("playbook", "-")
         for pilot, files, ids in sets:  # the baseline: same scenarios, playbook planner
             await _run(base, PlaybookPlanner(resolve_spec(pilot)[0].playbooks), [(pilot, files, ids)], home)
@@ -206,6 +206,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds per model call")
     parser.add_argument("--max-tokens", type=int, default=400)
+    parser.add_argument("--keep", default="", help="keep the evaluation reports and ledgers in this directory")
     ns = parser.parse_args()
     ns.modes = [m for m in ns.modes.split(",") if m]
     ns.pilots = [p for p in ns.pilots.split(",") if p]

