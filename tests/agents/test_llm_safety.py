@@ -241,7 +241,11 @@ async def test_structured_output_mode_sends_the_schema_and_reads_the_json() -> N
     assert plan.actions[0].value == 95
     fmt = fake.options_seen[0]["response_format"]
     assert fmt["type"] == "json_schema"
-    assert "diagnosis" in fmt["json_schema"]["schema"]["properties"]
+    props = fmt["json_schema"]["schema"]["properties"]
+    assert "diagnosis" in props
+    write = props["actions"]["items"]["anyOf"][0]["properties"]  # narrowed to this pilot: no write to a sensor
+    assert write["target"] == {"enum": ["feed_override"]}
+    assert write["value"] == {"type": "number"}
     assert fake.tools_seen[0] == []  # no tools in this mode
     assert "Reply with ONE JSON object" in str(fake.received[0][0].content)
 
