@@ -16,9 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from factorypilot.pilots._tpl_lexicon import concepts
-from factorypilot.pilots.catalog import CatalogEntry, entry_text
-from factorypilot.pilots.matching import FirmProfile
+from factorypilot.pilots.spreading._lexicon import concepts
+from factorypilot.pilots.spreading.catalog import CatalogEntry, entry_text
+from factorypilot.pilots.spreading.matching import FirmProfile
 
 _SECTORS: dict[str, tuple[str, ...]] = {
     "mobility": ("mobility", "automotive", "auto parts", "car", "모빌리티", "자동차", "자동차부품", "차량", "부품가공"),

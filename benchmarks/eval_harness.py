@@ -23,8 +23,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from factorypilot.pilots._eval_run import run_agent, run_baseline
-from factorypilot.pilots.evaluate import load_scenarios
+from factorypilot.pilots.evaluation._run import run_agent, run_baseline
+from factorypilot.pilots.evaluation.harness import load_scenarios
 from factorypilot.pilots.runtime import resolve_spec
 
 

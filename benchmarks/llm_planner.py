@@ -98,7 +98,7 @@ def _scenario_sets(pilots: list[str], ids: list[str] | None) -> list[tuple[str, 
 
 
 async def _evaluate(pilot: str, files: list[Path], ids: list[str] | None, planner: Any, home: Path) -> Any:
-    from factorypilot.pilots.evaluate import aevaluate, load_scenarios, resolve_spec
+    from factorypilot.pilots.evaluation.harness import aevaluate, load_scenarios, resolve_spec
 
     spec, path = resolve_spec(pilot)
     known = {s.id for s in load_scenarios(spec, path, files)}

@@ -2,7 +2,7 @@
 
 Run:  python benchmarks/matching.py
 
-Profiles and answer key: ``tests/pilots/firm_profiles/`` (27 profiles written as growth supporters write them;
+Profiles and answer key: ``tests/pilots/spreading/firm_profiles/`` (27 profiles written as growth supporters write them;
 ``dev/`` used while building the ranking, ``heldout/`` only measured; 11 traps where the sector hint and the
 equipment point one way and the goals/constraints another). Catalog: the four reference pilots.
 
@@ -10,7 +10,7 @@ Methods (``benchmarks/_match_baselines.py``):
 
 * **keyword** — the scorer shipped before issue 16 (sector keyword 0.4, KPI ids 0.3, equipment nouns 0.2, data 0.1);
 * **naive embedding** — the whole profile as one text against each template's title + description;
-* **goal-first** — ``factorypilot.pilots.matching.match_templates``.
+* **goal-first** — ``factorypilot.pilots.spreading.matching.match_templates``.
 
 Columns: top-1 and top-2 (the answer key's best template first / among the first two), traps right at top-1,
 seconds per profile. A ratio column gives goal-first top-1 / baseline top-1.
@@ -30,11 +30,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _match_baselines import keyword_rank, naive_embedding_rank
 
-from factorypilot.pilots._match_text import _Shared
-from factorypilot.pilots.catalog import Catalog
-from factorypilot.pilots.matching import load_profile, match_templates
+from factorypilot.pilots.spreading._text import _Shared
+from factorypilot.pilots.spreading.catalog import Catalog
+from factorypilot.pilots.spreading.matching import load_profile, match_templates
 
-ROOT = Path(__file__).resolve().parents[1] / "tests" / "pilots" / "firm_profiles"
+ROOT = Path(__file__).resolve().parents[1] / "tests" / "pilots" / "spreading" / "firm_profiles"
 
 
 def main() -> None:

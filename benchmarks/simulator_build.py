@@ -21,10 +21,10 @@ from asyncua import Server, ua
 from rich.console import Console
 from rich.table import Table
 
+from factorypilot.pilots.mobility.plant import MobilityModel
 from factorypilot.pilots.simulator import PlantSimulator
 from factorypilot.pilots.simulator._address_space import build_items
 from factorypilot.pilots.simulator._engine import PlantEngine
-from factorypilot.pilots.simulator._mobility import MobilityModel
 
 
 async def baseline(tags: int) -> float:

@@ -3,10 +3,10 @@ time of the small-firm flow from ``template init`` to the first handled event.
 
 Run:  python benchmarks/template_mapping.py [--no-flow]
 
-Plants (``tests/pilots/plants``, each with an answer key written before the mapper was tuned): A on node-opcua
+Plants (``tests/pilots/spreading/plants``, each with an answer key written before the mapper was tuned): A on node-opcua
 (skipped when node/node-opcua is missing), B on asyncua, C on asyncua — **held out** (reported separately).
 Each template is mapped twice: as the firm first runs it (no machine named) and with the answer key's machine
-(the firm's answer to "which machine?"). Outcomes (see ``factorypilot.pilots._tpl_accuracy``):
+(the firm's answer to "which machine?"). Outcomes (see ``factorypilot.pilots.spreading._accuracy``):
 
 * right — taken unasked (``high``) and correct;  wrong-high — taken unasked and wrong (must be 0);
 * absent — the key says the plant has no such signal and the mapper proposed none;
@@ -33,14 +33,14 @@ from rich.console import Console
 from rich.table import Table
 
 from factorypilot.connectors.registry import create
-from factorypilot.pilots._tpl_accuracy import load_key, score_proposal
-from factorypilot.pilots._tpl_plants import node_modules, serving_node_plant, serving_plant
-from factorypilot.pilots.mapping import PlantFacts, propose_mapping, sample_plant
 from factorypilot.pilots.runtime import resolve_spec
 from factorypilot.pilots.spec import PilotSpec
+from factorypilot.pilots.spreading._accuracy import load_key, score_proposal
+from factorypilot.pilots.spreading._plants import node_modules, serving_node_plant, serving_plant
+from factorypilot.pilots.spreading.mapping import PlantFacts, propose_mapping, sample_plant
 from factorypilot.vocabulary import Tag
 
-PLANTS = Path(__file__).resolve().parents[1] / "tests" / "pilots" / "plants"
+PLANTS = Path(__file__).resolve().parents[1] / "tests" / "pilots" / "spreading" / "plants"
 _PLAIN = re.compile(r"[^0-9a-z\uac00-\ud7a3]+")
 
 
@@ -118,7 +118,7 @@ def flow(console: Console) -> None:
 
     from factorypilot.cli._app import app
     from factorypilot.cli._commands import register
-    from factorypilot.pilots.templates import export_template
+    from factorypilot.pilots.spreading.templates import export_template
 
     register(app)
     runner = CliRunner()

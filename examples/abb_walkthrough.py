@@ -22,9 +22,9 @@ from pathlib import Path
 import yaml
 
 from factorypilot.agents import Ledger
-from factorypilot.pilots.evaluate import evaluate
+from factorypilot.pilots.abb.trace import lot_history, record_line
+from factorypilot.pilots.evaluation.harness import evaluate
 from factorypilot.pilots.runtime import resolve_spec
-from factorypilot.pilots.trace import lot_history, record_line
 
 
 def main(out: Path) -> None:

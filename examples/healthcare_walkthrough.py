@@ -21,8 +21,8 @@ from pathlib import Path
 import yaml
 
 from factorypilot.agents import Ledger
-from factorypilot.pilots.evaluate import evaluate
-from factorypilot.pilots.gmp import batch_deviations, deviation_report
+from factorypilot.pilots.evaluation.harness import evaluate
+from factorypilot.pilots.healthcare.gmp import batch_deviations, deviation_report
 from factorypilot.pilots.runtime import resolve_spec
 
 SCENARIOS = ["particle-excursion"]

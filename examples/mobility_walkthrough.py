@@ -20,7 +20,7 @@ from pathlib import Path
 
 import yaml
 
-from factorypilot.pilots.evaluate import EvalReport, evaluate
+from factorypilot.pilots.evaluation.harness import EvalReport, evaluate
 from factorypilot.pilots.runtime import reference_pilots
 
 SCENARIOS = ["vibration-drift"]

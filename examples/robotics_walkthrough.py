@@ -20,7 +20,7 @@ from pathlib import Path
 import yaml
 
 from factorypilot.agents import Ledger
-from factorypilot.pilots.evaluate import evaluate
+from factorypilot.pilots.evaluation.harness import evaluate
 from factorypilot.pilots.runtime import resolve_spec
 
 SCENARIOS = ["collision-fault", "joint-torque-rise"]

@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 
 from factorypilot.pilots.simulator import Fault, FaultKind, running_plant
-from factorypilot.pilots.templates import Project, export_template
+from factorypilot.pilots.spreading.templates import Project, export_template
 
 EXE = [str(Path(sys.executable).with_name("factorypilot"))]  # the console script installed beside python
 

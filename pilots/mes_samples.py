@@ -18,7 +18,7 @@ import io
 from pathlib import Path
 
 from factorypilot.errors import ConfigError
-from factorypilot.pilots._trace_mes import write_mes_lots
+from factorypilot.pilots.abb._trace_mes import write_mes_lots
 from factorypilot.pilots.simulator import Fault, FaultKind, PlantSimulator
 from factorypilot.pilots.simulator.mes_export import export_mes
 from factorypilot.vocabulary import Scalar
@@ -88,7 +88,7 @@ def generate_samples(sector: str, out_dir: Path, *, seed: int = 1) -> list[Path]
         path.write_bytes(_batch_record(frames, product))
         files.append(path)
     elif sector == "abb":
-        from factorypilot.pilots.trace import collect_lots
+        from factorypilot.pilots.abb.trace import collect_lots
 
         files.append(write_mes_lots(collect_lots(frames, initial), out_dir / "abb-lots.csv", product=product))
     return files

@@ -1,7 +1,8 @@
 """Wiring a :class:`PilotSpec` to a plant: connector, knowledge, agent runtime.
 
 ``open_pilot`` is what ``factorypilot pilot run``, the demo, the evaluation harness and the template flow
-share. Reference pilots ship inside the package (``factorypilot.pilots.<sector>/pilot.yaml``).
+share. Reference pilots ship inside the package (``factorypilot.pilots.<sector>/pilot.yaml``) and are found, like a
+third party's, through the ``factorypilot.pilots`` entry points (:mod:`factorypilot.pilots.sectors`).
 """
 
 from __future__ import annotations
@@ -9,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ from factorypilot.agents import AgentConfig, AgentRuntime, Planner
 from factorypilot.connectors.base import BaseConnector
 from factorypilot.connectors.registry import create
 from factorypilot.errors import ConfigError
+from factorypilot.pilots.sectors import sector_pilots
 from factorypilot.pilots.spec import PilotSpec, load_spec
 from factorypilot.settings import get_settings
 
@@ -26,9 +27,9 @@ log = logging.getLogger("factorypilot.pilots")
 
 
 def reference_pilots() -> dict[str, Path]:
-    """Reference pilots shipped with factorypilot, by directory name (``mobility`` ...)."""
-    root = Path(str(files("factorypilot.pilots")))
-    return {p.parent.name: p for p in sorted(root.glob("*/pilot.yaml"))}
+    """Installed sector pilots with a spec, by name → their ``pilot.yaml``: the reference pilots shipped with
+    factorypilot (``mobility`` ...) and any registered by a third party in the ``factorypilot.pilots`` group."""
+    return {name: p.spec for name, p in sector_pilots().items() if p.spec is not None}
 
 
 def resolve_spec(name_or_path: str | Path) -> tuple[PilotSpec, Path]:

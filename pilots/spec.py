@@ -20,8 +20,8 @@ from factorypilot.agents import AgentConfig, Playbook, SafetyPolicy, VerifyConfi
 from factorypilot.agents.detectors import DetectorConfig
 from factorypilot.connectors.registry import config_error
 from factorypilot.errors import ConfigError
-from factorypilot.pilots._eval_scenarios import GateSpec, KpiSpec, Scenario
-from factorypilot.pilots._spec_fit import FitStatement
+from factorypilot.pilots.evaluation.scenarios import GateSpec, KpiSpec, Scenario
+from factorypilot.pilots.spreading.fit import FitStatement
 from factorypilot.vocabulary import DataType, Limits, Scalar, Tag
 
 __all__ = ["ConnectorSpec", "PilotSpec", "RoleSpec", "SimulatorSpec", "load_spec"]

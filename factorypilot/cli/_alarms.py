@@ -54,7 +54,7 @@ def stats(
     Example:  factorypilot alarms stats alarms.jsonl --now 2026-12-07T18:00+09:00
     """
     from factorypilot.cli._connect_events import parse_time
-    from factorypilot.pilots._alarm_stats import alarm_stats
+    from factorypilot.pilots.evaluation.alarm_stats import alarm_stats
     from factorypilot.vocabulary import AlarmEvent
 
     events = [e for e in read_alarm_log(log) if isinstance(e, AlarmEvent)]

@@ -20,7 +20,7 @@ _SOURCE = typer.Option(None, "--catalog", help="extra catalog folder or index.ya
 def open_catalog(catalog: Path | None, *, reference: bool = True) -> Any:
     """The default catalog: exported templates under FACTORYPILOT_HOME, ``--catalog``, installed packages and
     (unless ``reference=False``) the shipped reference pilots, so a fresh install has templates to match."""
-    from factorypilot.pilots.catalog import Catalog
+    from factorypilot.pilots.spreading.catalog import Catalog
 
     home = get_settings().home
     folders = [home / "templates"] + ([catalog] if catalog and catalog.is_dir() else [])

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+
 import typer
 
+_log = logging.getLogger("factorypilot.cli")
 
 def register(app: typer.Typer) -> None:
     """Attach every command group to the root app (imports are local so ``--help`` stays quick)."""
@@ -43,9 +46,7 @@ def register(app: typer.Typer) -> None:
     from factorypilot.cli._eval import eval_command
 
     app.command("eval")(eval_command)
-    from factorypilot.cli._trace import trace_command
-
-    app.command("trace")(trace_command)
+    _sector_commands(app)  # e.g. ABB's `trace`, declared by the sector pilot package (factorypilot.pilots group)
     from factorypilot.cli._template import template_app
 
     app.add_typer(template_app, name="template")
@@ -65,3 +66,26 @@ def register(app: typer.Typer) -> None:
 
     app.command("console")(console_command)
     app.add_typer(users_app, name="users")
+
+
+def _sector_commands(app: typer.Typer) -> None:
+    """Commands a sector pilot declares (``SectorPilot.commands``: name → ``"module:attribute"``, a function or a
+    ``typer.Typer``). A name the CLI already has is refused with a warning; a broken one is skipped."""
+    from factorypilot.pilots.sectors import load_object, sector_pilots
+
+    taken = {c.name for c in app.registered_commands} | {g.name for g in app.registered_groups}
+    for pilot_name, pilot in sector_pilots().items():
+        for name, ref in pilot.commands.items():
+            if name in taken:
+                _log.warning("sector pilot %r: command %r already exists; not registered", pilot_name, name)
+                continue
+            try:
+                obj = load_object(ref)
+            except (ImportError, AttributeError) as exc:
+                _log.warning("sector pilot %r: command %r (%s) cannot be loaded: %s", pilot_name, name, ref, exc)
+                continue
+            if isinstance(obj, typer.Typer):
+                app.add_typer(obj, name=name)
+            else:
+                app.command(name)(obj)
+            taken.add(name)

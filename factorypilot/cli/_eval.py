@@ -12,14 +12,14 @@ from rich.table import Table
 from factorypilot.errors import FactoryPilotError
 
 if TYPE_CHECKING:
-    from factorypilot.pilots.evaluate import EvalReport
+    from factorypilot.pilots.evaluation.harness import EvalReport
 
 console = Console()
 
 
 def render_eval(report: EvalReport, out: Console) -> None:
     from factorypilot.agents.planners.base import localized
-    from factorypilot.pilots._eval_report import label
+    from factorypilot.pilots.evaluation._report import label
 
     lang = report.lang
 
@@ -81,7 +81,7 @@ def eval_command(
 
     Example:  factorypilot eval mobility --lang ko --gate
     """
-    from factorypilot.pilots.evaluate import evaluate
+    from factorypilot.pilots.evaluation.harness import evaluate
 
     ids = [s.strip() for s in scenarios.split(",") if s.strip()] or None
     with console.status("evaluating …"):

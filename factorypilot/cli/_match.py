@@ -14,8 +14,8 @@ err_console = Console(stderr=True)
 
 
 def _table(ranking: object, lang: str, top: int) -> None:
-    from factorypilot.pilots._match_report import pct, t
-    from factorypilot.pilots.matching import Ranking
+    from factorypilot.pilots.spreading._folder_report import pct, t
+    from factorypilot.pilots.spreading.matching import Ranking
 
     assert isinstance(ranking, Ranking)
     p = ranking.profile
@@ -51,8 +51,7 @@ def match(path: Path | None = typer.Argument(None, help="firm profile (YAML/JSON
     """
     from factorypilot.cli._catalog import open_catalog
     from factorypilot.errors import ConfigError
-    from factorypilot.pilots._match_example import example_profile
-    from factorypilot.pilots._match_report import (
+    from factorypilot.pilots.spreading._folder_report import (
         ProgrammeMatch,
         match_folder,
         render_markdown,
@@ -60,7 +59,8 @@ def match(path: Path | None = typer.Argument(None, help="firm profile (YAML/JSON
         t,
         to_json,
     )
-    from factorypilot.pilots.matching import load_profile, match_templates, profile_schema
+    from factorypilot.pilots.spreading._profile_example import example_profile
+    from factorypilot.pilots.spreading.matching import load_profile, match_templates, profile_schema
 
     if example:
         typer.echo(example_profile(lang or "ko"), nl=False)

@@ -34,8 +34,8 @@ def record(project: Path = typer.Option(Path("."), "--project", help="project fo
 
     Example:  factorypilot programme record --project mobility-cnc-성서정밀 --baseline oee=0.61 --current oee=0.68
     """
-    from factorypilot.pilots.programme import record_kpis
-    from factorypilot.pilots.templates import Project
+    from factorypilot.pilots.spreading.programme import record_kpis
+    from factorypilot.pilots.spreading.templates import Project
 
     data = record_kpis(Project.open(project), baseline=_pairs(baseline, "--baseline"),
                        current=_pairs(current, "--current"))
@@ -50,8 +50,8 @@ def report(roots: list[Path] = typer.Argument(..., help="project folders, or fol
 
     Example:  factorypilot programme report firms/ --lang ko --out report-2026q4
     """
-    from factorypilot.pilots.programme import collect, write_report
-    from factorypilot.pilots.programme import report as build
+    from factorypilot.pilots.spreading.programme import collect, write_report
+    from factorypilot.pilots.spreading.programme import report as build
 
     rep = build(collect(roots))
     files = write_report(rep, out, lang=lang)

@@ -143,7 +143,7 @@ def _print_start(sim: object) -> None:
 
 @simulator_app.command("models")
 def models() -> None:
-    """List the sector models (in-tree and from the factorypilot.simulator_models entry points).
+    """List the plant models of the installed sector pilots (entry-point group factorypilot.pilots).
 
     Example:  factorypilot simulator models
     """

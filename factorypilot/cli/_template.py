@@ -28,7 +28,7 @@ def resolve_template(name: str, catalog: Path | None = None) -> Path:
     path = Path(name)
     if path.exists():
         return path
-    from factorypilot.pilots.catalog import Catalog
+    from factorypilot.pilots.spreading.catalog import Catalog
 
     folders = [get_settings().home / "templates"] + ([catalog] if catalog and catalog.is_dir() else [])
     index = catalog if catalog and catalog.is_file() else None
@@ -52,7 +52,7 @@ def export(
 
     Example:  factorypilot template export mobility --generic knowledge/cnc-sop-m07.md --marker 대구모빌리티
     """
-    from factorypilot.pilots.templates import export_template
+    from factorypilot.pilots.spreading.templates import export_template
 
     if override_gate and not (reason and reason.strip()):
         raise ConfigError("--override-gate needs --reason \"...\"", hint="the reason is recorded in the ledger")
@@ -86,7 +86,7 @@ def init(
     Example:  factorypilot template init mobility-cnc --company 성서정밀 --endpoint opc.tcp://10.0.0.5:4840
               --security Basic256Sha256 --user viewer --trust server.der
     """
-    from factorypilot.pilots.templates import init_from_template
+    from factorypilot.pilots.spreading.templates import init_from_template
 
     connector = _connector_config(endpoint, security, user, password_env, trust) if endpoint else None
     project = init_from_template(resolve_template(template, catalog), company=company, endpoint=endpoint,
@@ -213,8 +213,8 @@ def map_(
               factorypilot template map --project robot-firm --equipment RB01 --absent cell_door_open
               --ack-interlock cell_door_open
     """
-    from factorypilot.pilots.mapping import answers_meta, load_answers
-    from factorypilot.pilots.templates import Project, map_project, readonly_check
+    from factorypilot.pilots.spreading.mapping import answers_meta, load_answers
+    from factorypilot.pilots.spreading.templates import Project, map_project, readonly_check
 
     if accept not in ("high", "medium", "low"):
         raise ConfigError(f"--accept must be high, medium or low, not {accept!r}")
@@ -272,7 +272,7 @@ def check_(project: Path = typer.Option(Path("."), "--project", help="project fo
 
     Example:  factorypilot template check --project mobility-cnc-성서정밀 --user operator
     """
-    from factorypilot.pilots.templates import Project, readonly_check
+    from factorypilot.pilots.spreading.templates import Project, readonly_check
 
     _print_check(asyncio.run(readonly_check(Project.open(project), reads=reads, identity=_identity(user))))
 
@@ -292,7 +292,7 @@ def run(
     Example:  factorypilot template run --project mobility-cnc-성서정밀 --seconds 600
     """
     from factorypilot.cli._render import render_report
-    from factorypilot.pilots.templates import Project, run_project
+    from factorypilot.pilots.spreading.templates import Project, run_project
 
     proj = Project.open(project)
     console.print(f"pilot running for {proj.company} — writes "
@@ -313,7 +313,7 @@ def enable_writes(project: Path = typer.Option(Path("."), "--project", help="pro
 
     Example:  factorypilot template enable-writes --project firm --by 김반장 --reason "2주 읽기전용 검증 완료"
     """
-    from factorypilot.pilots.templates import Project
+    from factorypilot.pilots.spreading.templates import Project
 
     seq = Project.open(project).set_writes(True, by=by, reason=reason)
     console.print(f"[yellow]writes enabled[/] by {by} (ledger record {seq})")
@@ -327,7 +327,7 @@ def disable_writes(project: Path = typer.Option(Path("."), "--project", help="pr
 
     Example:  factorypilot template disable-writes --project mobility-cnc-성서정밀 --by 김반장 --reason "설비 개조"
     """
-    from factorypilot.pilots.templates import Project
+    from factorypilot.pilots.spreading.templates import Project
 
     seq = Project.open(project).set_writes(False, by=by, reason=reason)
     console.print(f"writes disabled by {by} (ledger record {seq})")

@@ -88,7 +88,7 @@ def pilots(request: Request) -> Response:
 def programme(request: Request) -> Response:
     session = require(request)
     cfg: ConsoleConfig = request.app.state.cfg
-    from factorypilot.pilots.programme import HIGHER_IS_BETTER, collect
+    from factorypilot.pilots.spreading.programme import HIGHER_IS_BETTER, collect
 
     deployments = [d for d in collect([p for p in cfg.projects if p.exists()])
                    if session.user.all_companies or d.company == session.user.company]

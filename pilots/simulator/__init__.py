@@ -1,4 +1,7 @@
-"""The plant simulator ("testbed"): sector models served by a real asyncua OPC UA server.
+"""The testbed: the plant simulator core (server, address space, faults, alarms, shards, security, MES export).
+
+It holds no sector physics: each sector pilot package ships its plant model (``factorypilot.pilots.<sector>.plant``)
+and registers it through the ``factorypilot.pilots`` entry-point group; the testbed finds models by name there.
 
 Quick start::
 
@@ -10,7 +13,6 @@ See ``docs/simulator.md`` for models, node ids, faults and how to add a sector m
 """
 
 from ._faults import Fault, FaultKind
-from ._mobility import MobilityModel
 from ._model import Asset, Hierarchy, MethodArg, MethodSpec, PlantModel, Signal
 from ._registry import ENTRY_POINT_GROUP, available_models
 from ._security import CertificatePaths, generate_certificates
@@ -27,7 +29,6 @@ __all__ = [
     "Hierarchy",
     "MethodArg",
     "MethodSpec",
-    "MobilityModel",
     "PlantHandle",
     "PlantModel",
     "PlantSimulator",

@@ -1,10 +1,10 @@
-"""Sector models by name: the in-tree ones plus any registered under the ``factorypilot.simulator_models``
-entry-point group (a third party ships a model as its own distribution)."""
+"""Sector plant models by name, from the sector pilots registered in the ``factorypilot.pilots`` entry-point group
+(each declares a plant-model factory; a third party ships one as its own distribution). The testbed never imports a
+sector package by name."""
 
 from __future__ import annotations
 
 import logging
-from importlib.metadata import entry_points
 
 from factorypilot.errors import ConfigError
 
@@ -12,27 +12,27 @@ from ._model import PlantModel
 
 __all__ = ["ENTRY_POINT_GROUP", "available_models", "resolve_model"]
 
-ENTRY_POINT_GROUP = "factorypilot.simulator_models"
+ENTRY_POINT_GROUP = "factorypilot.pilots"
 _log = logging.getLogger(__name__)
 
 
 def available_models() -> dict[str, type[PlantModel]]:
-    """Model name → class. In-tree models are always present, even before the entry points are installed."""
-    from ._mobility import MobilityModel
+    """Model name → class, from every installed sector pilot that declares a plant model."""
+    from factorypilot.pilots.sectors import sector_pilots
 
-    models: dict[str, type[PlantModel]] = {MobilityModel.name: MobilityModel}
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
-        if ep.name in models:
-            continue
+    models: dict[str, type[PlantModel]] = {}
+    for name, pilot in sector_pilots().items():
         try:
-            obj = ep.load()
+            obj = pilot.plant_model()
         except ImportError as exc:  # a broken plugin must not hide the others
-            _log.warning("simulator model %r cannot be imported: %s", ep.name, exc)
+            _log.warning("plant model of sector pilot %r cannot be imported: %s", name, exc)
+            continue
+        if obj is None:
             continue
         if isinstance(obj, type) and issubclass(obj, PlantModel):
-            models[ep.name] = obj
+            models.setdefault(obj.name, obj)
         else:
-            _log.warning("entry point %r in %s is not a PlantModel subclass", ep.name, ENTRY_POINT_GROUP)
+            _log.warning("sector pilot %r: its plant factory did not return a PlantModel subclass", name)
     return dict(sorted(models.items()))
 
 

@@ -15,7 +15,7 @@ from factorypilot.agents import Ledger
 from factorypilot.cli._app import app
 from factorypilot.cli._commands import register
 from factorypilot.pilots.simulator import Fault, FaultKind, running_plant
-from factorypilot.pilots.templates import Project, export_template, run_project
+from factorypilot.pilots.spreading.templates import Project, export_template, run_project
 
 register(app)
 runner = CliRunner()

@@ -13,12 +13,12 @@ from typer.testing import CliRunner
 from factorypilot.agents import Ledger
 from factorypilot.cli._app import app
 from factorypilot.cli._commands import register
-from factorypilot.pilots._tpl_plants import serving_plant
-from factorypilot.pilots.templates import Project, export_template
+from factorypilot.pilots.spreading._plants import serving_plant
+from factorypilot.pilots.spreading.templates import Project, export_template
 
 register(app)
 runner = CliRunner()
-PLANT_B = Path(__file__).parents[1] / "pilots" / "plants" / "plant_b_medical.json"
+PLANT_B = Path(__file__).parents[1] / "pilots" / "spreading" / "plants" / "plant_b_medical.json"
 # what the pick-and-place robot of plant B does not have (the fence door feeds an interlock: acknowledged)
 ABSENT_ANSWERS = ("joint2_torque: null\njoint2_temperature: null\nmove_home: null\ncell_door_open: null\n"
                   "acknowledge: [cell_door_open]\n")
@@ -106,11 +106,11 @@ def test_interactive_map_asks_which_robot_and_takes_absent_answers(fp_home: Path
 
     import pytest
 
-    from factorypilot.pilots._tpl_plants import node_modules, serving_node_plant
+    from factorypilot.pilots.spreading._plants import node_modules, serving_node_plant
 
     if shutil.which("node") is None or node_modules() is None:
         pytest.skip("node or node-opcua is not installed: bash .ci/run installs node-opcua into ~/.cache/factorypilot")
-    plants = Path(__file__).parents[1] / "pilots" / "plants"
+    plants = Path(__file__).parents[1] / "pilots" / "spreading" / "plants"
     export_template("robotics", fp_home / "templates", home=fp_home, override_reason="e2e", by="lead")
     project = tmp_path / "대성오토텍"
     with serving_node_plant(plants / "plant_a_daesung.json", plants / "nodeopcua_plant.js") as plant:

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
-from factorypilot.pilots.evaluate import EvalReport
+from factorypilot.pilots.evaluation.harness import EvalReport
 
 ScenarioCheck = Callable[[EvalReport, str], None]
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 import factorypilot.pilots as pilots_pkg
+from factorypilot.pilots.abb.trace import read_mes_lots
 from factorypilot.pilots.mes_samples import SECTORS, generate_samples
-from factorypilot.pilots.trace import read_mes_lots
 
 ROOT = Path(pilots_pkg.__file__).parent
 

@@ -7,7 +7,7 @@ from typer.testing import CliRunner
 
 from factorypilot.cli._app import app
 from factorypilot.cli._commands import register
-from factorypilot.pilots.evaluate import load_scenarios
+from factorypilot.pilots.evaluation.harness import load_scenarios
 from factorypilot.pilots.runtime import reference_pilots, resolve_spec
 from factorypilot.pilots.simulator import available_models
 

@@ -80,7 +80,7 @@ def test_template_init_security_options_never_write_a_password(fp_home: Path, tm
                                                               monkeypatch: pytest.MonkeyPatch) -> None:
     import yaml
 
-    from factorypilot.pilots.templates import export_template
+    from factorypilot.pilots.spreading.templates import export_template
 
     export_template("mobility", fp_home / "templates", home=fp_home, override_reason="test", by="lead")
     monkeypatch.setenv("FACTORYPILOT_OPCUA_PASSWORD", "s3cret")

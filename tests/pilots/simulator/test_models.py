@@ -9,12 +9,12 @@ import pytest
 from asyncua import Client, ua
 
 from factorypilot.errors import ConfigError
+from factorypilot.pilots.mobility.plant import MobilityModel
 from factorypilot.pilots.simulator import (
     Asset,
     Fault,
     FaultKind,
     Hierarchy,
-    MobilityModel,
     PlantModel,
     PlantSimulator,
     Signal,
@@ -43,9 +43,13 @@ class CleanroomModel(PlantModel):
         self.values["differential_pressure"] = round(fan / 4.0 + self.rng.gauss(0.0, 0.1), 3)
 
 
-def test_available_models_lists_mobility_via_entry_point_or_in_tree() -> None:
+def test_available_models_come_from_the_sector_pilot_entry_points() -> None:
     models = available_models()
     assert models["mobility"] is MobilityModel
+    assert set(models) == {"abb", "healthcare", "mobility", "mobility-kr", "robotics"}
+    assert {cls.__module__ for cls in models.values()} == {
+        "factorypilot.pilots.abb.plant", "factorypilot.pilots.healthcare.plant", "factorypilot.pilots.mobility.plant",
+        "factorypilot.pilots.mobility.plant_kr", "factorypilot.pilots.robotics.plant"}
 
 
 async def test_a_custom_sector_model_runs_with_limits_and_faults() -> None:

@@ -6,7 +6,7 @@ import factorypilot.pilots.simulator as simulator
 
 EXPECTED = {
     "ENTRY_POINT_GROUP", "Asset", "CertificatePaths", "Fault", "FaultKind", "Hierarchy", "MethodArg", "MethodSpec",
-    "MobilityModel", "PlantHandle", "PlantModel", "PlantSimulator", "ShardedPlant", "Signal", "available_models",
+    "PlantHandle", "PlantModel", "PlantSimulator", "ShardedPlant", "Signal", "available_models",
     "generate_certificates", "running_plant",
 }
 
@@ -18,4 +18,4 @@ def test_public_names_are_pinned() -> None:
 
 
 def test_entry_point_group_name() -> None:
-    assert simulator.ENTRY_POINT_GROUP == "factorypilot.simulator_models"
+    assert simulator.ENTRY_POINT_GROUP == "factorypilot.pilots"
