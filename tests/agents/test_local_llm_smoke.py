@@ -105,7 +105,7 @@ def test_mobility_scenario_with_a_real_model(llm_env: dict[str, str], tmp_path: 
     out = tmp_path / "report"
     proc = subprocess.run(
         [EXE, "eval", "mobility", "--planner", "llm", "--scenario-file", str(SCENARIOS), "--scenarios",
-         "llm-steep-vibration", "--no-knowledge", "--no-plots", "--out", str(out)],
+         "llm-steep-vibration", "--no-knowledge", "--no-plots", "--gate", "--out", str(out)],
         env=os.environ | llm_env | {"FACTORYPILOT_HOME": str(tmp_path / "home")}, capture_output=True, text=True,
         timeout=1800, check=False)
     assert (out / "report.json").exists(), proc.stdout + proc.stderr
