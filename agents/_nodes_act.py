@@ -108,7 +108,8 @@ async def act(d: RuntimeDeps, state: AgentState, crash_hook: Callable[[str], Non
             if row.detail == _ACCEPTED:  # keyed: adds the record only if the crash came before it
                 d.ledger.append("action", {"target": req.target, "kind": req.kind.value, "value": req.value,
                                            "status": "executed", "idempotency_key": key,
-                                           "approved_by": approval.get("by")}, run_id=run_id, key=f"{key}:executed")
+                                           "approved_by": approval.get("by"), "requested_by": req.requested_by},
+                                run_id=run_id, key=f"{key}:executed")
             results.append(_result(req, ActionStatus.UNCONFIRMED, key, row.detail or "issued before a restart",
                                    executed_value=req.value) | {"executed": True,
                                                                 "after_restart": row.detail != _ACCEPTED})
@@ -161,7 +162,8 @@ async def act(d: RuntimeDeps, state: AgentState, crash_hook: Callable[[str], Non
         d.store.mark_action(key, "issued", _ACCEPTED)
         d.ledger.append("action", {"target": req.target, "kind": req.kind.value, "value": req.value,
                                    "status": "executed", "from": fresh.get(req.target), "idempotency_key": key,
-                                   "approved_by": approval.get("by")}, run_id=run_id, key=f"{key}:executed")
+                                   "approved_by": approval.get("by"), "requested_by": req.requested_by},
+                        run_id=run_id, key=f"{key}:executed")
         results.append(_result(req, ActionStatus.UNCONFIRMED, key, "awaiting read-back",
                                executed_value=req.value) | {"executed": True, "from": fresh.get(req.target)})
     return {"results": results}

@@ -19,9 +19,11 @@ from langgraph.types import interrupt
 from factorypilot.agents import _nodes_act
 from factorypilot.agents._edits import edit_rules
 from factorypilot.agents.detectors import AlarmDetectorConfig, run_alarm_detectors, run_detectors
+from factorypilot.agents.planners._untrusted import quote_excerpt
 from factorypilot.agents.planners.base import Plan, PlanContext, Planner
 from factorypilot.agents.probes import fire as _crash_hook  # probe points; tests install the crash probe
 from factorypilot.agents.runtime_deps import RuntimeDeps
+from factorypilot.agents.safety import origin_of
 from factorypilot.vocabulary import ActionKind, ActionRequest, AlarmEvent, Event, Sample
 
 __all__ = ["AgentState", "build_graph"]
@@ -114,15 +116,15 @@ class _Nodes:
             run_id=state["run_id"], events=[Event.model_validate(e) for e in state["events"]],
             current={k: Sample.model_validate(v) for k, v in state.get("current", {}).items()},
             tags=self.d.tag_meta, roles=self.d.config.roles, knowledge=state.get("knowledge", []),
-            refusals=refusals, lang=self.d.config.lang)
+            refusals=refusals, lang=self.d.config.lang, **_policy_view(self.d))
         fallback = bool(refusals) and attempt > self.d.config.max_replans
         if fallback:  # the planner kept proposing refused actions: its fallback plans, or a person decides
             backup: Planner | None = getattr(self.d.planner, "fallback", None)
             if backup is not None:
                 plan = await backup.plan(ctx)
-                plan = plan.model_copy(update={"planner": f"{plan.planner} (fallback)"})
+                plan = plan.model_copy(update={"planner": f"{plan.planner} (fallback)", "source": "fallback"})
             else:
-                plan = Plan(planner=self.d.planner.name, escalate=True, diagnosis=(
+                plan = Plan(planner=self.d.planner.name, escalate=True, source="fallback", diagnosis=(
                     f"{len(refusals)} proposal(s) refused by the safety policy after "
                     f"{self.d.config.max_replans} re-plan(s); a person must decide"))
         else:
@@ -130,6 +132,7 @@ class _Nodes:
         self.d.ledger.append("decision", {
             "planner": plan.planner, "model": plan.model, "prompt_tokens": plan.prompt_tokens,
             "playbook": plan.playbook, "diagnosis": plan.diagnosis, "escalate": plan.escalate,
+            "source": plan.source,
             "fallback": fallback, "actions": [a.model_dump(mode="json") for a in plan.actions]},
             run_id=state["run_id"], key=self._key(state, "plan", attempt))
         return {"plan": plan.model_dump(mode="json"), "attempts": attempt + 1,
@@ -143,6 +146,13 @@ class _Nodes:
         for i, req in enumerate(plan.actions):
             decision = self.d.guard.evaluate(req, current, recent)
             decisions.append({"request": req.model_dump(mode="json"), "decision": decision.model_dump(mode="json")})
+            if decision.allowed and not decision.needs_approval and origin_of(req) == "llm":
+                # the policy opted in to let the model act alone here: say so on the record, every time
+                self.d.ledger.append("llm-autonomy", {"target": req.target, "kind": req.kind.value,
+                                                      "value": req.value, "approval_rule": decision.approval_rule,
+                                                      "policy": self.d.guard.policy.name},
+                                     run_id=state["run_id"],
+                                     key=self._key(state, f"autonomy{state.get('attempts', 1)}", i))
             if not decision.allowed:
                 self.d.ledger.append("refusal", {"target": req.target, "value": req.value,
                                                  "reasons": decision.reasons, "policy": self.d.guard.policy.name},
@@ -166,6 +176,10 @@ class _Nodes:
         request = {"run_id": run_id, "pilot": self.d.config.name,
                    "diagnosis": (state.get("plan") or {}).get("diagnosis", ""),
                    "actions": [d["request"] for d in waiting],
+                   "planner": (state.get("plan") or {}).get("planner"),
+                   "approval_rules": [d["decision"].get("approval_rule") for d in waiting],
+                   "quoted_sources": [{"citation": str(k.get("citation")), "quoted": quote_excerpt(k.get("text"))}
+                                      for k in state.get("knowledge", [])[:4]],
                    "edit_rules": edit_rules(self.d.guard, state["decisions"], current),
                    "event": _event_key(state)}
         self.d.store.request_approval(run_id, request)
@@ -267,3 +281,13 @@ def request_of(d: dict[str, Any]) -> ActionRequest:
 
 def is_write(req: ActionRequest) -> bool:
     return req.kind is ActionKind.WRITE
+
+
+def _policy_view(d: RuntimeDeps) -> dict[str, Any]:
+    """What the policy lets a planner propose: allow-listed writes with their range, allow-listed methods."""
+    roles = d.config.roles
+    policy = d.guard.policy
+    rules = {} if not policy.writes_enabled else {
+        roles.get(r.target, r.target): {"min": r.min, "max": r.max, "max_step": r.max_step} for r in policy.tags}
+    methods = [] if not policy.writes_enabled else [m.target for m in policy.methods]
+    return {"write_rules": rules, "methods": methods}

@@ -7,6 +7,13 @@ holds. The policy also says which actions need a person's approval. Only :class:
 approved) request — so no planner, prompt or document can widen what the agent may do.
 
 Rule targets may be tag ids or pilot *roles* (``feed_override``); the guard is given the role map.
+
+Approval is decided **per planner**: a request proposed by a chat model (``requested_by`` ``llm:…``) is judged
+by the rule's ``llm`` entry, everything else by its ``playbook`` entry. A rule written as a plain string
+(``approval: never``) is the playbook's rule only: an LLM-originated write, method call or note needs a person
+(``always``) unless the policy names the ``llm`` entry explicitly, e.g.
+``approval: {playbook: never, llm: increase}`` or ``notes_need_approval: {playbook: false, llm: false}``. Every
+decision says which entry applied (``Decision.approval_rule``), so an opt-in is visible on the record.
 """
 
 from __future__ import annotations
@@ -25,9 +32,37 @@ from factorypilot.errors import SafetyViolation
 from factorypilot.permits import WritePermit
 from factorypilot.vocabulary import ActionKind, ActionRequest, Scalar, utcnow
 
-__all__ = ["AlarmRule", "Condition", "Decision", "Guard", "Interlock", "MethodRule", "SafetyPolicy", "TagRule"]
+__all__ = ["AlarmRule", "Condition", "Decision", "Guard", "Interlock", "MethodRule", "SafetyPolicy", "TagRule",
+           "approval_mode", "origin_of"]
 
 Approval = Literal["never", "always", "increase", "decrease"]
+Origin = Literal["playbook", "llm"]
+PerPlanner = dict[Origin, Approval]
+
+
+def origin_of(request: ActionRequest) -> Origin:
+    """Who proposed ``request``: ``llm`` for a chat model's proposal (``requested_by`` ``llm…``), else ``playbook``."""
+    return "llm" if request.requested_by.startswith("llm") else "playbook"
+
+
+def approval_mode(setting: Approval | PerPlanner, request: ActionRequest) -> Approval:
+    """The approval mode a tag rule's ``approval`` setting gives ``request``'s proposer."""
+    return _approval_for(setting, origin_of(request))[0]
+
+
+def _approval_for(setting: Approval | PerPlanner, origin: Origin, strict: Approval = "always") -> tuple[Approval, str]:
+    """The approval mode for ``origin`` and a label for the record (``llm: always (default)``)."""
+    if isinstance(setting, str):
+        if origin == "llm":
+            return strict, f"llm: {strict} (default for LLM-proposed actions)"
+        return setting, f"playbook: {setting}"
+    if origin in setting:
+        mode = setting[origin]
+        opt = " (explicit opt-in in the policy)" if origin == "llm" and mode != "always" else ""
+        return mode, f"{origin}: {mode}{opt}"
+    if origin == "llm":
+        return strict, f"llm: {strict} (default for LLM-proposed actions)"
+    return "never", "playbook: never"
 
 
 class _Rule(BaseModel):
@@ -43,7 +78,9 @@ class TagRule(_Rule):
     max_step: float | None = Field(default=None, description="largest change from the current value per action")
     max_changes: int | None = Field(default=None, description="rate limit: changes allowed per window")
     window_s: float = Field(default=3600.0, description="rate-limit window in seconds")
-    approval: Approval = "never"
+    approval: Approval | PerPlanner = Field(default="never", description=(
+        "who needs a person: never|always|increase|decrease, or per planner {playbook: ..., llm: ...}; "
+        "a plain value is the playbook's: LLM-proposed writes need approval unless 'llm' is named"))
     approval_above_step: float | None = Field(default=None, description="changes larger than this need approval")
 
 
@@ -51,7 +88,8 @@ class MethodRule(_Rule):
     target: str = Field(description="method node id or role")
     max_calls: int | None = None
     window_s: float = 3600.0
-    approval: Literal["never", "always"] = "always"
+    approval: Literal["never", "always"] | dict[Origin, Literal["never", "always"]] = Field(
+        default="always", description="never|always, or per planner {playbook: ..., llm: ...} (llm default: always)")
 
 
 class AlarmRule(_Rule):
@@ -96,7 +134,9 @@ class SafetyPolicy(_Rule):
     methods: list[MethodRule] = Field(default_factory=list)
     interlocks: list[Interlock] = Field(default_factory=list)
     alarms: list[AlarmRule] = Field(default_factory=list, description="alarm acknowledge/confirm rules")
-    notes_need_approval: bool = False
+    notes_need_approval: bool | dict[Origin, bool] = Field(
+        default=False, description="a plain value is the playbook's; LLM-proposed notes need approval unless "
+                                   "{playbook: ..., llm: false} opts in")
     dry_run_on_simulator: bool = Field(default=False, description="rehearse each write on the simulator first")
 
 
@@ -107,6 +147,8 @@ class Decision(BaseModel):
     needs_approval: bool = False
     reasons: list[str] = Field(default_factory=list)
     rule: str | None = None
+    approval_rule: str | None = Field(default=None, description="which approval entry applied, e.g. 'llm: always "
+                                                                 "(default for LLM-proposed actions)'")
 
     @property
     def summary(self) -> str:
@@ -145,9 +187,19 @@ class Guard:
         now = now or utcnow()
         reasons = self.interlocks_active(current)
         target = self._id(request.target)
+        origin = origin_of(request)
         if request.kind is ActionKind.NOTE:
-            return Decision(allowed=not reasons, reasons=reasons, needs_approval=self.policy.notes_need_approval,
-                            rule="notes")
+            setting = self.policy.notes_need_approval
+            if isinstance(setting, dict):
+                need = setting.get(origin, origin == "llm")
+                label = f"{origin} notes: {'approval' if need else 'no approval'}" + (
+                    " (explicit opt-in in the policy)" if origin == "llm" and not need else "")
+            elif origin == "llm":
+                need, label = True, "llm notes: approval (default for LLM-proposed actions)"
+            else:
+                need, label = setting, f"playbook notes: {'approval' if setting else 'no approval'}"
+            return Decision(allowed=not reasons, reasons=reasons, needs_approval=need, rule="notes",
+                            approval_rule=label)
         if not self.policy.writes_enabled:
             reasons.append("writes are disabled for this pilot (read-only mode)")
         if request.is_alarm:
@@ -157,13 +209,15 @@ class Guard:
             if mrule is None:
                 return Decision(allowed=False, reasons=[*reasons, f"method {target!r} is not allow-listed"])
             reasons += _rate(mrule.max_calls, mrule.window_s, target, recent, now)
+            mode, label = _approval_for(mrule.approval, origin)  # type: ignore[arg-type]
             return Decision(allowed=not reasons, reasons=reasons, rule=mrule.target,
-                            needs_approval=mrule.approval == "always")
+                            needs_approval=mode == "always", approval_rule=label)
         rule = self._tag_rule(target)
         if rule is None:
             return Decision(allowed=False, reasons=[*reasons, f"tag {target!r} is not allow-listed for writes"])
         value = request.value
-        needs_approval = rule.approval == "always"
+        mode, label = _approval_for(rule.approval, origin)
+        needs_approval = mode == "always"
         if isinstance(value, bool) or not isinstance(value, int | float):
             if rule.min is not None or rule.max is not None or rule.max_step is not None:
                 reasons.append(f"value {value!r} is not numeric but the rule sets a numeric range")
@@ -179,14 +233,15 @@ class Guard:
                 step = value - cur
                 if rule.max_step is not None and abs(step) > rule.max_step + 1e-9:
                     reasons.append(f"change {step:+g} from {cur:g} exceeds max step {rule.max_step:g}")
-                if (rule.approval == "increase" and step > 0) or (rule.approval == "decrease" and step < 0):
+                if (mode == "increase" and step > 0) or (mode == "decrease" and step < 0):
                     needs_approval = True
                 if rule.approval_above_step is not None and abs(step) > rule.approval_above_step:
                     needs_approval = True
-            elif rule.max_step is not None or rule.approval in ("increase", "decrease"):
+            elif rule.max_step is not None or mode in ("increase", "decrease"):
                 reasons.append(f"current value of {target!r} unknown, cannot check the step")
         reasons += _rate(rule.max_changes, rule.window_s, target, recent, now)
-        return Decision(allowed=not reasons, reasons=reasons, rule=rule.target, needs_approval=needs_approval)
+        return Decision(allowed=not reasons, reasons=reasons, rule=rule.target, needs_approval=needs_approval,
+                        approval_rule=label)
 
     def _alarm_rule(self, request: ActionRequest) -> AlarmRule | None:
         source = request.object_id or ""
@@ -211,8 +266,12 @@ class Guard:
                 f"{verb} of alarm {request.target!r} (source {request.object_id or '?'}, severity "
                 f"{request.severity}) is not allow-listed by the policy's alarm rules")])
         reasons += _rate(rule.max_acks, rule.window_s, request.target, recent, now)
+        # an acknowledgement a chat model proposed always goes to a person (like its writes; issue 22)
+        llm = origin_of(request) == "llm"
         return Decision(allowed=not reasons, reasons=reasons, rule=f"alarms:{rule.source}",
-                        needs_approval=rule.approval == "always")
+                        needs_approval=rule.approval == "always" or llm,
+                        approval_rule="llm: always (default for LLM-proposed actions)" if llm
+                        else f"alarms: {rule.approval}")
 
     def permit(self, request: ActionRequest, decision: Decision, *, approved: bool = False) -> WritePermit:
         """Mint the permit for an allowed request (approved, if the decision requires it)."""

@@ -6,8 +6,11 @@ Run:  python examples/llm_planner_fake.py [home-dir]
 2. the "model" first reads the feed override, then proposes feed 200 % — the safety guard refuses it
    (the policy allows 50..110 %, at most 20 points per change) and the refusal goes back to the model as
    the answer to its ``propose_plan`` call;
-3. the model corrects itself to 85 %; the guard allows it, ``act`` writes it once, ``verify`` reads it back;
-4. the ledger records both decisions with the model name and the prompt tokens per step.
+3. the model corrects itself to 85 %; the guard allows it — but an LLM-proposed write needs a person by default
+   (the rule's ``approval: never`` is the playbook's), so the run waits with the planner's reason and the
+   quoted sources; a person approves (``factorypilot runs approve RUN --by NAME`` on the CLI);
+4. ``act`` writes it once, ``verify`` reads it back; the ledger records both decisions with the model name and
+   the prompt tokens per step, and the approval.
 
 Swap ``FakeChatModel`` for ``make_chat_model({"provider": "ollama", "model": "qwen2.5:7b-instruct"})``
 (``pip install "factorypilot[llm]"``) to use a real model.
@@ -68,6 +71,13 @@ async def main(home: Path) -> dict[str, Any]:
     window = {"cnc1.vib": [Sample(tag_id="cnc1.vib", value=v) for v in (4.8, 5.4)]}
     async with plant, AgentRuntime(config, plant, home=home, planner=planner, tag_meta={t.id: t for t in TAGS}) as rt:
         out = await rt.handle(window)
+        pending = rt.store.approval(out.run_id)
+        assert out.status == "waiting_approval"
+        assert pending is not None
+        for a in pending.request["actions"]:
+            print(f"waiting for a person: {a['target']}={a['value']} because {a['reason']!r} "
+                  f"(proposed by {a['requested_by']}; rule {pending.request['approval_rules'][0]})")
+        out = await rt.resume(out.run_id, "approve", by="shift-lead")
         assert out.report is not None
         print(f"status: {out.status}  planner: {out.report['planner']}  diagnosis: {out.report['diagnosis']}")
         for rec in rt.ledger.records(run_id=out.run_id):

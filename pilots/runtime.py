@@ -127,5 +127,6 @@ async def open_pilot(spec: PilotSpec, spec_path: Path, *, connector: BaseConnect
         if planner is None:
             planner = _planner(spec, config, planner_kind, connector, retriever)
         runtime = AgentRuntime(config, connector, home=home, planner=planner, retriever=retriever,
-                               checkpointer_url=checkpointer_url, rehearsal=rehearsal)
+                               checkpointer_url=checkpointer_url, rehearsal=rehearsal,
+                               tag_meta=spec.tag_meta(config.roles))  # units/ranges for an LLM planner's prompt
         yield await stack.enter_async_context(runtime)

@@ -22,7 +22,7 @@ from factorypilot.connectors.registry import config_error
 from factorypilot.errors import ConfigError
 from factorypilot.pilots.evaluation.scenarios import GateSpec, KpiSpec, Scenario
 from factorypilot.pilots.spreading.fit import FitStatement
-from factorypilot.vocabulary import DataType, Scalar
+from factorypilot.vocabulary import DataType, Limits, Scalar, Tag
 
 __all__ = ["ArgumentSpec", "ConnectorSpec", "PilotSpec", "RoleSpec", "SimulatorSpec", "load_spec"]
 
@@ -215,6 +215,22 @@ class PilotSpec(_Strict):
                 locks.append(lock)
         policy = self.policy.model_copy(update={"interlocks": locks})
         return detectors, playbooks, policy
+
+    def tag_meta(self, bindings: dict[str, str], *, lang: str | None = None) -> dict[str, Tag]:
+        """What the spec says about each bound role's tag (unit, type, writable, typical range, description):
+        the metadata an LLM planner's prompt shows when the plant's own browse data is not at hand."""
+        from factorypilot.agents.planners.base import localized
+
+        out: dict[str, Tag] = {}
+        for role, tag_id in bindings.items():
+            rs = self.roles.get(role)
+            if rs is None or rs.kind != "signal":
+                continue
+            rng = rs.typical_range
+            out[tag_id] = Tag(id=tag_id, name=role, description=localized(rs.description, lang or self.lang),
+                              unit=rs.unit, data_type=rs.data_type, writable=rs.writable,
+                              limits=Limits(low=rng[0], high=rng[1]) if rng else None)
+        return out
 
     def agent_config(self, bindings: dict[str, str] | None = None, *, lang: str | None = None) -> AgentConfig:
         """Resolve roles against a plant. Refuses to build while a required role is unmapped."""

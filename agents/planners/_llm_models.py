@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from typing import Any, Literal
 
 from langchain_core.language_models import BaseChatModel
-from pydantic import SecretStr, ValidationError
+from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from factorypilot.errors import ConfigError, DependencyMissing, ModelUnavailableError
@@ -39,6 +39,10 @@ class ChatModelConfig(BaseSettings):
     temperature: float = 0.0
     timeout_s: float = 60.0
     max_retries: int = 2
+    max_tokens: int = Field(default=600, ge=16, description="reply length cap: a rambling reply cannot eat the timeout")
+    mode: Literal["tools", "json"] = Field(
+        default="tools", description="tools: the model calls tools; json: one JSON plan constrained by a JSON "
+                                     "schema (response_format) — use it for small local models (see llm check)")
 
     def api_key(self) -> SecretStr | None:
         if not self.api_key_env:
@@ -76,7 +80,7 @@ def _config(cfg: ChatModelConfig | Mapping[str, Any]) -> ChatModelConfig:
         loc = ".".join(str(p) for p in first["loc"])
         raise ConfigError(f"planner config invalid: {loc}: {first['msg']}", where="planner",
                           hint="keys: type, provider (openai|ollama), model, base_url, api_key_env, temperature, "
-                               "timeout_s, max_retries") from exc
+                               "timeout_s, max_retries, max_tokens, mode (tools|json)") from exc
 
 
 def make_chat_model(cfg: ChatModelConfig | Mapping[str, Any]) -> BaseChatModel:
@@ -95,7 +99,7 @@ def make_chat_model(cfg: ChatModelConfig | Mapping[str, Any]) -> BaseChatModel:
             from langchain_ollama import ChatOllama
         except ImportError as exc:
             raise DependencyMissing("langchain-ollama", "llm", feature="the Ollama planner") from exc
-        kwargs: dict[str, Any] = {"model": c.model, "temperature": c.temperature}
+        kwargs: dict[str, Any] = {"model": c.model, "temperature": c.temperature, "num_predict": c.max_tokens}
         if c.base_url:
             kwargs["base_url"] = c.base_url
         return ChatOllama(**kwargs)
@@ -110,4 +114,5 @@ def make_chat_model(cfg: ChatModelConfig | Mapping[str, Any]) -> BaseChatModel:
                               hint="set api_key_env to the name of the environment variable holding the key")
         key = SecretStr("not-needed")  # local OpenAI-compatible servers (vLLM, llama.cpp, LM Studio) ignore it
     return ChatOpenAI(model=c.model, base_url=c.base_url, api_key=key, temperature=c.temperature,
-                      timeout=c.timeout_s, max_retries=0)
+                      timeout=c.timeout_s, max_retries=0, max_completion_tokens=c.max_tokens,
+                      stream_usage=True)

@@ -8,7 +8,6 @@ the run's observation) and the knowledge retriever. Action tools only *propose*:
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -16,8 +15,10 @@ from typing import Any, Literal
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from factorypilot.agents.planners._llm_parse import NotANumber, coerce_number
+from factorypilot.agents.planners._untrusted import quote_untrusted
 from factorypilot.agents.planners.base import PlanContext
-from factorypilot.vocabulary import ActionKind, ActionRequest, Sample, Scalar
+from factorypilot.vocabulary import ActionKind, ActionRequest, DataType, Sample, Scalar
 
 __all__ = ["TOOLS", "ProposePlan", "ToolCallError", "ToolSession"]
 
@@ -151,16 +152,17 @@ class ToolSession:
             assert self.search is not None
             hits = await self.search(args.query, args.k)
             if hits and all(h.get("answerable") is False for h in hits):
-                return json.dumps({"answerable": False, "note": "no answer in the company's documents",
-                                   "closest": [str(h.get("citation")) for h in hits]}, ensure_ascii=False)
-            return json.dumps([{"citation": str(h.get("citation")), "text": str(h.get("text", ""))[:700]}
-                               for h in hits], ensure_ascii=False)
+                return ("no answer in the company's documents; closest: "
+                    + ", ".join(quote_untrusted(h.get("citation"), 120) for h in hits))
+            return "\n".join(f"- [{quote_untrusted(h.get('citation'), 120)}] {quote_untrusted(h.get('text', ''), 700)}"
+                             for h in hits) or "no documents found"
         if isinstance(args, AddWorkOrderNote):
             self.proposals.append(self._request(ActionKind.NOTE, args.topic, "", value=args.text))
             return "note proposed"
         if isinstance(args, ProposeWrite):
-            self.proposals.append(self._request(ActionKind.WRITE, self._tag_id(args.target), args.reason,
-                                                value=args.value))
+            tag_id = self._tag_id(args.target)
+            self.proposals.append(self._request(ActionKind.WRITE, tag_id, args.reason,
+                                                value=self._value(args.target, tag_id, args.value)))
             return "write proposed; the safety guard will decide"
         if isinstance(args, ProposeMethod):
             self.proposals.append(self._request(ActionKind.METHOD, self._tag_id(args.target), args.reason,
@@ -168,20 +170,45 @@ class ToolSession:
                                                 object_id=self._tag_id(args.object) if args.object else None))
             return "method call proposed; the safety guard will decide"
         assert isinstance(args, ProposePlan)
-        for a in args.actions:  # validate all before accepting any
+        values: dict[int, Scalar] = {}
+        for i, a in enumerate(args.actions):  # validate all before accepting any
             if a.kind != "note":
-                self._tag_id(a.target)
-        for a in args.actions:
+                tag_id = self._tag_id(a.target)
+                if a.kind == "write":
+                    values[i] = self._value(a.target, tag_id, a.value)
+        for i, a in enumerate(args.actions):
             if a.kind == "note":
                 self.proposals.append(self._request(ActionKind.NOTE, a.target, a.reason, value=a.value))
             elif a.kind == "write":
                 self.proposals.append(self._request(ActionKind.WRITE, self._tag_id(a.target), a.reason,
-                                                    value=a.value))
+                                                    value=values[i]))
             else:
                 self.proposals.append(self._request(ActionKind.METHOD, self._tag_id(a.target), a.reason,
                                                     args=tuple(a.args)))
         self.plan = args
         return "plan received; the safety guard will evaluate it"
+
+    def _value(self, target: str, tag_id: str, value: Scalar) -> Scalar:
+        """A write's value: numeric strings become numbers for a numeric target; anything else is refused."""
+        rule = self.ctx.write_rules.get(tag_id) or {}
+        tag = self.ctx.tags.get(tag_id)
+        sample = self.ctx.current.get(tag_id)
+        current = sample.value if sample is not None else None
+        numeric = (any(rule.get(k) is not None for k in ("min", "max", "max_step"))
+                   or (tag is not None and tag.data_type in (DataType.FLOAT, DataType.INTEGER))
+                   or (isinstance(current, int | float) and not isinstance(current, bool)))
+        if not numeric:
+            return value
+        lo, hi = rule.get("min"), rule.get("max")
+        example = current if isinstance(current, int | float) and not isinstance(current, bool) else (
+            lo if lo is not None else hi if hi is not None else 1)
+        hint = ("send a plain JSON number" + (f" in {tag.unit}" if tag is not None and tag.unit else "")
+                + (f" within [{lo:g}, {hi:g}]" if lo is not None and hi is not None else "")
+                + (f", current value {current}" if current is not None else "") + f", e.g. {example}")
+        try:
+            return coerce_number(value, what=target, hint=hint)
+        except NotANumber as exc:
+            raise ToolCallError(str(exc)) from exc
 
     async def _read(self, args: ReadTags) -> str:
         ids = [self._tag_id(t) for t in args.tags]
@@ -191,4 +218,4 @@ class ToolSession:
             samples = {t: s for t, s in self.ctx.current.items() if t in ids}
         role_of = {tid: role for role, tid in self.ctx.roles.items()}
         out = {role_of.get(t, t): (samples[t].value if t in samples else None) for t in ids}
-        return "DATA<" + json.dumps(out, ensure_ascii=False, default=str) + ">"
+        return "\n".join(f"{role}: {quote_untrusted(v)}" for role, v in out.items())

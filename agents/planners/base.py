@@ -33,6 +33,9 @@ class PlanContext(BaseModel):
     knowledge: list[dict[str, Any]] = Field(default_factory=list, description="retrieved chunks with citations")
     refusals: list[str] = Field(default_factory=list, description="guard refusals from an earlier attempt")
     lang: str = "en"
+    write_rules: dict[str, dict[str, float | None]] = Field(
+        default_factory=dict, description="tag id -> {min, max, max_step}: the writes the policy allow-lists")
+    methods: list[str] = Field(default_factory=list, description="roles of the methods the policy allow-lists")
 
     def value(self, role_or_id: str) -> Any:
         s = self.current.get(self.roles.get(role_or_id, role_or_id))
@@ -50,6 +53,8 @@ class Plan(BaseModel):
     prompt_tokens: int = 0
     escalate: bool = Field(default=False, description="hand over to a person (no safe automatic action)")
     note: str = ""
+    source: str = Field(default="", description="who made the plan: playbook, llm, llm-after-retry or fallback "
+                                                "(the model gave no valid plan and the fallback planned)")
 
 
 @runtime_checkable

@@ -181,12 +181,12 @@ class PlaybookPlanner:
         found = self._match(ctx.events)
         if found is None:
             return Plan(diagnosis="no playbook matches these events; a person should look", planner=self.name,
-                        escalate=bool(ctx.events))
+                        escalate=bool(ctx.events), source="playbook")
         event, pb = found
         actions = [self._request(a, ctx, event) for a in pb.actions]
         diagnosis = localized(pb.diagnosis, ctx.lang)
         return Plan(diagnosis=diagnosis, actions=[a for a in actions if a is not None], planner=self.name,
-                    playbook=pb.id, escalate=pb.escalate)
+                    playbook=pb.id, escalate=pb.escalate, source="playbook")
 
     def _request(self, a: PlaybookAction, ctx: PlanContext, event: Event) -> ActionRequest | None:
         reason = localized(a.reason, ctx.lang) or localized(ctx.events[0].message, ctx.lang)

@@ -37,6 +37,9 @@ def register(app: typer.Typer) -> None:
     from factorypilot.cli._pilot import pilot_app
 
     app.add_typer(pilot_app, name="pilot")
+    from factorypilot.cli._llm import llm_app
+
+    app.add_typer(llm_app, name="llm")
     from factorypilot.cli._runs import runs_app
 
     app.add_typer(runs_app, name="runs")

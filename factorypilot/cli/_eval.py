@@ -47,7 +47,9 @@ def render_eval(report: EvalReport, out: Console) -> None:
                        ("time_to_detect", f"{agg.mean_time_to_detect_s} s"),
                        ("action_correctness", agg.action_correctness), ("safety_violations", agg.safety_violations),
                        ("unverified_done", agg.unverified_done), ("approvals", agg.approvals_requested),
-                       ("prompt_tokens", agg.prompt_tokens)):
+                       ("prompt_tokens", agg.prompt_tokens),
+                       ("decisions", ", ".join(f"{k} {v}" for k, v in agg.decisions.items()) or "–"),
+                       ("fallback_rate", "–" if agg.fallback_rate is None else agg.fallback_rate)):
         summary.add_row(t(key), str(value))
     for name, delta in agg.kpi_improvement.items():
         summary.add_row(f"Δ {t(name)} — {t('improvement')}", f"{delta:+.4g}")

@@ -14,6 +14,7 @@ from typing import Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from factorypilot.cli._render import render_report
@@ -67,6 +68,7 @@ def show(run_id: str = typer.Argument(...), lang: str = typer.Option("en", "--la
     console.print(f"[bold]{run.run_id}[/] — pilot {run.pilot}, status {run.status}")
     approval = store.approval(run_id)
     if approval:
+        _print_request(approval.request, lang)
         console.print("approval request:", json.dumps(approval.request, ensure_ascii=False, indent=1))
         if approval.decision:
             console.print(f"decision: {_PAST.get(approval.decision, approval.decision)} by {approval.decided_by} "
@@ -75,6 +77,28 @@ def show(run_id: str = typer.Argument(...), lang: str = typer.Option("en", "--la
         render_report(run.data["report"], console, lang=lang)
     for a in store.actions_for(run_id):
         console.print(f"action {a.key}: {a.state} {a.detail}")
+
+
+_REQ = {"en": {"asks": "Asks for approval", "by": "proposed by", "why": "why", "rule": "approval rule",
+               "quoted": "Quoted sources (what the documents say, not the agent's conclusion)"},
+        "ko": {"asks": "승인 요청", "by": "제안자", "why": "사유", "rule": "승인 규칙",
+               "quoted": "인용 출처 (문서에 적힌 내용이며 에이전트의 판단이 아님)"}}
+
+
+def _print_request(request: dict[str, Any], lang: str) -> None:
+    """The approval request as a person reads it: each action with its reason, then the quoted sources."""
+    t = _REQ.get(lang, _REQ["en"])
+    console.print(f"[bold]{t['asks']}[/] ({request.get('planner') or '-'}): {escape(str(request.get('diagnosis')))}")
+    rules = request.get("approval_rules") or []
+    for i, a in enumerate(request.get("actions", [])):
+        rule = f"; {t['rule']}: {rules[i]}" if i < len(rules) and rules[i] else ""
+        console.print(f"  {i}. {a.get('kind')} {escape(str(a.get('target')))} = {escape(str(a.get('value'))[:80])} — "
+                      f"{t['why']}: {escape(str(a.get('reason') or '-'))} ({t['by']} {a.get('requested_by')}{rule})")
+    quoted = request.get("quoted_sources") or []
+    if quoted:
+        console.print(f"  {t['quoted']}:")
+        for q in quoted:
+            console.print("    > " + escape(f"[{q.get('citation')}] {q.get('quoted')}"))
 
 
 def _decide(run_id: str, decision: str, by: str, edits: list[str], comment: str) -> None:

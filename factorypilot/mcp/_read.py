@@ -47,7 +47,8 @@ def _rule(p: ServedPilot, role: str, tag_id: str) -> WriteRule | None:
     if rule is None:
         return None
     return WriteRule(min=rule.min, max=rule.max, max_step=rule.max_step, max_changes=rule.max_changes,
-                     window_s=rule.window_s, approval=rule.approval)
+                     window_s=rule.window_s, approval=rule.approval if isinstance(rule.approval, str)
+                     else ", ".join(f"{k}: {v}" for k, v in rule.approval.items()))
 
 
 def list_tags(dep: Deployment, caller: Caller, pilot: str | None, lang: str) -> TagList:

@@ -4,6 +4,7 @@ It never touches the network, so it works with ``FACTORYPILOT_ALLOW_MODEL_REQUES
 — a list of replies consumed one per call — or a function ``(messages, tools) -> AIMessage``. A script item
 may be an ``AIMessage`` (with ``tool_calls`` or ``invalid_tool_calls``), a plain string, an exception instance
 (raised, like a provider error) or :data:`FakeChatModel.HANG` (waits forever: the caller's timeout fires).
+Bound options other than tools (``response_format`` in structured-output mode) are kept in ``options_seen``.
 
 It supports ``bind_tools``, records every prompt it received (``received``) and the tools offered
 (``tools_seen``), reports ``usage_metadata`` (the tokenizer-free estimate of ``estimate_tokens``) unless
@@ -70,6 +71,8 @@ class FakeChatModel(BaseChatModel):
     strict_history: bool = True
     received: list[list[BaseMessage]] = Field(default_factory=list)
     tools_seen: list[list[dict[str, Any]]] = Field(default_factory=list)
+    options_seen: list[dict[str, Any]] = Field(default_factory=list, description="other bound options per call, "
+                                               "e.g. response_format in structured-output mode")
     usage_input_tokens: list[int] = Field(default_factory=list)
 
     @property
@@ -124,6 +127,7 @@ class FakeChatModel(BaseChatModel):
     async def _agenerate(self, messages: list[BaseMessage], stop: list[str] | None = None,
                          run_manager: AsyncCallbackManagerForLLMRun | None = None, **kwargs: Any) -> ChatResult:
         tools = list(kwargs.get("tools") or [])
+        self.options_seen.append({k: v for k, v in kwargs.items() if k not in ("tools", "tool_choice")})
         reply = self._next(messages, tools)
         if reply is self.HANG:
             await asyncio.Event().wait()  # never set: only the caller's timeout ends this

@@ -34,6 +34,9 @@ LABELS: dict[str, dict[str, str]] = {
     "unverified_done": {"en": "Done without read-back", "ko": "확인 없이 완료"},
     "approvals": {"en": "Approvals requested", "ko": "승인 요청"},
     "prompt_tokens": {"en": "Prompt tokens", "ko": "프롬프트 토큰"},
+    "decisions": {"en": "Decisions by source", "ko": "결정 출처별 건수"},
+    "fallback_rate": {"en": "Fallback rate (LLM decisions the model did not make)",
+                      "ko": "대체 계획 비율 (모델이 직접 만들지 못한 LLM 결정)"},
     "kpi": {"en": "KPI change vs no-agent baseline", "ko": "무조치 기준 대비 KPI 변화"},
     "improvement": {"en": "mean improvement (+ = better)", "ko": "평균 개선 (+ = 개선)"},
     "oee": {"en": "OEE", "ko": "설비종합효율(OEE)"},
@@ -123,14 +126,16 @@ def to_markdown(report: EvalReport) -> str:
              f"| {L('safety_violations')} | {agg.safety_violations} |",
              f"| {L('unverified_done')} | {agg.unverified_done} |",
              f"| {L('approvals')} | {agg.approvals_requested} |",
-             f"| {L('prompt_tokens')} | {agg.prompt_tokens} |", ""]
+             f"| {L('prompt_tokens')} | {agg.prompt_tokens} |",
+             f"| {L('decisions')} | {_sources(agg.decisions)} |",
+             f"| {L('fallback_rate')} | {_fmt(agg.fallback_rate, lang)} |", ""]
     gate = L("gate_ok") if report.gate_passed else f"{L('gate_fail')}: " + "; ".join(report.gate_failures)
     lines += [f"**{L('gate')}:** {gate}", "", f"## {L('kpi')}", "", f"{L('improvement')}:", "",
               "| KPI | Δ |", "|---|---|"]
     lines += [f"| {L(k)} | {v:+.4g} |" for k, v in agg.kpi_improvement.items()]
     lines += ["", L("formulas"), "", f"## {L('scenarios')}", ""]
     head = [L("scenario"), L("expect"), L("detected"), L("time_to_detect"), L("false_alarms"), L("action"),
-            L("safety_violations"), L("unverified_done"), L("approvals"), ""]
+            L("safety_violations"), L("unverified_done"), L("approvals"), L("decisions"), ""]
     lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for s in report.scores:
         ttd = f"{s.time_to_detect_ticks} {L('ticks')} ({s.time_to_detect_s:g} s)" if s.time_to_detect_s is not None \
@@ -138,8 +143,9 @@ def to_markdown(report: EvalReport) -> str:
         lines.append("| " + " | ".join([
             f"{s.id}: {localized(s.title, lang)}", L("detect") if s.expect_detect else L("no_detect"),
             _fmt(s.detected, lang), ttd, str(s.false_alarms), ("✔ " if s.action_correct else "✘ ") + (s.playbook or ""),
-            str(len(s.safety_violations)), str(len(s.unverified_done)), str(s.approvals_requested),
-            L("passed") if s.passed else L("failed")]) + " |")
+            str(len(s.safety_violations)), str(len(s.unverified_done)),
+            str(s.approvals_requested) + (f" (+{s.llm_approvals} LLM)" if s.llm_approvals else ""),
+            _sources(s.decisions), L("passed") if s.passed else L("failed")]) + " |")
     for s in report.scores:
         lines += ["", f"### {s.id}", "", f"{localized(s.title, lang)}", ""]
         writes = ", ".join(f"t{t}: {r}={v}" for t, r, v in s.writes) or "–"
@@ -167,6 +173,11 @@ def to_markdown(report: EvalReport) -> str:
     if report.attributions:
         lines += ["", f"## {L('attribution')}", ""] + [f"- {a}" for a in report.attributions]
     return "\n".join(lines) + "\n"
+
+
+def _sources(counts: dict[str, int]) -> str:
+    """``llm 3, fallback 1`` — who made the plans."""
+    return ", ".join(f"{k} {v}" for k, v in counts.items()) or "–"
 
 
 def write_reports(report: EvalReport, out: Path) -> dict[str, Path]:

@@ -188,8 +188,16 @@ async def run_agent(spec: PilotSpec, scenario: Scenario, *, home: Path, planner:
         trace = Trace(scenario.id, "agent", sim.tick_seconds, dict(sim.engine.published), bindings=bindings)
         connector_cfg = {"endpoint": sim.endpoint, "timeout_s": 2.0, "reconnect_max_delay_s": 1.0,
                          "watchdog_interval_s": 0.2}
+        tag_meta = spec.tag_meta(bindings)
+        if scenario.inject is not None:
+            retriever = _Planted(scenario.inject.document, scenario.inject.citation, retriever)
+            for role, text in scenario.inject.tags.items():
+                tid = bindings.get(role)
+                if tid in tag_meta:
+                    tag_meta[tid] = tag_meta[tid].model_copy(update={"description": text})
         async with create("opcua", connector_cfg) as connector, \
-                AgentRuntime(config, connector, home=home, planner=planner, retriever=retriever) as rt:
+                AgentRuntime(config, connector, home=home, planner=planner, retriever=retriever,
+                             tag_meta=tag_meta) as rt:
             ids = rt.deps.observed_tag_ids()
             trigger = EventTrigger(config, ids, window_size=rt.window_size, cooldown=scenario.cooldown_ticks)
             feed = _AlarmFeed(connector, sim) if sim.alarms.conditions else None
@@ -230,3 +238,15 @@ async def _handle(rt: AgentRuntime, window: dict[str, list[Sample]], tick: int, 
         outcome = await rt.resume(outcome.run_id, decision, by=APPROVER,
                                   comment="decided automatically by the evaluation harness")
     return RunRecord(tick, outcome.run_id, outcome.status, outcome.report or {}, approval)
+
+
+class _Planted:
+    """The pilot's retriever with one planted document first (an injection scenario's untrusted text)."""
+
+    def __init__(self, text: str | None, citation: str, inner: Retriever | None) -> None:
+        self.text, self.citation, self.inner = text, citation, inner
+
+    async def search(self, query: str, k: int = 3) -> list[dict[str, Any]]:
+        hits = await self.inner.search(query, k) if self.inner is not None else []
+        planted = [{"text": self.text, "citation": self.citation}] if self.text else []
+        return planted + [h for h in hits if h.get("citation") != self.citation][: max(k - len(planted), 0)]

@@ -102,13 +102,13 @@ def make_planner(kind: str | Planner, spec: PilotSpec) -> Planner:
         return PlaybookPlanner(spec.playbooks)
     if kind == "llm":
         try:
-            from factorypilot.agents.planners.llm import ChatModelConfig, LLMPlanner, make_chat_model
+            from factorypilot.agents.planners.llm import LLMPlanner
         except ImportError as exc:
             raise ConfigError("the LLM planner is not available in this installation",
                               hint='install the llm extra: pip install "factorypilot[llm]"') from exc
         block = getattr(spec, "planner", None)  # the spec's `planner:` block, else FACTORYPILOT_LLM_* settings
-        model = make_chat_model(block if isinstance(block, dict) else ChatModelConfig())
-        return LLMPlanner(model, fallback=PlaybookPlanner(spec.playbooks))
+        # the one constructor: timeout, retries, max_tokens and mode from the settings, playbooks as fallback
+        return LLMPlanner.from_config(block if isinstance(block, dict) else None, list(spec.playbooks))
     raise ConfigError(f"unknown planner {kind!r}", where="--planner", hint="use playbook or llm")
 
 
@@ -186,9 +186,12 @@ async def aevaluate(pilot: str | Path, *, scenarios: list[str] | None = None, pl
                 detector_limits=_limits(spec), title=f"{sc.id}: {localized(sc.title, lang)}",
                 fallback_title=f"{sc.id}: {localized(sc.title, 'en')}")
     agg = aggregate(scores)
+    gate = spec.gate
+    if getattr(chosen, "name", "") == "llm" and gate.max_fallback_rate is None:
+        gate = gate.model_copy(update={"max_fallback_rate": 0.0})  # a model that never answered cannot pass
     report = EvalReport(pilot=spec.id, spec_path=spec_path, planner=getattr(chosen, "name", str(planner)), lang=lang,
-                        started=started.isoformat(timespec="seconds"), scores=scores, aggregate=agg, gate=spec.gate,
-                        gate_failures=gate_failures(agg, spec.gate), out_dir=out, plots=plot_files,
+                        started=started.isoformat(timespec="seconds"), scores=scores, aggregate=agg, gate=gate,
+                        gate_failures=gate_failures(agg, gate), out_dir=out, plots=plot_files,
                         attributions=attributions,
                         alarms=alarm_stats(alarm_record, now=plant_time) if alarm_record else None)
     report.sections = _sector_sections(report)

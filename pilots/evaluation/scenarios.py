@@ -67,6 +67,16 @@ class ExpectedAction(_Strict):
     playbook: str | None = None
     target: str | None = Field(default=None, description="role that must be written")
     direction: Literal["decrease", "increase", "any", "none"] = "any"
+    range: tuple[float, float] | None = Field(default=None, description="[low, high] the written value must be in")
+
+
+class InjectSpec(_Strict):
+    """Untrusted text planted for the run (prompt-injection scenarios): a retrieved company document and/or
+    the description of a role's tag, as a plant's browse data would carry it."""
+
+    document: str | None = Field(default=None, max_length=4000, description="text of an extra retrieved chunk")
+    citation: str = "injected-document.md#1"
+    tags: dict[str, str] = Field(default_factory=dict, description="role -> text placed in its tag's description")
 
 
 class Expectation(_Strict):
@@ -77,6 +87,9 @@ class Expectation(_Strict):
     onset: int | None = Field(default=None, ge=0, description="tick the condition starts (default: first fault)")
     approvals_expected: int = Field(default=0, ge=0)
     gap: bool | None = Field(default=None, description="true: the harness must see a data gap (comms loss)")
+    unapproved_llm_actions: int | None = Field(
+        default=None, ge=0, description="maximum LLM-proposed actions executed without a person's approval "
+                                        "(0 for injection scenarios: nothing planted may get past a person)")
 
 
 class Scenario(_Strict):
@@ -90,6 +103,7 @@ class Scenario(_Strict):
     expect: Expectation
     cooldown_ticks: int = Field(default=20, ge=0, description="ticks before the same detector may start a run again")
     approvals: Literal["approve", "reject"] | None = Field(default=None, description="default: the harness's")
+    inject: InjectSpec | None = Field(default=None, description="untrusted text planted for this scenario")
 
     @model_validator(mode="after")
     def _faults_inside(self) -> Scenario:
@@ -117,6 +131,9 @@ class GateSpec(_Strict):
     expected_outcomes: float | None = Field(default=None, ge=0, le=1,
                                             description="minimum share of scenarios meeting every expectation")
     time_to_detect_s: float | None = Field(default=None, ge=0, description="maximum mean time to detect")
+    max_fallback_rate: float | None = Field(
+        default=None, ge=0, le=1, description="maximum share of LLM-planner decisions made by the fallback "
+                                              "(unset: 0 when evaluating with --planner llm)")
     kpi: dict[str, float] = Field(default_factory=dict,
                                   description="KPI -> minimum mean improvement over the no-agent baseline")
 

@@ -32,8 +32,14 @@ PLAYBOOKS: list[dict[str, Any]] = [{
 }]
 
 
+# The planner-mechanics tests let the model act alone within range (an explicit opt-in, as a pilot would write
+# it); the default — every LLM-proposed action waits for a person — is tested in test_llm_safety.py.
+LLM_ALONE: dict[str, Any] = {"playbook": "never", "llm": "never"}
+
+
 def make_config(**policy: Any) -> AgentConfig:
-    rules = policy.pop("rules", [TagRule(target="feed_override", min=50, max=110, max_step=20)])
+    rules = policy.pop("rules", [TagRule(target="feed_override", min=50, max=110, max_step=20, approval=LLM_ALONE)])
+    policy.setdefault("notes_need_approval", {"playbook": False, "llm": False})
     return AgentConfig(
         name="test-pilot",
         roles={"spindle_vibration": "cnc1.vib", "feed_override": "cnc1.feed", "door_open": "cnc1.door"},

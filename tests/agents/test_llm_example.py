@@ -10,6 +10,8 @@ from pathlib import Path
 def test_llm_planner_example_runs(tmp_path: Path, run_example: Callable[..., str]) -> None:
     env = os.environ | {"FACTORYPILOT_ALLOW_MODEL_REQUESTS": "false"}
     out = run_example("llm_planner_fake.py", tmp_path / "home", env=env, timeout=120)
+    assert ("waiting for a person: cnc1.feed=85 because '절삭 부하 감소' (proposed by llm:scripted-qwen; "
+            "rule llm: always (default for LLM-proposed actions))") in out
     assert "status: done  planner: llm" in out
     assert "refused cnc1.feed=200: value 200 above allowed maximum 110.0" in out
     assert "result cnc1.feed=85: done (read back 85.0)" in out
