@@ -19,6 +19,16 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from factorypilot.vocabulary import AlarmEvent, Event, Sample, Severity
 
+
+def regular_expression(v: str | None) -> str | None:
+    """``v`` unchanged if it compiles as a regular expression (for a ``message`` field), else a ValueError."""
+    if v is not None:
+        try:
+            re.compile(v)
+        except re.error as exc:
+            raise ValueError(f"message is not a regular expression: {exc}") from exc
+    return v
+
 __all__ = ["AlarmDetector", "AlarmDetectorConfig", "run_alarm_detectors"]
 
 
@@ -39,12 +49,7 @@ class AlarmDetectorConfig(BaseModel):
     @field_validator("message")
     @classmethod
     def _regex(cls, v: str | None) -> str | None:
-        if v is not None:
-            try:
-                re.compile(v)
-            except re.error as exc:
-                raise ValueError(f"message is not a regular expression: {exc}") from exc
-        return v
+        return regular_expression(v)
 
 
 class AlarmDetector:

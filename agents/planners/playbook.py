@@ -40,6 +40,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from factorypilot.agents._detect_alarm import regular_expression
 from factorypilot.agents.planners.base import LocalizedText, Plan, PlanContext, localized
 from factorypilot.errors import ConfigError
 from factorypilot.vocabulary import ActionKind, ActionRequest, Event, Scalar, Severity
@@ -65,12 +66,7 @@ class Match(_Strict):
     @field_validator("message")
     @classmethod
     def _regex(cls, v: str | None) -> str | None:
-        if v is not None:
-            try:
-                re.compile(v)
-            except re.error as exc:
-                raise ValueError(f"message is not a regular expression: {exc}") from exc
-        return v
+        return regular_expression(v)
 
 
 class PlaybookAction(_Strict):
