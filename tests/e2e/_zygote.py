@@ -38,12 +38,18 @@ def _child(req: dict[str, object]) -> None:
     os.dup2(devnull, 0)
     os.close(devnull)
     argv = [str(a) for a in req["argv"]]  # type: ignore[attr-defined]
+    if len(argv) > 1 and argv[1].endswith("_crashing_cli.py"):  # [python, _crashing_cli.py, ...]: the CLI + probe
+        argv = argv[1:]
     sys.argv = argv
     code = 0
     try:
+        from factorypilot.agents import probes
         from factorypilot.cli import main
         from factorypilot.settings import get_settings
 
+        point = os.environ.get("FACTORYPILOT_TEST_CRASH_AT")
+        if point:  # what _crashing_cli.py installs: SIGKILL at that probe point
+            probes.install(lambda at: os.kill(os.getpid(), signal.SIGKILL) if at == point else None)
         get_settings.cache_clear()
         main(argv[1:])
     except SystemExit as exc:
