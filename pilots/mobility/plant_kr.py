@@ -1,8 +1,8 @@
 """A second mobility plant, ``mobility-kr``: a small Korean machining shop that no template was written against.
 
-Same physics as :mod:`.plant` (vibration follows ``(feed/100)²`` and tool wear; a DRIFT on the spindle
-vibration is an excitation scaled like it), but a *different naming scheme*, the way small firms' PLC/OPC-UA
-servers look in practice:
+The same physics as :mod:`.plant` (one implementation, :mod:`._line`: vibration follows ``(feed/100)²`` and
+tool wear; a DRIFT on the spindle vibration is an excitation scaled like it), but a *different naming scheme*,
+the way small firms' PLC/OPC-UA servers look in practice:
 
 - browse names are PLC-style abbreviations (``SPDL_VIB``, ``F_OVR``, ``OP_STS``), display names Korean
   (``스핀들 진동값``), descriptions short and partly Korean;
@@ -17,11 +17,12 @@ cannot cheat by reading the node id of the answer.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import ClassVar
 
-from factorypilot.pilots.simulator import Asset, Hierarchy, MethodArg, MethodSpec, PlantModel, Signal
-from factorypilot.vocabulary import DataType, Limits, Scalar
+from factorypilot.pilots.simulator import Asset, Hierarchy, MethodArg, MethodSpec, Signal
+from factorypilot.vocabulary import DataType, Limits
+
+from ._line import LineVariant, MachiningLineModel, request_maintenance, reset_alarm
 
 __all__ = ["TRUTH", "MobilityKrModel"]
 
@@ -38,22 +39,7 @@ TRUTH: dict[str, str] = {
 """Ground truth for mapping tests: mobility pilot role → this model's role (node id suffix)."""
 
 
-def _alarm_reset(model: PlantModel, args: tuple[Scalar, ...]) -> Scalar:
-    assert isinstance(model, MobilityKrModel)
-    model.alarm_latched = False
-    model.alarm_reset_requested = True
-    model.values["alm_on"] = False
-    model.values["alm_no"] = 0
-    return True
-
-
-def _maint_req(model: PlantModel, args: tuple[Scalar, ...]) -> Scalar:
-    assert isinstance(model, MobilityKrModel)
-    model.maintenance_requests.append(str(args[0]) if args else "")
-    return f"정비-{len(model.maintenance_requests):04d}"
-
-
-class MobilityKrModel(PlantModel):
+class MobilityKrModel(MachiningLineModel):
     name: ClassVar[str] = "mobility-kr"
     title_ko: ClassVar[str] = "성서정밀 머시닝라인 (소기업, 한국식 태그)"
     description: ClassVar[str] = ("A small firm's machining line with Korean, PLC-style tag names and a different "
@@ -104,8 +90,8 @@ class MobilityKrModel(PlantModel):
         Signal("alm_no", None, "ALM_NO", "알람 번호", "alarm no", INT, initial=0),
     )
     methods: ClassVar[tuple[MethodSpec, ...]] = (
-        MethodSpec("AlmReset", None, "알람 리셋", "alarm reset", _alarm_reset, output=MethodArg("Ok", B)),
-        MethodSpec("MaintReq", "mct-01", "정비 요청", "maintenance request", _maint_req,
+        MethodSpec("AlmReset", None, "알람 리셋", "alarm reset", reset_alarm, output=MethodArg("Ok", B)),
+        MethodSpec("MaintReq", "mct-01", "정비 요청", "maintenance request", request_maintenance,
                    args=(MethodArg("note", S, "정비 내용"),), output=MethodArg("TicketId", S)),
     )
     absorbs: ClassVar[frozenset[str]] = frozenset({"spdl_vib"})
@@ -113,53 +99,18 @@ class MobilityKrModel(PlantModel):
     counter_roles: ClassVar[tuple[str, str] | None] = ("ok_qty", "ng_qty")
     product_id: ClassVar[str] = "SS-HUB-0310"
 
-    def reset(self) -> None:
-        self.vibration = 2.1
-        self.temperature = 45.0
-        self.progress = 0.0
-        self.alarm_latched = False
-        self.alarm_reset_requested = False
-        self.maintenance_requests: list[str] = []
+    line: ClassVar[LineVariant] = LineVariant(
+        feed="f_ovr", wear="t_wear", vibration="spdl_vib", speed="spdl_rpm", load="spdl_ld",
+        temperature="spdl_brg_tmp", state="op_sts", door="door_sw", alarm_active="alm_on", alarm_code="alm_no",
+        parts="prod_qty", strokes="t_cnt", good="ok_qty", scrap="ng_qty", press_force="prs_ld", ticket_prefix="정비",
+        press_force_mean=900.0, press_force_sigma=20.0, spindle_override="s_ovr", alarm_setpoint="spdl_vib_sp",
+        load_before_speed=True)
+    """The naming layer, and this plant's declared draw order: load noise before speed noise, and
+    :meth:`extra_readings` draws coolant, press vibration and oil temperature after the bearing temperature."""
 
-    def step(self, tick: int, disturbance: Mapping[str, float]) -> None:
+    def extra_readings(self, load: float, running: bool) -> None:
         v, rng = self.values, self.rng
-        feed = float(v["f_ovr"] or 0.0) / 100.0
-        wear = float(v["t_wear"] or 0.0) / 100.0
-        excitation = disturbance.get("spdl_vib", 0.0)
-        target_vib = 1.6 + 0.5 * feed**2 + 3.0 * wear**2 * feed + excitation * feed**2
-        self.vibration += 0.5 * (target_vib - self.vibration)
-        vib = max(0.0, self.vibration + rng.gauss(0.0, 0.04))
-        limit = float(v["spdl_vib_sp"] or 11.0)
-        if vib > limit:
-            self.alarm_latched = True
-        elif vib < 0.75 * limit:
-            self.alarm_latched = False
-        alarm = self.external_alarm is not None or self.alarm_latched
-        running = feed > 0.005 and not alarm
-        speed = 8000.0 * min(feed, 1.2) * float(v["s_ovr"] or 100.0) / 100.0 if running else 0.0
-        load = (30.0 + 45.0 * feed + 20.0 * wear + rng.gauss(0.0, 0.8)) if running else 2.0
-        self.temperature += 0.05 * ((22.0 + 0.3 * load + 1.5 * vib) - self.temperature)
-        v["spdl_rpm"] = round(max(0.0, speed + (rng.gauss(0.0, 15.0) if running else 0.0)), 3)
-        v["spdl_ld"] = round(max(0.0, load), 3)
-        v["spdl_vib"] = round(vib, 4)
-        v["spdl_brg_tmp"] = round(self.temperature + rng.gauss(0.0, 0.05), 3)
         v["clnt_tmp"] = round(24.0 + 0.02 * load + rng.gauss(0.0, 0.05), 3)
-        v["op_sts"] = "ALARM" if alarm else ("RUN" if running else "IDLE")
-        v["door_sw"] = not running and not alarm
         v["door_lck"] = running
-        v["alm_on"] = alarm
-        v["alm_no"] = self.external_alarm if self.external_alarm is not None else (2101 if alarm else 0)
         v["prs_vib"] = round(max(0.0, 0.4 + rng.gauss(0.0, 0.03)), 4)
         v["prs_oil_tmp"] = round(38.0 + rng.gauss(0.0, 0.1), 3)
-        if not running:
-            return
-        self.progress += 0.25 * feed
-        while self.progress >= 1.0:
-            self.progress -= 1.0
-            scrapped = rng.random() < min(0.9, 0.01 + max(0.0, vib - 4.0) * 0.06)
-            v["prod_qty"] = int(v["prod_qty"] or 0) + 1
-            v["t_cnt"] = int(v["t_cnt"] or 0) + 1
-            key = "ng_qty" if scrapped else "ok_qty"
-            v[key] = int(v[key] or 0) + 1
-            v["prs_ld"] = round(900.0 + rng.gauss(0.0, 20.0), 2)
-            v["t_wear"] = round(min(100.0, float(v["t_wear"] or 0.0) + 0.02 * feed**2 * (1.0 + vib / 10.0)), 5)
