@@ -21,6 +21,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup, escape
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from factorypilot.console._data import Scope
@@ -70,6 +71,20 @@ class NeedLogin(Exception):
 
 
 _templates = Jinja2Templates(directory=str(files("factorypilot.console") / "templates"))
+_QUOTE_MARKS = {"‹": "&#8249;", "›": "&#8250;", "\u2028": "&#8232;", "\u2029": "&#8233;"}
+
+
+def untrusted(value: Any) -> Markup:
+    """Outside text (a document quote) for the page: HTML-escaped, and the prompt's quote marks ``‹ ›`` and the
+    Unicode line separators written as character references, so the page's source never carries a raw delimiter
+    that could close a quotation if the page text is fed back to a model. A reader sees the same characters."""
+    text = str(escape("" if value is None else value))
+    for ch, ref in _QUOTE_MARKS.items():
+        text = text.replace(ch, ref)
+    return Markup(text)  # escaped above; only character references added
+
+
+_templates.env.filters["untrusted"] = untrusted
 
 
 def lang_of(request: Request) -> str:

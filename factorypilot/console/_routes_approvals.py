@@ -52,12 +52,15 @@ def _view(home: Path, scope: Scope, users: UserStore, hub: LiveHub, item: dict[s
     roles = dict(link.roles) if link else dict(spec.bindings) if spec else {}
     rules: dict[str, Any] = request.get("edit_rules") or {}
     waiting = list(request.get("actions") or [])
+    approval_rules = list(request.get("approval_rules") or [])
     actions = []
     for n, (index, info) in enumerate(sorted(rules.items(), key=lambda kv: int(kv[0]))):
         req = waiting[n] if n < len(waiting) else {}
         actions.append({"index": index, "target": info.get("target"), "kind": info.get("kind"),
                         "from": _show(info.get("current")), "to": _show(info.get("value")),
                         "unit": unit_of(spec, str(info.get("target"))), "reason": req.get("reason", ""),
+                        "proposer": req.get("requested_by") or "",
+                        "rule": approval_rules[n] if n < len(approval_rules) else "",
                         "checks": policy_checks(info), "editable": info.get("kind") == "write",
                         "dry": _shown(dry_run(info, spec, roles, live, recent))})
     citations = []
@@ -66,7 +69,22 @@ def _view(home: Path, scope: Scope, users: UserStore, hub: LiveHub, item: dict[s
         for i, c in enumerate(r.payload.get("citations", [])):
             citations.append({"citation": c, "excerpt": texts[i] if i < len(texts) else None})
     return {"run_id": item["run_id"], "pilot": item["pilot"], "requested": item["requested"][:19],
-            "diagnosis": request.get("diagnosis", ""), "actions": actions, "citations": citations}
+            "diagnosis": request.get("diagnosis", ""), "actions": actions, "citations": citations,
+            "planner": planner_of(request), "quoted": quoted_sources(request)}
+
+
+def planner_of(request: dict[str, Any]) -> str:
+    """Who proposed the plan: ``llm:<model>`` when a chat model proposed actions, else the request's planner
+    (``playbook``, ``llm (fallback)``); an older request without the field shows ``""``."""
+    models = sorted({str(a.get("requested_by")) for a in request.get("actions") or []
+                     if str(a.get("requested_by") or "").startswith("llm:")})
+    return ", ".join(models) or str(request.get("planner") or "")
+
+
+def quoted_sources(request: dict[str, Any]) -> list[dict[str, str]]:
+    """The request's quoted sources (document text, untrusted): plain strings; the template escapes them."""
+    return [{"citation": str(q.get("citation") or ""), "quoted": str(q.get("quoted") or "")}
+            for q in request.get("quoted_sources") or [] if isinstance(q, dict)]
 
 
 def _page(request: Request, status: int = 200, notice: str | None = None, problem: str | None = None) -> Response:
