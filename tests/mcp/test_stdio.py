@@ -7,6 +7,7 @@ only after read-back — with every call on the ledger.
 
 from __future__ import annotations
 
+import asyncio
 import getpass
 import time
 from pathlib import Path
@@ -18,7 +19,7 @@ from mcp.client.stdio import StdioServerParameters
 from factorypilot.agents import Ledger
 from factorypilot.knowledge import KnowledgeStore
 from factorypilot.pilots.runtime import reference_pilots
-from factorypilot.pilots.simulator import PlantHandle
+from factorypilot.pilots.simulator import Fault, FaultKind, PlantHandle
 
 from .conftest import EXE, bindings_file, cli, env_for
 
@@ -179,3 +180,31 @@ async def test_company_alone_serves_its_documents_and_no_plant(tmp_path: Path) -
                             ("search_documents", "error: no company 'firm-b' for this client")]
     assert outcomes[2][0] == "list_tags"
     assert outcomes[2][1].startswith("error: this server serves no pilot")
+
+
+async def test_list_alarms_over_stdio_returns_the_active_alarm_as_untrusted_korean_text(tmp_path: Path,
+                                                                                        plant: PlantHandle) -> None:
+    """An alarm already active when the client connects comes back (ConditionRefresh) with the plant's own
+    Korean text marked as data, and the call is on the ledger."""
+    home = tmp_path / "home"
+    plant.inject(Fault(FaultKind.ALARM, magnitude=2101))
+    try:
+        for _ in range(400):  # the realtime plant publishes it at its next tick
+            if plant.value("alarm_active"):
+                break
+            await asyncio.sleep(0.05)
+        assert plant.value("alarm_active")
+        async with Client(_params(home, plant, tmp_path)) as client:
+            listed = await _call(client, "list_alarms", {"seconds": 3})
+    finally:
+        plant.clear_faults()
+    assert listed["pilot"] == "mobility-cnc"
+    [alarm] = [a for a in listed["alarms"] if a["active"]]
+    assert alarm["refreshed"]
+    assert (alarm["severity"], alarm["event_type"]) == (700, "OffNormalAlarmType")
+    assert alarm["source"] == plant.node_id("alarm_active")
+    assert alarm["message"] == {"kind": "untrusted-data", "truncated": False,
+                                "text": "주축 진동 과다 (코드 2101) / Spindle vibration too high (code 2101)"}
+    with Ledger(home / "ledger.sqlite") as ledger:
+        calls = [r.payload for r in ledger.records(kind="mcp-call")]
+    assert [(c["tool"], c["outcome"], c["transport"]) for c in calls] == [("list_alarms", "ok", "stdio")]
