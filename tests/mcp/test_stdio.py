@@ -145,6 +145,7 @@ async def test_stdio_is_read_only_unless_allowed(tmp_path: Path, plant: PlantHan
                                                            "reason": "test"})
         assert result.is_error
         assert "read-only access to pilot 'mobility-cnc'" in str(result.content[0])
+        assert "'mobility-cnc' 파일럿을 읽기만 할 수 있습니다" in str(result.content[0])
         assert "--allow-propose mobility-cnc" in str(result.content[0])
         assert (await _call(client, "list_runs", {}))["runs"] == []
         assert _feed_writes(plant) == writes_before
@@ -166,18 +167,20 @@ async def test_company_alone_serves_its_documents_and_no_plant(tmp_path: Path) -
         assert {h["citation"]["file"] for h in docs["hits"]} <= {"cnc-sop-m07.md", "cnc-sop-m07.ko.md"}
         other = await client.call_tool("search_documents", {"query": "진동", "company": "firm-b"})
         assert other.is_error
-        assert "no company 'firm-b' for this client" in str(other.content[0])
+        assert "no company 'firm-b' for this client / 이 클라이언트에 'firm-b' 회사가 없습니다" in str(other.content[0])
         for tool, args in (("list_tags", {}), ("read_values", {"tags": ["feed_override"]}),
                            ("propose_action", {"target": "feed_override", "value": 90, "reason": "x"})):
             result = await client.call_tool(tool, args)
             assert result.is_error, tool
             assert "serves no pilot to this client, only the documents of acme" in str(result.content[0]), tool
+            assert "이 클라이언트에 제공되는 파일럿이 없습니다 (acme 의 문서만 제공)" in str(result.content[0]), tool
         assert (await _call(client, "list_runs", {}))["runs"] == []
         assert (await _call(client, "verify_ledger", {}))["ok"]
     with Ledger(home / "ledger.sqlite") as ledger:
         outcomes = [(r.payload["tool"], r.payload["outcome"]) for r in ledger.records(kind="mcp-call")]
     assert outcomes[:2] == [("search_documents", "ok"),
-                            ("search_documents", "error: no company 'firm-b' for this client")]
+                            ("search_documents", "error: no company 'firm-b' for this client "
+                             "/ 이 클라이언트에 'firm-b' 회사가 없습니다")]
     assert outcomes[2][0] == "list_tags"
     assert outcomes[2][1].startswith("error: this server serves no pilot")
 
