@@ -74,6 +74,8 @@ class Deployment:
     companies: set[str] = field(default_factory=set)
     stdio_propose: set[str] = field(default_factory=set)
     """pilots the local (stdio) user may propose to (``--allow-propose``)"""
+    raw_node_ids: bool = False
+    """``--allow-raw-node-ids``: read any node id on a pilot's plant connection, not only its bound tags"""
     ledger: Ledger | None = None
     tokens: TokenStore | None = None
     _db: sqlite3.Connection | None = None
@@ -192,13 +194,13 @@ class Deployment:
 
 @contextlib.asynccontextmanager
 async def open_deployment(targets: list[PilotTarget], *, home: Path, company: str | None = None,
-                          stdio_propose: list[str] | None = None) -> Any:
+                          stdio_propose: list[str] | None = None, raw_node_ids: bool = False) -> Any:
     """Open every target's plant and runtime; yields a :class:`Deployment`."""
     from factorypilot.connectors.registry import create
     from factorypilot.pilots.runtime import resolve_spec
 
     Path(home).mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 - once, at start-up
-    dep = Deployment(home=home, stdio_propose=set(stdio_propose or []))
+    dep = Deployment(home=home, stdio_propose=set(stdio_propose or []), raw_node_ids=raw_node_ids)
     async with contextlib.AsyncExitStack() as stack:
         dep.tokens = TokenStore(home / "mcp.sqlite")
         stack.callback(dep.tokens.close)

@@ -82,7 +82,8 @@ def _value(s: Sample, role: str | None) -> ValueOut:
                     source_time=s.source_time.isoformat() if s.source_time else None)
 
 
-def _resolve(p: ServedPilot, tags: list[str]) -> list[str]:
+def _resolve(dep: Deployment, p: ServedPilot, tags: list[str]) -> list[str]:
+    """Tag ids of roles or bound tag ids; any other node id only when the deployment allows raw node ids."""
     if not tags:
         raise ConfigError("name at least one tag or role / 태그나 역할을 하나 이상 지정하십시오",
                           hint="see list_tags / list_tags 참고")
@@ -90,12 +91,22 @@ def _resolve(p: ServedPilot, tags: list[str]) -> list[str]:
         raise ConfigError(f"{len(tags)} tags in one call; at most {MAX_TAGS} / 한 번에 최대 {MAX_TAGS}개 태그",
                           hint="split the call / 나누어 호출하십시오")
     roles = p.runtime.config.roles
+    if not dep.raw_node_ids:
+        bound = set(roles.values())
+        unknown = [t for t in tags if t not in roles and t not in bound]
+        if unknown:
+            shown = ", ".join(repr(t) for t in unknown[:5]) + (f" (+{len(unknown) - 5})" if len(unknown) > 5 else "")
+            raise ConfigError(f"pilot {p.id!r} has no role or bound tag {shown} "
+                              f"/ {p.id!r} 파일럿에 없는 역할·태그입니다: {shown}",
+                              hint="see list_tags; an operator can start the server with --allow-raw-node-ids "
+                                   "to read other node ids / list_tags 를 보십시오; 다른 노드 ID 는 서버를 "
+                                   "--allow-raw-node-ids 로 시작해야 읽을 수 있습니다")
     return [roles.get(t, t) for t in tags]
 
 
 async def read_values(dep: Deployment, caller: Caller, tags: list[str], pilot: str | None) -> Values:
     p = dep.pilot_for(caller, pilot)
-    ids = _resolve(p, tags)
+    ids = _resolve(dep, p, tags)
     samples = await p.connector.read(ids)
     return Values(pilot=p.id, values=[_value(s, p.runtime.deps.role_of(s.tag_id)) for s in samples])
 
@@ -103,7 +114,7 @@ async def read_values(dep: Deployment, caller: Caller, tags: list[str], pilot: s
 async def read_history(dep: Deployment, caller: Caller, tag: str, minutes: float, max_points: int,
                        pilot: str | None) -> HistoryResult:
     p = dep.pilot_for(caller, pilot)
-    [tag_id] = _resolve(p, [tag])
+    [tag_id] = _resolve(dep, p, [tag])
     end = datetime.now(UTC)
     start = end - timedelta(minutes=minutes)
     try:

@@ -61,3 +61,30 @@ async def test_the_servers_own_refusals_reach_the_client_in_both_languages(tmp_p
             text = str(result.content[0])
             assert en in text, (tool, text)
             assert ko in text, (tool, text)
+
+
+async def test_read_values_reads_only_bound_roles_and_tags_unless_raw_node_ids_are_allowed(
+        tmp_path: Path, plant: PlantHandle) -> None:
+    roles = _roles(plant)
+    target = PilotTarget("mobility", endpoint=plant.endpoint, bindings=roles)
+    raw = "i=2258"  # the server's CurrentTime: on every OPC UA server, bound to no role
+    async with open_deployment([target], home=tmp_path / "a") as dep, Client(build_server(dep)) as client:
+        by_id = await client.call_tool("read_values", {"tags": ["feed_override", roles["spindle_vibration"]]})
+        assert not by_id.is_error, by_id.content
+        assert by_id.structured_content is not None
+        assert [v["role"] for v in by_id.structured_content["values"]] == ["feed_override", "spindle_vibration"]
+        for tool, args in (("read_values", {"tags": ["feed_override", raw]}), ("read_history", {"tag": raw})):
+            refused = await client.call_tool(tool, args)
+            assert refused.is_error, tool
+            text = str(refused.content[0])
+            assert "pilot 'mobility-cnc' has no role or bound tag 'i=2258'" in text
+            assert "파일럿에 없는 역할·태그입니다" in text
+            assert "--allow-raw-node-ids" in text
+    async with open_deployment([target], home=tmp_path / "b", raw_node_ids=True) as dep, \
+            Client(build_server(dep)) as client:
+        allowed = await client.call_tool("read_values", {"tags": [raw]})
+        assert not allowed.is_error, allowed.content
+        assert allowed.structured_content is not None
+        [value] = allowed.structured_content["values"]
+        assert (value["tag_id"], value["quality"]) == (raw, "good")
+        assert value["text"]["kind"] == "untrusted-data"
