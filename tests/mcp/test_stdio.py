@@ -211,3 +211,15 @@ async def test_list_alarms_over_stdio_returns_the_active_alarm_as_untrusted_kore
     with Ledger(home / "ledger.sqlite") as ledger:
         calls = [r.payload for r in ledger.records(kind="mcp-call")]
     assert [(c["tool"], c["outcome"], c["transport"]) for c in calls] == [("list_alarms", "ok", "stdio")]
+
+
+async def test_allow_raw_node_ids_on_the_command_line_opens_other_node_ids(tmp_path: Path,
+                                                                           plant: PlantHandle) -> None:
+    raw = "i=2258"  # the server's CurrentTime, bound to no role
+    async with Client(_params(tmp_path / "home", plant, tmp_path, "--allow-raw-node-ids")) as client:
+        [value] = (await _call(client, "read_values", {"tags": [raw]}))["values"]
+    assert (value["tag_id"], value["quality"]) == (raw, "good")
+    async with Client(_params(tmp_path / "home", plant, tmp_path)) as client:
+        refused = await client.call_tool("read_values", {"tags": [raw]})
+    assert refused.is_error
+    assert "has no role or bound tag 'i=2258'" in str(refused.content[0])
