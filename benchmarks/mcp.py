@@ -5,7 +5,8 @@
     python benchmarks/mcp.py --quick    # 30 calls per contender
 
 The plant is the mobility simulator with 8 lines (OPC UA, in a thread of this process; ``scale=8``, 120 tags).
-``read_values`` reads 100 distinct tags of it in one request (every line's signals, not the string states); the
+``read_values`` reads 100 distinct tags of it in one request (every line's signals, not the string states; most are
+bound to no role, so the servers run with ``--allow-raw-node-ids``); the
 pilot is bound to the first line.
 ``propose_action`` proposes a small feed-override reduction (allowed, so each call runs the guard on fresh
 values and starts a run that stops at the approval step). Contenders:
@@ -99,7 +100,7 @@ async def run(plant: PlantHandle, n: int, tmp: Path,
     results: dict[str, tuple[list[float], list[float]]] = {}
 
     async with open_deployment([PilotTarget("mobility", endpoint=plant.endpoint, bindings=roles)],
-                               home=tmp / "direct", stdio_propose=["mobility-cnc"]) as dep:
+                               home=tmp / "direct", stdio_propose=["mobility-cnc"], raw_node_ids=True) as dep:
         p = dep.pilots["mobility-cnc"]
 
         async def read(_: int) -> None:
@@ -123,7 +124,8 @@ async def run(plant: PlantHandle, n: int, tmp: Path,
 
     home = tmp / "stdio"
     params = StdioServerParameters(command=EXE, args=["mcp", "--pilot", "mobility", "--endpoint", plant.endpoint,
-                                                      "--bindings", str(bindings), "--allow-propose", "mobility-cnc"],
+                                                      "--bindings", str(bindings), "--allow-propose", "mobility-cnc",
+                                                      "--allow-raw-node-ids"],
                                    env=_env(home))
     async with Client(params) as client:
         results["MCP stdio"] = await _mcp_calls(client, ids, n)
@@ -136,7 +138,7 @@ async def run(plant: PlantHandle, n: int, tmp: Path,
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     args = [EXE, "mcp", "--transport", "http", "--port", str(port), "--pilot", "mobility", "--endpoint",
-            plant.endpoint, "--bindings", str(bindings)]
+            plant.endpoint, "--bindings", str(bindings), "--allow-raw-node-ids"]
     log = (home / "server.log").open("w")
     proc = subprocess.Popen(args, env=_env(home), stdout=subprocess.DEVNULL, stderr=log)  # noqa: ASYNC220
     url = f"http://127.0.0.1:{port}/mcp"

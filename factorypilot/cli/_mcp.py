@@ -58,6 +58,8 @@ def mcp(
     allow_propose: list[str] = typer.Option([], "--allow-propose", help="stdio: let the local user propose "
                                             "actions to this pilot id (repeat per pilot); read-only otherwise"),
     lang: str = typer.Option("en", "--lang", help="language of tag descriptions: en or ko"),
+    raw_node_ids: bool = typer.Option(False, "--allow-raw-node-ids", help="let read_values/read_history read any "
+                                      "node id on a pilot's plant connection, not only its bound roles and tags"),
 ) -> None:
     """Serve pilots over MCP: read tools for any client, proposals only where granted, approval by a person.
 
@@ -93,7 +95,7 @@ def mcp(
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve(targets, home=get_settings().home, company=company,
                           transport="http" if transport == "http" else "stdio", listen=listen,
-                          allow_propose=allow_propose, lang=lang))
+                          allow_propose=allow_propose, lang=lang, raw_node_ids=raw_node_ids))
 
 
 @token_app.command("create")

@@ -29,8 +29,10 @@ async def propose_action(dep: Deployment, caller: Caller, *, kind: str, target: 
     p = dep.pilot_for(caller, pilot)
     dep.require_propose(caller, p)
     if not reason.strip():
-        raise ConfigError("a proposal needs a reason (it is shown to the person who approves)",
-                          hint="say why, e.g. 'spindle vibration 4.1 mm/s, reduce cutting load'")
+        raise ConfigError("a proposal needs a reason (it is shown to the person who approves) "
+                          "/ 제안에는 사유가 필요합니다 (승인자에게 표시됩니다)",
+                          hint="say why, e.g. 'spindle vibration 4.1 mm/s, reduce cutting load' "
+                               "/ 예: '주축 진동 4.1 mm/s, 절삭 부하 감소'")
     request = ActionRequest(kind=ActionKind(kind), target=target, value=value, args=tuple(args),
                             expect=_confirm(p, target) if kind == "method" else {}, reason=reason[:500],
                             requested_by=f"mcp:{caller.client}"
@@ -64,8 +66,9 @@ def action_status(dep: Deployment, caller: Caller, request_id: str) -> ActionSta
     found = dep.proposal(request_id)
     p = dep.pilots.get(found[0]) if found else None
     if found is None or p is None or not caller.sees(found[1]):
-        raise ConfigError(f"no action request {request_id!r} for this client",
-                          hint="request ids come from propose_action")
+        raise ConfigError(f"no action request {request_id!r} for this client "
+                          f"/ 이 클라이언트에 {request_id!r} 요청이 없습니다",
+                          hint="request ids come from propose_action / 요청 ID 는 propose_action 이 돌려줍니다")
     store = p.runtime.store
     run = store.run(request_id)
     approval = store.approval(request_id)

@@ -74,6 +74,8 @@ class Deployment:
     companies: set[str] = field(default_factory=set)
     stdio_propose: set[str] = field(default_factory=set)
     """pilots the local (stdio) user may propose to (``--allow-propose``)"""
+    raw_node_ids: bool = False
+    """``--allow-raw-node-ids``: read any node id on a pilot's plant connection, not only its bound tags"""
     ledger: Ledger | None = None
     tokens: TokenStore | None = None
     _db: sqlite3.Connection | None = None
@@ -87,19 +89,22 @@ class Deployment:
         if not visible:  # --company alone, or a token of a company that owns no pilot here
             what = ", ".join(sorted(c for c in self.companies if caller.sees(c)))
             raise ConfigError("this server serves no pilot to this client"
-                              + (f", only the documents of {what}" if what else ""),
+                              + (f", only the documents of {what}" if what else "")
+                              + " / 이 클라이언트에 제공되는 파일럿이 없습니다"
+                              + (f" ({what} 의 문서만 제공)" if what else ""),
                               hint=("use search_documents / 문서 검색만 가능합니다" if what else
                                     "start it with --pilot NAME, or use a token of the company that owns the pilot "
-                                    "/ 이 클라이언트에 제공되는 파일럿이 없습니다"))
+                                    "/ --pilot 으로 시작하거나 파일럿을 가진 회사의 토큰을 쓰십시오"))
         if pilot is None:
             if len(visible) == 1:
                 return visible[0]
-            raise ConfigError("this server serves several pilots: name one",
-                              hint="pilots: " + (", ".join(p.id for p in visible) or "none"))
+            raise ConfigError("this server serves several pilots: name one "
+                              "/ 파일럿이 여럿입니다: pilot 을 지정하십시오",
+                              hint="pilots / 파일럿: " + (", ".join(p.id for p in visible) or "none"))
         found = next((p for p in visible if pilot in (p.id, p.spec_path.parent.name)), None)
         if found is None:  # the same answer whether it exists for another company or not at all
-            raise ConfigError(f"no pilot {pilot!r} for this client",
-                              hint="pilots: " + (", ".join(p.id for p in visible) or "none"))
+            raise ConfigError(f"no pilot {pilot!r} for this client / 이 클라이언트에 {pilot!r} 파일럿이 없습니다",
+                              hint="pilots / 파일럿: " + (", ".join(p.id for p in visible) or "none"))
         return found
 
     def company_for(self, caller: Caller, company: str | None) -> str:
@@ -107,11 +112,11 @@ class Deployment:
         if company is None:
             if len(visible) == 1:
                 return visible[0]
-            raise ConfigError("name the company whose documents to search",
-                              hint="companies: " + (", ".join(visible) or "none"))
+            raise ConfigError("name the company whose documents to search / 검색할 회사를 지정하십시오",
+                              hint="companies / 회사: " + (", ".join(visible) or "none"))
         if company not in visible:
-            raise ConfigError(f"no company {company!r} for this client",
-                              hint="companies: " + (", ".join(visible) or "none"))
+            raise ConfigError(f"no company {company!r} for this client / 이 클라이언트에 {company!r} 회사가 없습니다",
+                              hint="companies / 회사: " + (", ".join(visible) or "none"))
         return company
 
     def may_propose(self, caller: Caller, pilot: ServedPilot) -> bool:
@@ -125,7 +130,9 @@ class Deployment:
                    f"ask for a token with: factorypilot mcp token create --company {pilot.company} "
                    f"--scope propose --pilot {pilot.id}")
             how += " / 읽기 전용 권한입니다: 제안 권한은 파일럿마다 따로 줍니다"
-            raise SecurityError(f"client {caller.client!r} has read-only access to pilot {pilot.id!r}", hint=how)
+            raise SecurityError(f"client {caller.client!r} has read-only access to pilot {pilot.id!r} "
+                                f"/ {caller.client!r} 클라이언트는 {pilot.id!r} 파일럿을 읽기만 할 수 있습니다",
+                                hint=how)
 
     # -- knowledge ---------------------------------------------------------------------------------
     def knowledge(self, company: str) -> Any:
@@ -133,7 +140,7 @@ class Deployment:
             from factorypilot.knowledge import KnowledgeStore
 
             if not KnowledgeStore.exists(company, home=self.home):
-                raise ConfigError(f"company {company!r} has no documents yet",
+                raise ConfigError(f"company {company!r} has no documents yet / {company!r} 회사의 문서가 아직 없습니다",
                                   hint=f"add some with: factorypilot knowledge ingest DOCS --company {company} "
                                        "/ 문서를 먼저 넣으십시오")
             self._knowledge[company] = KnowledgeStore.open(company, home=self.home)
@@ -187,13 +194,13 @@ class Deployment:
 
 @contextlib.asynccontextmanager
 async def open_deployment(targets: list[PilotTarget], *, home: Path, company: str | None = None,
-                          stdio_propose: list[str] | None = None) -> Any:
+                          stdio_propose: list[str] | None = None, raw_node_ids: bool = False) -> Any:
     """Open every target's plant and runtime; yields a :class:`Deployment`."""
     from factorypilot.connectors.registry import create
     from factorypilot.pilots.runtime import resolve_spec
 
     Path(home).mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 - once, at start-up
-    dep = Deployment(home=home, stdio_propose=set(stdio_propose or []))
+    dep = Deployment(home=home, stdio_propose=set(stdio_propose or []), raw_node_ids=raw_node_ids)
     async with contextlib.AsyncExitStack() as stack:
         dep.tokens = TokenStore(home / "mcp.sqlite")
         stack.callback(dep.tokens.close)

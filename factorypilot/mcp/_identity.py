@@ -84,10 +84,12 @@ def caller_of(ctx: Any, store: TokenStore | None) -> Caller:
     access = access_token_of(ctx)
     if access is None:
         if request is not None:  # an HTTP request that reached a tool without a token: never serve it
-            raise AuthenticationError("an HTTP request without a bearer token reached a tool",
-                                      hint="start the HTTP server through factorypilot mcp --transport http")
+            raise AuthenticationError("an HTTP request without a bearer token reached a tool "
+                                      "/ 토큰 없는 HTTP 요청입니다",
+                                      hint="start the HTTP server through factorypilot mcp --transport http "
+                                           "/ factorypilot mcp --transport http 로 시작하십시오")
         return Caller(client=f"local:{getpass.getuser()}", transport="stdio")
     if store is None:
-        raise AuthenticationError("no token store to check the bearer token against")
+        raise AuthenticationError("no token store to check the bearer token against / 토큰 저장소가 없습니다")
     info = store.verify(access.token)  # again: it may have been revoked since the middleware saw it
     return Caller(client=info.client, transport="http", token=info)

@@ -82,18 +82,31 @@ def _value(s: Sample, role: str | None) -> ValueOut:
                     source_time=s.source_time.isoformat() if s.source_time else None)
 
 
-def _resolve(p: ServedPilot, tags: list[str]) -> list[str]:
+def _resolve(dep: Deployment, p: ServedPilot, tags: list[str]) -> list[str]:
+    """Tag ids of roles or bound tag ids; any other node id only when the deployment allows raw node ids."""
     if not tags:
-        raise ConfigError("name at least one tag or role", hint="see list_tags")
+        raise ConfigError("name at least one tag or role / 태그나 역할을 하나 이상 지정하십시오",
+                          hint="see list_tags / list_tags 참고")
     if len(tags) > MAX_TAGS:
-        raise ConfigError(f"{len(tags)} tags in one call; at most {MAX_TAGS}", hint="split the call")
+        raise ConfigError(f"{len(tags)} tags in one call; at most {MAX_TAGS} / 한 번에 최대 {MAX_TAGS}개 태그",
+                          hint="split the call / 나누어 호출하십시오")
     roles = p.runtime.config.roles
+    if not dep.raw_node_ids:
+        bound = set(roles.values())
+        unknown = [t for t in tags if t not in roles and t not in bound]
+        if unknown:
+            shown = ", ".join(repr(t) for t in unknown[:5]) + (f" (+{len(unknown) - 5})" if len(unknown) > 5 else "")
+            raise ConfigError(f"pilot {p.id!r} has no role or bound tag {shown} "
+                              f"/ {p.id!r} 파일럿에 없는 역할·태그입니다: {shown}",
+                              hint="see list_tags; an operator can start the server with --allow-raw-node-ids "
+                                   "to read other node ids / list_tags 를 보십시오; 다른 노드 ID 는 서버를 "
+                                   "--allow-raw-node-ids 로 시작해야 읽을 수 있습니다")
     return [roles.get(t, t) for t in tags]
 
 
 async def read_values(dep: Deployment, caller: Caller, tags: list[str], pilot: str | None) -> Values:
     p = dep.pilot_for(caller, pilot)
-    ids = _resolve(p, tags)
+    ids = _resolve(dep, p, tags)
     samples = await p.connector.read(ids)
     return Values(pilot=p.id, values=[_value(s, p.runtime.deps.role_of(s.tag_id)) for s in samples])
 
@@ -101,14 +114,16 @@ async def read_values(dep: Deployment, caller: Caller, tags: list[str], pilot: s
 async def read_history(dep: Deployment, caller: Caller, tag: str, minutes: float, max_points: int,
                        pilot: str | None) -> HistoryResult:
     p = dep.pilot_for(caller, pilot)
-    [tag_id] = _resolve(p, [tag])
+    [tag_id] = _resolve(dep, p, [tag])
     end = datetime.now(UTC)
     start = end - timedelta(minutes=minutes)
     try:
         samples = await p.connector.history([tag_id], start, end)
     except CapabilityError as exc:
-        raise ConfigError(f"pilot {p.id!r}: the plant connection keeps no history ({exc.message})",
-                          hint="use read_values, or enable historizing on the OPC UA server") from exc
+        raise ConfigError(f"pilot {p.id!r}: the plant connection keeps no history ({exc.message}) "
+                          "/ 설비 연결에 이력이 없습니다",
+                          hint="use read_values, or enable historizing on the OPC UA server "
+                               "/ read_values 를 쓰거나 OPC UA 서버의 이력 보관을 켜십시오") from exc
     kept = samples[-max_points:]
     return HistoryResult(pilot=p.id, tag_id=tag_id, role=p.runtime.deps.role_of(tag_id), start=start.isoformat(),
                          end=end.isoformat(), points=[_value(s, None) for s in kept],
@@ -177,7 +192,8 @@ def get_run(dep: Deployment, caller: Caller, run_id: str) -> RunInfo:
     p = next(iter(pilots.values()), None)
     run = p.runtime.store.run(run_id) if p else None
     if p is None or run is None or run.pilot not in pilots:
-        raise ConfigError(f"no run {run_id!r} for this client", hint="see list_runs")
+        raise ConfigError(f"no run {run_id!r} for this client / 이 클라이언트에 {run_id!r} 실행이 없습니다",
+                          hint="see list_runs / list_runs 참고")
     p = pilots[run.pilot]
     approval = p.runtime.store.approval(run_id)
     report = run.data.get("report") or {}
@@ -197,8 +213,10 @@ async def list_alarms(dep: Deployment, caller: Caller, seconds: float, pilot: st
     """The plant's current alarms: ConditionRefresh brings the ones already active, then ``seconds`` of changes."""
     p = dep.pilot_for(caller, pilot)
     if Capability.EVENTS not in p.connector.capabilities:
-        raise ConfigError(f"pilot {p.id!r}: the plant connection delivers no alarm events",
-                          hint="use read_values on the alarm tags, or connect over OPC UA with Alarms & Conditions")
+        raise ConfigError(f"pilot {p.id!r}: the plant connection delivers no alarm events "
+                          "/ 설비 연결이 알람 이벤트를 주지 않습니다",
+                          hint="use read_values on the alarm tags, or connect over OPC UA with Alarms & Conditions "
+                               "/ 알람 태그를 read_values 로 읽거나 OPC UA 알람·조건으로 연결하십시오")
     latest: dict[str, AlarmEvent] = {}
     loop = asyncio.get_running_loop()
     deadline = loop.time() + seconds

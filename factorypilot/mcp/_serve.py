@@ -72,12 +72,13 @@ def _loopback(host: str) -> bool:
 
 async def serve(targets: list[PilotTarget], *, home: Path, company: str | None = None,
                 transport: Literal["stdio", "http"] = "stdio", listen: Listen | None = None,
-                allow_propose: list[str] | None = None, lang: str = "en") -> None:
+                allow_propose: list[str] | None = None, lang: str = "en", raw_node_ids: bool = False) -> None:
     """Serve until the client closes stdio (stdio) or the process is stopped (HTTP)."""
     listen = listen or Listen()
     if transport == "http":
         listen.check()
-    async with open_deployment(targets, home=home, company=company, stdio_propose=allow_propose) as dep:
+    async with open_deployment(targets, home=home, company=company, stdio_propose=allow_propose,
+                               raw_node_ids=raw_node_ids) as dep:
         server = build_server(dep, http=transport == "http", url=listen.url, lang=lang)
         applier = asyncio.create_task(apply_loop(dep), name="mcp-apply-decisions")
         try:

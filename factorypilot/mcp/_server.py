@@ -21,6 +21,7 @@ from factorypilot.errors import AuthenticationError, FactoryPilotError
 from factorypilot.mcp import _act, _read
 from factorypilot.mcp._deployment import Deployment, ServedPilot
 from factorypilot.mcp._identity import Caller, TokenVerifier, access_token_of, caller_of
+from factorypilot.mcp._messages import tool_error_text
 from factorypilot.mcp._models import (
     ActionStatusResult,
     Alarms,
@@ -76,7 +77,7 @@ def build_server(dep: Deployment, *, http: bool = False, url: str = "http://127.
             result = await fn(caller)
         except FactoryPilotError as exc:
             dep.audit(caller, tool, args, f"error: {exc.message}", pilot)
-            raise ToolError(str(exc)) from exc
+            raise ToolError(tool_error_text(exc)) from exc
         dep.audit(caller, tool, args, str(getattr(result, "status", "ok")), pilot)
         return result
 
@@ -198,9 +199,9 @@ def _caller(ctx: Context, dep: Deployment) -> Caller:
         access = access_token_of(ctx)
         if access is not None:
             dep.refused(access.token, exc)
-        raise ToolError(str(exc)) from exc
+        raise ToolError(tool_error_text(exc)) from exc
     except FactoryPilotError as exc:
-        raise ToolError(str(exc)) from exc
+        raise ToolError(tool_error_text(exc)) from exc
 
 
 def _resources(server: MCPServer, dep: Deployment) -> None:
@@ -211,7 +212,7 @@ def _resources(server: MCPServer, dep: Deployment) -> None:
             p = dep.pilot_for(caller, pilot)
         except FactoryPilotError as exc:
             dep.audit(caller, f"resource:{what}", {"pilot": pilot}, f"error: {exc.message}", pilot)
-            raise ToolError(str(exc)) from exc
+            raise ToolError(tool_error_text(exc)) from exc
         dep.audit(caller, f"resource:{what}", {"pilot": pilot}, "ok", p.id)
         return p
 

@@ -122,16 +122,20 @@ class TokenStore(SqliteFile):
         body = token.removeprefix(_PREFIX) if token.startswith(_PREFIX) else ""
         token_id, sep, secret = body.partition("_")
         if not sep or not token_id or not secret:
-            raise AuthenticationError("malformed MCP token", hint="create one with: factorypilot mcp token create")
+            raise AuthenticationError("malformed MCP token / 형식이 잘못된 MCP 토큰", hint=_NEW)
         r = self._exec("SELECT secret_sha256 FROM mcp_tokens WHERE token_id = ?", (token_id,)).fetchone()
         if r is None or not hmac.compare_digest(str(r[0]), _digest(secret)):
-            raise AuthenticationError("unknown MCP token", hint="create one with: factorypilot mcp token create")
+            raise AuthenticationError("unknown MCP token / 알 수 없는 MCP 토큰", hint=_NEW)
         info = self.get(token_id)
         assert info is not None
         if info.revoked is not None:
-            raise AuthenticationError(f"MCP token {token_id} was revoked at {info.revoked[:19]}",
-                                      hint="ask for a new token")
+            raise AuthenticationError(f"MCP token {token_id} was revoked at {info.revoked[:19]} "
+                                      f"/ MCP 토큰 {token_id} 는 폐기되었습니다",
+                                      hint="ask for a new token / 새 토큰을 요청하십시오")
         return info
+
+
+_NEW = "create one with: factorypilot mcp token create / 토큰을 만드십시오: factorypilot mcp token create"
 
 
 def _info(r: tuple[Any, ...]) -> TokenInfo:

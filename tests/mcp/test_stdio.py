@@ -7,6 +7,7 @@ only after read-back — with every call on the ledger.
 
 from __future__ import annotations
 
+import asyncio
 import getpass
 import time
 from pathlib import Path
@@ -18,7 +19,7 @@ from mcp.client.stdio import StdioServerParameters
 from factorypilot.agents import Ledger
 from factorypilot.knowledge import KnowledgeStore
 from factorypilot.pilots.runtime import reference_pilots
-from factorypilot.pilots.simulator import PlantHandle
+from factorypilot.pilots.simulator import Fault, FaultKind, PlantHandle
 
 from .conftest import EXE, bindings_file, cli, env_for
 
@@ -144,6 +145,7 @@ async def test_stdio_is_read_only_unless_allowed(tmp_path: Path, plant: PlantHan
                                                            "reason": "test"})
         assert result.is_error
         assert "read-only access to pilot 'mobility-cnc'" in str(result.content[0])
+        assert "'mobility-cnc' 파일럿을 읽기만 할 수 있습니다" in str(result.content[0])
         assert "--allow-propose mobility-cnc" in str(result.content[0])
         assert (await _call(client, "list_runs", {}))["runs"] == []
         assert _feed_writes(plant) == writes_before
@@ -165,17 +167,59 @@ async def test_company_alone_serves_its_documents_and_no_plant(tmp_path: Path) -
         assert {h["citation"]["file"] for h in docs["hits"]} <= {"cnc-sop-m07.md", "cnc-sop-m07.ko.md"}
         other = await client.call_tool("search_documents", {"query": "진동", "company": "firm-b"})
         assert other.is_error
-        assert "no company 'firm-b' for this client" in str(other.content[0])
+        assert "no company 'firm-b' for this client / 이 클라이언트에 'firm-b' 회사가 없습니다" in str(other.content[0])
         for tool, args in (("list_tags", {}), ("read_values", {"tags": ["feed_override"]}),
                            ("propose_action", {"target": "feed_override", "value": 90, "reason": "x"})):
             result = await client.call_tool(tool, args)
             assert result.is_error, tool
             assert "serves no pilot to this client, only the documents of acme" in str(result.content[0]), tool
+            assert "이 클라이언트에 제공되는 파일럿이 없습니다 (acme 의 문서만 제공)" in str(result.content[0]), tool
         assert (await _call(client, "list_runs", {}))["runs"] == []
         assert (await _call(client, "verify_ledger", {}))["ok"]
     with Ledger(home / "ledger.sqlite") as ledger:
         outcomes = [(r.payload["tool"], r.payload["outcome"]) for r in ledger.records(kind="mcp-call")]
     assert outcomes[:2] == [("search_documents", "ok"),
-                            ("search_documents", "error: no company 'firm-b' for this client")]
+                            ("search_documents", "error: no company 'firm-b' for this client "
+                             "/ 이 클라이언트에 'firm-b' 회사가 없습니다")]
     assert outcomes[2][0] == "list_tags"
     assert outcomes[2][1].startswith("error: this server serves no pilot")
+
+
+async def test_list_alarms_over_stdio_returns_the_active_alarm_as_untrusted_korean_text(tmp_path: Path,
+                                                                                        plant: PlantHandle) -> None:
+    """An alarm already active when the client connects comes back (ConditionRefresh) with the plant's own
+    Korean text marked as data, and the call is on the ledger."""
+    home = tmp_path / "home"
+    plant.inject(Fault(FaultKind.ALARM, magnitude=2101))
+    try:
+        for _ in range(400):  # the realtime plant publishes it at its next tick
+            if plant.value("alarm_active"):
+                break
+            await asyncio.sleep(0.05)
+        assert plant.value("alarm_active")
+        async with Client(_params(home, plant, tmp_path)) as client:
+            listed = await _call(client, "list_alarms", {"seconds": 3})
+    finally:
+        plant.clear_faults()
+    assert listed["pilot"] == "mobility-cnc"
+    [alarm] = [a for a in listed["alarms"] if a["active"]]
+    assert alarm["refreshed"]
+    assert (alarm["severity"], alarm["event_type"]) == (700, "OffNormalAlarmType")
+    assert alarm["source"] == plant.node_id("alarm_active")
+    assert alarm["message"] == {"kind": "untrusted-data", "truncated": False,
+                                "text": "주축 진동 과다 (코드 2101) / Spindle vibration too high (code 2101)"}
+    with Ledger(home / "ledger.sqlite") as ledger:
+        calls = [r.payload for r in ledger.records(kind="mcp-call")]
+    assert [(c["tool"], c["outcome"], c["transport"]) for c in calls] == [("list_alarms", "ok", "stdio")]
+
+
+async def test_allow_raw_node_ids_on_the_command_line_opens_other_node_ids(tmp_path: Path,
+                                                                           plant: PlantHandle) -> None:
+    raw = "i=2258"  # the server's CurrentTime, bound to no role
+    async with Client(_params(tmp_path / "home", plant, tmp_path, "--allow-raw-node-ids")) as client:
+        [value] = (await _call(client, "read_values", {"tags": [raw]}))["values"]
+    assert (value["tag_id"], value["quality"]) == (raw, "good")
+    async with Client(_params(tmp_path / "home", plant, tmp_path)) as client:
+        refused = await client.call_tool("read_values", {"tags": [raw]})
+    assert refused.is_error
+    assert "has no role or bound tag 'i=2258'" in str(refused.content[0])
