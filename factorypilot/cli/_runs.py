@@ -151,7 +151,8 @@ def _decide(run_id: str, decision: str, by: str, edits: list[str], comment: str,
         except json.JSONDecodeError:
             parsed[key] = value
     row = _store(project).decide(run_id, decision, by, edits=parsed, comment=comment)
-    then = f"factorypilot template run --project {escape(str(project))}" if project else "factorypilot pilot resume PILOT"
+    then = (f"factorypilot template run --project {escape(str(project))}" if project
+            else "factorypilot pilot resume PILOT")
     console.print(f"[green]✓[/] {_PAST.get(row.decision, row.decision)} by {row.decided_by} — the pilot service "
                   f"applies it (or run: {then}) / 파일럿 서비스가 곧 적용합니다")
 
