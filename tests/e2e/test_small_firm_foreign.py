@@ -214,3 +214,10 @@ def test_the_firm_approves_in_its_project_with_project_and_no_environment_variab
         back = next(r.payload for r in ledger.records(kind="read-back")
                     if r.payload["target"] == "ns=2;s=MTK.PKG.PNP01.ErrReset")
         assert back["status"] == "done"
+
+
+def test_runs_with_a_folder_that_is_no_project_says_so(fp_home: Path, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["runs", "approve", "some-run", "--project", str(tmp_path), "--by", "김반장"])
+    assert result.exit_code == 1
+    assert "not a pilot project: project.yaml missing" in str(result.exception)
+    assert not (tmp_path / "home").exists()  # nothing was created in the wrong folder
