@@ -1,5 +1,9 @@
 """``factorypilot runs list|show|approve|reject|prune``: the human side of the approval loop.
 
+``--project DIR`` works on a firm's template project (``template init``): its runs live in ``DIR/home``, the
+same home ``template run --project DIR`` uses, so no ``FACTORYPILOT_HOME`` has to be set. Without it the
+runs of ``FACTORYPILOT_HOME`` are used.
+
 A decision is recorded in ``agent.sqlite`` as one compare-and-set: of two people deciding at once, exactly one
 wins and the other is told who decided first ("already approved by alice at …", exit 1). Edits are checked
 against the policy when they are made. The pilot service (``factorypilot pilot run``) applies a decision within
@@ -10,6 +14,8 @@ once.
 from __future__ import annotations
 
 import json
+import sqlite3
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -27,23 +33,54 @@ runs_app = typer.Typer(help="List runs and approve or reject actions waiting for
 console = Console()
 
 
-def _store(*, readonly: bool = False) -> Any:
+def _project_option() -> Any:
+    return typer.Option(None, "--project", help="a template project folder (template init): use its runs "
+                        "(DIR/home) instead of FACTORYPILOT_HOME / 템플릿 프로젝트 폴더")
+
+
+def _home(project: Path | None) -> Path:
+    """The home whose runs are meant: the project's (as ``template run --project`` uses it) or the settings'."""
+    if project is None:
+        return get_settings().home
+    from factorypilot.pilots.spreading.templates import Project
+
+    return Project.open(project).home
+
+
+def _has_runs(path: Path) -> bool:
+    """Whether ``path`` holds a runs table: a home where only a ledger was kept (``template export``) has an
+    ``agent.sqlite`` with the ledger head alone — that is "no runs here", not a damaged file."""
+    if not path.exists():
+        return False
+    try:
+        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            return db.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='runs'").fetchone() is not None
+        finally:
+            db.close()
+    except sqlite3.Error:
+        return True  # let the store say what is wrong with the file
+
+
+def _store(project: Path | None, *, readonly: bool = False) -> Any:
     from factorypilot.agents import RunStore
 
-    path = get_settings().home / "agent.sqlite"
-    if not path.exists():
-        raise ConfigError(f"no runs yet at {path}", hint="run a pilot first (factorypilot demo / pilot run)")
+    path = _home(project) / "agent.sqlite"
+    if not _has_runs(path):
+        raise ConfigError(f"no runs yet at {path}", hint="run a pilot first (factorypilot demo / pilot run / "
+                          "template run --project DIR); a template project's runs: --project DIR")
     return RunStore(path, readonly=readonly)
 
 
 @runs_app.command("list")
 def list_(status: str | None = typer.Option(None, help="filter: running, waiting_approval, done, attention ..."),
-          limit: int = typer.Option(20, help="newest N runs")) -> None:
+          limit: int = typer.Option(20, help="newest N runs"), project: Path | None = _project_option()) -> None:
     """List runs, newest first.
 
     Example:  factorypilot runs list --status waiting_approval
+              factorypilot runs list --project robotics-weld-cell-메디텍 --status waiting_approval
     """
-    store = _store(readonly=True)
+    store = _store(project, readonly=True)
     table = Table(title="runs")
     for col in ("run id", "pilot", "status", "updated", "summary"):
         table.add_column(col, overflow="fold")
@@ -56,12 +93,14 @@ def list_(status: str | None = typer.Option(None, help="filter: running, waiting
 
 
 @runs_app.command("show")
-def show(run_id: str = typer.Argument(...), lang: str = typer.Option("en", "--lang")) -> None:
+def show(run_id: str = typer.Argument(...), lang: str = typer.Option("en", "--lang"),
+         project: Path | None = _project_option()) -> None:
     """Show one run: its report, actions and any approval request.
 
     Example:  factorypilot runs show mobility-cnc-20261125T101500-1a2b3c
+              factorypilot runs show RUN_ID --project robotics-weld-cell-메디텍 --lang ko
     """
-    store = _store(readonly=True)
+    store = _store(project, readonly=True)
     run = store.run(run_id)
     if run is None:
         raise ApprovalError(f"no run {run_id!r}", hint="see: factorypilot runs list")
@@ -101,7 +140,7 @@ def _print_request(request: dict[str, Any], lang: str) -> None:
             console.print("    > " + escape(f"[{q.get('citation')}] {q.get('quoted')}"))
 
 
-def _decide(run_id: str, decision: str, by: str, edits: list[str], comment: str) -> None:
+def _decide(run_id: str, decision: str, by: str, edits: list[str], comment: str, project: Path | None) -> None:
     parsed: dict[str, Any] = {}
     for e in edits:
         key, sep, value = e.partition("=")
@@ -111,34 +150,40 @@ def _decide(run_id: str, decision: str, by: str, edits: list[str], comment: str)
             parsed[key] = json.loads(value)
         except json.JSONDecodeError:
             parsed[key] = value
-    row = _store().decide(run_id, decision, by, edits=parsed, comment=comment)
+    row = _store(project).decide(run_id, decision, by, edits=parsed, comment=comment)
+    then = (f"factorypilot template run --project {escape(str(project))}" if project
+            else "factorypilot pilot resume PILOT")
     console.print(f"[green]✓[/] {_PAST.get(row.decision, row.decision)} by {row.decided_by} — the pilot service "
-                  f"applies it (or run: factorypilot pilot resume PILOT) / 파일럿 서비스가 곧 적용합니다")
+                  f"applies it (or run: {then}) / 파일럿 서비스가 곧 적용합니다")
 
 
 @runs_app.command("approve")
 def approve(run_id: str = typer.Argument(...), by: str = typer.Option(..., "--by", help="your name (recorded)"),
             set_: list[str] = typer.Option([], "--set", help="edit a proposed value: INDEX=VALUE (within policy)"),
-            comment: str = typer.Option("", help="recorded with the decision")) -> None:
+            comment: str = typer.Option("", help="recorded with the decision"),
+            project: Path | None = _project_option()) -> None:
     """Approve the actions a run is waiting for (optionally with edited values; the policy is checked again).
 
     Example:  factorypilot runs approve mobility-cnc-20261125T101500-1a2b3c --by 김민수 --set 0=90
+              factorypilot runs approve RUN_ID --project robotics-weld-cell-메디텍 --by 김반장
     """
-    _decide(run_id, "approve", by, set_, comment)
+    _decide(run_id, "approve", by, set_, comment, project)
 
 
 @runs_app.command("reject")
 def reject(run_id: str = typer.Argument(...), by: str = typer.Option(..., "--by", help="your name (recorded)"),
-           comment: str = typer.Option("", help="why (recorded)")) -> None:
+           comment: str = typer.Option("", help="why (recorded)"), project: Path | None = _project_option()) -> None:
     """Reject the actions a run is waiting for; nothing is written.
 
     Example:  factorypilot runs reject mobility-cnc-20261125T101500-1a2b3c --by lee --comment "changeover"
+              factorypilot runs reject RUN_ID --project robotics-weld-cell-메디텍 --by lee
     """
-    _decide(run_id, "reject", by, [], comment)
+    _decide(run_id, "reject", by, [], comment, project)
 
 
 @runs_app.command("prune")
-def prune(keep: int = typer.Option(500, "--keep", min=0, help="finished runs whose checkpoints are kept")) -> None:
+def prune(keep: int = typer.Option(500, "--keep", min=0, help="finished runs whose checkpoints are kept"),
+          project: Path | None = _project_option()) -> None:
     """Drop the LangGraph checkpoints of finished runs beyond the newest KEEP and compact the file.
 
     The runs table, the actions, the approvals and the ledger are kept: only the resumable state of runs that
@@ -148,8 +193,8 @@ def prune(keep: int = typer.Option(500, "--keep", min=0, help="finished runs who
     """
     from factorypilot.agents.runtime import prune_checkpoints
 
-    home = get_settings().home
-    store = _store()
+    home = _home(project)
+    store = _store(project)
     try:
         dropped, before, after = prune_checkpoints(home / "checkpoints.sqlite", store.finished_runs_beyond(keep))
     finally:

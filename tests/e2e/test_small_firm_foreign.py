@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from factorypilot.agents import Ledger
@@ -131,3 +132,92 @@ def test_interactive_map_asks_which_robot_and_takes_absent_answers(fp_home: Path
     assert spec.bindings["fault_code"] == "ns=2;i=1003"
     assert spec.bindings["reset_fault"] == "ns=2;i=1090"
     assert all(not t.startswith("ns=2;s=DSA.L1.CNC01") for t in spec.bindings.values())
+
+
+def _fenced_plant_b(tmp_path: Path) -> Path:
+    """Plant B as committed, plus the safety-fence door switch the firm wired to the line PLC."""
+    import json
+
+    desc = json.loads(PLANT_B.read_text(encoding="utf-8"))
+    line = desc["objects"][0]["children"][0]
+    assert line["browse"] == "PKG"
+    line["variables"].append({"browse": "FENCE_DR", "id": "s=MTK.PKG.FENCE_DR", "display": {"ko": "안전펜스 도어"},
+                              "type": "Boolean", "value": False})
+    path = tmp_path / "plant_b_fenced.json"
+    path.write_text(json.dumps(desc, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+def test_the_firm_approves_in_its_project_with_project_and_no_environment_variable(
+        fp_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``runs list|show|approve --project DIR`` reads and decides the runs of the project's home (the one
+    ``template run --project DIR`` writes), while FACTORYPILOT_HOME points elsewhere (here: the catalog's home)."""
+    import sqlite3
+
+    from factorypilot.cli import _runs
+
+    monkeypatch.setattr(_runs.console, "width", 250)  # the run ids in the table unfolded
+    export_template("robotics", fp_home / "templates", home=fp_home, override_reason="e2e", by="lead")
+    project = tmp_path / "메디텍"
+    answers = tmp_path / "answers.yaml"
+    answers.write_text("joint2_torque: null\njoint2_temperature: null\nmove_home: null\n"
+                       "cell_door_open: ns=2;s=MTK.PKG.FENCE_DR\n", encoding="utf-8")
+    with serving_plant(_fenced_plant_b(tmp_path)) as plant:
+        _cli("template", "init", "robotics-weld-cell", "--company", "메디텍", "--endpoint", plant.endpoint,
+             "--dir", str(project), "--lang", "en")
+        assert "read-only check passed" in _cli("template", "map", "--project", str(project), "--answers",
+                                                str(answers))
+        _cli("template", "enable-writes", "--project", str(project), "--by", "김반장", "--reason", "2주 검증 완료")
+        plant.set("s=MTK.PKG.PNP01.ERR", 1203)
+        plant.set("s=MTK.PKG.PNP01.ALM", True)
+        _cli("template", "run", "--project", str(project), "--max-runs", "1", "--seconds", "60", "--no-knowledge",
+             "--lang", "en")
+        home = Project.open(project).home
+        db = sqlite3.connect(home / "agent.sqlite")
+        try:
+            [(run_id, status)] = db.execute("SELECT run_id, status FROM runs").fetchall()
+        finally:
+            db.close()
+        assert status == "waiting_approval"
+        # without --project the command looks at FACTORYPILOT_HOME, which has no runs: it says so
+        lost = runner.invoke(app, ["runs", "list"])
+        assert lost.exit_code == 1
+        assert "no runs yet" in str(lost.exception)
+        assert "--project DIR" in str(lost.exception)
+        assert run_id in _cli("runs", "list", "--project", str(project), "--status", "waiting_approval")
+        shown = _cli("runs", "show", run_id, "--project", str(project), "--lang", "ko")
+        assert "승인 요청" in shown
+        assert "ns=2;s=MTK.PKG.PNP01.ErrReset" in shown
+        out = _cli("runs", "approve", run_id, "--project", str(project), "--by", "김반장", "--comment", "셀 확인")
+        assert "approved by 김반장" in out
+        assert f"template run --project {project}" in out
+        again = runner.invoke(app, ["runs", "approve", run_id, "--project", str(project), "--by", "이주임"])
+        assert again.exit_code == 1
+        assert "already approved by 김반장" in str(again.exception)
+        _cli("template", "run", "--project", str(project), "--max-runs", "1", "--seconds", "60", "--no-knowledge",
+             "--lang", "en")
+        assert plant.get("s=MTK.PKG.PNP01.ERR") == 0  # the approved reset reached the plant
+        assert run_id in _cli("runs", "list", "--project", str(project), "--status", "done")
+    # no run went to the environment's home (its agent.sqlite holds the export ledger's head only)
+    assert not _runs._has_runs(fp_home / "agent.sqlite")
+    db = sqlite3.connect(home / "agent.sqlite")
+    try:
+        assert db.execute("SELECT status FROM runs WHERE run_id = ?", (run_id,)).fetchall() == [("done",)]
+    finally:
+        db.close()
+    with Ledger(home / "ledger.sqlite") as ledger:
+        assert ledger.verify().ok
+        assert [r.payload["by"] for r in ledger.records(kind="approval")] == ["김반장"]
+        calls = [(r.payload["kind"], r.payload["target"], r.payload["approved_by"], r.payload["status"])
+                 for r in ledger.records(kind="action")]
+        assert ("method", "ns=2;s=MTK.PKG.PNP01.ErrReset", "김반장", "executed") in calls
+        back = next(r.payload for r in ledger.records(kind="read-back")
+                    if r.payload["target"] == "ns=2;s=MTK.PKG.PNP01.ErrReset")
+        assert back["status"] == "done"
+
+
+def test_runs_with_a_folder_that_is_no_project_says_so(fp_home: Path, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["runs", "approve", "some-run", "--project", str(tmp_path), "--by", "김반장"])
+    assert result.exit_code == 1
+    assert "not a pilot project: project.yaml missing" in str(result.exception)
+    assert not (tmp_path / "home").exists()  # nothing was created in the wrong folder
