@@ -36,7 +36,8 @@ def _env(home: Path, crash_at: str | None = None) -> dict[str, str]:
 
 
 def _cli(home: Path, *args: str, crash_at: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([EXE, *args], env=_env(home, crash_at), capture_output=True, text=True, timeout=180)
+    exe = [sys.executable, str(Path(__file__).with_name("_crashing_cli.py"))] if crash_at else [EXE]  # + crash probe
+    return subprocess.run([*exe, *args], env=_env(home, crash_at), capture_output=True, text=True, timeout=180)
 
 
 def test_ack_is_proposed_approved_and_applied_once_across_a_crash(plant: PlantHandle, tmp_path: Path) -> None:
