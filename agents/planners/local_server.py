@@ -8,7 +8,7 @@ core to the plant connection) and OpenMP's passive wait, so an idle server does 
 Example::
 
     with LocalModelServer("qwen2.5-1.5b-instruct-q4_k_m.gguf", port=8080, threads=2) as srv:
-        print(srv.base_url)        # http://127.0.0.1:8080/v1 — use it as planner.base_url
+        base_url = srv.base_url    # http://127.0.0.1:8080/v1 — use it as planner.base_url
 
 On the CLI: ``factorypilot llm serve --model PATH.gguf`` (then ``factorypilot llm check``).
 """

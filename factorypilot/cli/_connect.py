@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -68,6 +69,24 @@ def _run(coro: Any) -> Any:
     import asyncio
 
     return asyncio.run(coro)
+
+
+def _stream_until(stream: Callable[[], Awaitable[None]], seconds: float | None, console: Console) -> None:
+    """Run ``stream()`` until it ends, ``seconds`` pass (if given) or Ctrl-C ("stopped") — `watch` and `alarms`."""
+    import asyncio
+    import contextlib
+
+    async def go() -> None:
+        if seconds is None:
+            await stream()
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stream(), seconds)
+
+    try:
+        _run(go())
+    except KeyboardInterrupt:
+        console.print("stopped")
 
 
 @connect_app.command("browse")
@@ -142,7 +161,6 @@ def watch(
 
     Example:  factorypilot connect watch opc.tcp://192.168.0.10:4840 "ns=2;s=CNC1.Vibration" --seconds 30
     """
-    import asyncio
     import contextlib
 
     from factorypilot.vocabulary import Gap
@@ -167,17 +185,7 @@ def watch(
                 if count is not None and n >= count:
                     return
 
-    async def go() -> None:
-        if seconds is None:
-            await stream()
-            return
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stream(), seconds)
-
-    try:
-        _run(go())
-    except KeyboardInterrupt:
-        console.print("stopped")
+    _stream_until(stream, seconds, console)
 
 
 cert_app = typer.Typer(help="This client's application certificate (for Basic256Sha256 connections).",

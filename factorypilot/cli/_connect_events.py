@@ -27,6 +27,7 @@ from factorypilot.cli._connect import (
     _USER,
     _connector,
     _run,
+    _stream_until,
     connect_app,
 )
 from factorypilot.errors import ConfigError
@@ -118,7 +119,6 @@ def alarms(
 
     Example:  factorypilot connect alarms opc.tcp://192.168.0.10:4840 --refresh --seconds 30
     """
-    import asyncio
     import contextlib
 
     from factorypilot.connectors import EventFilter
@@ -149,17 +149,8 @@ def alarms(
                               f"{escape(item.source_name or item.source_node)}: {escape(item.message)}{mark}  "
                               f"[dim]{escape(item.event_type)} {escape(item.condition_id)}[/]", highlight=False)
 
-    async def go() -> None:
-        if seconds is None:
-            await stream()
-            return
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stream(), seconds)
-
     try:
-        _run(go())
-    except KeyboardInterrupt:
-        console.print("stopped")
+        _stream_until(stream, seconds, console)
     finally:
         if log is not None:
             log.close()
