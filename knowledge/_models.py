@@ -53,6 +53,8 @@ class Answer(_Value):
                                          "company's documents, do not answer from the hits")
     evidence: float = Field(description="strength of the best evidence (compared with ``threshold``)")
     threshold: float
+    missing: list[str] = Field(default_factory=list, description="identifiers of the question (MC-35, a lot or "
+                               "report number) that no hit contains; any makes the question not answerable")
     hits: list[Hit] = Field(default_factory=list)
 
 

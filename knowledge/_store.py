@@ -276,12 +276,15 @@ class KnowledgeStore:
 
     def ask(self, text: str, k: int = 5, filters: Filters | dict[str, Any] | None = None) -> Answer:
         """Like :meth:`query`, plus a decision: ``answerable`` is False when the best evidence is too weak
-        (``config.abstain_threshold``, chosen on labelled dev questions; see docs/knowledge.md), and then
+        (``config.abstain_threshold``, chosen on labelled dev questions; see docs/knowledge.md) or when the question
+        names an identifier (``MC-35``, a lot or report number) that none of the hits contains (``missing``); then
         ``hits`` are only the closest passages, not an answer."""
         fused, vec, lex = self._rank(text, k, filters, "hybrid")
-        verdict = decide(vec, lex, self._bm25, self._tokenize([text])[0], self.config.abstain_threshold)
+        hits = self._hits(fused[:k], vec, lex)
+        verdict = decide(vec, lex, self._bm25, self._tokenize([text])[0], self.config.abstain_threshold,
+                         question=text, passages=[h.context or h.text for h in hits])
         return Answer(question=text, company=self.company, answerable=verdict.answerable, evidence=verdict.evidence,
-                      threshold=self.config.abstain_threshold, hits=self._hits(fused[:k], vec, lex))
+                      threshold=self.config.abstain_threshold, missing=list(verdict.missing), hits=hits)
 
     async def aquery(self, text: str, k: int = 5, filters: Filters | dict[str, Any] | None = None,
                      *, mode: Mode = "hybrid") -> list[Hit]:

@@ -35,14 +35,21 @@ def format_answer(answer: Answer) -> str:
     model reading it does not take the closest passages for an answer."""
     if answer.answerable:
         return format_hits(answer.hits)
-    head = (f"NOT ANSWERABLE: no answer in {answer.company}'s documents (evidence {answer.evidence:.2f} < "
-            f"{answer.threshold:.2f}). Say so; do not answer from the passages below.")
+    head = (f"NOT ANSWERABLE: no answer in {answer.company}'s documents ({why_not(answer)}). Say so; do not "
+            "answer from the passages below.")
     return head if not answer.hits else f"{head}\n\nClosest passages (not an answer):\n\n{format_hits(answer.hits)}"
 
 
+def why_not(answer: Answer) -> str:
+    """Why ``answer`` is not answerable, in English (the agent tool) — identifiers first, they are the sharper."""
+    if answer.missing:
+        return f"{', '.join(answer.missing)} appears in none of the passages"
+    return f"evidence {answer.evidence:.2f} < {answer.threshold:.2f}"
+
+
 def _artifact(answer: Answer) -> dict[str, Any]:
-    """The tool's artifact: ``{"answerable", "evidence", "threshold", "hits": [Hit as JSON]}``."""
-    return answer.model_dump(mode="json", include={"answerable", "evidence", "threshold", "hits"})
+    """The tool's artifact: ``{"answerable", "evidence", "threshold", "missing", "hits": [Hit as JSON]}``."""
+    return answer.model_dump(mode="json", include={"answerable", "evidence", "threshold", "missing", "hits"})
 
 
 def make_tool(store: KnowledgeStore, *, name: str, k: int) -> BaseTool:

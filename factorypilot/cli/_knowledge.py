@@ -17,7 +17,7 @@ from rich.markup import escape
 from rich.table import Table
 
 if TYPE_CHECKING:
-    from factorypilot.knowledge import Citation, KnowledgeStore
+    from factorypilot.knowledge import Answer, Citation, KnowledgeStore
 
 knowledge_app = typer.Typer(name="knowledge", no_args_is_help=True,
                             help="Per-company documents: manuals, SOPs, maintenance logs, incident reports.\n\n"
@@ -67,6 +67,14 @@ def cite(c: Citation, width: int = 60) -> str:
     """``file § section-or-page [chunk id]``, always all three parts (``§ -`` when the file has no sections)."""
     where = c.section or (f"page {c.page}" if c.page else "-")
     return f"{shorten(c.file, width)} § {where} [{c.chunk_id}]"
+
+
+def _why(answer: Answer) -> str:
+    """Why the question is not answerable, in both languages."""
+    if answer.missing:
+        ids = escape(", ".join(answer.missing))
+        return f"{ids} appears in none of the passages · {ids}이(가) 어느 구절에도 없습니다"
+    return f"evidence {answer.evidence:.2f} < {answer.threshold:.2f} · 근거 점수가 기준보다 낮습니다"
 
 
 @knowledge_app.command()
@@ -164,7 +172,7 @@ def query(
     if not answerable:
         console.print(f"[yellow]no answer in {escape(store.company)}'s documents · "
                       f"{escape(store.company)} 문서에는 이 질문의 답이 없습니다[/] "
-                      f"(evidence {answer.evidence:.2f} < {answer.threshold:.2f})", highlight=False)
+                      f"({_why(answer)})", highlight=False)
         if not show_weak:
             return
         console.print("closest passages, not an answer · 가장 가까운 구절(답이 아님):", highlight=False)

@@ -127,3 +127,19 @@ def test_every_command_has_an_example() -> None:
         assert "Example:" in res.output
     res = runner.invoke(app, ["knowledge", "query", "--help"])
     assert "[chunk id]" in res.output  # not eaten as rich markup
+
+
+def test_question_about_an_absent_machine_says_which_identifier(docs: Path, fp_home: Path) -> None:
+    runner = CliRunner()
+    assert runner.invoke(app, ["knowledge", "ingest", "--company", "acme", str(docs)]).exit_code == 0
+    res = runner.invoke(app, ["knowledge", "query", "-c", "acme", "PR-7 ram seal replacement"])
+    assert res.exit_code == 0, res.output
+    out = " ".join(res.output.split())  # rich wraps at the terminal width
+    assert "no answer in acme's documents" in out
+    assert "PR-7 appears in none of the passages" in out
+    assert "PR-7이(가) 어느 구절에도 없습니다" in out
+    res = runner.invoke(app, ["knowledge", "query", "-c", "acme", "PR-7 ram seal replacement", "--json"])
+    answer = json.loads(res.output)
+    assert answer["answerable"] is False
+    assert answer["missing"] == ["PR-7"]
+    assert answer["hits"][0]["citation"]["file"] == "press.txt"
