@@ -25,13 +25,14 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from factorypilot.knowledge._bm25 import BM25Index
+from factorypilot.knowledge._bm25 import BM25
 
 __all__ = ["BM25_WEIGHT", "Verdict", "decide", "identifiers", "lexical_match", "missing_identifiers"]
 
 BM25_WEIGHT = 0.5
 # a Latin run with a digit (MC-34, ISO9001, DR-0931, CP-2025-22) or digits-letters-digits (25E207); Hangul ends it
-_ID = re.compile(r"(?<![A-Za-z0-9])(?:[A-Za-z]+[-_]?[A-Za-z]*\d[A-Za-z0-9]*(?:[-_.][A-Za-z0-9]+)*|\d+[A-Za-z]+\d[A-Za-z0-9]*)")
+_ID = re.compile(r"(?<![A-Za-z0-9])(?:[A-Za-z]+[-_]?[A-Za-z]*\d[A-Za-z0-9]*(?:[-_.][A-Za-z0-9]+)*"
+                 r"|\d+[A-Za-z]+\d[A-Za-z0-9]*)")
 _SEP = re.compile(r"[\s_.\-]+")
 # a range of tags in a document: "MC-31 ~ MC-38", "MC-31 to 38", "MC-31–MC-38"
 _RANGE = re.compile(r"([A-Za-z]+)[-_ ]?(\d+)\s*(?:~|–|—|to|through|-)\s*(?:([A-Za-z]+)[-_ ]?)?(\d+)", re.IGNORECASE)
@@ -59,9 +60,8 @@ def identifiers(text: str) -> list[str]:
         letters = sum(c.isalpha() for c in word)
         digits = sum(c.isdigit() for c in word)
         tagged = re.match(r"[A-Za-z]{2,}[-_]\d", word) is not None  # PR-7, MF-1: a tag with a separator
-        if tagged or (letters >= 2 and digits >= 2) or word[0].isdigit():
-            if word not in out:
-                out.append(word)
+        if (tagged or (letters >= 2 and digits >= 2) or word[0].isdigit()) and word not in out:
+            out.append(word)
     return out
 
 
@@ -90,7 +90,7 @@ def _in_range(ident: str, text: str) -> bool:
     return False
 
 
-def lexical_match(lex: Sequence[tuple[str, float]], bm25: BM25Index, tokens: Sequence[str]) -> float:
+def lexical_match(lex: Sequence[tuple[str, float]], bm25: BM25, tokens: Sequence[str]) -> float:
     """Best BM25 score over the query's self-score (each distinct query token once, average length)."""
     if not lex or not tokens:
         return 0.0
@@ -99,7 +99,7 @@ def lexical_match(lex: Sequence[tuple[str, float]], bm25: BM25Index, tokens: Seq
     return min(1.5, lex[0][1] / self_score) if self_score > 0 else 0.0
 
 
-def decide(vec: Sequence[tuple[str, float]], lex: Sequence[tuple[str, float]], bm25: BM25Index,
+def decide(vec: Sequence[tuple[str, float]], lex: Sequence[tuple[str, float]], bm25: BM25,
            tokens: Sequence[str], threshold: float, *, question: str = "",
            passages: Sequence[str] = ()) -> Verdict:
     """``answerable`` when ``evidence`` reaches ``threshold`` and every identifier of ``question`` is in one of

@@ -4,7 +4,7 @@ the company's own vocabulary (``_loanwords.py``). The vector side needs none of 
 
 from __future__ import annotations
 
-from factorypilot.knowledge._bm25 import BM25Index
+from factorypilot.knowledge._bm25 import BM25
 from factorypilot.knowledge._config import KnowledgeConfig
 from factorypilot.knowledge._glossary import build_glossary
 from factorypilot.knowledge._loanwords import LoanwordIndex
@@ -23,7 +23,7 @@ class QueryExpander:
         self._loanwords = config.loanwords and config.expand_queries
         self._loan: tuple[int, LoanwordIndex] | None = None
 
-    def words(self, text: str, tokens: list[str], bm25: BM25Index, generation: int) -> list[str]:
+    def words(self, text: str, tokens: list[str], bm25: BM25, generation: int) -> list[str]:
         """Added words (not already among ``tokens``), sorted."""
         keys = {*tokens, *(k for k in self._korean_keys if k in text)}
         extra = {w for t in keys for w in self._glossary.get(t, ())}
@@ -31,7 +31,7 @@ class QueryExpander:
             extra.update(self.loanword_index(bm25, generation).expand(text))
         return sorted(extra.difference(tokens))
 
-    def loanword_index(self, bm25: BM25Index, generation: int) -> LoanwordIndex:
+    def loanword_index(self, bm25: BM25, generation: int) -> LoanwordIndex:
         if self._loan is None or self._loan[0] != generation:
             self._loan = (generation, LoanwordIndex(bm25.vocabulary()))
         return self._loan[1]

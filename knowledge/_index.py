@@ -4,8 +4,9 @@ answer a question without loading Chroma or re-reading every chunk:
 - ``raw.npy``: every chunk vector, L2-normalised (float32, memory-mapped on load; also lets an ingest in a later
   process add to the index without reading Chroma);
 - ``search.npy``: the same vectors **language-centred** (below), normalised — what the exact search multiplies;
-- ``index.pkl``: chunk ids, each chunk's language, the language centroids, the BM25 postings and the manifest
-  *generation* the files were written for. A store whose manifest generation differs (another process ingested
+- ``bm25_*.npy``: the BM25 index as flat arrays (``FrozenBM25``), memory-mapped on load like the matrices;
+- ``index.pkl``: chunk ids, each chunk's language, the language centroids and the manifest *generation* the files
+  were written for. A store whose manifest generation differs (another process ingested
   or deleted) rebuilds them from the manifest and Chroma.
 
 **Language centring.** A multilingual embedding puts every Korean text closer to every other Korean text than
@@ -29,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from factorypilot.knowledge._bm25 import BM25Index
+from factorypilot.knowledge._bm25 import BM25, BM25Index, FrozenBM25
 
 __all__ = ["MIN_CHUNKS_PER_LANG", "Snapshot", "centre", "centroids", "complete", "load", "save", "text_lang"]
 
@@ -37,7 +38,7 @@ log = logging.getLogger("factorypilot.knowledge")
 
 Matrix = npt.NDArray[np.float32]
 MIN_CHUNKS_PER_LANG = 3
-_FORMAT = 3
+_FORMAT = 4  # 4: BM25 as memory-mapped arrays (3: pickled dicts)
 _HANGUL = re.compile(r"[\uac00-\ud7a3]")
 _WORD = re.compile(r"[^\W_]", re.UNICODE)
 
@@ -90,7 +91,7 @@ class Snapshot:
     raw: Matrix
     search: Matrix
     cents: dict[str, Matrix] = field(default_factory=dict)
-    bm25: BM25Index = field(default_factory=BM25Index)
+    bm25: BM25 = field(default_factory=BM25Index)
     alpha: float = 0.0
 
 
@@ -103,8 +104,14 @@ def save(folder: Path, snap: Snapshot) -> None:
         with tmp.open("wb") as fh:
             np.save(fh, np.ascontiguousarray(mat, dtype=np.float32))
         os.replace(tmp, folder / name)
+    frozen = snap.bm25.freeze(snap.ids)
+    suffix = f".{os.getpid()}.tmp"
+    frozen.save(folder, suffix)
+    for name in FrozenBM25.ARRAYS:
+        os.replace(folder / f"bm25_{name}{suffix}", folder / f"bm25_{name}.npy")
     meta = {"format": _FORMAT, "generation": snap.generation, "embedder": snap.embedder, "dim": snap.dim,
-            "ids": snap.ids, "langs": snap.langs, "cents": snap.cents, "bm25": snap.bm25, "alpha": snap.alpha}
+            "ids": snap.ids, "langs": snap.langs, "cents": snap.cents, "alpha": snap.alpha,
+            "bm25_postings": len(frozen.docs), "bm25_terms": len(frozen.terms)}
     tmp = folder / f".index.pkl.{os.getpid()}.tmp"
     with tmp.open("wb") as fh:
         pickle.dump(meta, fh, protocol=pickle.HIGHEST_PROTOCOL)
@@ -121,6 +128,9 @@ def load(folder: Path, generation: int, embedder: str, dim: int) -> Snapshot | N
             return None
         raw = np.load(folder / "raw.npy", mmap_mode="r")
         search = np.load(folder / "search.npy", mmap_mode="r")
+        bm25 = FrozenBM25.load(folder, list(meta["ids"]))
+        if (len(bm25.docs), len(bm25.terms)) != (meta["bm25_postings"], meta["bm25_terms"]):
+            raise ValueError("BM25 arrays of another write")
     except (OSError, EOFError, pickle.UnpicklingError, ValueError, KeyError, AttributeError) as exc:
         log.info("query index in %s not usable (%s); rebuilding", folder, exc)
         return None
@@ -128,4 +138,4 @@ def load(folder: Path, generation: int, embedder: str, dim: int) -> Snapshot | N
     if raw.shape != (n, dim) or search.shape != (n, dim):
         return None
     return Snapshot(generation, embedder, dim, list(meta["ids"]), list(meta["langs"]), raw, search,
-                    dict(meta["cents"]), meta["bm25"], float(meta.get("alpha", -1.0)))
+                    dict(meta["cents"]), bm25, float(meta.get("alpha", -1.0)))

@@ -22,7 +22,7 @@ from pydantic import ValidationError
 from factorypilot.errors import ConfigError
 from factorypilot.knowledge import _index
 from factorypilot.knowledge._abstain import decide, lexical_match
-from factorypilot.knowledge._bm25 import BM25Index
+from factorypilot.knowledge._bm25 import BM25, BM25Index
 from factorypilot.knowledge._company import company_dir, company_slug
 from factorypilot.knowledge._config import KnowledgeConfig
 from factorypilot.knowledge._embeddings import Embedder, resolve_embedder
@@ -72,7 +72,7 @@ class KnowledgeStore:
         self._search = ExactIndex(embedder.dim)
         self._langs: dict[str, str] = {}
         self._cents: dict[str, Any] = {}
-        self._bm25 = BM25Index()
+        self._bm25: BM25 = BM25Index()
         self._generation = -1
         self._load_index()
 
@@ -176,7 +176,7 @@ class KnowledgeStore:
         langs = [_index.text_lang(r.text) for r in rows]
         return self._snapshot(ids, langs, raw, bm25)
 
-    def _snapshot(self, ids: list[str], langs: list[str], raw: Any, bm25: BM25Index) -> _index.Snapshot:
+    def _snapshot(self, ids: list[str], langs: list[str], raw: Any, bm25: BM25) -> _index.Snapshot:
         cents = _index.centroids(raw, langs) if self.config.language_centering > 0 else {}
         if len(cents) == 1:
             cents = _index.complete(cents, self._seed_means())
@@ -231,6 +231,7 @@ class KnowledgeStore:
 
         with self._lock:
             self._refresh()
+            self._bm25 = self._bm25.thaw()  # the memory-mapped arrays are read-only
             try:
                 return ingest_paths(self, paths, doc_type=doc_type, equipment=equipment, day=date,
                                     progress=progress)
@@ -249,16 +250,18 @@ class KnowledgeStore:
         raw = _index.centre(np.asarray(vectors, dtype=np.float32), [], {}, 0.0)
         self._raw.add(ids, raw)
         self._search.add(ids, _index.centre(raw, langs, self._cents, self.config.language_centering))
+        bm25 = self._bm25 = self._bm25.thaw()
         for r, lang in zip(rows, langs, strict=True):
             self._langs[r.chunk_id] = lang
-            self._bm25.add(r.chunk_id, r.tokens)
+            bm25.add(r.chunk_id, r.tokens)
         self._metas = None
 
     def _forget(self, source: str) -> int:
         ids = self._manifest.remove_file(source)
         if ids:
             self._col.delete(ids=ids)
-        self._bm25.remove(ids)
+        bm25 = self._bm25 = self._bm25.thaw()
+        bm25.remove(ids)
         self._raw.remove(ids)
         self._search.remove(ids)
         for cid in ids:
