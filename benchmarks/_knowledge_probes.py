@@ -2,6 +2,8 @@
 
 - ``cold_query``: ``factorypilot knowledge query`` against the bare ``factorypilot --help`` (wall and CPU time);
 - ``memory``: RSS of a process that holds a store and answers, step by step;
+- ``bm25_open``: opening the BM25 index as memory-mapped arrays (index format 4) against unpickling the same index
+  as dicts and sets (format 3, before issue 17's third session);
 - ``pilot_memory``: RSS of a whole running pilot service (``pilot run <sector> --simulate``: agent graph, OPC-UA
   connector, in-process simulator, knowledge store) with and without its knowledge documents;
 - ``ingest_compare``: ``KnowledgeStore.ingest`` (parse, chunk, embed, BM25, Chroma, manifest) against the bare
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import resource
 import statistics
 import subprocess
@@ -84,6 +87,60 @@ def memory(console: Console, home: Path, company: str, question: str) -> None:
                          text=True, check=True)
     steps = json.loads(res.stdout.strip().splitlines()[-1])
     console.print("process RSS (MB): " + ", ".join(f"{k} {v:.0f}" for k, v in steps.items()))
+
+
+_BM25_PROBE = """
+import json, pickle, sys, time
+from pathlib import Path
+def rss():
+    for line in open('/proc/self/status'):
+        if line.startswith('VmRSS'):
+            return int(line.split()[1]) / 1024
+from factorypilot.knowledge._bm25 import FrozenBM25
+folder, how = Path(sys.argv[1]), sys.argv[2]
+with (folder / 'index.pkl').open('rb') as fh:
+    ids = list(pickle.load(fh)['ids'])
+r0, c0, t0 = rss(), time.process_time(), time.perf_counter()
+if how == 'arrays':
+    b = FrozenBM25.load(folder, ids)
+else:
+    with open(sys.argv[3], 'rb') as fh:
+        b = pickle.load(fh)
+t1, c1 = time.perf_counter(), time.process_time()
+top = b.search(['spindle', 'vibration', '스핀', '핀들', '진동', '경보'], 50)
+t2 = time.perf_counter()
+print(json.dumps({'open_s': t1 - t0, 'open_cpu_s': c1 - c0, 'search_s': t2 - t1, 'rss_mb': rss() - r0,
+                  'top': top[:3]}))
+"""
+
+
+def bm25_open(console: Console, home: Path, company: str, runs: int = 5) -> None:
+    """Open + one search of the BM25 index in fresh processes: memory-mapped arrays against the pickle of dicts and
+    sets the index used to be (written here from the same index); medians, interleaved; the top hits must agree."""
+    from factorypilot.knowledge._bm25 import FrozenBM25
+
+    folder = home / "companies" / company / "index"
+    with (folder / "index.pkl").open("rb") as fh:
+        ids = list(pickle.load(fh)["ids"])
+    with tempfile.TemporaryDirectory() as tmp:
+        old = Path(tmp) / "bm25.pkl"
+        old.write_bytes(pickle.dumps(FrozenBM25.load(folder, ids).thaw(), protocol=pickle.HIGHEST_PROTOCOL))
+        got: dict[str, list[dict[str, Any]]] = {"arrays": [], "pickle": []}
+        for _ in range(runs):
+            for how in got:
+                res = subprocess.run([sys.executable, "-c", _BM25_PROBE, str(folder), how, str(old)],
+                                     capture_output=True, text=True, check=True)
+                got[how].append(json.loads(res.stdout.strip().splitlines()[-1]))
+    if got["arrays"][0]["top"] != got["pickle"][0]["top"]:
+        console.print("[red]BM25 arrays and pickle disagree[/]")
+    med = {how: {k: statistics.median(r[k] for r in rows) for k in ("open_s", "open_cpu_s", "search_s", "rss_mb")}
+           for how, rows in got.items()}
+    a, p = med["arrays"], med["pickle"]
+    console.print(f"BM25 open ({len(ids)} chunks, median of {runs} fresh processes): arrays "
+                  f"[bold]{a['open_s'] * 1000:.1f} ms[/] (CPU {a['open_cpu_s'] * 1000:.1f} ms, "
+                  f"+{a['rss_mb']:.1f} MB after a search) vs pickle "
+                  f"{p['open_s'] * 1000:.1f} ms (CPU {p['open_cpu_s'] * 1000:.1f} ms, +{p['rss_mb']:.1f} MB); search "
+                  f"{a['search_s'] * 1000:.1f} vs {p['search_s'] * 1000:.1f} ms")
 
 
 def _status(pid: int) -> dict[str, float]:

@@ -358,6 +358,7 @@ def main() -> None:
             console.print(f"store grown to {grown} chunks by copying its chunks (for the size-dependent figures)")
         probes.cold_query(console, home, "bench", "스핀들 진동 경보 조치")
         probes.memory(console, home, "bench", "스핀들 진동 경보 조치")
+        probes.bm25_open(console, home, "bench")
         probes.pilot_memory(console)
 
     n_dev = sum(q["set"] == "dev" for q in questions)
