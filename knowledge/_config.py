@@ -48,5 +48,8 @@ class KnowledgeConfig(BaseModel):
     language_centering: float = Field(
         default=0.75, ge=0.0, le=1.5, description="share of each language's mean vector removed from vectors "
         "(Korean <-> English retrieval; 0 = off); chosen on the dev questions")
+    identifier_check: bool = Field(
+        default=True, description="ask(): a question naming an identifier (MC-35, a lot or report number) that none "
+        "of the returned passages holds is not answerable")
     abstain_threshold: float = Field(
         default=0.33, description="evidence below this is 'not answerable' (ask()); chosen on the dev questions")

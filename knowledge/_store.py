@@ -285,7 +285,8 @@ class KnowledgeStore:
         fused, vec, lex = self._rank(text, k, filters, "hybrid")
         hits = self._hits(fused[:k], vec, lex)
         verdict = decide(vec, lex, self._bm25, self._tokenize([text])[0], self.config.abstain_threshold,
-                         question=text, passages=[h.context or h.text for h in hits])
+                         question=text if self.config.identifier_check else "",
+                         passages=[h.context or h.text for h in hits])
         return Answer(question=text, company=self.company, answerable=verdict.answerable, evidence=verdict.evidence,
                       threshold=self.config.abstain_threshold, missing=list(verdict.missing), hits=hits)
 

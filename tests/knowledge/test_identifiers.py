@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from factorypilot.knowledge import KnowledgeStore
+from factorypilot.knowledge import KnowledgeConfig, KnowledgeStore
 from factorypilot.knowledge._abstain import identifiers, missing_identifiers
 
 
@@ -74,3 +74,15 @@ def test_question_about_a_present_identifier_is_still_answered(two_company_home:
         answer = store.ask(question, k=5)
     assert answer.missing == []
     assert answer.answerable
+
+
+def test_identifier_check_can_be_turned_off(two_company_home: Path) -> None:
+    question = "MC-41 스핀들 베어링은 언제 교체했어?"
+    with KnowledgeStore.open("hanbit", home=two_company_home) as store:
+        on = store.ask(question, k=5)
+    cfg = KnowledgeConfig(identifier_check=False)
+    with KnowledgeStore.open("hanbit", home=two_company_home, config=cfg) as store:
+        off = store.ask(question, k=5)
+    assert off.missing == []
+    assert off.evidence == on.evidence
+    assert off.answerable == (off.evidence >= off.threshold)
