@@ -86,3 +86,49 @@ def test_identifier_check_can_be_turned_off(two_company_home: Path) -> None:
     assert off.missing == []
     assert off.evidence == on.evidence
     assert off.answerable == (off.evidence >= off.threshold)
+
+
+@pytest.fixture(scope="module")
+def tagged_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Documents whose tag is written only in the front matter, the file name, the title or a heading — the way
+    `knowledge ingest --equipment CNC-01` and most manuals attach a machine to their text."""
+    base = tmp_path_factory.mktemp("tagged")
+    docs = base / "docs"
+    docs.mkdir()
+    (docs / "스핀들.md").write_text("---\nequipment: CNC-01\n---\n# 진동\n스핀들 진동이 7.1 mm/s를 넘으면 정지한다.\n",
+                                   encoding="utf-8")
+    (docs / "deviation_DR-0931.md").write_text(
+        "# Deviation report\n\n## Root cause\nThe particle counter alarm was muted during the night shift, so the "
+        "excursion was noticed only at the morning review.\n", encoding="utf-8")
+    (docs / "press.md").write_text(
+        "---\ntitle: PR-2 hydraulic press manual\n---\n# Ram seal\nReplace the ram seal when oil appears on the "
+        "platen.\n", encoding="utf-8")
+    (docs / "compressor.md").write_text(
+        "# AC-1 air compressor\n\n## Drain\nOpen the condensate drain valve at the start of every shift.\n",
+        encoding="utf-8")
+    with KnowledgeStore.open("acme", home=base / "home") as store:
+        assert not store.ingest(docs).failed
+    return base / "home"
+
+
+# answer key, written before the check looked beyond the passage text: (question, answerable, missing)
+_BEFORE = pytest.mark.xfail(strict=True, reason="the check reads only the passage text (changed next)")
+TAGGED = [
+    pytest.param("CNC-01 스핀들 진동 정지 기준은?", True, [], marks=_BEFORE),  # front matter `equipment:`
+    pytest.param("Why was the particle alarm on DR-0931 noticed late?", True, [], marks=_BEFORE),  # the file name
+    pytest.param("When is the PR-2 ram seal replaced?", True, [], marks=_BEFORE),  # the front matter `title:`
+    ("How often is the AC-1 condensate drain opened?", True, []),  # the heading above the section
+    ("CNC-02 스핀들 진동 정지 기준은?", False, ["CNC-02"]),
+    ("When is the PR-3 ram seal replaced?", False, ["PR-3"]),
+    ("How often is the AC-2 condensate drain opened?", False, ["AC-2"]),
+]
+
+
+@pytest.mark.parametrize(("question", "answerable", "missing"), TAGGED)
+def test_identifier_of_the_document_counts(tagged_home: Path, question: str, answerable: bool,
+                                           missing: list[str]) -> None:
+    with KnowledgeStore.open("acme", home=tagged_home) as store:
+        answer = store.ask(question, k=3)
+    assert answer.missing == missing
+    if missing:
+        assert not answer.answerable
