@@ -16,7 +16,9 @@ questions.
 A third, language-independent check (``missing_identifiers``): an identifier the question names — an equipment
 tag, lot, report or part number such as ``MC-35``, ``25E207``, ``DR-0931`` — that appears in none of the returned
 passages makes the question not answerable whatever the scores. Passages about MC-34 do not answer a question about
-MC-35, and a score threshold cannot see that: the two read almost the same to the embedding and to BM25.
+MC-35, and a score threshold cannot see that: the two read almost the same to the embedding and to BM25. A hit's
+file name, section path and document ``equipment`` / ``title`` count as part of it (``evidence_text``): a manual
+ingested with ``--equipment CNC-01`` is about CNC-01 even where its text does not say so.
 """
 
 from __future__ import annotations
@@ -26,8 +28,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from factorypilot.knowledge._bm25 import BM25
+from factorypilot.knowledge._models import Hit
 
-__all__ = ["BM25_WEIGHT", "Verdict", "decide", "identifiers", "lexical_match", "missing_identifiers"]
+__all__ = ["BM25_WEIGHT", "Verdict", "decide", "evidence_text", "identifiers", "lexical_match",
+           "missing_identifiers"]
 
 BM25_WEIGHT = 0.5
 # a Latin run with a digit (MC-34, ISO9001, DR-0931, CP-2025-22) or digits-letters-digits (25E207); Hangul ends it
@@ -74,6 +78,13 @@ def missing_identifiers(question: str, passages: Sequence[str]) -> list[str]:
     joined = " ".join(passages)
     text = _squash(joined)
     return [i for i in ids if _squash(i) not in text and not _in_range(i, joined)]
+
+
+def evidence_text(hit: Hit) -> str:
+    """What a hit says about which machine, lot or report it is about: its text with the neighbouring chunks, its
+    file name, section path and the document's ``equipment`` and ``title`` (front matter or ``--equipment``)."""
+    meta = [str(hit.metadata.get(k, "")) for k in ("equipment", "title")]
+    return "\n".join([hit.context or hit.text, hit.citation.file, hit.citation.section, *meta])
 
 
 def _in_range(ident: str, text: str) -> bool:

@@ -21,7 +21,7 @@ from pydantic import ValidationError
 
 from factorypilot.errors import ConfigError
 from factorypilot.knowledge import _index
-from factorypilot.knowledge._abstain import decide, lexical_match
+from factorypilot.knowledge._abstain import decide, evidence_text, lexical_match
 from factorypilot.knowledge._bm25 import BM25, BM25Index
 from factorypilot.knowledge._company import company_dir, company_slug
 from factorypilot.knowledge._config import KnowledgeConfig
@@ -286,7 +286,7 @@ class KnowledgeStore:
         hits = self._hits(fused[:k], vec, lex)
         verdict = decide(vec, lex, self._bm25, self._tokenize([text])[0], self.config.abstain_threshold,
                          question=text if self.config.identifier_check else "",
-                         passages=[h.context or h.text for h in hits])
+                         passages=[evidence_text(h) for h in hits])
         return Answer(question=text, company=self.company, answerable=verdict.answerable, evidence=verdict.evidence,
                       threshold=self.config.abstain_threshold, missing=list(verdict.missing), hits=hits)
 
