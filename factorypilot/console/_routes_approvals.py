@@ -47,7 +47,7 @@ def _view(home: Path, scope: Scope, users: UserStore, hub: LiveHub, item: dict[s
     request = item["request"]
     owner = users.pilot_owners().get(item["pilot"])
     spec = spec_for(item["pilot"], owner[1] if owner else None)
-    link = link_of(users, item["pilot"])
+    link = link_of(users, item["pilot"], home)
     live, _ = hub.snapshot(item["pilot"])
     roles = dict(link.roles) if link else dict(spec.bindings) if spec else {}
     rules: dict[str, Any] = request.get("edit_rules") or {}
@@ -108,7 +108,7 @@ async def approvals(request: Request) -> Response:
     pending_pilots = {i["pilot"] for i in await run_in_threadpool(pending_approvals, cfg.home,
                                                                     scope_of(request, session))}
     for pilot in sorted(pending_pilots):  # the dry run compares against the live value when there is a link
-        link = await run_in_threadpool(link_of, users, pilot)
+        link = await run_in_threadpool(link_of, users, pilot, cfg.home)
         if link is not None:
             hub.watch(pilot, link)
             await hub.ready(pilot, _FIRST_VALUE_S)
