@@ -19,6 +19,7 @@ from factorypilot.console._decide import _show, decide, policy_checks
 from factorypilot.console._dryrun import dry_run
 from factorypilot.console._i18n import translate
 from factorypilot.console._live import LiveHub
+from factorypilot.console._request_view import planner_of, quoted_sources
 from factorypilot.console._routes_live import link_of
 from factorypilot.console._specs import spec_for, unit_of
 from factorypilot.console._users import UserStore
@@ -71,20 +72,6 @@ def _view(home: Path, scope: Scope, users: UserStore, hub: LiveHub, item: dict[s
     return {"run_id": item["run_id"], "pilot": item["pilot"], "requested": item["requested"][:19],
             "diagnosis": request.get("diagnosis", ""), "actions": actions, "citations": citations,
             "planner": planner_of(request), "quoted": quoted_sources(request)}
-
-
-def planner_of(request: dict[str, Any]) -> str:
-    """Who proposed the plan: ``llm:<model>`` when a chat model proposed actions, else the request's planner
-    (``playbook``, ``llm (fallback)``); an older request without the field shows ``""``."""
-    models = sorted({str(a.get("requested_by")) for a in request.get("actions") or []
-                     if str(a.get("requested_by") or "").startswith("llm:")})
-    return ", ".join(models) or str(request.get("planner") or "")
-
-
-def quoted_sources(request: dict[str, Any]) -> list[dict[str, str]]:
-    """The request's quoted sources (document text, untrusted): plain strings; the template escapes them."""
-    return [{"citation": str(q.get("citation") or ""), "quoted": str(q.get("quoted") or "")}
-            for q in request.get("quoted_sources") or [] if isinstance(q, dict)]
 
 
 def _page(request: Request, status: int = 200, notice: str | None = None, problem: str | None = None) -> Response:

@@ -396,7 +396,8 @@ def test_the_service_records_its_endpoint_on_the_lease_and_an_older_home_gains_t
     db.commit()
     db.close()
     old = read_leases(tmp_path / "agent.sqlite")  # a reader of the older layout: no endpoint, no change
-    assert old["robotics-cell"].endpoint is None and old["robotics-cell"].bindings == {}
+    assert old["robotics-cell"].endpoint is None
+    assert old["robotics-cell"].bindings == {}
     lease = PilotLease(tmp_path / "agent.sqlite", "mobility-cnc")
     lease.acquire()
     assert read_leases(tmp_path / "agent.sqlite")["mobility-cnc"].endpoint is None  # not advertised yet

@@ -6,8 +6,9 @@ viewer sees it but has no approve button; the dry run shows the guard's verdict 
 outside the policy is refused with the reason (for a rejection and for an approval); the approval (keyboard:
 focus the button, Enter) goes through, the plant receives the value exactly once, the run's timeline and the
 ledger page show the records, the Pilots page shows the approved value live (on the endpoint the service
-recorded: no link is assigned), and a firm-B run opened by URL is "not found". Screenshots of the Approvals and Programme pages in Korean land in the test's temporary directory
-(or FACTORYPILOT_TEST_ARTIFACTS), never in the repository.
+recorded: no link is assigned), and a firm-B run opened by URL is "not found". Screenshots of the Approvals and
+Programme pages in Korean land in the test's temporary directory (or FACTORYPILOT_TEST_ARTIFACTS), never in the
+repository.
 """
 
 from __future__ import annotations

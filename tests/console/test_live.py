@@ -142,7 +142,8 @@ def test_a_running_service_s_endpoint_gives_live_values_without_an_assigned_link
         link = link_of(users, "mobility-cnc", home)
         assert link is not None
         assert link.config == {"endpoint": lease.endpoint}
-        assert "feed_override" in link.roles and "spindle_vibration" in link.roles
+        assert "feed_override" in link.roles
+        assert "spindle_vibration" in link.roles
         with httpx.Client(base_url=server, timeout=30) as client:
             assert login(client, "김민수").status_code == 303
             with client.stream("GET", "/api/stream?pilots=1") as response:
