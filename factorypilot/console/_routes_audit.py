@@ -42,7 +42,7 @@ def run(request: Request, run_id: str) -> Response:
     if detail is None:  # another firm's run reads exactly like a run that does not exist
         raise PageError(404, "error_404_run", run_id=run_id)
     records = ledger_rows(cfg.home, scope, run_id=run_id, limit=None, newest_first=False)
-    asked = request_view(detail["approval"]["request"]) if detail["approval"] else None
+    asked = request_view(detail["approval"].request) if detail["approval"] else None
     planned = [r.payload for r in records if r.kind == "decision"]
     planner = (asked["planner"] if asked else "") or (
         f"llm:{planned[-1]['model']}" if planned and planned[-1].get("model") else
