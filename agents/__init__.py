@@ -1,5 +1,6 @@
 """Agents: the LangGraph runtime, planners, safety envelope, approvals and the audit ledger."""
 
+from factorypilot.agents._lease import LeaseInfo, read_leases
 from factorypilot.agents.config import AgentConfig, VerifyConfig
 from factorypilot.agents.detectors import DetectorConfig, build_detector, run_detectors
 from factorypilot.agents.graph import AgentState, build_graph
@@ -21,6 +22,7 @@ __all__ = [
     "EventTrigger",
     "Guard",
     "Interlock",
+    "LeaseInfo",
     "Ledger",
     "LedgerRecord",
     "Plan",
@@ -38,5 +40,6 @@ __all__ = [
     "build_detector",
     "build_graph",
     "load_playbooks",
+    "read_leases",
     "run_detectors",
 ]

@@ -62,6 +62,10 @@ class ProposalOutcome:
     request: ActionRequest
     reasons: list[str] = field(default_factory=list)
     rule: str | None = None
+    reasons_ko: list[str] = field(default_factory=list)
+    """the same reasons in Korean (a reason known only as text stays as it is)"""
+    codes: list[str] = field(default_factory=list)
+    """the reasons' stable codes (``factorypilot.agents._reasons.REASONS``; ``text`` for a plain-text one)"""
 
 
 async def propose(rt: AgentRuntime, request: ActionRequest, *, proposer: dict[str, Any]) -> ProposalOutcome:
@@ -80,9 +84,11 @@ async def propose(rt: AgentRuntime, request: ActionRequest, *, proposer: dict[st
     stamp = f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
     if not decision.allowed:
         rt.ledger.append("refusal", {"target": target, "value": request.value, "kind": request.kind.value,
-                                     "reasons": decision.reasons, "policy": d.guard.policy.name,
+                                     "reasons": decision.reasons, "codes": [c.code for c in decision.codes],
+                                     "policy": d.guard.policy.name,
                                      "proposed_by": proposer}, key=f"proposal:{stamp}:refused")
-        return ProposalOutcome("refused", None, request, decision.reasons, decision.rule)
+        return ProposalOutcome("refused", None, request, decision.reasons, decision.rule,
+                               reasons_ko=decision.reasons_in("ko"), codes=[c.code for c in decision.codes])
     run_id = f"{d.config.name}-ext-{stamp}"
     event = Event(kind="proposal", tag_id=target, role=d.role_of(target), severity=Severity.INFO,
                   detector="external", message=f"proposed by {proposer.get('client', '?')}", value=request.value)
@@ -101,8 +107,11 @@ async def propose(rt: AgentRuntime, request: ActionRequest, *, proposer: dict[st
     if outcome.status == "waiting_approval":
         return ProposalOutcome("pending_approval", run_id, request, [], decision.rule)
     # conditions changed between the check above and the guard node: the run ended with the refusal
+    # (the run's report keeps the guard's reasons as English text only)
     reasons = [r.get("reason", "") for r in (outcome.report or {}).get("results", []) if r["status"] == "refused"]
-    return ProposalOutcome("refused", run_id, request, reasons or [f"run ended as {outcome.status}"], decision.rule)
+    reasons = reasons or [f"run ended as {outcome.status}"]
+    return ProposalOutcome("refused", run_id, request, reasons, decision.rule, reasons_ko=list(reasons),
+                           codes=["text"] * len(reasons))
 
 
 async def apply_decided(rt: AgentRuntime, only: Callable[[str], bool],

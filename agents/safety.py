@@ -28,12 +28,13 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from factorypilot._mint import mint
+from factorypilot.agents._reasons import Reason, why
 from factorypilot.errors import SafetyViolation
 from factorypilot.permits import WritePermit
 from factorypilot.vocabulary import ActionKind, ActionRequest, Scalar, utcnow
 
-__all__ = ["AlarmRule", "Condition", "Decision", "Guard", "Interlock", "MethodRule", "SafetyPolicy", "TagRule",
-           "approval_mode", "origin_of"]
+__all__ = ["AlarmRule", "Condition", "Decision", "Guard", "Interlock", "MethodRule", "Reason", "SafetyPolicy",
+           "TagRule", "approval_mode", "origin_of"]
 
 Approval = Literal["never", "always", "increase", "decrease"]
 Origin = Literal["playbook", "llm"]
@@ -145,10 +146,23 @@ class Decision(BaseModel):
 
     allowed: bool
     needs_approval: bool = False
-    reasons: list[str] = Field(default_factory=list)
+    reasons: list[str] = Field(default_factory=list, description="why refused, in English (``codes``: the same "
+                                                                  "reasons with a stable code, in ko/en)")
+    codes: list[Reason] = Field(default_factory=list, description="the reasons as codes with their values")
     rule: str | None = None
     approval_rule: str | None = Field(default=None, description="which approval entry applied, e.g. 'llm: always "
                                                                  "(default for LLM-proposed actions)'")
+
+    @classmethod
+    def of(cls, reasons: Sequence[Reason], **fields: Any) -> Decision:
+        """A decision refused exactly when there are ``reasons`` (English text and codes both recorded)."""
+        return cls(allowed=not reasons, reasons=[r.text() for r in reasons], codes=list(reasons), **fields)
+
+    def reasons_in(self, lang: str) -> list[str]:
+        """The reasons in ``lang`` (``ko`` or ``en``); a reason given only as text stays as it was given."""
+        if len(self.codes) != len(self.reasons):
+            return list(self.reasons)
+        return [c.text(lang) for c in self.codes]
 
     @property
     def summary(self) -> str:
@@ -173,11 +187,12 @@ class Guard:
     def _method_rule(self, method_id: str) -> MethodRule | None:
         return next((r for r in self.policy.methods if self._id(r.target) == method_id), None)
 
-    def interlocks_active(self, current: Mapping[str, Scalar]) -> list[str]:
+    def interlocks_active(self, current: Mapping[str, Scalar]) -> list[Reason]:
         active = []
         for lock in self.policy.interlocks:
             if lock.when and all(_holds(c, current.get(self._id(c.tag))) for c in lock.when):
-                active.append(f"interlock {lock.name!r} active" + (f": {lock.message}" if lock.message else ""))
+                active.append(why("interlock_message", name=lock.name, message=lock.message) if lock.message
+                              else why("interlock", name=lock.name))
         return active
 
     def evaluate(self, request: ActionRequest, current: Mapping[str, Scalar],
@@ -198,50 +213,47 @@ class Guard:
                 need, label = True, "llm notes: approval (default for LLM-proposed actions)"
             else:
                 need, label = setting, f"playbook notes: {'approval' if setting else 'no approval'}"
-            return Decision(allowed=not reasons, reasons=reasons, needs_approval=need, rule="notes",
-                            approval_rule=label)
+            return Decision.of(reasons, needs_approval=need, rule="notes", approval_rule=label)
         if not self.policy.writes_enabled:
-            reasons.append("writes are disabled for this pilot (read-only mode)")
+            reasons.append(why("writes_disabled"))
         if request.is_alarm:
             return self._alarm_decision(request, reasons, now, recent)
         if request.kind is ActionKind.METHOD:
             mrule = self._method_rule(target)
             if mrule is None:
-                return Decision(allowed=False, reasons=[*reasons, f"method {target!r} is not allow-listed"])
+                return Decision.of([*reasons, why("method_not_listed", target=target)])
             reasons += _rate(mrule.max_calls, mrule.window_s, target, recent, now)
             mode, label = _approval_for(mrule.approval, origin)  # type: ignore[arg-type]
-            return Decision(allowed=not reasons, reasons=reasons, rule=mrule.target,
-                            needs_approval=mode == "always", approval_rule=label)
+            return Decision.of(reasons, rule=mrule.target, needs_approval=mode == "always", approval_rule=label)
         rule = self._tag_rule(target)
         if rule is None:
-            return Decision(allowed=False, reasons=[*reasons, f"tag {target!r} is not allow-listed for writes"])
+            return Decision.of([*reasons, why("tag_not_listed", target=target)])
         value = request.value
         mode, label = _approval_for(rule.approval, origin)
         needs_approval = mode == "always"
         if isinstance(value, bool) or not isinstance(value, int | float):
             if rule.min is not None or rule.max is not None or rule.max_step is not None:
-                reasons.append(f"value {value!r} is not numeric but the rule sets a numeric range")
+                reasons.append(why("not_numeric", value=repr(value)))
         elif not math.isfinite(value):
-            reasons.append(f"value {value!r} is not a finite number")
+            reasons.append(why("not_finite", value=repr(value)))
         else:
             if rule.min is not None and value < rule.min:
-                reasons.append(f"value {value} below allowed minimum {rule.min}")
+                reasons.append(why("below_min", value=value, min=rule.min))
             if rule.max is not None and value > rule.max:
-                reasons.append(f"value {value} above allowed maximum {rule.max}")
+                reasons.append(why("above_max", value=value, max=rule.max))
             cur = current.get(target)
             if isinstance(cur, int | float) and not isinstance(cur, bool):
                 step = value - cur
                 if rule.max_step is not None and abs(step) > rule.max_step + 1e-9:
-                    reasons.append(f"change {step:+g} from {cur:g} exceeds max step {rule.max_step:g}")
+                    reasons.append(why("step_too_large", step=step, current=cur, max_step=rule.max_step))
                 if (mode == "increase" and step > 0) or (mode == "decrease" and step < 0):
                     needs_approval = True
                 if rule.approval_above_step is not None and abs(step) > rule.approval_above_step:
                     needs_approval = True
             elif rule.max_step is not None or mode in ("increase", "decrease"):
-                reasons.append(f"current value of {target!r} unknown, cannot check the step")
+                reasons.append(why("current_unknown", target=target))
         reasons += _rate(rule.max_changes, rule.window_s, target, recent, now)
-        return Decision(allowed=not reasons, reasons=reasons, rule=rule.target, needs_approval=needs_approval,
-                        approval_rule=label)
+        return Decision.of(reasons, rule=rule.target, needs_approval=needs_approval, approval_rule=label)
 
     def _alarm_rule(self, request: ActionRequest) -> AlarmRule | None:
         source = request.object_id or ""
@@ -254,24 +266,21 @@ class Guard:
                 return rule
         return None
 
-    def _alarm_decision(self, request: ActionRequest, reasons: list[str], now: datetime,
+    def _alarm_decision(self, request: ActionRequest, reasons: list[Reason], now: datetime,
                         recent: Sequence[tuple[datetime, str]]) -> Decision:
         verb = request.kind.value
         if request.severity is None:
-            return Decision(allowed=False, reasons=[*reasons, f"cannot {verb} alarm {request.target!r}: its "
-                                                                "severity is unknown"])
+            return Decision.of([*reasons, why("alarm_severity_unknown", verb=verb, target=request.target)])
         rule = self._alarm_rule(request)
         if rule is None:
-            return Decision(allowed=False, reasons=[*reasons, (
-                f"{verb} of alarm {request.target!r} (source {request.object_id or '?'}, severity "
-                f"{request.severity}) is not allow-listed by the policy's alarm rules")])
+            return Decision.of([*reasons, why("alarm_not_listed", verb=verb, target=request.target,
+                                              source=request.object_id or "?", severity=request.severity)])
         reasons += _rate(rule.max_acks, rule.window_s, request.target, recent, now)
         # an acknowledgement a chat model proposed always goes to a person (like its writes; issue 22)
         llm = origin_of(request) == "llm"
-        return Decision(allowed=not reasons, reasons=reasons, rule=f"alarms:{rule.source}",
-                        needs_approval=rule.approval == "always" or llm,
-                        approval_rule="llm: always (default for LLM-proposed actions)" if llm
-                        else f"alarms: {rule.approval}")
+        return Decision.of(reasons, rule=f"alarms:{rule.source}", needs_approval=rule.approval == "always" or llm,
+                           approval_rule="llm: always (default for LLM-proposed actions)" if llm
+                           else f"alarms: {rule.approval}")
 
     def permit(self, request: ActionRequest, decision: Decision, *, approved: bool = False) -> WritePermit:
         """Mint the permit for an allowed request (approved, if the decision requires it)."""
@@ -294,11 +303,11 @@ def _holds(cond: Condition, current: Scalar) -> bool:
 
 
 def _rate(limit: int | None, window_s: float, target: str, recent: Sequence[tuple[datetime, str]],
-          now: datetime) -> list[str]:
+          now: datetime) -> list[Reason]:
     if limit is None:
         return []
     since = now - timedelta(seconds=window_s)
     used = sum(1 for t, tgt in recent if tgt == target and t >= since)
     if used >= limit:
-        return [f"rate limit: {used} change(s) to {target!r} in the last {window_s:g}s (max {limit})"]
+        return [why("rate_limit", used=used, target=target, window_s=window_s, limit=limit)]
     return []

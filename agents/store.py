@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -22,7 +23,8 @@ from factorypilot._sqlite import SqliteFile, storage_error
 from factorypilot.agents._edits import validate_edits
 from factorypilot.errors import ApprovalError
 
-__all__ = ["ActionRow", "ApprovalRow", "RunRow", "RunStore"]
+__all__ = ["ACTION_COLUMNS", "APPROVAL_COLUMNS", "RUN_COLUMNS", "ActionRow", "ApprovalRow", "RunRow", "RunStore",
+           "RunSummary", "action_row", "approval_row", "run_row"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -64,13 +66,19 @@ def _now() -> str:
 
 
 @dataclass(frozen=True)
-class RunRow:
+class RunSummary:
+    """A run without its data (the runs list)."""
+
     run_id: str
     pilot: str
     status: str
     created: str
     updated: str
     summary: str
+
+
+@dataclass(frozen=True)
+class RunRow(RunSummary):
     data: dict[str, Any]
 
 
@@ -99,6 +107,28 @@ class ApprovalRow:
     applied: bool
 
 
+# The rows as read: one column list and one mapper per table, shared by the store and read-only readers (the
+# console's company-scoped queries), so a column is added or decoded in one place.
+RUN_COLUMNS = "run_id, pilot, status, created, updated, summary, data"
+ACTION_COLUMNS = "key, run_id, target, kind, request, state, detail, updated"
+APPROVAL_COLUMNS = "run_id, requested, request, decision, decided_by, decided_at, edits, comment, applied"
+
+
+def run_row(r: Sequence[Any]) -> RunRow:
+    """A row selected with :data:`RUN_COLUMNS`."""
+    return RunRow(r[0], r[1], r[2], r[3], r[4], r[5], json.loads(r[6] or "{}"))
+
+
+def action_row(r: Sequence[Any]) -> ActionRow:
+    """A row selected with :data:`ACTION_COLUMNS`."""
+    return ActionRow(r[0], r[1], r[2], r[3], json.loads(r[4]), r[5], r[6], r[7])
+
+
+def approval_row(r: Sequence[Any]) -> ApprovalRow:
+    """A row selected with :data:`APPROVAL_COLUMNS`."""
+    return ApprovalRow(r[0], r[1], json.loads(r[2]), r[3], r[4], r[5], json.loads(r[6] or "{}"), r[7], bool(r[8]))
+
+
 class RunStore(SqliteFile):
     """SQLite file ``agent.sqlite`` under ``FACTORYPILOT_HOME``. Safe to share between processes (WAL)."""
 
@@ -118,19 +148,19 @@ class RunStore(SqliteFile):
             (run_id, pilot, status, now, now, summary, json.dumps(data or {}, ensure_ascii=False, default=str)))
 
     def run(self, run_id: str) -> RunRow | None:
-        r = self._exec("SELECT * FROM runs WHERE run_id = ?", (run_id,)).fetchone()
-        return RunRow(r[0], r[1], r[2], r[3], r[4], r[5], json.loads(r[6])) if r else None
+        r = self._exec(f"SELECT {RUN_COLUMNS} FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+        return run_row(r) if r else None
 
     def runs(self, *, status: str | None = None, limit: int = 50) -> list[RunRow]:
-        sql = "SELECT * FROM runs" + (" WHERE status = ?" if status else "") + " ORDER BY created DESC LIMIT ?"
+        sql = f"SELECT {RUN_COLUMNS} FROM runs" + (" WHERE status = ?" if status else "") + \
+            " ORDER BY created DESC LIMIT ?"
         rows = self._exec(sql, (status, limit) if status else (limit,)).fetchall()
-        return [RunRow(r[0], r[1], r[2], r[3], r[4], r[5], json.loads(r[6])) for r in rows]
+        return [run_row(r) for r in rows]
 
     # -- actions -----------------------------------------------------------------------------------
     def action(self, key: str) -> ActionRow | None:
-        r = self._exec("SELECT key, run_id, target, kind, request, state, detail, updated FROM actions "
-                       "WHERE key = ?", (key,)).fetchone()
-        return ActionRow(r[0], r[1], r[2], r[3], json.loads(r[4]), r[5], r[6], r[7]) if r else None
+        r = self._exec(f"SELECT {ACTION_COLUMNS} FROM actions WHERE key = ?", (key,)).fetchone()
+        return action_row(r) if r else None
 
     def plan_action(self, key: str, run_id: str, target: str, kind: str, request: dict[str, Any]) -> None:
         """Record the intent (state ``planned``) before anything touches the plant. Committed, fsync'd."""
@@ -168,9 +198,9 @@ class RunStore(SqliteFile):
         return [(datetime.fromisoformat(t), target) for t, target in rows]
 
     def actions_for(self, run_id: str) -> list[ActionRow]:
-        rows = self._exec("SELECT key, run_id, target, kind, request, state, detail, updated FROM actions "
-                          "WHERE run_id = ? ORDER BY created", (run_id,)).fetchall()
-        return [ActionRow(r[0], r[1], r[2], r[3], json.loads(r[4]), r[5], r[6], r[7]) for r in rows]
+        rows = self._exec(f"SELECT {ACTION_COLUMNS} FROM actions WHERE run_id = ? ORDER BY created",
+                          (run_id,)).fetchall()
+        return [action_row(r) for r in rows]
 
     # -- approvals ---------------------------------------------------------------------------------
     def request_approval(self, run_id: str, request: dict[str, Any]) -> None:
@@ -178,11 +208,8 @@ class RunStore(SqliteFile):
                    (run_id, _now(), json.dumps(request, ensure_ascii=False, default=str)))
 
     def approval(self, run_id: str) -> ApprovalRow | None:
-        r = self._exec("SELECT * FROM approvals WHERE run_id = ?", (run_id,)).fetchone()
-        if not r:
-            return None
-        return ApprovalRow(r[0], r[1], json.loads(r[2]), r[3], r[4], r[5], json.loads(r[6] or "{}"), r[7],
-                           bool(r[8]))
+        r = self._exec(f"SELECT {APPROVAL_COLUMNS} FROM approvals WHERE run_id = ?", (run_id,)).fetchone()
+        return approval_row(r) if r else None
 
     def decide(self, run_id: str, decision: str, by: str, *, edits: dict[str, Any] | None = None,
                comment: str = "") -> ApprovalRow:

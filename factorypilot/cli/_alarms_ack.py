@@ -78,8 +78,8 @@ def ack(
                   f"{'active' if alarm.active else 'inactive'}, {'acked' if alarm.acked else 'unacked'})")
     if outcome.status != "pending_approval":
         console.print(f"[red]✗[/] {verb} refused by the safety policy / 안전 정책이 거부했습니다:")
-        for reason in outcome.reasons:
-            console.print(f"  - {escape(reason)}")
+        for en, ko in zip(outcome.reasons, outcome.reasons_ko or outcome.reasons, strict=True):
+            console.print(f"  - {escape(en)}" + (f" / {escape(ko)}" if ko != en else ""))
         raise typer.Exit(1)
     console.print(f"[green]✓[/] {verb} proposed as run {outcome.request_id} — waiting for approval / 승인 대기\n"
                   f"  approve: factorypilot runs approve {outcome.request_id} --by NAME\n"

@@ -1,5 +1,10 @@
 """``factorypilot console`` (the operator web console) and ``factorypilot users`` (its users and firms).
 
+The data is the home's (``FACTORYPILOT_HOME``), or with ``--project DIR`` a template project's (``DIR/home``, as
+``runs … --project`` and ``template run --project`` use it): its runs, ledger and console users; the project's
+pilot is assigned to the project's firm when nobody assigned it, and the project is listed on the Programme and
+mapping pages.
+
 The console binds to 127.0.0.1 by default. Binding elsewhere needs ``--allow-remote`` and prints a warning:
 put it behind a TLS-terminating reverse proxy (``--root-path``, ``--forwarded-allow-ips``) so session cookies
 travel only over HTTPS.
@@ -15,11 +20,11 @@ import typer
 import yaml
 from rich.console import Console
 
+from factorypilot.cli._runs import _home, _project_option
 from factorypilot.errors import ConfigError
 
 if TYPE_CHECKING:
     from factorypilot.console import UserStore
-from factorypilot.settings import get_settings
 
 console = Console()
 err = Console(stderr=True)
@@ -43,10 +48,12 @@ def console_command(
                                          "each firm's matching results (ranked in the background at start)"),
     matching: Path | None = typer.Option(None, "--matching", help="or: the JSON of 'factorypilot match DIR "
                                          "--format json' to show as the matching results"),
+    project: Path | None = _project_option(),
 ) -> None:
     """Serve the operator web console: approvals, runs, ledger, pilots, evaluation, programme (Korean/English).
 
     Example:  factorypilot console --port 8765
+              factorypilot console --project robotics-weld-cell-메디텍   (a firm's template project)
     """
     import uvicorn
 
@@ -58,13 +65,17 @@ def console_command(
                               hint="add --allow-remote (behind a TLS reverse proxy), or keep --host 127.0.0.1")
         err.print(f"[yellow]warning:[/] the console listens on {host}:{port}, reachable from other machines; "
                   "serve it only behind HTTPS / 외부 접속 허용: HTTPS 프록시 뒤에서만 사용하세요")
-    home = get_settings().home
+    home = _home(project)
     home.mkdir(parents=True, exist_ok=True)
     store = UserStore(home / "console.sqlite")
     try:
+        if project is not None:
+            _own_project_pilot(store, project)
+            if project.resolve() not in {p.resolve() for p in projects}:
+                projects = [*projects, project]
         if not store.users():
             err.print("[yellow]![/] no console users yet: add one with  factorypilot users add NAME --role approver "
-                      "--company ID  / 사용자를 먼저 추가하세요")
+                      "--company ID" + (f" --project {project}" if project else "") + "  / 사용자를 먼저 추가하세요")
     finally:
         store.close()
     cfg = ConsoleConfig(home=home, root_path=root_path.rstrip("/"), secure_cookies=True if secure_cookies else None,
@@ -75,11 +86,22 @@ def console_command(
                 server_header=False)
 
 
-def _users() -> UserStore:
+def _own_project_pilot(store: UserStore, project: Path) -> None:
+    """Assign the project's pilot to the project's firm (with the project's spec) unless someone assigned it."""
+    from factorypilot.pilots.spreading.templates import Project
+
+    proj = Project.open(project)
+    pilot = proj.spec().id
+    if pilot not in store.pilot_owners():
+        store.assign_pilot(pilot, proj.company, str(proj.spec_path.resolve()))
+        console.print(f"pilot {pilot} belongs to firm {proj.company} (the project's) / 파일럿 {pilot}: "
+                      f"{proj.company} 소속 (프로젝트)")
+
+
+def _users(project: Path | None = None) -> UserStore:
     from factorypilot.console import UserStore
 
-    home = get_settings().home
-    return UserStore(home / "console.sqlite")
+    return UserStore(_home(project) / "console.sqlite")
 
 
 @users_app.command("add")
@@ -87,7 +109,8 @@ def add(name: str = typer.Argument(..., help="login name (Korean allowed)"),
         role: str = typer.Option(..., "--role", help="viewer | operator | approver | admin"),
         company: str = typer.Option(..., "--company", help="the user's firm id ('*' = programme staff, all firms)"),
         password_stdin: bool = typer.Option(False, "--password-stdin", help="read the password from standard input"),
-        replace: bool = typer.Option(False, "--replace", help="reset an existing user's role, firm, password")) -> None:
+        replace: bool = typer.Option(False, "--replace", help="reset an existing user's role, firm, password"),
+        project: Path | None = _project_option()) -> None:
     """Add a console user (the password is hashed with argon2id; asked twice unless --password-stdin).
 
     Example:  factorypilot users add 김민수 --role approver --company acme
@@ -96,7 +119,7 @@ def add(name: str = typer.Argument(..., help="login name (Korean allowed)"),
         password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = typer.prompt("password / 비밀번호", hide_input=True, confirmation_prompt=True)
-    store = _users()
+    store = _users(project)
     try:
         user = store.add_user(name, role, company, password, replace=replace)
     finally:
@@ -105,12 +128,12 @@ def add(name: str = typer.Argument(..., help="login name (Korean allowed)"),
 
 
 @users_app.command("list")
-def list_() -> None:
+def list_(project: Path | None = _project_option()) -> None:
     """List console users and the firm each pilot belongs to.
 
     Example:  factorypilot users list
     """
-    store = _users()
+    store = _users(project)
     try:
         for u in store.users():
             typer.echo(f"{u.name}\t{u.role}\t{u.company}")
@@ -121,12 +144,12 @@ def list_() -> None:
 
 
 @users_app.command("remove")
-def remove(name: str = typer.Argument(...)) -> None:
+def remove(name: str = typer.Argument(...), project: Path | None = _project_option()) -> None:
     """Remove a console user (their sessions end at once).
 
     Example:  factorypilot users remove 김민수
     """
-    store = _users()
+    store = _users(project)
     try:
         if not store.remove_user(name):
             raise ConfigError(f"no console user {name!r}", hint="see: factorypilot users list")
@@ -142,7 +165,8 @@ def assign_pilot(pilot: str = typer.Argument(..., help="pilot id as in its runs 
                  endpoint: str | None = typer.Option(None, "--endpoint", help="the plant's OPC UA endpoint: the "
                                                      "Pilots page subscribes to it for live values (read-only)"),
                  bindings: Path | None = typer.Option(None, "--bindings", help="YAML role: tag id (as for pilot "
-                                                      "run); default: the spec's bindings")) -> None:
+                                                      "run); default: the spec's bindings"),
+                 project: Path | None = _project_option()) -> None:
     """Say which firm owns a pilot: its runs, approvals and ledger records are visible to that firm's users only.
 
     Example:  factorypilot users assign-pilot mobility-cnc --company acme --spec mobility
@@ -151,7 +175,7 @@ def assign_pilot(pilot: str = typer.Argument(..., help="pilot id as in its runs 
     roles = _bindings(bindings) if bindings else None
     if roles is not None and endpoint is None:
         raise ConfigError("--bindings needs --endpoint (the plant they are on)", hint="add --endpoint opc.tcp://…")
-    store = _users()
+    store = _users(project)
     try:
         store.assign_pilot(pilot, company, spec)
         if endpoint:

@@ -184,6 +184,8 @@ async def _serve(spec: str, endpoint: str | None, bindings_file: Path | None, si
             return [await rt.reissue(reissue[0], by=reissue[1])]
         if resume_only:
             return await rt.recover()
+        if endpoint and rt.lease is not None:  # the console watches the same plant without being told again
+            rt.lease.advertise(endpoint, dict(rt.config.roles))
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, rt.stop)

@@ -17,6 +17,15 @@ from pathlib import Path
 from typing import Any
 
 from factorypilot._sqlite import storage_error
+from factorypilot.agents.store import (
+    ACTION_COLUMNS,
+    APPROVAL_COLUMNS,
+    RUN_COLUMNS,
+    RunSummary,
+    action_row,
+    approval_row,
+    run_row,
+)
 
 __all__ = ["LedgerRow", "RunSummary", "Scope", "ledger_rows", "pending_approvals", "run_detail", "runs_page",
            "visible_run"]
@@ -34,16 +43,6 @@ class Scope:
         if not self.pilots:
             return "0=1", ()
         return f"{column} IN ({','.join('?' * len(self.pilots))})", self.pilots
-
-
-@dataclass(frozen=True)
-class RunSummary:
-    run_id: str
-    pilot: str
-    status: str
-    created: str
-    updated: str
-    summary: str
 
 
 @dataclass(frozen=True)
@@ -125,28 +124,26 @@ def pending_approvals(home: Path, scope: Scope, *, limit: int = 100) -> list[dic
 
 
 def run_detail(home: Path, scope: Scope, run_id: str) -> dict[str, Any] | None:
-    """One run (``None`` when it does not exist *or belongs to another firm*): run row, approval, actions."""
+    """One run (``None`` when it does not exist *or belongs to another firm*): the run
+    (:class:`~factorypilot.agents.store.RunRow`), its approval (``ApprovalRow`` or ``None``) and its actions
+    (``ActionRow``), read with the store's own column lists and row mappers."""
     where, args = scope.sql("pilot")
     try:
         with _ro(home / "agent.sqlite") as db:
             if db is None:
                 return None
-            r = db.execute(f"SELECT run_id, pilot, status, created, updated, summary, data FROM runs "
-                           f"WHERE run_id = ? AND {where}", [run_id, *args]).fetchone()
+            r = db.execute(f"SELECT {RUN_COLUMNS} FROM runs WHERE run_id = ? AND {where}",
+                           [run_id, *args]).fetchone()
             if r is None:
                 return None
-            a = db.execute("SELECT requested, request, decision, decided_by, decided_at, edits, comment, applied "
-                           "FROM approvals WHERE run_id = ?", (run_id,)).fetchone()
-            acts = db.execute("SELECT key, target, kind, request, state, detail, updated FROM actions "
-                              "WHERE run_id = ? ORDER BY created", (run_id,)).fetchall()
+            a = db.execute(f"SELECT {APPROVAL_COLUMNS} FROM approvals WHERE run_id = ?", (run_id,)).fetchone()
+            acts = db.execute(f"SELECT {ACTION_COLUMNS} FROM actions WHERE run_id = ? ORDER BY created",
+                              (run_id,)).fetchall()
     except _Empty:
         return None
-    approval = None if a is None else {
-        "requested": a[0], "request": json.loads(a[1]), "decision": a[2], "decided_by": a[3], "decided_at": a[4],
-        "edits": json.loads(a[5] or "{}"), "comment": a[6], "applied": bool(a[7])}
-    return {"run": RunSummary(*r[:6]), "data": json.loads(r[6] or "{}"), "approval": approval,
-            "actions": [{"key": k, "target": t, "kind": kd, "request": json.loads(q), "state": s, "detail": d,
-                         "updated": u} for k, t, kd, q, s, d, u in acts]}
+    run = run_row(r)
+    return {"run": run, "data": run.data, "approval": None if a is None else approval_row(a),
+            "actions": [action_row(x) for x in acts]}
 
 
 def ledger_rows(home: Path, scope: Scope, *, run_id: str | None = None, kind: str | None = None,

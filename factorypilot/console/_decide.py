@@ -55,7 +55,7 @@ def decide(home: Path, scope: Scope, user: User, run_id: str, decision: str, for
     detail = run_detail(home, scope, run_id)  # scoped: another firm's run is simply not found
     if detail is None or detail["approval"] is None:
         raise PageError(404, "error_404_run", run_id=run_id)
-    edits = parse_edits(detail["approval"]["request"], form)
+    edits = parse_edits(detail["approval"].request, form)
     store = RunStore(home / "agent.sqlite")
     try:
         return store.decide(run_id, decision, user.name, edits=edits or None,

@@ -40,4 +40,5 @@ def dry_run(info: Mapping[str, Any], spec: PilotSpec | None, roles: Mapping[str,
                                                            value=info.get("value")), current, recent)
     return {"before": current.get(target), "after": info.get("value"), "allowed": decision.allowed,
             "needs_approval": decision.needs_approval, "reasons": decision.reasons, "basis": basis,
+            "reasons_ko": decision.reasons_in("ko"), "codes": [c.code for c in decision.codes],
             "interlocks_checked": bool(live) and spec is not None}

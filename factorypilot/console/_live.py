@@ -1,10 +1,11 @@
 """Live values for the Pilots page: one OPC UA subscription per pilot, shared by every browser that watches.
 
 The console subscribes (read-only: it never writes) to the tags a pilot's roles are bound to, on the plant
-link given when the pilot was assigned (``users assign-pilot … --endpoint URL --bindings FILE``) or named by
-the pilot's spec. The subscription starts when the first browser opens the stream and lives until the console
-stops. The latest sample of each role is kept with its quality and time; a lost link is shown as lost (with
-the connector's reason), never as the last good value passing for a live one.
+link given when the pilot was assigned (``users assign-pilot … --endpoint URL --bindings FILE``), the one the
+running pilot service recorded (``pilot run --endpoint``/``--simulate``), or the one named by the pilot's spec.
+The subscription starts when the first browser opens the stream and lives until the console stops (or the
+link changes). The latest sample of each role is kept with its quality and time; a lost link is shown as lost
+(with the connector's reason), never as the last good value passing for a live one.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ class _Feed:
     values: dict[str, LiveValue] = field(default_factory=dict)
     error: str | None = None
     task: asyncio.Task[None] | None = None
+    link: PlantLink | None = None
 
 
 class LiveHub:
@@ -53,6 +55,7 @@ class LiveHub:
 
     def __init__(self) -> None:
         self._feeds: dict[str, _Feed] = {}
+        self._retired: list[asyncio.Task[None]] = []  # subscriptions on a replaced link, awaited at close
         self._event: asyncio.Event | None = None  # set (and replaced) on every change
         self.version = 0
 
@@ -62,8 +65,15 @@ class LiveHub:
         return self._event
 
     def watch(self, pilot: str, link: PlantLink) -> None:
-        """Start the pilot's subscription unless it runs already (call from the event loop)."""
-        feed = self._feeds.setdefault(pilot, _Feed())
+        """Start the pilot's subscription unless it runs already on this link (call from the event loop). A new
+        link (the service restarted on another endpoint) replaces the old subscription and its values."""
+        feed = self._feeds.get(pilot)
+        if feed is not None and feed.link != link and feed.task is not None:
+            feed.task.cancel()
+            self._retired.append(feed.task)
+            feed = None
+        if feed is None:
+            feed = self._feeds[pilot] = _Feed(link=link)
         if feed.task is None or feed.task.done():
             feed.task = asyncio.create_task(self._run(pilot, link, feed), name=f"console-live-{pilot}")
 
@@ -113,7 +123,7 @@ class LiveHub:
             await asyncio.sleep(_RETRY_S)
 
     async def close(self) -> None:
-        tasks = [f.task for f in self._feeds.values() if f.task is not None]
+        tasks = [f.task for f in self._feeds.values() if f.task is not None] + self._retired
         for task in tasks:
             task.cancel()
         for task in tasks:

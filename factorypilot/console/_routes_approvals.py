@@ -19,6 +19,7 @@ from factorypilot.console._decide import _show, decide, policy_checks
 from factorypilot.console._dryrun import dry_run
 from factorypilot.console._i18n import translate
 from factorypilot.console._live import LiveHub
+from factorypilot.console._request_view import planner_of, quoted_sources
 from factorypilot.console._routes_live import link_of
 from factorypilot.console._specs import spec_for, unit_of
 from factorypilot.console._users import UserStore
@@ -47,7 +48,7 @@ def _view(home: Path, scope: Scope, users: UserStore, hub: LiveHub, item: dict[s
     request = item["request"]
     owner = users.pilot_owners().get(item["pilot"])
     spec = spec_for(item["pilot"], owner[1] if owner else None)
-    link = link_of(users, item["pilot"])
+    link = link_of(users, item["pilot"], home)
     live, _ = hub.snapshot(item["pilot"])
     roles = dict(link.roles) if link else dict(spec.bindings) if spec else {}
     rules: dict[str, Any] = request.get("edit_rules") or {}
@@ -73,20 +74,6 @@ def _view(home: Path, scope: Scope, users: UserStore, hub: LiveHub, item: dict[s
             "planner": planner_of(request), "quoted": quoted_sources(request)}
 
 
-def planner_of(request: dict[str, Any]) -> str:
-    """Who proposed the plan: ``llm:<model>`` when a chat model proposed actions, else the request's planner
-    (``playbook``, ``llm (fallback)``); an older request without the field shows ``""``."""
-    models = sorted({str(a.get("requested_by")) for a in request.get("actions") or []
-                     if str(a.get("requested_by") or "").startswith("llm:")})
-    return ", ".join(models) or str(request.get("planner") or "")
-
-
-def quoted_sources(request: dict[str, Any]) -> list[dict[str, str]]:
-    """The request's quoted sources (document text, untrusted): plain strings; the template escapes them."""
-    return [{"citation": str(q.get("citation") or ""), "quoted": str(q.get("quoted") or "")}
-            for q in request.get("quoted_sources") or [] if isinstance(q, dict)]
-
-
 def _page(request: Request, status: int = 200, notice: str | None = None, problem: str | None = None) -> Response:
     session = require(request)
     cfg: ConsoleConfig = request.app.state.cfg
@@ -108,7 +95,7 @@ async def approvals(request: Request) -> Response:
     pending_pilots = {i["pilot"] for i in await run_in_threadpool(pending_approvals, cfg.home,
                                                                     scope_of(request, session))}
     for pilot in sorted(pending_pilots):  # the dry run compares against the live value when there is a link
-        link = await run_in_threadpool(link_of, users, pilot)
+        link = await run_in_threadpool(link_of, users, pilot, cfg.home)
         if link is not None:
             hub.watch(pilot, link)
             await hub.ready(pilot, _FIRST_VALUE_S)

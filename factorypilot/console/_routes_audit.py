@@ -14,6 +14,7 @@ from fastapi.responses import Response
 from factorypilot.agents import Ledger
 from factorypilot.console._app import ConsoleConfig, PageError, render, require, scope_of
 from factorypilot.console._data import ledger_rows, run_detail, runs_page
+from factorypilot.console._request_view import PLAN_SOURCES, plan_source, request_view
 
 router = APIRouter()
 PAGE = 50
@@ -41,7 +42,15 @@ def run(request: Request, run_id: str) -> Response:
     if detail is None:  # another firm's run reads exactly like a run that does not exist
         raise PageError(404, "error_404_run", run_id=run_id)
     records = ledger_rows(cfg.home, scope, run_id=run_id, limit=None, newest_first=False)
-    return render(request, "run.html", session=session, d=detail, records=records,
+    asked = request_view(detail["approval"].request) if detail["approval"] else None
+    planned = [r.payload for r in records if r.kind == "decision"]
+    planner = (asked["planner"] if asked else "") or (
+        f"llm:{planned[-1]['model']}" if planned and planned[-1].get("model") else
+        str(planned[-1].get("planner") or "") if planned else "")
+    source = plan_source(records)
+    return render(request, "run.html", session=session, d=detail, records=records, asked=asked, planner=planner,
+                  source=source, source_key="plan_source_" + source.replace("-", "_") if source in PLAN_SOURCES
+                  else "", views={r.seq: request_view(r.payload) for r in records if r.kind == "approval-requested"},
                   dumps=lambda p: json.dumps(p, ensure_ascii=False, indent=1, default=str))
 
 

@@ -12,12 +12,14 @@ import json
 import time
 from collections.abc import AsyncIterator
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
+from factorypilot.agents import LeaseInfo, read_leases
 from factorypilot.console._app import ConsoleConfig, require, scope_of
 from factorypilot.console._data import pending_approvals
 from factorypilot.console._live import LiveHub, PlantLink
@@ -27,21 +29,39 @@ from factorypilot.console._users import UserStore
 router = APIRouter()
 _LIFETIME_S = 300.0
 _PENDING_EVERY_S = 1.0
+LIVE_S = 30.0
+"""A lease heartbeat younger than this: the pilot service is running (and its recorded endpoint is current)."""
 
 
-def link_of(users: UserStore, pilot: str) -> PlantLink | None:
-    """The plant link of a pilot: its assignment's ``--endpoint``/``--bindings``, else the spec's connector and
-    bindings; ``None`` when neither names a plant (the page then shows the latest recorded values)."""
+def link_of(users: UserStore, pilot: str, home: Path, leases: dict[str, LeaseInfo] | None = None) -> PlantLink | None:
+    """The plant link of a pilot, first found of:
+
+    1. its assignment's ``--endpoint``/``--bindings`` (``users assign-pilot``);
+    2. the endpoint and bindings the running pilot service recorded on its lease (``pilot run --endpoint`` or
+       ``--simulate``; only while its heartbeat is younger than :data:`LIVE_S`);
+    3. the spec's connector and bindings.
+
+    ``None`` when none names a plant (the page then shows the latest recorded values). ``leases``: already read
+    (:func:`~factorypilot.agents.read_leases`), else read here."""
     owner = users.pilot_owners().get(pilot)
     spec = spec_for(pilot, owner[1] if owner else None)
     assigned = users.link(pilot)
-    bindings = (assigned[1] if assigned and assigned[1] else None) or (dict(spec.bindings) if spec else {})
+    lease = (read_leases(home / "agent.sqlite") if leases is None else leases).get(pilot)
+    served = lease if lease is not None and lease.endpoint and lease.age_s() < LIVE_S else None
+    if assigned and assigned[1]:
+        bindings = assigned[1]
+    elif not assigned and served is not None and served.bindings:
+        bindings = served.bindings
+    else:
+        bindings = dict(spec.bindings) if spec else {}
     if spec is not None:
         bindings = {r: t for r, t in bindings.items() if r in spec.roles and spec.roles[r].kind == "signal"}
     if not bindings:
         return None
     if assigned:
         return PlantLink("opcua", {"endpoint": assigned[0]}, bindings)
+    if served is not None and served.endpoint:
+        return PlantLink("opcua", {"endpoint": served.endpoint}, bindings)
     if spec is not None and spec.connector is not None:
         return PlantLink(spec.connector.type, dict(spec.connector.config), bindings)
     return None
@@ -62,7 +82,7 @@ async def stream(request: Request, pilots: int = 0) -> Response:
     if pilots:
         visible = scope.pilots if scope.pilots is not None else list(users.pilot_owners())
         for pilot in visible:
-            link = await run_in_threadpool(link_of, users, pilot)
+            link = await run_in_threadpool(link_of, users, pilot, cfg.home)
             if link is not None:
                 hub.watch(pilot, link)
                 watched.append(pilot)

@@ -4,24 +4,22 @@ KPIs against the +10 % target, deployments against 20) and Evaluation (gate resu
 from __future__ import annotations
 
 import json
-import sqlite3
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, Response
 
+from factorypilot.agents import read_leases
 from factorypilot.console._app import ConsoleConfig, PageError, lang_of, render, require
 from factorypilot.console._data import Scope, ledger_rows, runs_page
 from factorypilot.console._live import LiveHub
 from factorypilot.console._matching import MatchingResults
-from factorypilot.console._routes_live import link_of
+from factorypilot.console._routes_live import LIVE_S, link_of
 from factorypilot.console._specs import limits_of, spec_for
 from factorypilot.console._users import Session, UserStore
 
 router = APIRouter()
-_LIVE_S = 30.0  # a lease heartbeat younger than this = the pilot service is running
 
 
 def _visible_pilots(request: Request, session: Session) -> dict[str, tuple[str, str | None]]:
@@ -36,32 +34,11 @@ def _visible_pilots(request: Request, session: Session) -> dict[str, tuple[str, 
     return {p: owners[p] for p in users.pilots_of(session.user)}
 
 
-def _leases(home: Path) -> dict[str, tuple[str, int, str]]:
-    path = home / "agent.sqlite"
-    if not path.exists():
-        return {}
-    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
-    try:
-        rows = db.execute("SELECT pilot, host, pid, heartbeat FROM leases").fetchall()
-    except sqlite3.Error:
-        return {}
-    finally:
-        db.close()
-    return {p: (h, pid, hb) for p, h, pid, hb in rows}
-
-
-def _age_s(iso: str) -> float:
-    try:
-        return (datetime.now(UTC) - datetime.fromisoformat(iso)).total_seconds()
-    except ValueError:
-        return float("inf")
-
-
 @router.get("/pilots")
 def pilots(request: Request) -> Response:
     session = require(request)
     cfg: ConsoleConfig = request.app.state.cfg
-    leases = _leases(cfg.home)
+    leases = read_leases(cfg.home / "agent.sqlite")
     users: UserStore = request.app.state.users
     hub: LiveHub = request.app.state.live
     cards = []
@@ -69,13 +46,13 @@ def pilots(request: Request) -> Response:
         spec = spec_for(pilot, ref)
         scope = Scope((pilot,))
         lease = leases.get(pilot)
-        running = lease is not None and _age_s(lease[2]) < _LIVE_S
+        running = lease is not None and lease.age_s() < LIVE_S
         state = "running" if running else "stopped"
         if spec is not None and not spec.policy.writes_enabled:
             state = "read_only" if running else "stopped"
         obs = ledger_rows(cfg.home, scope, kind="observation", limit=1)
         recorded: dict[str, Any] = obs[0].payload.get("values", {}) if obs else {}
-        link = link_of(users, pilot)
+        link = link_of(users, pilot, cfg.home, leases)
         live, error = hub.snapshot(pilot)
         values = []
         for role in sorted(set(recorded) | set(link.roles if link else ())):
@@ -96,7 +73,7 @@ def pilots(request: Request) -> Response:
                 if g.run_id is None and tags & set(g.payload.get("tag_ids") or ())][:5]
         cards.append({"pilot": pilot, "company": company, "state": state, "observed": values, "events": events,
                       "subscribed": link is not None, "live_error": error, "gaps": gaps,
-                      "link": f"{lease[0]} PID {lease[1]}, {lease[2][:19]}" if running and lease else "—",
+                      "link": f"{lease.host} PID {lease.pid}, {lease.heartbeat[:19]}" if running and lease else "—",
                       "outages": [{"time": w.time[:19], "error": w.payload.get("error", "")} for w in waits]})
     return render(request, "pilots.html", session=session, cards=cards)
 

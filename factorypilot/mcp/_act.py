@@ -47,7 +47,7 @@ async def propose_action(dep: Deployment, caller: Caller, *, kind: str, target: 
                               target=outcome.request.target,
                               approve_with=f"factorypilot runs approve {outcome.request_id} --by NAME")
     return ProposalResult(status="refused", request_id=None, pilot=p.id, target=outcome.request.target,
-                          reasons=outcome.reasons)
+                          reasons=outcome.reasons, reasons_ko=outcome.reasons_ko, reason_codes=outcome.codes)
 
 
 def _confirm(p: ServedPilot, target: str) -> dict[str, Scalar]:

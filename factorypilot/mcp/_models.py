@@ -166,6 +166,10 @@ class ProposalResult(BaseModel):
     pilot: str
     target: str
     reasons: list[str] = Field(default_factory=list, description="why the safety policy refused it")
+    reasons_ko: list[str] = Field(default_factory=list, description="the same reasons in Korean / 거부 사유 (한국어)")
+    reason_codes: list[str] = Field(default_factory=list, description=(
+        "a stable code per reason (below_min, above_max, step_too_large, rate_limit, interlock, ...; 'text' for a "
+        "reason known only as text)"))
     approve_with: str | None = Field(default=None, description="what the named person runs to approve (CLI)")
 
 

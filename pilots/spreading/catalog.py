@@ -29,7 +29,6 @@ from typing import Any
 
 import yaml
 
-from factorypilot._version import __version__
 from factorypilot.errors import ConfigError
 from factorypilot.pilots.evaluation.scenarios import load_scenario_file
 from factorypilot.pilots.runtime import reference_pilots
@@ -117,15 +116,7 @@ def reference_entries(home: Path | None) -> list[CatalogEntry]:
             status = gate_status(spec.id, home, scenarios=[s.id for s in scenarios])
             gate = GateRecord(passed=status.passed, report=status.report.name if status.report else None,
                               metrics=status.metrics)
-        manifest = TemplateManifest(
-            id=spec.id, version=spec.version, sector=spec.sector, title=spec.title, description=spec.description,
-            roles={r: rs.description for r, rs in spec.roles.items()},
-            required_roles=[r for r, rs in spec.roles.items() if rs.required], kpis=list(spec.kpis.names),
-            scenarios=len([s for s in scenarios if s.replay is None]),
-            keywords=sorted({a for rs in spec.roles.values() for a in rs.aliases}),
-            simulator_model=spec.simulator.model if spec.simulator else None, created="reference",
-            factorypilot_version=__version__, gate=gate, solves=spec.solves, needs=spec.needs,
-            not_for=spec.not_for)
+        manifest = TemplateManifest.of(spec, scenarios, created="reference", gate=gate)
         out.append(CatalogEntry(manifest, path.parent, f"reference pilot {name}", reference=True))
     return out
 

@@ -83,6 +83,21 @@ class TemplateManifest(BaseModel):
     needs: list[FitStatement] = Field(default_factory=list, description="data and equipment it cannot work without")
     not_for: list[FitStatement] = Field(default_factory=list, description="situations it does not fit")
 
+    @classmethod
+    def of(cls, spec: PilotSpec, scenarios: Sequence[Scenario], *, created: str, gate: GateRecord,
+           files: dict[str, str] | None = None) -> TemplateManifest:
+        """The manifest of ``spec`` (an exported template's, or a reference pilot's in the catalogue): its roles,
+        KPIs, scenario count (replays of recorded data not counted), keywords and fit statements."""
+        return cls(
+            id=spec.id, version=spec.version, sector=spec.sector, title=spec.title, description=spec.description,
+            roles={r: rs.description for r, rs in spec.roles.items()},
+            required_roles=[r for r, rs in spec.roles.items() if rs.required], kpis=list(spec.kpis.names),
+            scenarios=len([s for s in scenarios if s.replay is None]),
+            keywords=sorted({a for rs in spec.roles.values() for a in rs.aliases}),
+            simulator_model=spec.simulator.model if spec.simulator else None, created=created,
+            factorypilot_version=__version__, gate=gate, files=dict(files or {}), solves=spec.solves,
+            needs=spec.needs, not_for=spec.not_for)
+
 
 @dataclass
 class GateStatus:
@@ -201,15 +216,8 @@ def export_template(pilot: str | Path, out_dir: Path, *, home: Path, generic: Se
         copied.append(f"knowledge/{src.name}")
     _dump_yaml(spec_document(spec, scenarios, knowledge=["knowledge"] if copied else []), target / "pilot.yaml")
     files = {p.relative_to(target).as_posix(): _sha(p) for p in sorted(target.rglob("*")) if p.is_file()}
-    manifest = TemplateManifest(
-        id=spec.id, version=spec.version, sector=spec.sector, title=spec.title, description=spec.description,
-        roles={r: rs.description for r, rs in spec.roles.items()},
-        required_roles=[r for r, rs in spec.roles.items() if rs.required], kpis=list(spec.kpis.names),
-        scenarios=len([s for s in scenarios if s.replay is None]),
-        keywords=sorted({a for rs in spec.roles.values() for a in rs.aliases}),
-        simulator_model=spec.simulator.model if spec.simulator else None,
-        created=utcnow().isoformat(timespec="seconds"), factorypilot_version=__version__, gate=gate, files=files,
-        solves=spec.solves, needs=spec.needs, not_for=spec.not_for)
+    manifest = TemplateManifest.of(spec, scenarios, created=utcnow().isoformat(timespec="seconds"), gate=gate,
+                                   files=files)
     _dump_yaml(manifest.model_dump(mode="json"), target / MANIFEST)
     findings = scan_tree(target, markers=markers)
     if findings:

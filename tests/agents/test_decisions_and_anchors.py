@@ -16,7 +16,7 @@ import pytest
 
 from factorypilot._sqlite import open_sqlite
 from factorypilot.agents import Ledger, RunStore
-from factorypilot.agents._lease import PilotLease, _start_time
+from factorypilot.agents._lease import PilotLease, _start_time, read_leases
 from factorypilot.errors import ApprovalError, LeaseHeldError, StorageError
 
 if TYPE_CHECKING:
@@ -385,6 +385,48 @@ def test_lease_table_of_an_older_home_gains_the_start_time(tmp_path: Path) -> No
     lease.acquire()
     assert lease._db.execute("SELECT pid, started FROM leases").fetchone() == (os.getpid(), _start_time(os.getpid()))
     lease.release()
+
+
+def test_the_service_records_its_endpoint_on_the_lease_and_an_older_home_gains_the_columns(tmp_path: Path) -> None:
+    db = sqlite3.connect(tmp_path / "agent.sqlite")  # a home from before the endpoint was recorded
+    db.execute("CREATE TABLE leases (pilot TEXT PRIMARY KEY, owner TEXT NOT NULL, pid INTEGER NOT NULL, "
+               "host TEXT NOT NULL, acquired TEXT NOT NULL, heartbeat TEXT NOT NULL, started TEXT)")
+    db.execute("INSERT INTO leases VALUES ('robotics-cell', 'o', 1, 'h', '2026-01-01T00:00:00+00:00', "
+               "'2026-01-01T00:00:00+00:00', NULL)")
+    db.commit()
+    db.close()
+    old = read_leases(tmp_path / "agent.sqlite")  # a reader of the older layout: no endpoint, no change
+    assert old["robotics-cell"].endpoint is None
+    assert old["robotics-cell"].bindings == {}
+    lease = PilotLease(tmp_path / "agent.sqlite", "mobility-cnc")
+    lease.acquire()
+    assert read_leases(tmp_path / "agent.sqlite")["mobility-cnc"].endpoint is None  # not advertised yet
+    lease.advertise("opc.tcp://127.0.0.1:48400", {"spindle_vibration": "ns=2;s=주축.진동"})
+    info = read_leases(tmp_path / "agent.sqlite")["mobility-cnc"]
+    assert (info.endpoint, info.bindings, info.pid) == ("opc.tcp://127.0.0.1:48400",
+                                                        {"spindle_vibration": "ns=2;s=주축.진동"}, os.getpid())
+    assert info.age_s() < 60
+    # another process cannot advertise on a lease it does not hold
+    thief = PilotLease(tmp_path / "agent.sqlite", "mobility-cnc")
+    thief.advertise("opc.tcp://10.0.0.9:4840", {})
+    assert read_leases(tmp_path / "agent.sqlite")["mobility-cnc"].endpoint == "opc.tcp://127.0.0.1:48400"
+    thief.release()
+    # a malformed bindings value is left out, never guessed
+    lease._db.execute("UPDATE leases SET bindings = '[1, 2]' WHERE pilot = 'mobility-cnc'")
+    assert read_leases(tmp_path / "agent.sqlite")["mobility-cnc"].bindings == {}
+    lease.release()  # the endpoint goes with the lease
+    assert "mobility-cnc" not in read_leases(tmp_path / "agent.sqlite")
+    # the next holder starts with no endpoint, even when the row was left behind by a dead owner
+    dead = PilotLease(tmp_path / "agent.sqlite", "mobility-cnc")
+    dead.acquire()
+    dead.advertise("opc.tcp://127.0.0.1:1", {"a": "b"})
+    dead._db.execute("UPDATE leases SET pid = ?", (2**22 + 12345,))
+    heir = PilotLease(tmp_path / "agent.sqlite", "mobility-cnc")
+    heir.acquire()
+    assert read_leases(tmp_path / "agent.sqlite")["mobility-cnc"].endpoint is None
+    heir.release()
+    dead._db.close()
+    assert read_leases(tmp_path / "no-such.sqlite") == {}
 
 
 # -- one-line storage errors ----------------------------------------------------------------------------

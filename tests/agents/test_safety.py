@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 
 from factorypilot.agents import Guard, SafetyPolicy, TagRule
-from factorypilot.agents.safety import Condition, Interlock, MethodRule
+from factorypilot.agents.safety import Condition, Decision, Interlock, MethodRule
 from factorypilot.errors import SafetyViolation
 from factorypilot.vocabulary import ActionKind, ActionRequest, utcnow
 
@@ -90,3 +90,78 @@ def test_permit_only_for_allowed_and_approved() -> None:
 def test_policy_rejects_unknown_keys() -> None:
     with pytest.raises(ValueError, match="maxx"):
         SafetyPolicy.model_validate({"tags": [{"target": "x", "maxx": 3}]})
+
+
+def _every_refusal() -> list[Decision]:
+    """One refused decision for each reason the guard can give."""
+    from factorypilot.agents.safety import AlarmRule
+
+    lock = Interlock(name="문-열림", when=[Condition(tag="door_open", value=True)], message="도어를 닫으세요")
+    policy = SafetyPolicy(name="p", tags=[TagRule(target="feed_override", min=50, max=110, max_step=20,
+                                                  max_changes=1, window_s=60),
+                                          TagRule(target="ns=2;s=mode", approval="increase")],
+                          interlocks=[lock, Interlock(name="bare", when=[Condition(tag="state", value="STOP")])],
+                          alarms=[AlarmRule(source="ns=2;s=press", max_severity=500)])
+    g = Guard(policy, ROLES)
+    stopped = CUR | {"ns=2;s=state": "STOP", "ns=2;s=door": True}
+    alarm = ActionRequest(kind=ActionKind.ACKNOWLEDGE, target="ns=2;s=press.Alarm", value="", object_id="ns=2;s=press")
+    return [
+        g.evaluate(req(45.0), CUR), g.evaluate(req(111.0), CUR), g.evaluate(req(75.0), CUR),
+        g.evaluate(req(float("inf")), CUR), g.evaluate(req("fast"), CUR),
+        g.evaluate(req(1.0, "ns=2;s=mode"), {}), g.evaluate(req(1.0, "ns=2;s=other"), CUR),
+        g.evaluate(ActionRequest(kind=ActionKind.METHOD, target="ns=2;s=reboot"), CUR),
+        g.evaluate(req(95.0), stopped),
+        g.evaluate(req(95.0), CUR, [(utcnow(), "ns=2;s=feed")]),
+        Guard(policy.model_copy(update={"writes_enabled": False}), ROLES).evaluate(req(95.0), CUR),
+        g.evaluate(alarm, CUR), g.evaluate(alarm.model_copy(update={"severity": 900}), CUR),
+    ]
+
+
+def test_every_refusal_reason_has_a_stable_code_and_korean_text() -> None:
+    """Each reason: a code of the catalogue, the English text as before (what tests and clients match on), a
+    Korean text with the same values; the codes survive the JSON round trip through the graph's state."""
+    from factorypilot.agents._reasons import REASONS
+
+    decisions = _every_refusal()
+    codes = [c.code for d in decisions for c in d.codes]
+    assert set(codes) == set(REASONS) - {"text"}  # every code is reachable, and tested here
+    texts = {c.code: (c.text("en"), c.text("ko")) for d in decisions for c in d.codes}
+    assert texts["below_min"] == ("value 45.0 below allowed minimum 50.0",
+                                  "값 45.0 이(가) 허용 최솟값 50.0 보다 작습니다")
+    assert texts["above_max"] == ("value 111.0 above allowed maximum 110.0",
+                                  "값 111.0 이(가) 허용 최댓값 110.0 보다 큽니다")
+    assert texts["step_too_large"] == ("change -25 from 100 exceeds max step 20",
+                                       "100 에서 -25 변경은 최대 변경 폭 20 을(를) 넘습니다")
+    assert texts["not_finite"] == ("value inf is not a finite number", "값 inf 은(는) 유한한 숫자가 아닙니다")
+    assert texts["not_numeric"][0] == "value 'fast' is not numeric but the rule sets a numeric range"
+    assert texts["current_unknown"] == ("current value of 'ns=2;s=mode' unknown, cannot check the step",
+                                        "'ns=2;s=mode' 의 현재 값을 알 수 없어 변경 폭을 확인할 수 없습니다")
+    assert texts["tag_not_listed"][0] == "tag 'ns=2;s=other' is not allow-listed for writes"
+    assert texts["method_not_listed"][0] == "method 'ns=2;s=reboot' is not allow-listed"
+    assert texts["interlock_message"] == ("interlock '문-열림' active: 도어를 닫으세요",
+                                          "인터록 '문-열림' 작동 중: 도어를 닫으세요")
+    assert texts["interlock"] == ("interlock 'bare' active", "인터록 'bare' 작동 중")
+    assert texts["rate_limit"] == ("rate limit: 1 change(s) to 'ns=2;s=feed' in the last 60s (max 1)",
+                                   "횟수 제한: 최근 60초 동안 'ns=2;s=feed' 변경 1회 (최대 1회)")
+    assert texts["writes_disabled"][1] == "이 파일럿은 쓰기가 꺼져 있습니다 (읽기 전용 모드)"
+    assert texts["alarm_severity_unknown"] == (
+        "cannot acknowledge alarm 'ns=2;s=press.Alarm': its severity is unknown",
+        "알람 'ns=2;s=press.Alarm' 을(를) 확인(acknowledge)할 수 없습니다: 심각도를 알 수 없음")
+    assert texts["alarm_not_listed"][1] == ("알람 'ns=2;s=press.Alarm' (출처 ns=2;s=press, 심각도 900) 의 "
+                                            "확인(acknowledge)은(는) 정책의 알람 규칙에 없습니다")
+    for d in decisions:
+        assert not d.allowed
+        assert d.reasons == [c.text("en") for c in d.codes]  # the English list is the codes' English text
+        again = Decision.model_validate_json(d.model_dump_json())  # as stored in the graph's state
+        assert again.reasons_in("ko") == d.reasons_in("ko")
+        assert again.reasons_in("en") == d.reasons
+        assert all(any("\uac00" <= ch <= "\ud7a3" for ch in ko) for ko in d.reasons_in("ko"))
+
+
+def test_a_reason_given_as_text_stays_as_given() -> None:
+    from factorypilot.agents._reasons import why
+
+    d = Decision(allowed=False, reasons=["edited value refused: value 200 above allowed maximum 110"])
+    assert d.reasons_in("ko") == d.reasons
+    with pytest.raises(KeyError, match="unknown refusal reason code"):
+        why("no-such-code")

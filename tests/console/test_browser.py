@@ -5,9 +5,10 @@ Flow: the approver is logged in before the plant event and the request arrives t
 viewer sees it but has no approve button; the dry run shows the guard's verdict on the live value; an edit
 outside the policy is refused with the reason (for a rejection and for an approval); the approval (keyboard:
 focus the button, Enter) goes through, the plant receives the value exactly once, the run's timeline and the
-ledger page show the records, the Pilots page shows the approved value live, and a firm-B run opened by URL is
-"not found". Screenshots of the Approvals and Programme pages in Korean land in the test's temporary directory
-(or FACTORYPILOT_TEST_ARTIFACTS), never in the repository.
+ledger page show the records, the Pilots page shows the approved value live (on the endpoint the service
+recorded: no link is assigned), and a firm-B run opened by URL is "not found". Screenshots of the Approvals and
+Programme pages in Korean land in the test's temporary directory (or FACTORYPILOT_TEST_ARTIFACTS), never in the
+repository.
 """
 
 from __future__ import annotations
@@ -101,10 +102,9 @@ def test_approve_in_a_real_browser(tmp_path: Path, fp_home: Path, plant: PlantHa
     users.close()
     seed_run(home, "pilot-b-run-done", "pilot-b", waiting=False)  # firm B's run in the same home
 
+    # no plant link is assigned: the console reads live values (and dry-runs) on the endpoint and bindings the
+    # running service records on its lease (pilot run --endpoint ... --bindings ...)
     spec, bindings = _spec(tmp_path, plant)
-    users = UserStore(home / "console.sqlite", hasher=FAST_HASHER)  # the plant link: live values, dry run
-    users.set_link("mobility-cnc", plant.endpoint, yaml.safe_load(bindings.read_text(encoding="utf-8")))
-    users.close()
     port = _free_port()
     service = subprocess.Popen([EXE, "pilot", "run", str(spec), "--endpoint", plant.endpoint, "--bindings",
                                 str(bindings), "--no-knowledge", "--seconds", "240"], env=_env(home),

@@ -51,7 +51,9 @@ def test_the_dry_run_shows_the_guards_verdict_before_approval(client: TestClient
     db.close()
     page = client.get("/approvals").text
     assert 'data-index="0" data-allowed="no"' in page
-    assert "안전 규칙이 거부함: value 150.0 above allowed maximum 110.0" in page
+    assert "안전 규칙이 거부함: 값 150.0 이(가) 허용 최댓값 110.0 보다 큽니다" in page  # the guard's reason, in Korean
+    client.cookies.set("fp_lang", "en")
+    assert "value 150.0 above allowed maximum 110.0" in client.get("/approvals").text
     assert decision(home, RUN).decision is None  # looking decides nothing
 
 

@@ -6,7 +6,10 @@ values (not the recorded ones); and the plant is never written."""
 from __future__ import annotations
 
 import json
+import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -28,6 +31,7 @@ from factorypilot.pilots.simulator import PlantHandle, running_plant
 from tests.console.conftest import login
 
 register(cli_app)
+EXE = str(Path(sys.executable).with_name("factorypilot"))
 
 
 def _free_port() -> int:
@@ -108,3 +112,56 @@ def test_stream_sends_scoped_pending_and_live_subscribed_values(home: Path, tmp_
         page = client.get("/pilots").text
     assert 'data-live="mobility-cnc|feed_override" data-source="live"' in page
     assert plant.write_log == []  # watching never writes
+
+
+def test_a_running_service_s_endpoint_gives_live_values_without_an_assigned_link(home: Path, server: str) -> None:
+    """``pilot run --simulate``: the service records its endpoint and bindings on its lease; the console, told
+    only the pilot's owner (no ``--endpoint``), subscribes to that plant. When the service stops, its endpoint
+    goes with the lease and the console no longer names a plant for the pilot."""
+    from factorypilot.agents import read_leases
+    from factorypilot.console import UserStore
+    from factorypilot.console._routes_live import link_of
+
+    from .conftest import FAST_HASHER
+
+    users = UserStore(home / "console.sqlite", hasher=FAST_HASHER)
+    users.assign_pilot("mobility-cnc", "acme", "mobility")  # no --endpoint, no --bindings
+    assert users.link("mobility-cnc") is None
+    assert link_of(users, "mobility-cnc", home) is None  # the reference spec names no plant of its own
+    env = {**os.environ, "FACTORYPILOT_HOME": str(home), "PYTHONIOENCODING": "utf-8"}
+    service = subprocess.Popen([EXE, "pilot", "run", "mobility", "--simulate", "--no-knowledge", "--seconds", "180"],
+                               env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not (lease := read_leases(home / "agent.sqlite").get("mobility-cnc")) or lease.endpoint is None:
+            assert service.poll() is None, service.communicate()
+            assert time.monotonic() < deadline, "the service never recorded its endpoint"
+            time.sleep(0.1)
+        assert lease.endpoint.startswith("opc.tcp://127.0.0.1:")
+        assert lease.bindings["feed_override"].endswith("feed_override")
+        link = link_of(users, "mobility-cnc", home)
+        assert link is not None
+        assert link.config == {"endpoint": lease.endpoint}
+        assert "feed_override" in link.roles
+        assert "spindle_vibration" in link.roles
+        with httpx.Client(base_url=server, timeout=30) as client:
+            assert login(client, "김민수").status_code == 303
+            with client.stream("GET", "/api/stream?pilots=1") as response:
+                values: dict[str, Any] = {}
+                for name, data in _events(response):
+                    if name == "values" and data["pilot"] == "mobility-cnc" and data["values"].get("feed_override"):
+                        values = data
+                        break
+            assert values["error"] is None
+            assert values["values"]["feed_override"]["quality"] == "good"
+            assert isinstance(values["values"]["feed_override"]["value"], float)
+            page = client.get("/pilots").text
+        assert 'data-live="mobility-cnc|feed_override" data-source="live"' in page
+    finally:
+        service.terminate()
+        out, err = service.communicate(timeout=60)
+    assert service.returncode == 0, err
+    assert f"testbed plant 'mobility' at {lease.endpoint}" in out  # the endpoint it printed is the one recorded
+    assert "mobility-cnc" not in read_leases(home / "agent.sqlite")  # the endpoint went with the lease
+    assert link_of(users, "mobility-cnc", home) is None
+    users.close()

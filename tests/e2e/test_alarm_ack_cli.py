@@ -90,6 +90,7 @@ def test_refused_ack_exits_1_and_never_reaches_the_plant(tmp_path: Path) -> None
                    "--endpoint", plant.endpoint, "--bindings", str(_robot_bindings(plant, tmp_path)))
         assert out.returncode == 1, out.stdout + out.stderr
         assert "not allow-listed" in out.stdout
+        assert "정책의 알람 규칙에 없습니다" in out.stdout  # the same reason in Korean
         assert "Traceback" not in out.stdout + out.stderr
         assert plant.alarm_calls == 0
         assert plant.alarm_acks()[cid][0] is False

@@ -181,6 +181,8 @@ async def test_guard_refuses_a_big_step_and_an_interlock_as_it_does_for_the_agen
         step = await _call(client, "propose_action", {"target": "feed_override", "value": 70, "reason": "big cut"})
         assert step["status"] == "refused"
         assert step["reasons"] == ["change -30 from 100 exceeds max step 20"]
+        assert step["reasons_ko"] == ["100 에서 -30 변경은 최대 변경 폭 20 을(를) 넘습니다"]
+        assert step["reason_codes"] == ["step_too_large"]
         plant.set_value("mem.door_open", True)
         door = await _call(client, "propose_action", {"target": "feed_override", "value": 95, "reason": "small"})
         assert door["status"] == "refused"

@@ -158,3 +158,20 @@ def test_a_gate_passed_on_a_subset_of_scenarios_does_not_count(fp_home: Path) ->
     manifest, _, _ = load_template(export_template("mobility", fp_home / "out", home=fp_home))
     assert manifest.gate.passed
     assert manifest.gate.metrics == {"detection_rate": 1.0}
+
+
+def test_a_reference_pilot_s_catalog_manifest_is_its_exported_manifest(fp_home: Path) -> None:
+    """The catalogue's entry of a reference pilot and the manifest of its exported template are made by one
+    function (``TemplateManifest.of``): the same roles, KPIs, scenario count, keywords and fit statements; only
+    the creation time, the gate record and the file hashes differ."""
+    from factorypilot.pilots.spreading.catalog import reference_entries
+
+    pkg = export_template("robotics", fp_home / "templates", home=fp_home, override_reason="manifest test", by="t")
+    exported, _, _ = load_template(pkg)
+    entry = next(e for e in reference_entries(fp_home) if e.manifest.id == exported.id)
+    differ = {"created", "gate", "files"}
+    assert entry.manifest.model_dump(exclude=differ) == exported.model_dump(exclude=differ)
+    assert entry.manifest.created == "reference"
+    assert entry.manifest.files == {}
+    assert "pilot.yaml" in exported.files  # every file of the package, hashed
+    assert entry.manifest.scenarios == exported.scenarios > 0
