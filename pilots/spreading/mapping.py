@@ -209,9 +209,13 @@ def _score_all(spec: PilotSpec, tags: Sequence[Tag], samples: Mapping[str, Seque
     return _Scored(profiles, out, layout)
 
 
-def _fit(sc: _Scored, spec: PilotSpec, host: str) -> float:
-    """How well ``host`` (a machine path) hosts the template: its equipment-level roles' best picks."""
+def _fit(sc: _Scored, spec: PilotSpec, host: str, *, required_only: bool = False) -> float:
+    """How well ``host`` (a machine path) hosts the template: its equipment-level roles' best picks
+    (``required_only``: only the roles the template cannot run without — an optional vendor method more on
+    one of two robots says nothing about which robot the firm means)."""
     eq = [r for r, rs in spec.roles.items() if rs.level == "equipment"] or list(spec.roles)
+    if required_only:
+        eq = [r for r in eq if spec.roles[r].required] or eq
     level = "equipment" if any(rs.level == "equipment" for rs in spec.roles.values()) else "line"
     scoped = {r: [s for s in sc.all_scores[r] if sc.layout.in_scope(s.tag.id, host, level)] for r in eq}
     picks = _assign(scoped)
@@ -244,7 +248,8 @@ def propose_mapping(spec: PilotSpec, tags: Sequence[Tag], samples: Mapping[str, 
         alternatives: list[str] = []
     else:
         host = ranked[0] if ranked and fits[ranked[0]] > 0 else None
-        alternatives = [m for m in ranked[1:] if host and fits[m] >= _AMBIGUOUS * fits[host]]
+        core = {m: _fit(sc, spec, m, required_only=True) for m in hosts}
+        alternatives = [m for m in ranked[1:] if host and core[m] >= _AMBIGUOUS * core[host]]
         ambiguous = bool(alternatives)
     out: dict[str, RoleMapping] = {}
     scoped: dict[str, list[Score]] = {}

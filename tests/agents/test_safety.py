@@ -90,3 +90,27 @@ def test_permit_only_for_allowed_and_approved() -> None:
 def test_policy_rejects_unknown_keys() -> None:
     with pytest.raises(ValueError, match="maxx"):
         SafetyPolicy.model_validate({"tags": [{"target": "x", "maxx": 3}]})
+
+
+@pytest.mark.parametrize(("args", "reason"), [
+    ((30.0,), "argument percent = 30 below allowed minimum 50"),
+    ((101,), "argument percent = 101 above allowed maximum 100"),
+    ((float("inf"),), "argument percent = inf is not a finite number"),
+    (("fast",), "argument percent = 'fast' is not a number but the rule sets a range"),
+    ((True,), "argument percent = True is not a number but the rule sets a range"),
+    ((), "method 'ns=2;s=ovr' takes 1 argument(s) (percent); the call passes 0"),
+    ((80.0, 1), "method 'ns=2;s=ovr' takes 1 argument(s) (percent); the call passes 2"),
+])
+def test_method_arguments_outside_the_rule_are_refused(args: tuple[object, ...], reason: str) -> None:
+    from factorypilot.agents.safety import ArgLimit
+
+    policy = SafetyPolicy(methods=[MethodRule(target="ns=2;s=ovr", args=[ArgLimit(name="percent", min=50, max=100)])])
+    call = ActionRequest(kind=ActionKind.METHOD, target="ns=2;s=ovr", args=args)  # type: ignore[arg-type]
+    d = Guard(policy).evaluate(call, {})
+    assert not d.allowed
+    assert d.reasons == [reason]
+    with pytest.raises(SafetyViolation):
+        Guard(policy).permit(call, d, approved=True)
+    ok = Guard(policy).evaluate(call.model_copy(update={"args": (80.0,)}), {})
+    assert ok.allowed
+    assert ok.needs_approval

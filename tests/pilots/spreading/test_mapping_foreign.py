@@ -116,9 +116,14 @@ def test_robot_template_binds_within_one_robot(plant_a: Browsed) -> None:
     assert by["move_home"].tag_id == "ns=2;i=1091"
     assert by["move_home"].kind == "method"
     assert by["reset_fault"].tag_id == "ns=2;i=1090"
+    # the override setter with its one argument (Percent: Double, "override in %") matches the role's argument
+    assert by["set_speed_override"].tag_id == "ns=2;i=1092"
+    assert by["set_speed_override"].confidence == "high"
+    assert any("argument Percent" in r for r in by["set_speed_override"].reasons)
     # the same template on the second robot
     second = propose_mapping(spec, tags, values, equipment="RB02", facts=facts)
     assert second.roles["fault_code"].tag_id == "ns=2;g=5b0a1f3e-7c1d-4d2a-9e61-0c2b7f1a1003"
+    assert second.roles["set_speed_override"].tag_id is None  # RB02 has no setter: absent?, never RB01's
     with pytest.raises(ConfigError, match="no machine matching"):
         propose_mapping(spec, tags, values, equipment="RB09", facts=facts)
 
