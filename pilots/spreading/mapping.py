@@ -161,7 +161,7 @@ def propose_mapping(spec: PilotSpec, tags: Sequence[Tag], samples: Mapping[str, 
     facts = facts or PlantFacts()
     sc = _score_all(spec, tags, samples or {}, facts)
     layout = sc.layout
-    hosts = layout.machines
+    hosts = [m for m in layout.machines if not layout.is_controller(m)] or layout.machines
     if not any(rs.level == "equipment" for rs in spec.roles.values()):  # a line template: one host per line
         hosts = list({layout.line_of_machine[m]: m for m in reversed(layout.machines)}.values())[::-1]
     fits = {m: round(_fit(sc, spec, m), 3) for m in hosts}
@@ -182,7 +182,8 @@ def propose_mapping(spec: PilotSpec, tags: Sequence[Tag], samples: Mapping[str, 
     unlike = ids.contradicts(host, wanted) if host and equipment is None else None
     out: dict[str, RoleMapping] = {}
     scoped: dict[str, list[Score]] = {}
-    controllers = layout.controllers(host) if host else []
+    driver, driven_by = layout.controller_of(host) if host else (None, "")
+    controllers = [driver] if driver else layout.controllers(host) if host else []
     for role, prof in sc.profiles.items():
         level = prof.spec.level
         scoped[role] = [s for s in sc.all_scores[role]
@@ -213,15 +214,19 @@ def propose_mapping(spec: PilotSpec, tags: Sequence[Tag], samples: Mapping[str, 
         if unlike is not None and conf == "high":
             conf = "medium"
             reasons.append(f"{layout.name(host)}: {unlike} — is it the right machine?")
-        elsewhere = _foreign_machine(layout, best.tag.id, host, prof)
+        on_driver = driver is not None and layout.machine_of.get(best.tag.id) == driver
+        elsewhere = None if on_driver else _foreign_machine(layout, best.tag.id, host, prof)
         if elsewhere and conf == "high":
             conf = "medium"
             reasons.append(f"on another machine ({elsewhere}) whose name says nothing of this role: is it "
                            f"this {layout.name(host)}'s signal?")
         if rs.kind == "method" and layout.machine_of.get(best.tag.id) in controllers:
-            reasons.append(f"on the controller {layout.name(layout.machine_of.get(best.tag.id))} of this motion "
-                           "device system (OPC 40010): does it act on this robot?")
-            conf = "medium" if conf == "high" else conf
+            if driver:
+                reasons.append(f"on the controller of {layout.name(host)}: {driven_by}")
+            else:
+                reasons.append(f"on the controller {layout.name(layout.machine_of.get(best.tag.id))} of this motion "
+                               "device system (OPC 40010), which has several: does it act on this robot?")
+                conf = "medium" if conf == "high" else conf
         if conf == "high" and rs.kind == "method" and not best.exact and best.name < 0.8:
             conf = "medium"  # a method moves the machine: its name must be unmistakable to be taken unasked
         out[role] = RoleMapping(tag_id=best.tag.id, label=_label(best.tag), equipment=_where(layout, best.tag.id),

@@ -131,3 +131,54 @@ def test_two_robots_are_still_asked_and_the_question_shows_their_identification(
     assert "which one is it?" in out
     assert f"1. EQ1 ({ROBOT})" in out or f"2. EQ1 ({ROBOT})" in out
     assert "HS220, serial DN57-22-1180, Industrial robot" in out
+
+
+@pytest.fixture(scope="module")
+def plant_f() -> Browsed:
+    return _browse(PLANTS / "plant_f_hwaseong.json")
+
+
+def test_methods_on_the_chosen_robots_controller_are_proposed(plant_f: Browsed) -> None:
+    """OPC 40010: RC2 drives R2 (shared name part, one-to-one in the MotionDeviceSystem), so R2's alarm reset,
+    home and override setter on RC2 are proposed with a calibrated confidence — not RC1's."""
+    tags, values, facts = plant_f
+    spec = resolve_spec("robotics")[0]
+    key = load_key(PLANTS / "plant_f_hwaseong.answers.yaml")["templates"]["robotics"]["roles"]
+    r2 = propose_mapping(spec, tags, values, equipment="R2", facts=facts)
+    methods = {r: (rm.tag_id, rm.confidence) for r, rm in r2.roles.items() if rm.kind == "method"}
+    assert methods == {"reset_fault": ("ns=2;s=HW.C3.RC2.AlarmReset", "high"),
+                       "move_home": ("ns=2;s=HW.C3.RC2.GoOrigin", "high"),
+                       "set_speed_override": ("ns=2;s=HW.C3.RC2.SetOverride", "high")}
+    assert any("controller RC2 and motion device R2 share the name part '2'" in r
+               for r in r2.roles["reset_fault"].reasons)
+    assert all("RC1" not in c.tag_id for c in r2.roles["reset_fault"].candidates)
+    score = score_proposal(r2, key)
+    assert (score["right"], score["wrong_high"]) == (8, 0)
+    r1 = propose_mapping(spec, tags, values, equipment="R1", facts=facts)
+    assert r1.roles["reset_fault"].tag_id == "ns=2;s=HW.C3.RC1.AlarmReset"
+    # not named: two robots, the firm is asked which; the controllers are no hosts of the template
+    first = propose_mapping(spec, tags, values, facts=facts)
+    assert first.ambiguous
+    assert {first.equipment, *first.alternatives} == {"HW/C3/MotionDeviceSystem/MotionDevices/R1",
+                                                     "HW/C3/MotionDeviceSystem/MotionDevices/R2"}
+    assert set(first.machines) == {*first.alternatives, first.equipment}
+    assert all(rm.confidence != "high" for rm in first.roles.values())
+
+
+def test_two_controllers_without_a_one_to_one_naming_are_asked(tmp_path: Path) -> None:
+    """The same cell with controllers named Main and Sub: nothing says which drives R2, so their methods are
+    proposed and asked, never taken unasked."""
+    desc = load_plant(PLANTS / "plant_f_hwaseong.json")
+    ctrls = desc["objects"][0]["children"][0]["children"][0]["children"][1]["children"]
+    for c, name in zip(ctrls, ("Main", "Sub"), strict=True):
+        c["browse"] = name
+    path = tmp_path / "plant_f_main_sub.json"
+    path.write_text(json.dumps(desc, ensure_ascii=False), encoding="utf-8")
+    tags, values, facts = _browse(path)
+    prop = propose_mapping(resolve_spec("robotics")[0], tags, values, equipment="R2", facts=facts)
+    for role in ("reset_fault", "move_home", "set_speed_override"):
+        rm = prop.roles[role]
+        assert rm.tag_id is not None
+        assert rm.confidence != "high", role
+        assert {c.equipment for c in rm.candidates} >= {"Main", "Sub"}
+    assert any("which has several: does it act on this robot?" in r for r in prop.roles["move_home"].reasons)
