@@ -167,7 +167,7 @@ def propose_mapping(spec: PilotSpec, tags: Sequence[Tag], samples: Mapping[str, 
     fits = {m: round(_fit(sc, spec, m), 3) for m in hosts}
     ids = identify(layout, tags, samples or {})
     wanted = template_class(spec.sector, spec.title)
-    ambiguous, left_out = False, {}
+    ambiguous, left_out = False, dict[str, str]()
     if equipment is not None:
         chosen_list = layout.find(equipment)
         if not chosen_list:
