@@ -238,12 +238,15 @@ class PilotSpec(_Strict):
         from factorypilot.agents.safety import Condition, Interlock
 
         gone = {r for r in self.absent if r not in bound}
+        # an optional method role this plant has not bound: its step is left out (never a call to a node id
+        # made of the role's name)
+        uncallable = gone | {r for r, rs in self.roles.items() if rs.kind == "method" and r not in bound}
         detectors = [d for d in self.detectors if d.role not in gone]
         playbooks = []
         for pb in self.playbooks:
             if pb.when.role in gone:
                 continue
-            actions = [a for a in pb.actions if not ({a.write, a.call} & gone)]
+            actions = [a for a in pb.actions if a.write not in gone and a.call not in uncallable]
             actions = [a.model_copy(update={"expect": {k: v for k, v in a.expect.items() if k not in gone}})
                        for a in actions]
             playbooks.append(pb.model_copy(update={"actions": actions}))

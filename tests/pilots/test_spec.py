@@ -113,3 +113,13 @@ def test_a_step_without_expect_reads_back_the_argument_it_passed(tmp_path: Path)
     cfg = spec.agent_config({r: f"ns=2;s={r}" for r in spec.roles})
     steps = [a for pb in cfg.playbooks for a in pb.actions if a.call == "set_speed_override"]
     assert [(a.args, a.expect) for a in steps] == [([60], {"speed_override": 60})] * 2
+
+
+def test_an_unbound_optional_method_role_drops_its_step(tmp_path: Path) -> None:
+    """A plant without an override setter (not bound, not declared absent): the recovery has no setter call, so
+    nothing is ever called on a node id made of the role's name."""
+    spec = load_spec(_robotics(tmp_path, lambda d: None))
+    bound = {r: f"ns=2;s={r}" for r, rs in spec.roles.items() if r != "set_speed_override"}
+    cfg = spec.agent_config(bound)
+    calls = [a.call for pb in cfg.playbooks if pb.id == "robot-fault" for a in pb.actions if a.call]
+    assert calls == ["reset_fault", "move_home"]
