@@ -1,10 +1,11 @@
-"""``template map`` on the foreign plants: per template × plant right / wrong-high / asked / absent, and the wall
-time of the small-firm flow from ``template init`` to the first handled event.
+"""``template map`` on the foreign plants: per template × plant right / wrong / wrong-high / asked / absent (and
+per-plant totals), and the wall time of the small-firm flow from ``template init`` to the first handled event.
 
 Run:  python benchmarks/template_mapping.py [--no-flow]
 
-Plants (``tests/pilots/spreading/plants``, each with an answer key written before the mapper was tuned): A on node-opcua
-(skipped when node/node-opcua is missing), B on asyncua, C on asyncua — **held out** (reported separately).
+Plants (``tests/pilots/spreading/plants``, each with an answer key written before the mapper was tuned): A and D on
+node-opcua (skipped when node/node-opcua is missing), B, E and F on asyncua, C on asyncua — **held out** (reported
+separately). "wrong" counts the asked roles whose first proposal was wrong, plus the wrong-highs.
 Each template is mapped twice: as the firm first runs it (no machine named) and with the answer key's machine
 (the firm's answer to "which machine?"). Outcomes (see ``factorypilot.pilots.spreading._accuracy``):
 
