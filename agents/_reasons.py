@@ -48,6 +48,17 @@ REASONS: dict[str, LocalizedText] = {
                                "allow-listed by the policy's alarm rules",
                          "ko": "알람 {target!r} (출처 {source}, 심각도 {severity}) 의 {verb_ko}은(는) 정책의 알람 "
                                "규칙에 없습니다"},
+    "arg_count": {"en": "method {target!r} takes {expected} argument(s) ({names}); the call passes {given}",
+                  "ko": "메서드 {target!r} 의 인수는 {expected}개({names})인데 호출은 {given}개를 넘깁니다"},
+    # {value} is the value's repr for the two below
+    "arg_not_numeric": {"en": "argument {name} = {value} is not a number but the rule sets a range",
+                        "ko": "인수 {name} = {value} 은(는) 숫자가 아닌데 규칙은 범위를 정합니다"},
+    "arg_not_finite": {"en": "argument {name} = {value} is not a finite number",
+                       "ko": "인수 {name} = {value} 은(는) 유한한 숫자가 아닙니다"},
+    "arg_below_min": {"en": "argument {name} = {value:g} below allowed minimum {min:g}",
+                      "ko": "인수 {name} = {value:g} 이(가) 허용 최솟값 {min:g} 보다 작습니다"},
+    "arg_above_max": {"en": "argument {name} = {value:g} above allowed maximum {max:g}",
+                      "ko": "인수 {name} = {value:g} 이(가) 허용 최댓값 {max:g} 보다 큽니다"},
     # a reason given as plain text (e.g. a person's edit refused, built from other reasons): not translated
     "text": {"en": "{text}", "ko": "{text}"},
 }

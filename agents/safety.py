@@ -33,7 +33,8 @@ from factorypilot.errors import SafetyViolation
 from factorypilot.permits import WritePermit
 from factorypilot.vocabulary import ActionKind, ActionRequest, Scalar, utcnow
 
-__all__ = ["AlarmRule", "Condition", "Decision", "Guard", "Interlock", "MethodRule", "Reason", "SafetyPolicy",
+__all__ = ["AlarmRule", "ArgLimit", "Condition", "Decision", "Guard", "Interlock", "MethodRule", "Reason",
+           "SafetyPolicy",
            "TagRule", "approval_mode", "origin_of"]
 
 Approval = Literal["never", "always", "increase", "decrease"]
@@ -85,8 +86,19 @@ class TagRule(_Rule):
     approval_above_step: float | None = Field(default=None, description="changes larger than this need approval")
 
 
+class ArgLimit(_Rule):
+    """The range of one numeric argument of a method call (rules list them in the call's argument order)."""
+
+    name: str = Field(description="the argument's name (as the method role declares it)")
+    min: float | None = None
+    max: float | None = None
+
+
 class MethodRule(_Rule):
     target: str = Field(description="method node id or role")
+    args: list[ArgLimit] | None = Field(
+        default=None, description="the call's arguments, in order, with their allowed range; a call with another "
+        "number of arguments or a value outside a range is refused (not given: arguments are not checked)")
     max_calls: int | None = None
     window_s: float = 3600.0
     approval: Literal["never", "always"] | dict[Origin, Literal["never", "always"]] = Field(
@@ -222,6 +234,7 @@ class Guard:
             mrule = self._method_rule(target)
             if mrule is None:
                 return Decision.of([*reasons, why("method_not_listed", target=target)])
+            reasons += _arg_reasons(mrule, request.args)
             reasons += _rate(mrule.max_calls, mrule.window_s, target, recent, now)
             mode, label = _approval_for(mrule.approval, origin)  # type: ignore[arg-type]
             return Decision.of(reasons, rule=mrule.target, needs_approval=mode == "always", approval_rule=label)
@@ -300,6 +313,28 @@ def _holds(cond: Condition, current: Scalar) -> bool:
         return bool(_OPS[cond.op](current, cond.value))
     except TypeError:
         return False
+
+
+def _arg_reasons(rule: MethodRule, args: Sequence[Scalar]) -> list[Reason]:
+    """Why a call's arguments break the rule's ranges (nothing when the rule sets none)."""
+    if rule.args is None:
+        return []
+    if len(args) != len(rule.args):
+        names = ", ".join(a.name for a in rule.args) or "none"
+        return [why("arg_count", target=rule.target, expected=len(rule.args), names=names, given=len(args))]
+    out = []
+    for lim, value in zip(rule.args, args, strict=True):
+        if lim.min is None and lim.max is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            out.append(why("arg_not_numeric", name=lim.name, value=repr(value)))
+        elif not math.isfinite(value):
+            out.append(why("arg_not_finite", name=lim.name, value=repr(value)))
+        elif lim.min is not None and value < lim.min:
+            out.append(why("arg_below_min", name=lim.name, value=value, min=lim.min))
+        elif lim.max is not None and value > lim.max:
+            out.append(why("arg_above_max", name=lim.name, value=value, max=lim.max))
+    return out
 
 
 def _rate(limit: int | None, window_s: float, target: str, recent: Sequence[tuple[datetime, str]],

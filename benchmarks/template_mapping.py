@@ -1,10 +1,11 @@
-"""``template map`` on the foreign plants: per template × plant right / wrong-high / asked / absent, and the wall
-time of the small-firm flow from ``template init`` to the first handled event.
+"""``template map`` on the foreign plants: per template × plant right / wrong / wrong-high / asked / absent (and
+per-plant totals), and the wall time of the small-firm flow from ``template init`` to the first handled event.
 
 Run:  python benchmarks/template_mapping.py [--no-flow]
 
-Plants (``tests/pilots/spreading/plants``, each with an answer key written before the mapper was tuned): A on node-opcua
-(skipped when node/node-opcua is missing), B on asyncua, C on asyncua — **held out** (reported separately).
+Plants (``tests/pilots/spreading/plants``, each with an answer key written before the mapper was tuned): A and D on
+node-opcua (skipped when node/node-opcua is missing), B, E and F on asyncua, C on asyncua — **held out** (reported
+separately). "wrong" counts the asked roles whose first proposal was wrong, plus the wrong-highs.
 Each template is mapped twice: as the firm first runs it (no machine named) and with the answer key's machine
 (the firm's answer to "which machine?"). Outcomes (see ``factorypilot.pilots.spreading._accuracy``):
 
@@ -41,6 +42,7 @@ from factorypilot.pilots.spreading.mapping import PlantFacts, propose_mapping, s
 from factorypilot.vocabulary import Tag
 
 PLANTS = Path(__file__).resolve().parents[1] / "tests" / "pilots" / "spreading" / "plants"
+_COUNTS = ("right", "wrong", "wrong_high", "asked", "absent")
 _PLAIN = re.compile(r"[^0-9a-z\uac00-\ud7a3]+")
 
 
@@ -78,10 +80,11 @@ def browse(name: str, stack: str) -> tuple[list[Tag], dict[str, Any], PlantFacts
 def accuracy(console: Console) -> None:
     for held_out in (False, True):
         table = Table(title="held-out plant" if held_out else "dev plants", title_justify="left")
-        for col in ("plant", "template", "machine", "roles", "right", "wrong-high", "absent", "asked",
+        for col in ("plant", "template", "machine", "roles", "right", "wrong", "wrong-high", "absent", "asked",
                     "first right", "baseline right", "baseline wrong"):
             table.add_column(col)
-        totals = {"right": 0, "wrong_high": 0, "asked": 0, "absent": 0, "base_right": 0, "base_wrong": 0}
+        totals = {"right": 0, "wrong": 0, "wrong_high": 0, "asked": 0, "absent": 0, "base_right": 0, "base_wrong": 0}
+        per_plant: dict[str, dict[str, int]] = {}
         for key_file in sorted(PLANTS.glob("*.answers.yaml")):
             key = load_key(key_file)
             if bool(key.get("held_out")) != held_out:
@@ -99,15 +102,20 @@ def accuracy(console: Console) -> None:
                 for eq in dict.fromkeys((None, tk["equipment"])):
                     sc = score_proposal(propose_mapping(spec, tags, values, equipment=eq, facts=facts), tk["roles"])
                     table.add_row(key["plant"], tpl, eq or "(not named)", str(sc["total"]), str(sc["right"]),
-                                  str(sc["wrong_high"]), str(sc["absent"]), str(sc["asked"]), str(sc["asked_right"]),
-                                  str(b_right), str(b_wrong))
+                                  str(sc["wrong"]), str(sc["wrong_high"]), str(sc["absent"]), str(sc["asked"]),
+                                  str(sc["asked_right"]), str(b_right), str(b_wrong))
                     if eq == tk["equipment"]:
-                        for k in ("right", "wrong_high", "asked", "absent"):
+                        mine = per_plant.setdefault(key["plant"], dict.fromkeys(_COUNTS, 0))
+                        for k in _COUNTS:
                             totals[k] += sc[k]
+                            mine[k] += sc[k]
                 totals["base_right"] += b_right
                 totals["base_wrong"] += b_wrong
         console.print(table)
-        console.print(f"with the machine named: right {totals['right']}, wrong-high {totals['wrong_high']}, "
+        for plant, c in per_plant.items():
+            console.print(f"{plant} (machine named): " + ", ".join(f"{k.replace('_', '-')} {c[k]}" for k in _COUNTS))
+        console.print(f"with the machine named: right {totals['right']}, wrong {totals['wrong']}, "
+                      f"wrong-high {totals['wrong_high']}, "
                       f"asked {totals['asked']}, absent {totals['absent']}; baseline right {totals['base_right']}, "
                       f"baseline wrong (taken unasked) {totals['base_wrong']}")
 

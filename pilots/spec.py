@@ -10,6 +10,7 @@ Schema (also in ``docs/pilot-spec.schema.json``).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -67,6 +68,28 @@ class RoleSpec(_Strict):
     confirm: dict[str, Scalar] = Field(
         default_factory=dict, description="method roles: the read-back (role -> value) that confirms a call "
         "(e.g. {fault_code: 0} after a fault reset); used when a playbook step names no `expect`")
+    confirm_args: dict[str, str] = Field(
+        default_factory=dict, description="method roles: read-backs that must equal an argument of the call "
+        "(role -> argument name), e.g. {speed_override: percent} after a speed-override setter")
+
+    @model_validator(mode="after")
+    def _confirm_args_named(self) -> RoleSpec:
+        names = [a.name for a in self.arguments or []]
+        unknown = [a for a in self.confirm_args.values() if a not in names]
+        if unknown:
+            raise ValueError(f"confirm_args names argument(s) {', '.join(unknown)} the role does not declare "
+                             f"(arguments: {', '.join(names) or 'none'})")
+        return self
+
+    def read_back(self, args: Sequence[Scalar] = ()) -> dict[str, Scalar]:
+        """The read-back (role -> value) that confirms a call of this method role with ``args``."""
+        names = [a.name for a in self.arguments or []]
+        out = dict(self.confirm)
+        for role, arg in self.confirm_args.items():
+            i = names.index(arg)
+            if i < len(args):
+                out[role] = args[i]
+        return out
 
 
 class ConnectorSpec(_Strict):
@@ -132,6 +155,26 @@ class PilotSpec(_Strict):
         return v
 
     @model_validator(mode="after")
+    def _method_arguments(self) -> PilotSpec:
+        """A call passes the arguments its method role declares; a method rule bounds them by name, in order."""
+        for pb in self.playbooks:
+            for a in pb.actions:
+                rs = self.roles.get(a.call or "")
+                if rs is not None and rs.arguments is not None and len(a.args) != len(rs.arguments):
+                    names = ", ".join(x.name for x in rs.arguments) or "none"
+                    raise ValueError(f"playbook {pb.id}: call {a.call} passes {len(a.args)} argument(s); the role "
+                                     f"declares {len(rs.arguments)} ({names})")
+        for rule in self.policy.methods:
+            rs = self.roles.get(rule.target)
+            if rule.args is None or rs is None or rs.arguments is None:
+                continue
+            want, have = [x.name for x in rs.arguments], [x.name for x in rule.args]
+            if have != want:
+                raise ValueError(f"method rule {rule.target}: args {', '.join(have) or 'none'} do not match the "
+                                 f"role's arguments {', '.join(want) or 'none'} (same names, same order)")
+        return self
+
+    @model_validator(mode="after")
     def _absent_roles(self) -> PilotSpec:
         unknown = [r for r in self.absent if r not in self.roles]
         if unknown:
@@ -195,12 +238,15 @@ class PilotSpec(_Strict):
         from factorypilot.agents.safety import Condition, Interlock
 
         gone = {r for r in self.absent if r not in bound}
+        # an optional method role this plant has not bound: its step is left out (never a call to a node id
+        # made of the role's name)
+        uncallable = gone | {r for r, rs in self.roles.items() if rs.kind == "method" and r not in bound}
         detectors = [d for d in self.detectors if d.role not in gone]
         playbooks = []
         for pb in self.playbooks:
             if pb.when.role in gone:
                 continue
-            actions = [a for a in pb.actions if not ({a.write, a.call} & gone)]
+            actions = [a for a in pb.actions if a.write not in gone and a.call not in uncallable]
             actions = [a.model_copy(update={"expect": {k: v for k, v in a.expect.items() if k not in gone}})
                        for a in actions]
             playbooks.append(pb.model_copy(update={"actions": actions}))
@@ -215,6 +261,11 @@ class PilotSpec(_Strict):
                 locks.append(lock)
         policy = self.policy.model_copy(update={"interlocks": locks})
         return detectors, playbooks, policy
+
+    def confirmed_playbooks(self) -> list[Any]:
+        """The playbooks with each method step's read-back filled from its role (``confirm``/``confirm_args``)
+        where the step names no ``expect`` — what the agent runs."""
+        return _confirmed(self.playbooks, self.roles)
 
     def tag_meta(self, bindings: dict[str, str], *, lang: str | None = None) -> dict[str, Tag]:
         """What the spec says about each bound role's tag (unit, type, writable, typical range, description):
@@ -247,11 +298,13 @@ class PilotSpec(_Strict):
 
 
 def _confirmed(playbooks: list[Any], roles: dict[str, RoleSpec]) -> list[Any]:
-    """A method step without ``expect`` takes its role's ``confirm`` read-back, so a confirmed call is done."""
+    """A method step without ``expect`` takes its role's read-back (``confirm``, and ``confirm_args`` filled
+    with the step's arguments), so a confirmed call is done."""
     out = []
     for pb in playbooks:
-        actions = [a.model_copy(update={"expect": dict(roles[a.call].confirm)})
-                   if a.call in roles and not a.expect and roles[a.call].confirm else a for a in pb.actions]
+        actions = [a.model_copy(update={"expect": roles[a.call].read_back(a.args)})
+                   if a.call in roles and not a.expect and roles[a.call].read_back(a.args) else a
+                   for a in pb.actions]
         out.append(pb.model_copy(update={"actions": actions}))
     return out
 

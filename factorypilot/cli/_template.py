@@ -140,7 +140,7 @@ def _identity(user: str | None, security: str | None = None) -> dict[str, Any] |
 
 def _show(result: Any) -> None:
     p = result.proposal
-    table = Table(title=f"role → tag mapping (machine: {p.equipment or '-'})")
+    table = Table(title=f"role → tag mapping (machine: {p.machine_label(p.equipment)})")
     for col in ("role", "req", "proposed tag", "on", "confidence", "bound"):
         table.add_column(col)
     for role, rm in p.roles.items():
@@ -182,11 +182,17 @@ def _prompt(rm: Any, tags: Sequence[Any]) -> str | None:
 
 def _choose(proposal: Any) -> str | None:
     machines = [proposal.equipment, *proposal.alternatives]
-    console.print("several machines could host this template — which one is it?")
+    console.print("several machines could host this template — which one is it? / 어느 설비입니까?")
     for i, m in enumerate(machines, 1):
-        console.print(f"  {i}. {m}  [dim]fit {proposal.machines.get(m, 0):.2f}[/]")
+        console.print(f"  {i}. {proposal.machine_label(m)}  [dim]{m}, fit {proposal.machines.get(m, 0):.2f}[/]")
+    _left_out(proposal)
     answer = str(typer.prompt("number", default="1")).strip()
     return machines[int(answer) - 1] if answer.isdigit() and 1 <= int(answer) <= len(machines) else answer
+
+
+def _left_out(proposal: Any) -> None:
+    for m, why in proposal.left_out.items():
+        console.print(f"  [dim]not offered / 제외: {proposal.machine_label(m)} — {why}[/]")
 
 
 def _ack(role: str, locks: list[str]) -> bool:
@@ -241,9 +247,14 @@ def map_(
                                      choose=_choose if ask else None, ack=_ack if ask else None, identity=identity))
     _show(result)
     if result.proposal.ambiguous and not equipment:
-        fit = ", ".join([str(result.proposal.equipment), *result.proposal.alternatives])
+        fit = " / ".join(result.proposal.machine_label(m)
+                         for m in [result.proposal.equipment, *result.proposal.alternatives])
         console.print(f"[yellow]![/] several machines fit: {fit} — nothing is taken unasked; choose one with "
-                      "--equipment")
+                      "--equipment / 여러 설비가 맞습니다: --equipment 로 하나를 고르세요")
+        _left_out(result.proposal)
+    elif result.proposal.left_out and not equipment:
+        console.print(f"machine / 설비: {result.proposal.machine_label(result.proposal.equipment)}")
+        _left_out(result.proposal)
     if write_answers:
         write_answers.write_text(result.proposal.answers_text(), encoding="utf-8")
         console.print(f"wrote {write_answers} — confirm or fix each line ('?' = unconfirmed guess, null = absent) and "

@@ -99,7 +99,7 @@ def make_planner(kind: str | Planner, spec: PilotSpec) -> Planner:
     if not isinstance(kind, str):
         return kind
     if kind == "playbook":
-        return PlaybookPlanner(spec.playbooks)
+        return PlaybookPlanner(spec.confirmed_playbooks())
     if kind == "llm":
         try:
             from factorypilot.agents.planners.llm import LLMPlanner
@@ -108,7 +108,7 @@ def make_planner(kind: str | Planner, spec: PilotSpec) -> Planner:
                               hint='install the llm extra: pip install "factorypilot[llm]"') from exc
         block = getattr(spec, "planner", None)  # the spec's `planner:` block, else FACTORYPILOT_LLM_* settings
         # the one constructor: timeout, retries, max_tokens and mode from the settings, playbooks as fallback
-        return LLMPlanner.from_config(block if isinstance(block, dict) else None, list(spec.playbooks))
+        return LLMPlanner.from_config(block if isinstance(block, dict) else None, spec.confirmed_playbooks())
     raise ConfigError(f"unknown planner {kind!r}", where="--planner", hint="use playbook or llm")
 
 

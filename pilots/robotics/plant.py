@@ -11,6 +11,7 @@ Coupling (what the robotics pilot relies on):
   ``fault_code``, and the robot loses its home reference (``homed = false``). Recovery follows the manual:
   ``ResetFault()`` clears the fault (``robot_state = STOP``), then ``MoveHome()`` drives to home at reduced
   speed (``homed = true``), and the cell runs again. ``MoveHome`` refuses while a fault is active;
+  ``SetSpeedOverride(Percent)`` sets the override (10..100 %; anything else is refused and changes nothing);
 * one part per 4 ticks at 100 % speed while running; weld scrap rises with torque above 75 %.
 """
 
@@ -45,6 +46,15 @@ def _move_home(model: PlantModel, args: tuple[Scalar, ...]) -> Scalar:
     if model.values["fault_active"] or bool(model.values["cell_door_open"]):
         return False  # the controller refuses motion while faulted or with the fence open
     model.values["homed"] = True
+    return True
+
+
+def _set_speed_override(model: PlantModel, args: tuple[Scalar, ...]) -> Scalar:
+    """The controller's override setter: it takes 10..100 % and refuses anything else (returns False)."""
+    (percent,) = args
+    if isinstance(percent, bool) or not isinstance(percent, int | float) or not 10.0 <= percent <= 100.0:
+        return False
+    model.values["speed_override"] = float(percent)
     return True
 
 
@@ -93,6 +103,9 @@ class RoboticsModel(PlantModel):
                    _reset_fault, output=MethodArg("Ok", B)),
         MethodSpec("MoveHome", "robot-01", "원점 복귀", "Move to the home position at reduced speed",
                    _move_home, output=MethodArg("Ok", B)),
+        MethodSpec("SetSpeedOverride", "robot-01", "속도 오버라이드 설정", "Set the program speed override",
+                   _set_speed_override, args=(MethodArg("Percent", F, "speed override in %"),),
+                   output=MethodArg("Ok", B)),
     )
     absorbs: ClassVar[frozenset[str]] = frozenset({"joint2_torque"})
     alarm_roles: ClassVar[tuple[str, str] | None] = ("fault_active", "fault_code")

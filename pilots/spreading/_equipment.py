@@ -46,14 +46,43 @@ class Layout:
     line_of_machine: dict[str, str] = field(default_factory=dict)
     types: dict[str, str] = field(default_factory=dict)               # object path -> type definition name
 
+    def _system(self, machine: str) -> str | None:
+        return next((p for p in _ancestors(machine) if "motiondevicesystem" in self.types.get(p, "").lower()), None)
+
+    def is_controller(self, machine: str) -> bool:
+        """A controller of an OPC 40010 motion device system: it serves a robot, it hosts no template itself."""
+        return self._system(machine) is not None and "controller" in self.types.get(machine, "").lower()
+
     def controllers(self, machine: str) -> list[str]:
         """The controllers of a robot in an OPC 40010 motion device system (MotionDeviceSystemType holding
         MotionDevices/<robot> and Controllers/<controller>): where the robot's vendor methods often sit."""
-        system = next((p for p in _ancestors(machine) if "motiondevicesystem" in self.types.get(p, "").lower()), None)
+        system = self._system(machine)
         if system is None:
             return []
-        return [m for m in self.machines if m != machine and m.startswith(system + "/")
-                and "controller" in self.types.get(m, "").lower()]
+        return [m for m in self.machines if m != machine and m.startswith(system + "/") and self.is_controller(m)]
+
+    def controller_of(self, machine: str) -> tuple[str | None, str]:
+        """The one controller that drives ``machine`` in its motion device system, and why; ``None`` when the
+        structure does not say (two controllers and no one-to-one naming): then every controller's methods
+        are proposed and asked. Associated: the only controller of the only motion device, or a controller
+        whose distinguishing name part (``RC2`` / ``Controller_2`` for ``R2``) matches this device's and no
+        other device's."""
+        ctrls = self.controllers(machine)
+        system = self._system(machine)
+        if not ctrls or system is None:
+            return None, ""
+        devices = [m for m in self.machines if m.startswith(system + "/") and not self.is_controller(m)]
+        if len(ctrls) == 1 and devices == [machine]:
+            return ctrls[0], (f"the only controller of the motion device system {self.name(system)} (OPC 40010), "
+                              f"which has one motion device")
+        key = _device_key(self.name(machine))
+        if not key or [d for d in devices if _device_key(self.name(d)) == key] != [machine]:
+            return None, ""
+        same = [c for c in ctrls if _device_key(self.name(c)) == key]
+        if len(same) != 1:
+            return None, ""
+        return same[0], (f"controller {self.name(same[0])} and motion device {self.name(machine)} share the name "
+                         f"part {key!r} in {self.name(system)} (OPC 40010), and no other pair does")
 
     def name(self, path: str | None) -> str:
         return path.rsplit("/", 1)[-1] if path else "-"
@@ -71,6 +100,18 @@ class Layout:
         line = self.line_of_machine.get(machine, "")
         here = self.machine_of.get(tag_id) or self.line_of.get(tag_id, "")
         return here == line or here.startswith(line + "/") if line else True
+
+
+# what names a robot or its controller in general, leaving the part that tells one pair from another
+_GENERIC = re.compile(r"robot|controller|ctrl|cntl|motion|device|manipulator|arm|cabinet|rc|rb|r|c|로봇|제어기|"
+                      r"컨트롤러|제어반|호기", re.I)
+
+
+def _device_key(name: str) -> str:
+    """The part of a robot's or controller's name that tells one pair from another: ``R2``, ``RC2``,
+    ``Robot_2``, ``Controller-2`` → ``2``; ``RobotA``, ``CtrlA`` → ``a``; ``Main`` → ``main``."""
+    tokens = re.findall(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+|[가-힣]+", name)
+    return "".join(t.lower() for t in tokens if not _GENERIC.fullmatch(t)).lstrip("0") or ""
 
 
 def _ancestors(path: str) -> list[str]:

@@ -3,8 +3,11 @@
 1. **Which machine.** The browse is split into machines and lines (:mod:`._tpl_equipment`). Every machine is
    scored as a host of the template (how well its own tags fit the template's equipment-level roles); when
    several fit about equally (two robots of one kind), the proposal is *ambiguous* and the firm says which
-   (``--equipment`` or the prompt) — until then nothing is ``high``. Equipment-level roles bind only inside
-   the chosen machine, line-level roles on its line, site-level roles anywhere.
+   (``--equipment`` or the prompt) — until then nothing is ``high``. A machine whose OPC 40001
+   Identification or type says it is another class of machine (a machining center for the robotics
+   template) is not offered while one that does not contradict fits as well (:mod:`._machines`).
+   Equipment-level roles bind only inside the chosen machine, line-level roles on its line, site-level roles
+   anywhere.
 2. **Which tag.** Each role is scored against the tags in its scope (:mod:`._tpl_score`) and tags are assigned
    one-to-one, best pairs first. Method roles are matched against the machine's methods.
 3. **How sure.** ``high`` only when the name is a strong match, *no* evidence conflicts (unit class, data type,
@@ -19,16 +22,17 @@ import asyncio
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field
 
 from factorypilot.connectors.base import BaseConnector
 from factorypilot.errors import ConfigError
 from factorypilot.pilots.spec import PilotSpec
 from factorypilot.pilots.spreading._equipment import Layout, layout_of
 from factorypilot.pilots.spreading._lexicon import concepts
+from factorypilot.pilots.spreading._machines import MachineIds, choose_host, identify, template_class
+from factorypilot.pilots.spreading._proposal import Candidate, Confidence, MappingProposal, RoleMapping
 from factorypilot.pilots.spreading._score import RoleProfile, Score, TagFacts, role_profile, score_method, score_pair
 from factorypilot.vocabulary import Scalar, Tag
 
@@ -36,88 +40,12 @@ __all__ = ["ABSENT", "Candidate", "Confidence", "MappingProposal", "MethodInfo",
            "answers_meta",
            "load_answers", "propose_mapping", "resolve_answers", "sample_plant"]
 
-Confidence = Literal["high", "medium", "low", "none"]
-_RANK: dict[str, int] = {"high": 3, "medium": 2, "low": 1, "none": 0}
 ABSENT = "absent"
 _ABSENT_WORDS = {"absent", "없음", "none", "null", "n/a", "na"}
 _MIN_NAME = 0.3        # below this a tag is not a candidate at all
 _HIGH_NAME = 0.6
 _HIGH_MARGIN = 0.3
 _AMBIGUOUS = 0.85      # a second machine this close to the best one could host the template too
-
-
-class Candidate(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    tag_id: str
-    label: str
-    score: float
-    equipment: str = ""
-    reasons: list[str] = Field(default_factory=list)
-
-
-class RoleMapping(BaseModel):
-    """The proposal for one role: the chosen tag (if any), its confidence, why, and the runners-up."""
-
-    model_config = ConfigDict(frozen=True)
-
-    role: str
-    required: bool
-    kind: Literal["signal", "method"] = "signal"
-    level: str = "equipment"
-    tag_id: str | None
-    label: str = ""
-    equipment: str = Field(default="", description="the machine (or line) the proposed tag sits on")
-    score: float = 0.0
-    margin: float = 0.0
-    confidence: Confidence = "none"
-    reasons: list[str] = Field(default_factory=list)
-    conflicts: list[str] = Field(default_factory=list, description="evidence against the proposal")
-    candidates: list[Candidate] = Field(default_factory=list)
-    feeds: list[str] = Field(default_factory=list, description="what the role feeds (disabled if absent)")
-
-    @property
-    def suggest_absent(self) -> bool:
-        return self.tag_id is None
-
-
-class MappingProposal(BaseModel):
-    pilot: str
-    roles: dict[str, RoleMapping]
-    equipment: str | None = Field(default=None, description="path of the machine the template is mapped on")
-    alternatives: list[str] = Field(default_factory=list,
-                                    description="other machines that could host the template as well")
-    ambiguous: bool = Field(default=False, description="several machines fit; a person must say which")
-    machines: dict[str, float] = Field(default_factory=dict, description="machine path -> how well it fits")
-
-    def bindings(self, min_confidence: Confidence = "high") -> dict[str, str]:
-        """Role → tag id for every role proposed with at least ``min_confidence``."""
-        floor = _RANK[min_confidence]
-        return {r: m.tag_id for r, m in self.roles.items() if m.tag_id and _RANK[m.confidence] >= floor}
-
-    def needs_review(self, min_confidence: Confidence = "high") -> list[str]:
-        floor = _RANK[min_confidence]
-        return [r for r, m in self.roles.items() if _RANK[m.confidence] < floor]
-
-    def answers_template(self) -> dict[str, str | None]:
-        """Role → tag id as ``--write-answers`` writes it: guesses below ``high`` carry a leading ``?``."""
-        return {r: (None if m.tag_id is None else m.tag_id if m.confidence == "high" else f"?{m.tag_id}")
-                for r, m in self.roles.items()}
-
-    def answers_text(self) -> str:
-        """The answers file with a comment per role: confidence, label, machine, what an absence disables."""
-        lines = ["# template map answers: role: tag (node id, browse name or display name)",
-                 "#   a value starting with '?' is an unconfirmed guess (medium/low): remove the '?' to confirm it",
-                 "#   null = this plant has no such signal (what the role feeds is then disabled)",
-                 f"# equipment: {self.equipment or '-'}"
-                 + (f" (also possible: {', '.join(self.alternatives)})" if self.alternatives else "")]
-        for role, value in self.answers_template().items():
-            rm = self.roles[role]
-            note = (f"{rm.confidence}: {rm.label} on {rm.equipment}" if rm.tag_id else
-                    "none: no plausible tag — absent? disables: " + ("; ".join(rm.feeds) or "nothing"))
-            lines.append(f"{role}: {yaml.safe_dump(value, allow_unicode=True).strip().removesuffix('...').strip()}"
-                         f"  # {note}")
-        return "\n".join(lines) + "\n"
 
 
 @dataclass(frozen=True)
@@ -209,9 +137,13 @@ def _score_all(spec: PilotSpec, tags: Sequence[Tag], samples: Mapping[str, Seque
     return _Scored(profiles, out, layout)
 
 
-def _fit(sc: _Scored, spec: PilotSpec, host: str) -> float:
-    """How well ``host`` (a machine path) hosts the template: its equipment-level roles' best picks."""
+def _fit(sc: _Scored, spec: PilotSpec, host: str, *, required_only: bool = False) -> float:
+    """How well ``host`` (a machine path) hosts the template: its equipment-level roles' best picks
+    (``required_only``: only the roles the template cannot run without — an optional vendor method more on
+    one of two robots says nothing about which robot the firm means)."""
     eq = [r for r, rs in spec.roles.items() if rs.level == "equipment"] or list(spec.roles)
+    if required_only:
+        eq = [r for r in eq if spec.roles[r].required] or eq
     level = "equipment" if any(rs.level == "equipment" for rs in spec.roles.values()) else "line"
     scoped = {r: [s for s in sc.all_scores[r] if sc.layout.in_scope(s.tag.id, host, level)] for r in eq}
     picks = _assign(scoped)
@@ -229,12 +161,13 @@ def propose_mapping(spec: PilotSpec, tags: Sequence[Tag], samples: Mapping[str, 
     facts = facts or PlantFacts()
     sc = _score_all(spec, tags, samples or {}, facts)
     layout = sc.layout
-    hosts = layout.machines
+    hosts = [m for m in layout.machines if not layout.is_controller(m)] or layout.machines
     if not any(rs.level == "equipment" for rs in spec.roles.values()):  # a line template: one host per line
         hosts = list({layout.line_of_machine[m]: m for m in reversed(layout.machines)}.values())[::-1]
     fits = {m: round(_fit(sc, spec, m), 3) for m in hosts}
-    ranked = sorted(fits, key=lambda m: -fits[m])
-    ambiguous = False
+    ids = identify(layout, tags, samples or {})
+    wanted = template_class(spec.sector, spec.title)
+    ambiguous, left_out = False, dict[str, str]()
     if equipment is not None:
         chosen_list = layout.find(equipment)
         if not chosen_list:
@@ -243,12 +176,14 @@ def propose_mapping(spec: PilotSpec, tags: Sequence[Tag], samples: Mapping[str, 
         host: str | None = max(chosen_list, key=lambda m: fits.get(m, 0.0))
         alternatives: list[str] = []
     else:
-        host = ranked[0] if ranked and fits[ranked[0]] > 0 else None
-        alternatives = [m for m in ranked[1:] if host and fits[m] >= _AMBIGUOUS * fits[host]]
+        core = {m: _fit(sc, spec, m, required_only=True) for m in hosts}
+        host, alternatives, left_out = choose_host(fits, core, ids, wanted, _AMBIGUOUS)
         ambiguous = bool(alternatives)
+    unlike = ids.contradicts(host, wanted) if host and equipment is None else None
     out: dict[str, RoleMapping] = {}
     scoped: dict[str, list[Score]] = {}
-    controllers = layout.controllers(host) if host else []
+    driver, driven_by = layout.controller_of(host) if host else (None, "")
+    controllers = [driver] if driver else layout.controllers(host) if host else []
     for role, prof in sc.profiles.items():
         level = prof.spec.level
         scoped[role] = [s for s in sc.all_scores[role]
@@ -273,25 +208,34 @@ def propose_mapping(spec: PilotSpec, tags: Sequence[Tag], samples: Mapping[str, 
         margin = best.total - runner
         reasons = list(best.reasons)
         if ambiguous:
-            reasons.append("several machines fit: " + ", ".join(layout.name(m) for m in [host, *alternatives])
+            reasons.append("several machines fit: " + ", ".join(_ident(layout, ids, m) for m in [host, *alternatives])
                            + " — say which (--equipment)")
         conf = _confidence(best, margin, ambiguous)
-        elsewhere = _foreign_machine(layout, best.tag.id, host, prof)
+        if unlike is not None and conf == "high":
+            conf = "medium"
+            reasons.append(f"{layout.name(host)}: {unlike} — is it the right machine?")
+        on_driver = driver is not None and layout.machine_of.get(best.tag.id) == driver
+        elsewhere = None if on_driver else _foreign_machine(layout, best.tag.id, host, prof)
         if elsewhere and conf == "high":
             conf = "medium"
             reasons.append(f"on another machine ({elsewhere}) whose name says nothing of this role: is it "
                            f"this {layout.name(host)}'s signal?")
         if rs.kind == "method" and layout.machine_of.get(best.tag.id) in controllers:
-            reasons.append(f"on the controller {layout.name(layout.machine_of.get(best.tag.id))} of this motion "
-                           "device system (OPC 40010): does it act on this robot?")
-            conf = "medium" if conf == "high" else conf
+            if driver:
+                reasons.append(f"on the controller of {layout.name(host)}: {driven_by}")
+            else:
+                reasons.append(f"on the controller {layout.name(layout.machine_of.get(best.tag.id))} of this motion "
+                               "device system (OPC 40010), which has several: does it act on this robot?")
+                conf = "medium" if conf == "high" else conf
         if conf == "high" and rs.kind == "method" and not best.exact and best.name < 0.8:
             conf = "medium"  # a method moves the machine: its name must be unmistakable to be taken unasked
         out[role] = RoleMapping(tag_id=best.tag.id, label=_label(best.tag), equipment=_where(layout, best.tag.id),
                                 score=round(best.total, 3), margin=round(margin, 3), confidence=conf,
                                 reasons=reasons, conflicts=best.conflicts, **base)
     return MappingProposal(pilot=spec.id, roles=out, equipment=host, alternatives=alternatives,
-                           ambiguous=ambiguous, machines=fits)
+                           ambiguous=ambiguous, machines=fits,
+                           identification={m: s for m in layout.machines if (s := ids.summary(m))},
+                           left_out=left_out)
 
 
 def _foreign_machine(layout: Layout, tag_id: str, host: str | None, prof: RoleProfile) -> str | None:
@@ -303,6 +247,11 @@ def _foreign_machine(layout: Layout, tag_id: str, host: str | None, prof: RolePr
     if concepts(layout.name(machine)) & set(prof.weights):
         return None
     return layout.name(machine)
+
+
+def _ident(layout: Layout, ids: MachineIds, machine: str | None) -> str:
+    summary = ids.summary(machine) if machine else ""
+    return f"{layout.name(machine)} ({summary})" if summary else layout.name(machine)
 
 
 def _where(layout: Layout, tag_id: str) -> str:

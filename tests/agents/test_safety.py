@@ -114,7 +114,18 @@ def _every_refusal() -> list[Decision]:
         g.evaluate(req(95.0), CUR, [(utcnow(), "ns=2;s=feed")]),
         Guard(policy.model_copy(update={"writes_enabled": False}), ROLES).evaluate(req(95.0), CUR),
         g.evaluate(alarm, CUR), g.evaluate(alarm.model_copy(update={"severity": 900}), CUR),
+        *_argument_refusals(),
     ]
+
+
+def _argument_refusals() -> list[Decision]:
+    from factorypilot.agents.safety import ArgLimit
+
+    g = Guard(SafetyPolicy(methods=[MethodRule(target="ns=2;s=ovr", args=[ArgLimit(name="percent", min=50,
+                                                                                      max=100)])]))
+    call = ActionRequest(kind=ActionKind.METHOD, target="ns=2;s=ovr")
+    return [g.evaluate(call.model_copy(update={"args": args}), {})
+            for args in [(), ("x",), (float("nan"),), (30.0,), (120.0,)]]
 
 
 def test_every_refusal_reason_has_a_stable_code_and_korean_text() -> None:
@@ -149,6 +160,9 @@ def test_every_refusal_reason_has_a_stable_code_and_korean_text() -> None:
         "알람 'ns=2;s=press.Alarm' 을(를) 확인(acknowledge)할 수 없습니다: 심각도를 알 수 없음")
     assert texts["alarm_not_listed"][1] == ("알람 'ns=2;s=press.Alarm' (출처 ns=2;s=press, 심각도 900) 의 "
                                             "확인(acknowledge)은(는) 정책의 알람 규칙에 없습니다")
+    assert texts["arg_below_min"] == ("argument percent = 30 below allowed minimum 50",
+                                      "인수 percent = 30 이(가) 허용 최솟값 50 보다 작습니다")
+    assert texts["arg_count"][0] == "method 'ns=2;s=ovr' takes 1 argument(s) (percent); the call passes 0"
     for d in decisions:
         assert not d.allowed
         assert d.reasons == [c.text("en") for c in d.codes]  # the English list is the codes' English text
@@ -165,3 +179,27 @@ def test_a_reason_given_as_text_stays_as_given() -> None:
     assert d.reasons_in("ko") == d.reasons
     with pytest.raises(KeyError, match="unknown refusal reason code"):
         why("no-such-code")
+
+
+@pytest.mark.parametrize(("args", "reason"), [
+    ((30.0,), "argument percent = 30 below allowed minimum 50"),
+    ((101,), "argument percent = 101 above allowed maximum 100"),
+    ((float("inf"),), "argument percent = inf is not a finite number"),
+    (("fast",), "argument percent = 'fast' is not a number but the rule sets a range"),
+    ((True,), "argument percent = True is not a number but the rule sets a range"),
+    ((), "method 'ns=2;s=ovr' takes 1 argument(s) (percent); the call passes 0"),
+    ((80.0, 1), "method 'ns=2;s=ovr' takes 1 argument(s) (percent); the call passes 2"),
+])
+def test_method_arguments_outside_the_rule_are_refused(args: tuple[object, ...], reason: str) -> None:
+    from factorypilot.agents.safety import ArgLimit
+
+    policy = SafetyPolicy(methods=[MethodRule(target="ns=2;s=ovr", args=[ArgLimit(name="percent", min=50, max=100)])])
+    call = ActionRequest(kind=ActionKind.METHOD, target="ns=2;s=ovr", args=args)  # type: ignore[arg-type]
+    d = Guard(policy).evaluate(call, {})
+    assert not d.allowed
+    assert d.reasons == [reason]
+    with pytest.raises(SafetyViolation):
+        Guard(policy).permit(call, d, approved=True)
+    ok = Guard(policy).evaluate(call.model_copy(update={"args": (80.0,)}), {})
+    assert ok.allowed
+    assert ok.needs_approval

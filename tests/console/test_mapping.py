@@ -23,7 +23,7 @@ PLANT_B = Path(__file__).parents[1] / "pilots" / "spreading" / "plants" / "plant
 P = "ns=2;s=MTK.PKG.PNP01."
 HIGH = {"speed_override": P + "OVR", "cycle_time": P + "CT", "robot_state": P + "STS", "fault_active": P + "ALM",
         "fault_code": P + "ERR", "homed": P + "HOME", "reset_fault": P + "ErrReset"}
-NO_CANDIDATE = ["joint2_torque", "joint2_temperature", "cell_door_open", "move_home"]
+NO_CANDIDATE = ["joint2_torque", "joint2_temperature", "cell_door_open", "move_home", "set_speed_override"]
 
 
 @pytest.fixture
@@ -62,7 +62,7 @@ def test_review_shows_the_proposal_and_preselects_only_high(setup: tuple[TestCli
         assert page.status_code == 200, page.text
         html = page.text
         assert "MTK/PKG/PNP01" in html
-        assert re.search(r'id="uncertain">[^<]*4', html), "4 of 11 roles need review"
+        assert re.search(r'id="uncertain">[^<]*5', html), "5 of 12 roles need review"
         for role, tag in HIGH.items():  # a high proposal is preselected ...
             assert re.search(rf'name="role:{role}" id="c-{role}-\d+" value="{re.escape(tag)}" checked', html), role
         for role in NO_CANDIDATE:  # ... an uncertain one is not: "decide later" is

@@ -1,11 +1,14 @@
 """Plant A on node-opcua with real logins (a viewer and an operator, per-user write permission by role) and a
 safety-fence door signal the firm has wired: the small firm maps as the viewer (password typed at the prompt),
 the check warns that the setpoint is not writable for that user and ``enable-writes`` waits; a check as the
-operator passes; an injected robot fault then leads to an approved ``ResetFault``/``MoveHome`` call on the
-foreign stack that ends ``done`` only after the read-back (guard, approval and ledger all in the path)."""
+operator passes; an injected robot fault then leads to approved ``RstFlt``/``GoHome`` calls and a
+``SetOvr(Percent=80)`` call with its argument on the foreign stack, approved in the project with
+``runs approve --project``, that end ``done`` only after the read-back (guard, approval and ledger all in the
+path; the plant's commanded override reads 80 %)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
 import sqlite3
@@ -18,9 +21,9 @@ from typer.testing import CliRunner
 from factorypilot.agents import Ledger
 from factorypilot.cli._app import app
 from factorypilot.cli._commands import register
+from factorypilot.connectors.registry import create
 from factorypilot.pilots.spreading._plants import node_modules, serving_node_plant
 from factorypilot.pilots.spreading.templates import Project, export_template
-from factorypilot.settings import get_settings
 
 register(app)
 runner = CliRunner()
@@ -38,6 +41,7 @@ homed: ns=2;i=1008
 cell_door_open: FENCE_DR
 reset_fault: ns=2;i=1090
 move_home: ns=2;i=1091
+set_speed_override: SetOvr   # SetOvr(Percent: Double, "override in %"): the method role with an argument
 """
 
 pytestmark = pytest.mark.skipif(shutil.which("node") is None or node_modules() is None,
@@ -61,6 +65,15 @@ def _cli(*args: str, input: str | None = None) -> str:
     result = runner.invoke(app, list(args), input=input, catch_exceptions=False)
     assert result.exit_code == 0, result.output
     return " ".join(result.output.split())
+
+
+def _read(endpoint: str, node_id: str) -> object:
+    """The plant's own value, read by a separate anonymous client (observers may read)."""
+    async def go() -> object:
+        async with create("opcua", {"endpoint": endpoint}) as conn:
+            return (await conn.read([node_id]))[0].value
+
+    return asyncio.run(go())
 
 
 def _runs(home: Path) -> list[tuple[str, str]]:
@@ -126,13 +139,21 @@ def test_viewer_login_then_operator_approved_method_call_ends_done_on_node_opcua
         runs = _runs(proj.home)
         assert [s for _, s in runs] == ["waiting_approval"], (runs, out)
         run_id = runs[0][0]
-        # a person approves from another shell (the project's home), then the service applies it
-        monkeypatch.setenv("FACTORYPILOT_HOME", str(proj.home))
-        get_settings.cache_clear()
-        _cli("runs", "approve", run_id, "--by", "김반장", "--comment", "셀 내부 확인함")
+        assert _read(plant.endpoint, "ns=2;i=1004") == 100.0  # nothing reaches the robot before the approval
+        # a person approves from another shell, in the project (FACTORYPILOT_HOME still names another home),
+        # then the next run applies it
+        elsewhere = runner.invoke(app, ["runs", "list"])
+        assert elsewhere.exit_code == 1
+        assert "no runs yet" in str(elsewhere.exception)
+        assert "--project DIR" in str(elsewhere.exception)
+        shown = _cli("runs", "show", run_id, "--project", str(project))
+        assert "ns=2;i=1092" in shown
+        _cli("runs", "approve", run_id, "--project", str(project), "--by", "김반장", "--comment", "셀 내부 확인함")
         out = _cli("template", "run", "--project", str(project), "--max-runs", "1", "--seconds", "60",
                    "--no-knowledge", "--lang", "en", "--user", "kim")
         assert _runs(proj.home) == [(run_id, "done")], out
+        # the override setter was called with its argument: the plant's commanded override now reads 80 %
+        assert _read(plant.endpoint, "ns=2;i=1004") == 80.0
     with Ledger(proj.home / "ledger.sqlite") as ledger:
         assert ledger.verify().ok
         assert [r.payload["by"] for r in ledger.records(kind="approval")] == ["김반장"]
@@ -142,10 +163,16 @@ def test_viewer_login_then_operator_approved_method_call_ends_done_on_node_opcua
             ("done", {"ns=2;i=1002": False}, False)
         assert (backs["ns=2;i=1091"]["status"], backs["ns=2;i=1091"]["expected"], backs["ns=2;i=1091"]["read"]) == \
             ("done", {"ns=2;i=1008": True}, True)
+        # the setter's read-back is the argument it passed (role confirm_args: speed_override = percent)
+        assert (backs["ns=2;i=1092"]["status"], backs["ns=2;i=1092"]["expected"], backs["ns=2;i=1092"]["read"]) == \
+            ("done", {"ns=2;i=1004": 80}, 80.0)
+        plans = [r.payload for r in ledger.records(kind="decision")]
+        assert [a["args"] for p in plans for a in p["actions"] if a["target"] == "ns=2;i=1092"] == [[80]]
         calls = [(r.payload["kind"], r.payload["target"], r.payload["approved_by"], r.payload["status"])
                  for r in ledger.records(kind="action")]
         assert calls == [("method", "ns=2;i=1090", "김반장", "executed"),
                          ("method", "ns=2;i=1091", "김반장", "executed"),
+                         ("method", "ns=2;i=1092", "김반장", "executed"),
                          ("note", "maintenance", "김반장", "executed")]
 
 

@@ -71,7 +71,7 @@ async def test_method_proposal_waits_for_a_person_and_runs_once(tmp_path: Path, 
     try:
         async with Client(params) as client:
             tags = await _call(client, "list_tags", {})
-            assert set(tags["methods"]) == {"reset_fault", "move_home"}
+            assert set(tags["methods"]) == {"reset_fault", "move_home", "set_speed_override"}
 
             # not on the allow-list: refused by the guard, the controller is never called
             before = list(robot.method_log)

@@ -67,6 +67,16 @@ def plant_c() -> Browsed:
     return _browse("plant_c_seongjin")
 
 
+@pytest.fixture(scope="module")
+def plant_e() -> Browsed:
+    return _browse("plant_e_sewon")
+
+
+@pytest.fixture(scope="module")
+def plant_f() -> Browsed:
+    return _browse("plant_f_hwaseong")
+
+
 def _all_templates(plant: Browsed) -> dict[str, dict[str, Any]]:
     """Every template on the plant: without naming the machine and with the key's machine (the firm's answer
     to 'which machine?')."""
@@ -80,7 +90,7 @@ def _all_templates(plant: Browsed) -> dict[str, dict[str, Any]]:
     return out
 
 
-@pytest.mark.parametrize("fixture", ["plant_a", "plant_b", "plant_c", "plant_d"])
+@pytest.mark.parametrize("fixture", ["plant_a", "plant_b", "plant_c", "plant_d", "plant_e", "plant_f"])
 def test_no_wrong_high_on_any_foreign_plant(fixture: str, request: pytest.FixtureRequest) -> None:
     results = _all_templates(request.getfixturevalue(fixture))
     wrong = {k: [r for r, o in v["score"]["roles"].items() if o == "wrong-high"] for k, v in results.items()}
@@ -116,9 +126,14 @@ def test_robot_template_binds_within_one_robot(plant_a: Browsed) -> None:
     assert by["move_home"].tag_id == "ns=2;i=1091"
     assert by["move_home"].kind == "method"
     assert by["reset_fault"].tag_id == "ns=2;i=1090"
+    # the override setter with its one argument (Percent: Double, "override in %") matches the role's argument
+    assert by["set_speed_override"].tag_id == "ns=2;i=1092"
+    assert by["set_speed_override"].confidence == "high"
+    assert any("argument Percent" in r for r in by["set_speed_override"].reasons)
     # the same template on the second robot
     second = propose_mapping(spec, tags, values, equipment="RB02", facts=facts)
     assert second.roles["fault_code"].tag_id == "ns=2;g=5b0a1f3e-7c1d-4d2a-9e61-0c2b7f1a1003"
+    assert second.roles["set_speed_override"].tag_id is None  # RB02 has no setter: absent?, never RB01's
     with pytest.raises(ConfigError, match="no machine matching"):
         propose_mapping(spec, tags, values, equipment="RB09", facts=facts)
 
@@ -215,7 +230,7 @@ def test_robot_template_on_an_opc_40010_motion_device_system(plant_d: Browsed) -
     """Plant D: type definitions from the real companion-spec nodesets are read and used — MotorN under
     PowerTrainN is joint N, the AnalogUnitType counts for an analog role, 40001's CurrentState is the state,
     40010's reported SpeedOverride (read-only) loses to the vendor's writable one, and the vendor's methods on
-    the system's controller are proposed but asked."""
+    the system's only controller are proposed for its only robot."""
     tags, values, facts, _ = plant_d
     assert facts.object_types["HB/CELL/MotionDeviceSystem/MotionDevices/R1"] == "MotionDeviceType"
     assert facts.variable_types["ns=6;s=HB.CELL.R1.PT2.M2.Temp"] == "AnalogUnitType"
@@ -229,8 +244,11 @@ def test_robot_template_on_an_opc_40010_motion_device_system(plant_d: Browsed) -
     assert (by["speed_override"].tag_id, by["speed_override"].confidence) == ("ns=6;s=HB.CELL.R1.OVR_SET", "high")
     assert (by["robot_state"].tag_id, by["robot_state"].confidence) == ("ns=6;s=HB.CELL.R1.MIS.CurrentState",
                                                                         "medium")
+    # RC1 is the only controller of a system with one motion device: it drives R1, so its methods are proposed
+    # with the confidence their names earn (plant F has two controllers: there the naming must pair them)
     for role, method in (("reset_fault", "AlarmReset"), ("move_home", "GoOrigin")):
-        assert (by[role].tag_id, by[role].confidence) == (f"ns=6;s=HB.CELL.RC1.{method}", "medium")
+        assert (by[role].tag_id, by[role].confidence) == (f"ns=6;s=HB.CELL.RC1.{method}", "high")
         assert by[role].equipment == "RC1"
-        assert any("controller RC1" in r for r in by[role].reasons)
+        assert any("the only controller of the motion device system" in r for r in by[role].reasons)
+    assert by["set_speed_override"].tag_id is None  # SelectProgram(ProgramName: String) is no override setter
     assert by["joint2_torque"].confidence != "high"  # a load rate is not a torque
