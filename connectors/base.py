@@ -161,6 +161,17 @@ class BaseConnector(abc.ABC, Generic[ConfigT]):
         self._need(Capability.HISTORY)
         return await self._history(list(tag_ids), start, end)
 
+    async def event_history(self, sources: Sequence[str] | None, start: datetime, end: datetime,
+                            filter: EventFilter | None = None) -> list[AlarmEvent]:
+        """The alarm events the plant itself stored between ``start`` and ``end`` (aware), oldest first
+        (OPC UA HistoryRead of events from ``sources``; None: the Server object).
+
+        ``CapabilityError`` when the server keeps no event history (value history is separate).
+        """
+        self._need(Capability.EVENTS)
+        self._need(Capability.HISTORY)
+        return await self._event_history(list(sources or []), start, end, filter or EventFilter(refresh=False))
+
     async def write(self, request: ActionRequest, permit: WritePermit) -> None:
         """Write ``request.value`` to ``request.target``. Needs a permit from the safety layer.
 
@@ -215,6 +226,11 @@ class BaseConnector(abc.ABC, Generic[ConfigT]):
 
     def _events(self, sources: list[str], filter: EventFilter) -> AsyncGenerator[AlarmEvent | Gap, None]:
         raise NotImplementedError
+
+    async def _event_history(self, sources: list[str], start: datetime, end: datetime,
+                             filter: EventFilter) -> list[AlarmEvent]:
+        raise CapabilityError(f"connector {self.name!r} keeps no event history",
+                              hint="value history (history()) may still be available")
 
     async def _alarm_state(self, condition_id: str) -> AlarmEvent | None:
         raise NotImplementedError

@@ -29,8 +29,8 @@ from factorypilot.connectors._events import AlarmDeduplicator, EventFilter
 from factorypilot.connectors.opcua._session import map_error, safe_url
 from factorypilot.vocabulary import AlarmEvent, Gap, utcnow
 
-__all__ = ["REFRESH_END", "REFRESH_START", "alarm_event_filter", "alarm_from_fields", "condition_refresh",
-           "event_fields", "merge_alarm_streams", "subscribe_alarms"]
+__all__ = ["FIELD_NAMES", "REFRESH_END", "REFRESH_START", "alarm_event_filter", "alarm_from_fields",
+           "condition_refresh", "event_fields", "merge_alarm_streams", "subscribe_alarms"]
 
 _log = logging.getLogger("factorypilot.connectors.opcua")
 _ERRORS = (OSError, ConnectionError, asyncio.TimeoutError, uaerrors.UaError)
@@ -51,6 +51,10 @@ _FIELDS: tuple[tuple[int, tuple[str, ...]], ...] = (
     (ObjectIds.AcknowledgeableConditionType, ("ConfirmedState", "Id")),
     (ObjectIds.AlarmConditionType, ("ActiveState", "Id")),
 )
+
+
+FIELD_NAMES: tuple[str, ...] = (*("/".join(p) for _, p in _FIELDS), "NodeId")
+"""the names of ``alarm_event_filter()``'s select clauses, in order"""
 
 
 def _nid(identifier: int) -> ua.NodeId:
