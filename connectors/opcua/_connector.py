@@ -220,17 +220,19 @@ class OpcUaConnector(BaseConnector[OpcUaConfig]):
         except NodeNotFoundError:
             return next(iter(self._clients))
 
-    async def _alarm_state(self, condition_id: str) -> AlarmEvent | None:
+    async def _alarm_state(self, condition_id: str, branch_id: str | None) -> AlarmEvent | None:
         url = await self._alarm_url(condition_id)
         client = self._clients[url]
         return await self._guard(url, "reading an alarm", lambda: _ack.read_condition(
-            client, condition_id, self.config.timeout_s))
+            client, condition_id, self.config.timeout_s, branch_id))
 
-    async def _acknowledge(self, condition_id: str, event_id: str, comment: str, *, confirm: bool) -> None:
+    async def _acknowledge(self, condition_id: str, event_id: str, comment: str, *, confirm: bool,
+                           branch_id: str | None) -> AlarmEvent | None:
         url = await self._alarm_url(condition_id)
         client = self._clients[url]
-        await self._guard(url, "acknowledging an alarm", lambda: _ack.acknowledge(
-            client, condition_id, event_id, comment, confirm=confirm, where=self._where(url)))
+        return await self._guard(url, "acknowledging an alarm", lambda: _ack.acknowledge(
+            client, condition_id, event_id, comment, confirm=confirm, where=self._where(url), branch_id=branch_id,
+            timeout_s=self.config.timeout_s))
 
     async def _event_history(self, sources: list[str], start: datetime, end: datetime,
                              filter: EventFilter) -> list[AlarmEvent]:
