@@ -196,6 +196,9 @@ class _Handler:
             return
         for attempt in range(attempts):
             try:
+                if self.sub.subscription_id is None:  # asyncua is re-creating it right now
+                    await asyncio.sleep(pause_s)
+                    continue
                 ensure = getattr(self.sub.server, "ensure_publish_loop", None)
                 if callable(ensure):
                     ensure()
