@@ -132,6 +132,14 @@ def test_server_without_event_history_is_said_and_value_backtest_still_runs(tmp_
                 with pytest.raises(CapabilityError) as err:
                     await c.event_history(None, T0, T0 + timedelta(minutes=1))
                 rep = await replay_history(config, c, T0, T0 + timedelta(minutes=1))
+            proc = await asyncio.create_subprocess_exec(
+                EXE, "connect", "history", url, "--events", "--start", T0.isoformat(), "--end",
+                (T0 + timedelta(minutes=1)).isoformat(), stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.STDOUT, env={**os.environ, "COLUMNS": "200"})
+            out = (await asyncio.wait_for(proc.communicate(), 120))[0].decode()
+            assert proc.returncode != 0
+            assert "keeps no event history" in out
+            assert "Traceback" not in out
             return rep, err.value.message
 
     rep, message = asyncio.run(run())
