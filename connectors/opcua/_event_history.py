@@ -19,6 +19,7 @@ from asyncua.ua.attribute_ids import AttributeIds
 
 from factorypilot.connectors._events import EventFilter
 from factorypilot.connectors.opcua._events import FIELD_NAMES, alarm_event_filter, alarm_from_fields
+from factorypilot.connectors.opcua._services import history_page
 from factorypilot.connectors.opcua._values import status_name
 from factorypilot.errors import CapabilityError, NodeNotFoundError
 from factorypilot.vocabulary import AlarmEvent
@@ -60,12 +61,7 @@ async def event_history(client: Client, notifiers: Sequence[ua.NodeId], start: d
         cont: bytes | None = None
         while True:
             details = ua.ReadEventDetails(NumValuesPerNode=0, StartTime=start, EndTime=end, Filter=select)
-            params = ua.HistoryReadParameters(HistoryReadDetails=details,
-                                              TimestampsToReturn=ua.TimestampsToReturn.Both,
-                                              ReleaseContinuationPoints=False,
-                                              NodesToRead=[ua.HistoryReadValueId(NodeId=node, ContinuationPoint=cont,
-                                                                                 DataEncoding=ua.QualifiedName())])
-            result = (await client.uaclient.history_read(params))[0]
+            result = await history_page(client, node, details, cont)
             if not result.StatusCode.is_good():
                 raise CapabilityError(f"the server refused to read the event history of {node.to_string()} "
                                       f"({status_name(result.StatusCode)}) / 이벤트 이력 읽기 거부", where=where,
