@@ -7,6 +7,10 @@ alarm text, e.g. an alarm code ``2101`` or ``진동``). It fires once when a mat
 every matching condition returned to normal. The event is ``kind="alarm"``, carries the alarm itself
 (``Event.alarm``: ConditionId, EventId, text) so a playbook can acknowledge it, and its message is the
 plant's alarm text as sent (Korean kept).
+
+Condition branches (OPC UA BranchId not null: an earlier state of a condition the server keeps for
+acknowledgement) are tracked apart from the main branch, by (ConditionId, BranchId): an active branch fires
+once like its own alarm, and its event carries the branch's EventId, so an acknowledgement targets the branch.
 """
 
 from __future__ import annotations
@@ -59,7 +63,7 @@ class AlarmDetector:
         self.cfg = cfg
         self.tag_id = tag_id
         self.name = cfg.name or f"alarm:{cfg.role}"
-        self._active: dict[str, bool] = {}
+        self._active: dict[tuple[str, str | None], bool] = {}
         self._pattern = re.compile(cfg.message) if cfg.message else None
 
     @property
@@ -78,10 +82,11 @@ class AlarmDetector:
                 and (self._pattern is None or self._pattern.search(alarm.message) is not None))
 
     def update_alarm(self, alarm: AlarmEvent) -> Event | None:
-        if alarm.branch_id is not None or not self.matches(alarm):
+        if not self.matches(alarm):
             return None
-        was = self._active.get(alarm.condition_id, False)
-        self._active[alarm.condition_id] = alarm.active
+        key = (alarm.condition_id, alarm.branch_id)
+        was = self._active.get(key, False)
+        self._active[key] = alarm.active and (alarm.retain or alarm.branch_id is None)  # a branch ends unretained
         if not alarm.active or was:
             return None
         return Event(kind="alarm", tag_id=alarm.source_node or self.tag_id, role=self.cfg.role,

@@ -24,13 +24,13 @@ from typing import TYPE_CHECKING, Any
 from factorypilot.agents._lease import PilotLease
 from factorypilot.agents.planners.base import Plan
 from factorypilot.agents.safety import Decision, Guard
-from factorypilot.errors import LeaseHeldError
-from factorypilot.vocabulary import ActionKind, ActionRequest, Event, Scalar, Severity
+from factorypilot.errors import ConfigError, LeaseHeldError
+from factorypilot.vocabulary import ActionKind, ActionRequest, AlarmEvent, Event, Scalar, Severity
 
 if TYPE_CHECKING:
     from factorypilot.agents.runtime import AgentRuntime, RunOutcome
 
-__all__ = ["ProposalGuard", "ProposalOutcome", "apply_decided", "external_runtime", "propose"]
+__all__ = ["ProposalGuard", "ProposalOutcome", "alarm_request", "apply_decided", "external_runtime", "propose"]
 
 _BACKOFF_MAX_S = 30.0
 
@@ -66,6 +66,24 @@ class ProposalOutcome:
     """the same reasons in Korean (a reason known only as text stays as it is)"""
     codes: list[str] = field(default_factory=list)
     """the reasons' stable codes (``factorypilot.agents._reasons.REASONS``; ``text`` for a plain-text one)"""
+
+
+async def alarm_request(rt: AgentRuntime, condition_id: str, *, confirm: bool, comment: str, requested_by: str,
+                        branch_id: str | None = None, reason: str = "") -> tuple[AlarmEvent, ActionRequest]:
+    """An acknowledge (confirm) request for an alarm as the plant holds it now: its EventId (of the branch, for a
+    branch), severity and source are read from the plant, never taken from the proposer."""
+    alarm = await rt.deps.connector.alarm_state(condition_id, branch_id)
+    if alarm is None:
+        where = condition_id + (f" branch {branch_id}" if branch_id else "")
+        raise ConfigError(f"the plant holds no alarm {where!r} (not active, not waiting for acknowledgement) "
+                          f"/ 설비에 해당 알람이 없습니다", where=where,
+                          hint="list the plant's alarms: factorypilot connect alarms ENDPOINT --refresh")
+    request = ActionRequest(
+        kind=ActionKind.CONFIRM if confirm else ActionKind.ACKNOWLEDGE, target=alarm.condition_id,
+        args=(alarm.event_id, alarm.branch_id) if alarm.branch_id else (alarm.event_id,), value=comment,
+        object_id=alarm.source_node or None, severity=alarm.severity,
+        reason=((f"{reason} — " if reason else "") + f"{comment} — {alarm.message}")[:500], requested_by=requested_by)
+    return alarm, request
 
 
 async def propose(rt: AgentRuntime, request: ActionRequest, *, proposer: dict[str, Any]) -> ProposalOutcome:

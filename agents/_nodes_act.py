@@ -29,7 +29,7 @@ from factorypilot.agents._nodes_alarm import alarm_precheck, read_back_alarm
 from factorypilot.agents.safety import Decision
 from factorypilot.connectors.base import BaseConnector
 from factorypilot.errors import ConnectionError_, FactoryPilotError
-from factorypilot.vocabulary import ActionKind, ActionRequest, ActionResult, ActionStatus, Sample, Scalar
+from factorypilot.vocabulary import ActionKind, ActionRequest, ActionResult, ActionStatus, AlarmEvent, Sample, Scalar
 
 if TYPE_CHECKING:
     from factorypilot.agents.config import VerifyConfig
@@ -141,13 +141,14 @@ async def act(d: RuntimeDeps, state: AgentState, crash_hook: Callable[[str], Non
         d.ledger.append("intent", _issued_payload(req, key, approval, fresh.get(req.target)), run_id=run_id,
                         key=f"{key}:issued")
         _hook(crash_hook, "act:after_issue", req)
+        seen = None  # an acknowledge's evidence: the server's state event right after the call
         try:
             if is_plant:
                 permit = d.guard.permit(req, dec_now, approved=True)
                 if req.kind is ActionKind.WRITE:
                     await d.connector.write(req, permit)
                 elif req.is_alarm:
-                    await d.connector.acknowledge(req, permit)
+                    seen = await d.connector.acknowledge(req, permit)
                 else:
                     await d.connector.call(req, permit)
         except ConnectionError_:
@@ -165,7 +166,8 @@ async def act(d: RuntimeDeps, state: AgentState, crash_hook: Callable[[str], Non
                                    "approved_by": approval.get("by"), "requested_by": req.requested_by},
                         run_id=run_id, key=f"{key}:executed")
         results.append(_result(req, ActionStatus.UNCONFIRMED, key, "awaiting read-back",
-                               executed_value=req.value) | {"executed": True, "from": fresh.get(req.target)})
+                               executed_value=req.value) | {"executed": True, "from": fresh.get(req.target)}
+                       | ({"ack_event": seen.model_dump(mode="json")} if seen is not None else {}))
     return {"results": results}
 
 
@@ -236,8 +238,9 @@ async def verify(d: RuntimeDeps, state: AgentState) -> dict[str, Any]:
             status, why = (ActionStatus.DONE, "note stored and read back") if ok else (
                 ActionStatus.FAILED, "note not found on read-back")
         elif req.is_alarm:
+            seen_ev = AlarmEvent.model_validate(r["ack_event"]) if r.get("ack_event") else None
             status, why, read_back = await read_back_alarm(d.connector, req, 1 if restart else cfg.attempts,
-                                                           cfg.interval_s)
+                                                           cfg.interval_s, seen_ev)
         elif not expect:
             status, why = ActionStatus.UNCONFIRMED, "method result cannot be read back (no expectation declared)"
         else:

@@ -2,7 +2,14 @@
 
 An acknowledgement is a side effect on the plant like a write: the guard's alarm rules decide (source,
 severity, approval, rate), it goes through the same write-ahead intent (planned → issued → confirmed), and it
-is confirmed only by reading the condition back (``AckedState`` / ``ConfirmedState`` true).
+is confirmed only by reading the condition back (``AckedState`` / ``ConfirmedState`` true). A request for a
+condition *branch* (BranchId) is checked and read back on that branch.
+
+When the plant no longer holds the alarm at read-back (not retained, not readable in its address space — a
+server may delete a condition or branch the moment it is inactive and acknowledged), that alone proves
+nothing: the verdict is ``done`` only if the server sent a state event for that condition and branch with
+AckedState (ConfirmedState) true right after our call (``seen``), else ``unconfirmed`` — a person checks at
+the HMI.
 
 Before it is issued, the alarm is read from the plant again: an alarm that is gone, already acknowledged (by
 an operator at the HMI), or changed since it was proposed (a new EventId: it returned to normal or its
@@ -27,7 +34,7 @@ def _state_field(req: ActionRequest) -> str:
 
 async def alarm_precheck(connector: BaseConnector[Any], req: ActionRequest) -> str:
     """Why ``req`` must not be sent now ('' when it may): the alarm as the plant holds it right now."""
-    alarm = await connector.alarm_state(req.target)
+    alarm = await connector.alarm_state(req.target, req.alarm_branch)
     verb = req.kind.value
     if alarm is None:
         return f"alarm {req.target} is no longer held by the plant (returned to normal and acknowledged); not sent"
@@ -45,28 +52,40 @@ async def alarm_precheck(connector: BaseConnector[Any], req: ActionRequest) -> s
     return ""
 
 
-def _done(alarm: AlarmEvent | None, req: ActionRequest) -> bool:
-    if alarm is None:
-        return True  # not retained any more: inactive, acknowledged and confirmed (OPC UA Part 9 Retain)
+def _done(alarm: AlarmEvent, req: ActionRequest) -> bool:
     return alarm.confirmed if req.kind is ActionKind.CONFIRM else alarm.acked
 
 
+def _seen_done(seen: AlarmEvent | None, req: ActionRequest) -> bool:
+    return (seen is not None and (seen.condition_id, seen.branch_id) == (req.target, req.alarm_branch)
+            and _done(seen, req))
+
+
 async def read_back_alarm(connector: BaseConnector[Any], req: ActionRequest, attempts: int,
-                          interval: float) -> tuple[ActionStatus, str, Sample | None]:
-    """Read the condition back until its Acked (Confirmed) state is true; ``done`` only then."""
+                          interval: float, seen: AlarmEvent | None = None) -> tuple[ActionStatus, str, Sample | None]:
+    """Read the condition (branch) back until its Acked (Confirmed) state is true; ``done`` only then, or when
+    the plant no longer holds it and ``seen`` (the server's event right after our call) says it is true."""
     field = _state_field(req)
     error, lost = "", None
-    alarm: AlarmEvent | None = None
+    where = req.target + (f" branch {req.alarm_branch}" if req.alarm_branch else "")
     for attempt in range(attempts):
         try:
-            alarm = await connector.alarm_state(req.target)
+            alarm = await connector.alarm_state(req.target, req.alarm_branch)
             error, lost = "", None
+            if alarm is None:
+                if seen is not None and _seen_done(seen, req):
+                    return ActionStatus.DONE, (
+                        f"the plant no longer holds alarm {where}; the server's event right after the call "
+                        f"(EventId {seen.event_id}) has {field} = true"), Sample(
+                        tag_id=f"{req.target}/{field}", value=True, quality=Quality.GOOD, source_time=seen.time,
+                        server_time=utcnow())
+                return ActionStatus.UNCONFIRMED, (
+                    f"cannot confirm: the plant no longer holds alarm {where} (not retained, not readable) and no "
+                    f"event with {field} = true was received after the call; check it at the HMI"), None
             if _done(alarm, req):
                 sample = Sample(tag_id=f"{req.target}/{field}", value=True, quality=Quality.GOOD,
-                                source_time=alarm.time if alarm else None, server_time=utcnow())
-                why = (f"read back {field} = true" if alarm is not None else
-                       "read back: the plant no longer retains the alarm (inactive, acknowledged and confirmed)")
-                return ActionStatus.DONE, why, sample
+                                source_time=alarm.time, server_time=utcnow())
+                return ActionStatus.DONE, f"read back {field} = true", sample
         except ConnectionError_ as exc:
             error, lost = str(exc), exc
         except FactoryPilotError as exc:

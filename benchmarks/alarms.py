@@ -8,7 +8,11 @@ Server object). Measured, client process only (wall time and CPU time of this pr
 - ConditionRefresh of N active alarms: ``OpcUaConnector.events()`` until N refreshed alarms arrived, vs raw
   asyncua (subscribe + ConditionRefresh call, until RefreshEnd);
 - a burst of M condition changes: received (and de-duplicated) alarms per second and client CPU, ours vs raw;
-- history: values/s of ``OpcUaConnector.history`` vs raw ``Node.read_raw_history`` over the same values.
+- history: values/s of ``OpcUaConnector.history`` vs raw ``Node.read_raw_history`` over the same values;
+- acknowledge round trip (per alarm, sequential, ACKS of them): factorypilot's guarded path — the alarm read
+  from the plant, guard + proposal on the ledger, a person's approval, write-ahead intent, the Acknowledge
+  call, the AckedState read-back (each read is a ConditionRefresh over all retained alarms) — vs one raw
+  asyncua ``Acknowledge`` call with an EventId already known. Same server, same run, different conditions.
 """
 
 from __future__ import annotations
@@ -17,14 +21,17 @@ import argparse
 import asyncio
 import multiprocessing as mp
 import socket
+import tempfile
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
+ACKS = 20
 
 
 def _serve(port: int, n: int, hist: int, ready: Any, burst: Any, stop: Any) -> None:
@@ -58,6 +65,29 @@ def _serve(port: int, n: int, hist: int, ready: Any, burst: Any, stop: Any) -> N
             await gen.trigger()
 
         for gen in gens:
+            await set_state(gen, True)
+        acks: dict[str, tuple[Any, Any]] = {}  # condition id -> (generator, node)
+
+        async def acknowledge(parent: Any, event_id: Any = None, comment: Any = None) -> Any:
+            gen, node = acks[parent.to_string()]
+            eid = event_id.Value if isinstance(event_id, ua.Variant) else event_id
+            if eid != gen.event.EventId.Value or getattr(gen.event, "AckedState/Id"):
+                return ua.StatusCode(ua.StatusCodes.BadEventIdUnknown)
+            setattr(gen.event, "AckedState/Id", True)
+            await (await node.get_child(["0:AckedState", "0:Id"])).write_value(True)
+            await gen.trigger()
+            return []
+
+        server.link_method(server.get_node(ua.NodeId(ua.ObjectIds.AcknowledgeableConditionType_Acknowledge)),
+                           acknowledge)
+        for i in range(2 * ACKS):
+            cid = ua.NodeId(f"Ack{i:03d}.Condition", idx)
+            node = await server.nodes.server.add_object(cid, ua.QualifiedName(f"Ack{i:03d}", idx),
+                                                        objecttype=ua.ObjectIds.OffNormalAlarmType)
+            server.link_method(await node.get_child("0:Acknowledge"), acknowledge)
+            gen = await server.get_event_generator(ua.ObjectIds.OffNormalAlarmType, ua.ObjectIds.Server)
+            gen.event.NodeId, gen.event.SourceNode, gen.event.Severity = cid, var.nodeid, 600
+            acks[cid.to_string()] = (gen, node)
             await set_state(gen, True)
         async with server:
             ready.set()
@@ -176,6 +206,43 @@ async def _history(url: str, hist: int) -> tuple[float, float]:
     return hist / ours_s, hist / raw_s
 
 
+async def _acks(url: str, home: Any) -> tuple[float, float]:
+    """Mean seconds per acknowledgement: guarded (propose + approve + act + read-back) vs raw Acknowledge."""
+    from asyncua import Client, ua
+
+    from factorypilot.agents import AgentConfig, AgentRuntime
+    from factorypilot.agents._external import alarm_request, propose
+    from factorypilot.agents.safety import AlarmRule, SafetyPolicy
+    from factorypilot.connectors.opcua import OpcUaConnector
+
+    async with OpcUaConnector(OpcUaConnector.Config(endpoint=url, timeout_s=30)) as c:
+        ns = (await c._clients[url].get_namespace_array()).index("urn:factorypilot:bench")
+        cfg = AgentConfig(name="bench", roles={"hist": f"ns={ns};s=Hist"},
+                          policy=SafetyPolicy(name="bench", alarms=[AlarmRule(source="*", max_acks=1000)]),
+                          verify={"attempts": 20, "interval_s": 0.05})  # type: ignore[arg-type]
+        async with AgentRuntime(cfg, c, home=home, lease=False) as rt:
+            t = time.perf_counter()
+            for i in range(ACKS):
+                _, req = await alarm_request(rt, f"ns={ns};s=Ack{i:03d}.Condition", confirm=False, comment="bench",
+                                             requested_by="bench")
+                out = await propose(rt, req, proposer={"client": "bench"})
+                assert out.request_id is not None, out.reasons
+                done = await rt.resume(out.request_id, "approve", by="bench")
+                assert (done.report or {})["results"][0]["status"] == "done", done.report
+            ours = (time.perf_counter() - t) / ACKS
+        event_ids = [(await c.alarm_state(f"ns={ns};s=Ack{i:03d}.Condition")) for i in range(ACKS, 2 * ACKS)]
+    async with Client(url, timeout=30) as client:
+        method = ua.NodeId(ua.ObjectIds.AcknowledgeableConditionType_Acknowledge)
+        t = time.perf_counter()
+        for alarm in event_ids:
+            assert alarm is not None
+            await client.get_node(ua.NodeId.from_string(alarm.condition_id)).call_method(
+                method, ua.Variant(bytes.fromhex(alarm.event_id), ua.VariantType.ByteString),
+                ua.Variant(ua.LocalizedText("bench"), ua.VariantType.LocalizedText))
+        raw = (time.perf_counter() - t) / ACKS
+    return ours, raw
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
@@ -198,6 +265,8 @@ def main() -> None:
         time.sleep(1.0)
         raw_b = asyncio.run(_raw_burst(url, n, burst))
         ours_h, raw_h = asyncio.run(_history(url, hist))
+        with tempfile.TemporaryDirectory() as home:
+            ours_a, raw_a = asyncio.run(_acks(url, Path(home)))
     finally:
         stop.set()
         proc.join(30)
@@ -209,6 +278,8 @@ def main() -> None:
                   f"{(ours_b[2] / ours_b[0]) / (raw_b[2] / raw_b[0]):.2f}x")
     table.add_row("burst client CPU (s)", f"{ours_b[1]:.3f}", f"{raw_b[1]:.3f}", f"{ours_b[1] / raw_b[1]:.2f}x")
     table.add_row("history values/s", f"{ours_h:.0f}", f"{raw_h:.0f}", f"{ours_h / raw_h:.2f}x")
+    table.add_row(f"acknowledge round trip (ms, mean of {ACKS})", f"{1000 * ours_a:.1f}", f"{1000 * raw_a:.1f}",
+                  f"{ours_a / raw_a:.1f}x time")
     Console().print(table)
 
 

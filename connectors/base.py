@@ -135,31 +135,46 @@ class BaseConnector(abc.ABC, Generic[ConfigT]):
         self._need(Capability.EVENTS)
         return self._events(list(sources or []), filter or EventFilter())
 
-    async def alarm_state(self, condition_id: str) -> AlarmEvent | None:
-        """The current state of one alarm as the server holds it (a read: used to check and read back an
-        acknowledgement). None when the server does not retain it (returned to normal and acknowledged)."""
+    async def alarm_state(self, condition_id: str, branch_id: str | None = None) -> AlarmEvent | None:
+        """The current state of one alarm (its main branch, or condition branch ``branch_id``) as the server holds
+        it (a read: used to check and read back an acknowledgement). None when the server does not hold it any
+        more (not retained, and not readable in its address space)."""
         self._need(Capability.EVENTS)
-        return await self._alarm_state(condition_id)
+        return await self._alarm_state(condition_id, branch_id)
 
-    async def acknowledge(self, request: ActionRequest, permit: WritePermit) -> None:
+    async def acknowledge(self, request: ActionRequest, permit: WritePermit) -> AlarmEvent | None:
         """Acknowledge (or confirm) an alarm: OPC UA ``Acknowledge``/``Confirm`` with the EventId and a comment.
 
-        Needs a permit from the safety layer, like ``write``. Returns once the server accepted the call;
-        confirmation is a separate read-back of ``alarm_state`` (AckedState / ConfirmedState true).
+        Needs a permit from the safety layer, like ``write``. Returns once the server accepted the call, with
+        the state event the server sent for that condition (and branch) with AckedState (ConfirmedState) true,
+        if one arrived (evidence for the read-back when the server stops holding the alarm); None otherwise.
+        Confirmation is a separate read-back of ``alarm_state``.
         """
         self._need(Capability.ACKNOWLEDGE)
         if not request.is_alarm:
             raise CapabilityError(f"acknowledge() got a {request.kind.value} request", where=request.target)
-        if len(request.args) != 1 or not isinstance(request.args[0], str):
-            raise CapabilityError("an acknowledge request needs args=(EventId hex,)", where=request.target,
-                                  hint="take the EventId from the AlarmEvent being acknowledged (event_id)")
+        if len(request.args) not in (1, 2) or not all(isinstance(a, str) for a in request.args):
+            raise CapabilityError("an acknowledge request needs args=(EventId hex,) or (EventId hex, BranchId)",
+                                  where=request.target,
+                                  hint="take the EventId (and branch_id) from the AlarmEvent being acknowledged")
         permit.check(request)
-        await self._acknowledge(request.target, request.args[0], str(request.value or ""),
-                                confirm=request.kind is ActionKind.CONFIRM)
+        return await self._acknowledge(request.target, str(request.args[0]), str(request.value or ""),
+                                       confirm=request.kind is ActionKind.CONFIRM, branch_id=request.alarm_branch)
 
     async def history(self, tag_ids: Sequence[str], start: datetime, end: datetime) -> list[Sample]:
         self._need(Capability.HISTORY)
         return await self._history(list(tag_ids), start, end)
+
+    async def event_history(self, sources: Sequence[str] | None, start: datetime, end: datetime,
+                            filter: EventFilter | None = None) -> list[AlarmEvent]:
+        """The alarm events the plant itself stored between ``start`` and ``end`` (aware), oldest first
+        (OPC UA HistoryRead of events from ``sources``; None: the Server object).
+
+        ``CapabilityError`` when the server keeps no event history (value history is separate).
+        """
+        self._need(Capability.EVENTS)
+        self._need(Capability.HISTORY)
+        return await self._event_history(list(sources or []), start, end, filter or EventFilter(refresh=False))
 
     async def write(self, request: ActionRequest, permit: WritePermit) -> None:
         """Write ``request.value`` to ``request.target``. Needs a permit from the safety layer.
@@ -216,10 +231,16 @@ class BaseConnector(abc.ABC, Generic[ConfigT]):
     def _events(self, sources: list[str], filter: EventFilter) -> AsyncGenerator[AlarmEvent | Gap, None]:
         raise NotImplementedError
 
-    async def _alarm_state(self, condition_id: str) -> AlarmEvent | None:
+    async def _event_history(self, sources: list[str], start: datetime, end: datetime,
+                             filter: EventFilter) -> list[AlarmEvent]:
+        raise CapabilityError(f"connector {self.name!r} keeps no event history",
+                              hint="value history (history()) may still be available")
+
+    async def _alarm_state(self, condition_id: str, branch_id: str | None) -> AlarmEvent | None:
         raise NotImplementedError
 
-    async def _acknowledge(self, condition_id: str, event_id: str, comment: str, *, confirm: bool) -> None:
+    async def _acknowledge(self, condition_id: str, event_id: str, comment: str, *, confirm: bool,
+                           branch_id: str | None) -> AlarmEvent | None:
         raise NotImplementedError
 
     async def _write(self, tag_id: str, value: Scalar) -> None:

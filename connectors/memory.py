@@ -179,15 +179,16 @@ class InMemoryConnector(BaseConnector[InMemoryConfig]):
         finally:
             self._alarm_listeners.remove(queue)
 
-    async def _alarm_state(self, condition_id: str) -> AlarmEvent | None:
+    async def _alarm_state(self, condition_id: str, branch_id: str | None) -> AlarmEvent | None:
         if self._down_since is not None:
             raise ConnectionError_("in-memory plant is in a simulated outage")
-        return self._alarms.get(condition_id)
+        return self._alarms.get(condition_id) if branch_id is None else None  # no branches in memory
 
-    async def _acknowledge(self, condition_id: str, event_id: str, comment: str, *, confirm: bool) -> None:
+    async def _acknowledge(self, condition_id: str, event_id: str, comment: str, *, confirm: bool,
+                           branch_id: str | None) -> AlarmEvent | None:
         if self._down_since is not None:
             raise ConnectionError_("in-memory plant is in a simulated outage")
-        alarm = self._alarms.get(condition_id)
+        alarm = self._alarms.get(condition_id) if branch_id is None else None
         if alarm is None:
             raise NodeNotFoundError(f"no retained alarm {condition_id!r}", where=f"connector {self.name!r}")
         if alarm.event_id != event_id:
@@ -199,7 +200,9 @@ class InMemoryConnector(BaseConnector[InMemoryConfig]):
         self.acks.append((condition_id, "confirm" if confirm else "acknowledge", comment))
         new = alarm.model_copy(update={field: True, "event_id": f"{event_id}-{field}", "time": utcnow(),
                                        "refreshed": False})
-        self.raise_alarm(new.model_copy(update={"retain": new.active or not new.acked or not new.confirmed}))
+        new = new.model_copy(update={"retain": new.active or not new.acked or not new.confirmed})
+        self.raise_alarm(new)
+        return new
 
     async def _write(self, tag_id: str, value: Scalar) -> None:
         tag = self._tag(tag_id)

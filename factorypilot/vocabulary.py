@@ -201,7 +201,8 @@ class ActionRequest(_Value):
     """A proposed change to the plant: a tag write, a method call, a work-order note or an alarm acknowledgement.
 
     For ``acknowledge``/``confirm``: ``target`` is the ConditionId, ``args`` the EventId (hex) of the state to
-    acknowledge, ``value`` the comment, ``object_id`` the alarm's source node and ``severity`` its severity
+    acknowledge and, for a condition branch, the BranchId (``(event_id, branch_id)``), ``value`` the comment,
+    ``object_id`` the alarm's source node and ``severity`` its severity
     (what the safety policy's alarm rules decide on; re-checked against the plant before acting).
     """
 
@@ -232,6 +233,11 @@ class ActionRequest(_Value):
     def is_alarm(self) -> bool:
         """An acknowledge or confirm of a plant alarm."""
         return self.kind in (ActionKind.ACKNOWLEDGE, ActionKind.CONFIRM)
+
+    @property
+    def alarm_branch(self) -> str | None:
+        """The condition branch an acknowledge/confirm targets (None: the main branch)."""
+        return str(self.args[1]) if self.is_alarm and len(self.args) > 1 and self.args[1] else None
 
     def fingerprint(self) -> str:
         """Stable hash of what the action *does* (not why): part of its idempotency key."""

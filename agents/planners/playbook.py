@@ -195,7 +195,9 @@ class PlaybookPlanner:
                 return None  # not raised by a plant alarm: nothing to acknowledge
             comment = localized(a.text, ctx.lang) or reason
             return ActionRequest(kind=ActionKind.ACKNOWLEDGE if a.acknowledge else ActionKind.CONFIRM,
-                                 target=alarm.condition_id, args=(alarm.event_id,), value=comment,
+                                 target=alarm.condition_id,
+                                 args=(alarm.event_id, alarm.branch_id) if alarm.branch_id else (alarm.event_id,),
+                                 value=comment,
                                  object_id=alarm.source_node or None, severity=alarm.severity, reason=reason,
                                  requested_by="playbook", event_id=event.id)
         expect = {ctx.roles.get(k, k): v for k, v in a.expect.items()}

@@ -4,8 +4,12 @@
 subscription) and returns the one asked for, with its EventId, severity, source and Acked/Confirmed state. A
 condition the server no longer retains (returned to normal and acknowledged) is looked up in the address
 space instead (``<ConditionId>/AckedState/Id`` ...), where servers that expose their conditions keep it;
-None when neither knows it. ``acknowledge`` calls the type's ``Acknowledge`` or ``Confirm`` method on the
-condition with the EventId and a comment — the connector only does this with a permit from the safety layer.
+None when neither knows it. A condition *branch* (BranchId not null) is read from the refresh only (the
+address space holds the main branch). ``acknowledge`` calls the type's ``Acknowledge`` or ``Confirm`` method on
+the condition with the EventId (of the branch's state, for a branch) and a comment — the connector only does
+this with a permit from the safety layer — and watches the Server object's events while doing so: the state
+event the server sends for that condition and branch with AckedState (ConfirmedState) true is returned as
+evidence, which the read-back needs when the server stops holding the alarm right after.
 """
 
 from __future__ import annotations
@@ -82,8 +86,29 @@ async def _from_address_space(client: Client, condition: ua.NodeId) -> AlarmEven
                       severity=min(1000, max(1, int(severity))) if isinstance(severity, int) else 500)
 
 
-async def read_condition(client: Client, condition_id: str, timeout_s: float) -> AlarmEvent | None:
-    """The main-branch state of ``condition_id`` (see the module docstring)."""
+class _AckWatch:
+    """Event handler during an Acknowledge/Confirm call: waits for the condition's (branch's) done state."""
+
+    def __init__(self, condition_id: str, branch_id: str | None, confirm: bool) -> None:
+        self.key = (condition_id, branch_id)
+        self.confirm = confirm
+        self.seen: AlarmEvent | None = None
+        self.done = asyncio.Event()
+
+    def event_notification(self, event: Any) -> None:
+        ev = alarm_from_fields(event_fields(event), refreshed=False)
+        if ev is not None and (ev.condition_id, ev.branch_id) == self.key and (
+                ev.confirmed if self.confirm else ev.acked):
+            self.seen = ev
+            self.done.set()
+
+    def status_change_notification(self, status: Any) -> None:
+        return None
+
+
+async def read_condition(client: Client, condition_id: str, timeout_s: float,
+                         branch_id: str | None = None) -> AlarmEvent | None:
+    """The state of ``condition_id``'s main branch or branch ``branch_id`` (see the module docstring)."""
     condition = ua.NodeId.from_string(condition_id)
     collector = _Collector(condition.to_string())
     sub = await client.create_subscription(50.0, collector)
@@ -94,15 +119,19 @@ async def read_condition(client: Client, condition_id: str, timeout_s: float) ->
     finally:
         with contextlib.suppress(uaerrors.UaError, OSError, asyncio.TimeoutError):
             await asyncio.wait_for(sub.delete(), 2.0)
-    found = collector.states.get(None)
+    found = collector.states.get(branch_id)
     if found is not None:
         return found.model_copy(update={"refreshed": False})
+    if branch_id is not None:
+        return None  # a branch the server no longer retains (deleted once acknowledged and confirmed)
     return await _from_address_space(client, condition)
 
 
 async def acknowledge(client: Client, condition_id: str, event_id: str, comment: str, *, confirm: bool,
-                      where: str) -> None:
-    """Call ``Acknowledge`` (or ``Confirm``) on the condition; a refusal by the server is a ``DataError``."""
+                      where: str, branch_id: str | None = None, timeout_s: float = 5.0) -> AlarmEvent | None:
+    """Call ``Acknowledge`` (or ``Confirm``) on the condition; a refusal by the server is a ``DataError``.
+    Returns the server's state event with AckedState (ConfirmedState) true for that condition and branch, if
+    it arrives within ``timeout_s`` after the call."""
     verb = "confirm" if confirm else "acknowledge"
     try:
         event = bytes.fromhex(event_id)
@@ -115,9 +144,21 @@ async def acknowledge(client: Client, condition_id: str, event_id: str, comment:
     request = ua.CallMethodRequest(ObjectId=ua.NodeId.from_string(condition_id), MethodId=method,
                                    InputArguments=[ua.Variant(event, ua.VariantType.ByteString),
                                                    ua.Variant(text, ua.VariantType.LocalizedText)])
-    result = (await client.uaclient.call([request]))[0]
-    if result.StatusCode.is_good():
-        return
+    watch = _AckWatch(ua.NodeId.from_string(condition_id).to_string(), branch_id, confirm)
+    sub = await client.create_subscription(50.0, watch)
+    try:
+        try:
+            await sub.subscribe_events(_nid(ObjectIds.Server), evfilter=alarm_event_filter(), queuesize=100)
+        except uaerrors.UaStatusCodeError:  # no events from the Server object: acknowledge without evidence
+            watch.done.set()
+        result = (await client.uaclient.call([request]))[0]
+        if result.StatusCode.is_good():
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(watch.done.wait(), timeout_s)
+            return watch.seen
+    finally:
+        with contextlib.suppress(uaerrors.UaError, OSError, asyncio.TimeoutError):
+            await asyncio.wait_for(sub.delete(), 2.0)
     name = status_name(result.StatusCode)
     if name in _NOT_FOUND:
         raise NodeNotFoundError(f"alarm {condition_id} cannot be {verb}d: the server does not know it ({name})",

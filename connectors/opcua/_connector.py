@@ -19,6 +19,7 @@ from factorypilot.connectors.base import BaseConnector, Capability, Health
 from factorypilot.connectors.opcua import _ack, _services
 from factorypilot.connectors.opcua._browse import PlantStructure, browse_variables, chunks
 from factorypilot.connectors.opcua._config import OpcUaConfig
+from factorypilot.connectors.opcua._event_history import event_history
 from factorypilot.connectors.opcua._events import merge_alarm_streams
 from factorypilot.connectors.opcua._session import close_client, map_error, open_client, safe_url
 from factorypilot.connectors.opcua._subscribe import ShardPlan, subscribe_shards
@@ -219,17 +220,33 @@ class OpcUaConnector(BaseConnector[OpcUaConfig]):
         except NodeNotFoundError:
             return next(iter(self._clients))
 
-    async def _alarm_state(self, condition_id: str) -> AlarmEvent | None:
+    async def _alarm_state(self, condition_id: str, branch_id: str | None) -> AlarmEvent | None:
         url = await self._alarm_url(condition_id)
         client = self._clients[url]
         return await self._guard(url, "reading an alarm", lambda: _ack.read_condition(
-            client, condition_id, self.config.timeout_s))
+            client, condition_id, self.config.timeout_s, branch_id))
 
-    async def _acknowledge(self, condition_id: str, event_id: str, comment: str, *, confirm: bool) -> None:
+    async def _acknowledge(self, condition_id: str, event_id: str, comment: str, *, confirm: bool,
+                           branch_id: str | None) -> AlarmEvent | None:
         url = await self._alarm_url(condition_id)
         client = self._clients[url]
-        await self._guard(url, "acknowledging an alarm", lambda: _ack.acknowledge(
-            client, condition_id, event_id, comment, confirm=confirm, where=self._where(url)))
+        return await self._guard(url, "acknowledging an alarm", lambda: _ack.acknowledge(
+            client, condition_id, event_id, comment, confirm=confirm, where=self._where(url), branch_id=branch_id,
+            timeout_s=self.config.timeout_s))
+
+    async def _event_history(self, sources: list[str], start: datetime, end: datetime,
+                             filter: EventFilter) -> list[AlarmEvent]:
+        notifiers = [self._parse(s) for s in sources] or [ua.NodeId(cast(ua.Int32, ObjectIds.Server))]
+        out: list[AlarmEvent] = []
+        for url in self._clients:
+            out += await self._event_history_at(url, notifiers, start, end, filter)
+        return sorted(out, key=lambda e: e.time)
+
+    async def _event_history_at(self, url: str, notifiers: list[ua.NodeId], start: datetime, end: datetime,
+                                filter: EventFilter) -> list[AlarmEvent]:
+        client, where = self._clients[url], self._where(url)
+        return await self._guard(url, "reading event history", lambda: event_history(
+            client, notifiers, start, end, filter, where))
 
     # -- history, write, call ----------------------------------------------------------------------
     async def _history(self, tag_ids: list[str], start: datetime, end: datetime) -> list[Sample]:

@@ -29,8 +29,8 @@ from factorypilot.connectors._events import AlarmDeduplicator, EventFilter
 from factorypilot.connectors.opcua._session import map_error, safe_url
 from factorypilot.vocabulary import AlarmEvent, Gap, utcnow
 
-__all__ = ["REFRESH_END", "REFRESH_START", "alarm_event_filter", "alarm_from_fields", "condition_refresh",
-           "event_fields", "merge_alarm_streams", "subscribe_alarms"]
+__all__ = ["FIELD_NAMES", "REFRESH_END", "REFRESH_START", "alarm_event_filter", "alarm_from_fields",
+           "condition_refresh", "event_fields", "merge_alarm_streams", "subscribe_alarms"]
 
 _log = logging.getLogger("factorypilot.connectors.opcua")
 _ERRORS = (OSError, ConnectionError, asyncio.TimeoutError, uaerrors.UaError)
@@ -51,6 +51,10 @@ _FIELDS: tuple[tuple[int, tuple[str, ...]], ...] = (
     (ObjectIds.AcknowledgeableConditionType, ("ConfirmedState", "Id")),
     (ObjectIds.AlarmConditionType, ("ActiveState", "Id")),
 )
+
+
+FIELD_NAMES: tuple[str, ...] = (*("/".join(p) for _, p in _FIELDS), "NodeId")
+"""the names of ``alarm_event_filter()``'s select clauses, in order"""
 
 
 def _nid(identifier: int) -> ua.NodeId:
@@ -145,6 +149,7 @@ class _Handler:
     last_alive: float = field(default_factory=time.monotonic)
     sub: Any = None
     refresh_task: asyncio.Task[None] | None = None
+    refresh_end: asyncio.Event = field(default_factory=asyncio.Event)
 
     # asyncua handler protocol
     def event_notification(self, event: Any) -> None:
@@ -156,6 +161,7 @@ class _Handler:
             return
         if etype == _REFRESH_END:
             self.refreshing = max(0, self.refreshing - 1)
+            self.refresh_end.set()
             return
         ev = alarm_from_fields(fields, refreshed=self.refreshing > 0)
         if ev is not None and self.filter.accepts(ev) and self.dedup.admit(ev):
@@ -179,15 +185,34 @@ class _Handler:
                 last = max(last, self.sub.last_publish_at)
             self.down_since = utcnow() - timedelta(seconds=max(0.0, time.monotonic() - last))
 
-    async def refresh(self, attempts: int = 40, pause_s: float = 0.25) -> None:
-        """ConditionRefresh after a reconnect. asyncua reports CONNECTED before it has restored the
-        subscription, so a refresh can meet ``BadSubscriptionIdInvalid``: retry until the restore is done."""
+    async def refresh(self, attempts: int = 40, pause_s: float = 0.25, end_wait_s: float = 5.0) -> None:
+        """ConditionRefresh after a reconnect, until its RefreshEnd event has *arrived* (proof that events flow
+        again). asyncua reports CONNECTED before it has restored the subscription, so a refresh can meet
+        ``BadSubscriptionIdInvalid``: retried. And asyncua's publish loop ends for good when a server answers
+        a Publish with ``BadNoSubscription`` while the subscription is being transferred to the re-activated
+        session (seen with node-opcua): events then stop silently. So the publish loop is restarted if it
+        ended, and the refresh repeated until its RefreshEnd comes back."""
         if not self.filter.refresh or self.sub is None:
             return
         for attempt in range(attempts):
             try:
+                if self.sub.subscription_id is None:  # asyncua is re-creating it right now
+                    await asyncio.sleep(pause_s)
+                    continue
+                ensure = getattr(self.sub.server, "ensure_publish_loop", None)
+                if callable(ensure):
+                    ensure()
+                self.refresh_end.clear()
                 await condition_refresh(self.client, self.sub.subscription_id)
-                return
+                try:
+                    await asyncio.wait_for(self.refresh_end.wait(), end_wait_s)
+                    return
+                except TimeoutError:
+                    if attempt == attempts - 1:
+                        _log.warning("no RefreshEnd from %s after ConditionRefresh: alarm events may not be "
+                                     "arriving", safe_url(self.url))
+                        return
+                    continue
             except _ERRORS as exc:
                 if attempt == attempts - 1:
                     _log.warning("ConditionRefresh on %s failed: %s (alarms raised during the outage show "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from asyncua import ua
 from asyncua.client.client import Client
@@ -13,7 +14,7 @@ from factorypilot.connectors.opcua._values import coerce, sample_from, status_na
 from factorypilot.errors import CapabilityError, DataError, NodeNotFoundError, SafetyViolation
 from factorypilot.vocabulary import Sample, Scalar, Tag
 
-__all__ = ["call", "history", "write"]
+__all__ = ["call", "history", "history_page", "write"]
 
 _HISTORY_READ = 1 << ua.AccessLevel.HistoryRead.value
 _READ_ONLY = {"BadNotWritable", "BadUserAccessDenied", "BadWriteNotSupported"}
@@ -23,6 +24,15 @@ _NOT_FOUND = {"BadNodeIdUnknown", "BadNodeIdInvalid", "BadMethodInvalid"}
 def _missing(tag_id: str, status: str, where: str) -> NodeNotFoundError:
     return NodeNotFoundError(f"node {tag_id} does not exist on the server ({status})", where=where,
                              hint="'factorypilot connect browse ENDPOINT' lists the server's tags")
+
+
+async def history_page(client: Client, node: ua.NodeId, details: Any, cont: bytes | None) -> ua.HistoryReadResult:
+    """One HistoryRead page of ``node`` (values or events, by ``details``), from continuation point ``cont``."""
+    params = ua.HistoryReadParameters(HistoryReadDetails=details, TimestampsToReturn=ua.TimestampsToReturn.Both,
+                                      ReleaseContinuationPoints=False,
+                                      NodesToRead=[ua.HistoryReadValueId(NodeId=node, ContinuationPoint=cont,
+                                                                         DataEncoding=ua.QualifiedName())])
+    return (await client.uaclient.history_read(params))[0]
 
 
 async def history(client: Client, tag_ids: Sequence[str], nodes: Sequence[ua.NodeId], start: datetime,
@@ -42,12 +52,7 @@ async def history(client: Client, tag_ids: Sequence[str], nodes: Sequence[ua.Nod
         while True:
             details = ua.ReadRawModifiedDetails(IsReadModified=False, StartTime=start, EndTime=end,
                                                 NumValuesPerNode=0, ReturnBounds=False)
-            params = ua.HistoryReadParameters(HistoryReadDetails=details,
-                                              TimestampsToReturn=ua.TimestampsToReturn.Both,
-                                              ReleaseContinuationPoints=False,
-                                              NodesToRead=[ua.HistoryReadValueId(NodeId=node, ContinuationPoint=cont,
-                                                                                 DataEncoding=ua.QualifiedName())])
-            result = (await client.uaclient.history_read(params))[0]
+            result = await history_page(client, node, details, cont)
             if not result.StatusCode.is_good():
                 name = status_name(result.StatusCode)
                 if name in _NOT_FOUND:

@@ -25,12 +25,11 @@ console = Console()
 
 
 async def _propose(pilot: str, condition: str, by: str, comment: str, confirm: bool, endpoint: str | None,
-                   bindings_file: Path | None) -> Any:
+                   bindings_file: Path | None, branch: str | None) -> Any:
     from factorypilot.agents import AgentRuntime
-    from factorypilot.agents._external import propose
+    from factorypilot.agents._external import alarm_request, propose
     from factorypilot.cli._pilot import _bindings, _spec
     from factorypilot.connectors.registry import create
-    from factorypilot.vocabulary import ActionKind, ActionRequest
 
     spec, _ = _spec(pilot)
     bindings = _bindings(bindings_file)
@@ -46,14 +45,8 @@ async def _propose(pilot: str, condition: str, by: str, comment: str, confirm: b
         await stack.enter_async_context(connector)
         rt = await stack.enter_async_context(AgentRuntime(spec.agent_config(bindings), connector,
                                                           home=get_settings().home, lease=False))
-        alarm = await connector.alarm_state(condition)
-        if alarm is None:
-            raise ConfigError(f"the plant holds no alarm {condition!r} (not active, not waiting for acknowledgement)",
-                              hint="list the plant's alarms: factorypilot connect alarms ENDPOINT --refresh")
-        request = ActionRequest(
-            kind=ActionKind.CONFIRM if confirm else ActionKind.ACKNOWLEDGE, target=alarm.condition_id,
-            args=(alarm.event_id,), value=comment, object_id=alarm.source_node or None, severity=alarm.severity,
-            reason=f"{comment} — {alarm.message}"[:500], requested_by=f"cli:{by}")
+        alarm, request = await alarm_request(rt, condition, confirm=confirm, comment=comment,
+                                             requested_by=f"cli:{by}", branch_id=branch)
         return alarm, await propose(rt, request, proposer={"client": f"cli:{by}", "by": by, "transport": "cli"})
 
 
@@ -64,6 +57,8 @@ def ack(
     by: str = typer.Option(..., "--by", help="your name (recorded as the proposer)"),
     comment: str = typer.Option(..., "--comment", help="the acknowledgement comment sent to the plant"),
     confirm: bool = typer.Option(False, "--confirm", help="Confirm instead of Acknowledge"),
+    branch: str | None = typer.Option(None, "--branch", help="BranchId of a condition branch (see 'connect alarms'); "
+                                                              "default: the main branch"),
     endpoint: str | None = typer.Option(None, help="OPC-UA endpoint (overrides the spec's connector)"),
     bindings: Path | None = typer.Option(None, help="YAML file mapping roles to tag ids on this plant"),
 ) -> None:
@@ -72,7 +67,7 @@ def ack(
     Example:  factorypilot alarms ack mobility "ns=2;s=mobility.line-01.alarm_active.Condition" --by 김민수
     --comment "공구 교체 예정" --endpoint opc.tcp://127.0.0.1:4840
     """
-    alarm, outcome = asyncio.run(_propose(pilot, condition, by, comment, confirm, endpoint, bindings))
+    alarm, outcome = asyncio.run(_propose(pilot, condition, by, comment, confirm, endpoint, bindings, branch))
     verb = "confirm" if confirm else "acknowledge"
     console.print(f"alarm / 알람: {escape(alarm.message)} (severity {alarm.severity}, "
                   f"{'active' if alarm.active else 'inactive'}, {'acked' if alarm.acked else 'unacked'})")

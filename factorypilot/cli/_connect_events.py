@@ -52,10 +52,13 @@ def _iso(value: datetime | None) -> str:
 @connect_app.command("history")
 def history(
     endpoint: str = typer.Argument(..., help="opc.tcp://host:port/path (path optional)"),
-    node_ids: list[str] = typer.Argument(..., help="historized node ids, e.g. ns=2;s=CNC1.Vibration"),
+    node_ids: list[str] = typer.Argument(None, help="historized node ids, e.g. ns=2;s=CNC1.Vibration (with "
+                                         "--events: notifier ids, default the Server object)"),
     start: str = typer.Option(..., "--start", help="first time (ISO 8601; no zone = local time)"),
     end: str = typer.Option(..., "--end", help="last time (ISO 8601; no zone = local time)"),
     csv_path: Path | None = typer.Option(None, "--csv", help="write the values to this CSV file ('-' = stdout)"),
+    events: bool = typer.Option(False, "--events", help="read the stored alarm events instead of values "
+                                                        "(OPC UA HistoryRead of events)"),
     policy: str = _POLICY, mode: str = _MODE, cert: Path | None = _CERT, key: Path | None = _KEY,
     trust: list[Path] = _TRUST, trust_unknown: bool = _TRUST_UNKNOWN, username: str | None = _USER,
     timeout: float = _TIMEOUT,
@@ -64,13 +67,24 @@ def history(
 
     A node the server does not historize is refused with a clear message (its AccessLevel lacks HistoryRead).
 
+    With --events: the alarm events the server stored (time, severity, state, text), oldest first.
+
     Example:  factorypilot connect history opc.tcp://192.168.0.10:4840 "ns=2;s=CNC1.Vibration"
     --start 2026-12-07T08:00 --end 2026-12-07T09:00 --csv vibration.csv
+
+    Example:  factorypilot connect history opc.tcp://192.168.0.10:4840 --events
+    --start 2026-12-07T08:00 --end 2026-12-07T09:00 --csv alarms.csv
     """
     t0, t1 = parse_time(start, "--start"), parse_time(end, "--end")
     if t1 < t0:
         raise ConfigError("--end is before --start", where="--start/--end", hint="swap the two times")
     conn = _connector(endpoint, policy, mode, cert, key, trust, trust_unknown, username, timeout)
+    if events:
+        _event_history(conn, node_ids or [], t0, t1, csv_path)
+        return
+    if not node_ids:
+        raise ConfigError("connect history needs at least one node id", where="NODE_IDS",
+                          hint="e.g. \"ns=2;s=CNC1.Vibration\", or --events for the stored alarm events")
 
     async def go() -> list[Any]:
         async with conn:
@@ -95,6 +109,38 @@ def history(
         table.add_column(col, overflow="fold")
     for s in samples:
         table.add_row(s.tag_id, _iso(s.source_time), _iso(s.server_time), repr(s.value), s.quality.value)
+    Console().print(table)
+
+
+def _event_history(conn: Any, notifiers: list[str], t0: datetime, t1: datetime, csv_path: Path | None) -> None:
+    async def go() -> list[Any]:
+        async with conn:
+            got: list[Any] = await conn.event_history(notifiers or None, t0, t1)
+            return got
+
+    alarms = _run(go())
+    cols = ("time", "receive_time", "severity", "active", "acked", "confirmed", "source", "message", "condition_id",
+            "branch_id", "event_id")
+    rows = [[_iso(a.time), _iso(a.receive_time), a.severity, a.active, a.acked, a.confirmed,
+             a.source_name or a.source_node, a.message, a.condition_id, a.branch_id or "", a.event_id] for a in alarms]
+    if csv_path is not None:
+        fh = sys.stdout if str(csv_path) == "-" else csv_path.open("w", encoding="utf-8", newline="")
+        try:
+            w = csv.writer(fh)
+            w.writerow(cols)
+            w.writerows(rows)
+        finally:
+            if fh is not sys.stdout:
+                fh.close()
+        if str(csv_path) != "-":
+            Console(stderr=True).print(f"{len(rows)} alarm events written to {csv_path} / "
+                                       f"알람 이벤트 {len(rows)}개 저장")
+        return
+    table = Table(title=f"{len(rows)} stored alarm events / 저장된 알람 이벤트 {len(rows)}개", title_justify="left")
+    for col in cols[:8]:
+        table.add_column(col, overflow="fold")
+    for r in rows:
+        table.add_row(*(escape(str(v)) for v in r[:8]))
     Console().print(table)
 
 

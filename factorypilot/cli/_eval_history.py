@@ -13,6 +13,7 @@ from rich.table import Table
 
 from factorypilot.errors import ConfigError
 
+_ALARM_KINDS = ("acknowledge", "confirm")
 _VERDICT = {"allowed": "allowed / 자동 허용", "needs approval": "needs approval / 승인 필요",
             "refused": "refused / 거부"}
 
@@ -50,6 +51,11 @@ def replay_history_command(pilot: str, url: str, start_text: str | None, end_tex
         console.print(f"  {escape(role)}: {n} values / 값")
     for role, why in rep.not_historized.items():
         console.print(f"  [yellow]![/] {escape(role)}: no history / 이력 없음 — {escape(why)}")
+    if rep.alarm_events is not None:
+        console.print(f"  plant alarm history / 설비 알람 이력: {rep.alarm_events} events / 이벤트")
+    if rep.events_unavailable:
+        console.print(f"  [yellow]![/] plant alarm history not read / 설비 알람 이력 읽지 못함 — "
+                      f"{escape(rep.events_unavailable)} (value back-test only / 값 이력만 검증)")
     if rep.not_good:
         console.print(f"  [yellow]![/] {rep.not_good} values not Good (quality) / 품질 불량 값")
     table = Table(title=f"would have detected and proposed / 탐지 및 제안 ({len(rep.detections)})",
@@ -57,7 +63,8 @@ def replay_history_command(pilot: str, url: str, start_text: str | None, end_tex
     for col in ("time / 시각", "detector / 탐지기", "message / 내용", "playbook", "proposals / 제안"):
         table.add_column(col, overflow="fold")
     for d in rep.detections:
-        props = "\n".join(f"{p['kind']} {p['role']}" + (f" {p['from']} → {p['value']}" if p["kind"] == "write" else "")
+        props = "\n".join(f"{p['kind']} " + ("alarm / 알람" if p["kind"] in _ALARM_KINDS else p["role"])
+                          + (f" {p['from']} → {p['value']}" if p["kind"] == "write" else "")
                           + f": {_VERDICT[p['verdict']]}" + (f" ({'; '.join(p['reasons'])})" if p["reasons"] else "")
                           for p in d.proposals) or "–"
         table.add_row(d.time.isoformat(timespec="seconds"), escape(d.detector), escape(d.message),

@@ -8,7 +8,7 @@ import contextlib
 import logging
 from typing import Any
 
-from factorypilot.agents._external import apply_decided, propose
+from factorypilot.agents._external import alarm_request, apply_decided, propose
 from factorypilot.errors import ConfigError, FactoryPilotError
 from factorypilot.mcp._deployment import Deployment, ServedPilot
 from factorypilot.mcp._identity import Caller
@@ -25,7 +25,8 @@ _ACTION_STATUS = {"confirmed": "done", "done": "done", "failed": "failed", "unco
 
 
 async def propose_action(dep: Deployment, caller: Caller, *, kind: str, target: str, value: Scalar,
-                         args: list[Scalar], reason: str, pilot: str | None) -> ProposalResult:
+                         args: list[Scalar], reason: str, pilot: str | None,
+                         branch_id: str | None = None) -> ProposalResult:
     p = dep.pilot_for(caller, pilot)
     dep.require_propose(caller, p)
     if not reason.strip():
@@ -33,10 +34,21 @@ async def propose_action(dep: Deployment, caller: Caller, *, kind: str, target: 
                           "/ 제안에는 사유가 필요합니다 (승인자에게 표시됩니다)",
                           hint="say why, e.g. 'spindle vibration 4.1 mm/s, reduce cutting load' "
                                "/ 예: '주축 진동 4.1 mm/s, 절삭 부하 감소'")
-    request = ActionRequest(kind=ActionKind(kind), target=target, value=value, args=tuple(args),
-                            expect=_confirm(p, target) if kind == "method" else {}, reason=reason[:500],
-                            requested_by=f"mcp:{caller.client}"
-                            + (f" (token {caller.token_id})" if caller.token_id else ""))
+    requested_by = f"mcp:{caller.client}" + (f" (token {caller.token_id})" if caller.token_id else "")
+    if kind in ("acknowledge", "confirm"):
+        # the alarm as the plant holds it now (EventId, severity, source): never what the client says
+        if args:
+            raise ConfigError("acknowledge/confirm take no args: the EventId is read from the plant "
+                              "/ 알람 확인에는 args 가 없습니다 (EventId 는 설비에서 읽습니다)",
+                              hint="give target = ConditionId, value = comment, branch_id for a branch")
+        _, request = await alarm_request(p.runtime, target, confirm=kind == "confirm", comment=str(value or ""),
+                                         requested_by=requested_by, branch_id=branch_id, reason=reason)
+    else:
+        if branch_id is not None:
+            raise ConfigError("branch_id is only for acknowledge/confirm / branch_id 는 알람 확인에만 쓰입니다")
+        request = ActionRequest(kind=ActionKind(kind), target=target, value=value, args=tuple(args),
+                                expect=_confirm(p, target) if kind == "method" else {}, reason=reason[:500],
+                                requested_by=requested_by)
     proposer = {"client": caller.client, "token_id": caller.token_id, "transport": caller.transport,
                 "company": p.company}
     outcome = await propose(p.runtime, request, proposer=proposer)

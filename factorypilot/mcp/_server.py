@@ -156,27 +156,39 @@ def build_server(dep: Deployment, *, http: bool = False, url: str = "http://127.
 
     @server.tool(annotations=ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False,
                                              open_world_hint=False), description=(
-        "Propose a tag write, method call or work-order note. The pilot's safety policy checks it (allow-list, "
-        "range, step, rate, interlocks): 'refused' with reasons, or 'pending_approval' with a request id. Nothing "
-        "runs until a named person approves it outside this conversation; poll get_action_status. / "
-        "태그 쓰기·메서드 호출·작업 메모를 제안합니다. 안전 정책 검사 후 거부(사유 포함) 또는 승인 대기(요청 ID)가 "
-        "되며, 담당자가 이 대화 밖에서 승인해야만 실행됩니다."))
+        "Propose a tag write, method call, work-order note, or the acknowledgement/confirmation of a plant alarm "
+        "(target = ConditionId, value = comment, branch_id for a condition branch; the EventId is read from the "
+        "plant). The pilot's safety policy checks it (allow-list, "
+        "range, step, rate, interlocks, alarm rules): 'refused' with reasons, or 'pending_approval' with a request "
+        "id. Nothing runs until a named person approves it outside this conversation; poll get_action_status. / "
+        "태그 쓰기·메서드 호출·작업 메모·설비 알람 확인(acknowledge/confirm)을 제안합니다. 안전 정책 검사 후 "
+        "거부(사유 포함) 또는 승인 대기(요청 ID)가 되며, 담당자가 이 대화 밖에서 승인해야만 실행됩니다."))
     async def propose_action(
             ctx: Context,
             target: Annotated[str, Field(min_length=1, max_length=200,
-                                         description="role or tag id (write/method), topic (note) / 대상")],
+                                         description="role or tag id (write/method), topic (note), ConditionId "
+                                                     "(acknowledge/confirm) / 대상")],
             reason: Annotated[str, Field(min_length=1, max_length=500,
                                          description="why, shown to the approver / 사유 (승인자에게 표시)")],
-            kind: Annotated[Literal["write", "method", "note"], Field(
-                description="write, method or note / 쓰기, 메서드 호출 또는 메모")] = "write",
+            kind: Annotated[Literal["write", "method", "note", "acknowledge", "confirm"], Field(
+                description="write, method, note, acknowledge or confirm / 쓰기, 메서드 호출, 메모, 알람 확인 "
+                            "또는 알람 승인")] = "write",
             value: Annotated[float | int | bool | str | None, Field(
-                description="value to write, or the note text / 쓸 값 또는 메모 내용")] = None,
+                description="value to write, the note text, or the acknowledgement comment / 쓸 값, 메모 내용 또는 "
+                            "알람 확인 코멘트")] = None,
             args: Annotated[list[float | int | bool | str] | None, Field(
                 max_length=20, description="method arguments / 메서드 인자")] = None,
-            pilot: Pilot = None) -> ProposalResult:
-        return await call(ctx, "propose_action", {"kind": kind, "target": target, "value": value},
+            pilot: Pilot = None,
+            branch_id: Annotated[str | None, Field(default=None, max_length=200, description=(
+                "condition branch (BranchId) of the alarm to acknowledge/confirm; omit for the main branch / "
+                "알람 조건 분기 ID (생략 시 주 분기)"))] = None) -> ProposalResult:
+        logged: dict[str, Any] = {"kind": kind, "target": target, "value": value}
+        if branch_id is not None:
+            logged["branch_id"] = branch_id
+        return await call(ctx, "propose_action", logged,
                           lambda c: _act.propose_action(dep, c, kind=kind, target=target, value=value,
-                                                        args=list(args or []), reason=reason, pilot=pilot), pilot)
+                                                        args=list(args or []), reason=reason, pilot=pilot,
+                                                        branch_id=branch_id), pilot)
 
     @server.tool(annotations=read_only, description=(
         "Status of a proposed action: pending_approval, approved, rejected, done (only after read-back), "

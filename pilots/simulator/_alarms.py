@@ -10,11 +10,17 @@ acknowledged, or (with ``needs_confirm``) not yet confirmed. Each condition is a
 is ``BadEventIdUnknown``, a second acknowledgement ``BadConditionBranchAlreadyAcked``. The conditions are
 emitted by the Server object, and re-registered with their original transition time when the server
 restarts after a comms drop, so a client's ConditionRefresh after reconnect sees the same state.
+
+The Server object historizes them (``EventNotifier`` = SubscribeToEvents | HistoryRead): every emitted state
+is stored as sent, and ``record`` stores a past state with a given time (a known past for back-tests), so
+HistoryRead of events returns the plant's own alarm history.
 """
 
 from __future__ import annotations
 
+import copy
 import logging
+import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -23,12 +29,13 @@ from asyncua import ua
 from asyncua.common.node import Node
 from asyncua.server.event_generator import EventGenerator
 from asyncua.server.server import Server
+from asyncua.ua.attribute_ids import AttributeIds
 from asyncua.ua.object_ids import ObjectIds
 from asyncua.ua.status_codes import StatusCodes
 
 from ._address_space import NodeLayout
 from ._engine import PlantEngine
-from ._opcua import status
+from ._opcua import History, status
 
 __all__ = ["ALARM_TEXT", "PlantAlarms"]
 
@@ -79,8 +86,9 @@ class _Condition:
 class PlantAlarms:
     """The A&C conditions of one simulator (state survives server restarts; generators do not)."""
 
-    def __init__(self, engine: PlantEngine, *, needs_confirm: bool = False) -> None:
+    def __init__(self, engine: PlantEngine, *, needs_confirm: bool = False, history: History | None = None) -> None:
         self._engine = engine
+        self._history = history
         self.conditions: dict[str, _Condition] = {}  # active role -> condition
         self.triggered = 0
         self.needs_confirm = needs_confirm
@@ -123,8 +131,15 @@ class PlantAlarms:
             for name, confirm in (("Acknowledge", False), ("Confirm", True)):
                 server.link_method(await cond.node.get_child(f"0:{name}"), self._method(confirm))
             await self._write_state(cond)
-            if cond.retain:
-                await self._trigger(cond)
+        if self.conditions and self._history is not None:
+            server_id = ua.NodeId(cast(ua.Int32, ObjectIds.Server))
+            await self._history.ensure_events(server_id)
+            await server.get_node(server_id).write_attribute(AttributeIds.EventNotifier, ua.DataValue(
+                ua.Variant(1 << ua.EventNotifier.SubscribeToEvents.value | 1 << ua.EventNotifier.HistoryRead.value,
+                           ua.VariantType.Byte)))
+        for cond in self.conditions.values():
+            if cond.retain:  # re-registered after a restart: the state is already in the history
+                await self._trigger(cond, store=False)
 
     async def on_change(self, changed: dict[str, Any]) -> None:
         """Called with the values just published; raises or clears conditions whose flag changed."""
@@ -191,28 +206,51 @@ class PlantAlarms:
             child = await cond.node.get_child([f"0:{p}" for p in path])
             await child.write_value(ua.Variant(value, vtype))
 
-    async def _trigger(self, cond: _Condition, keep_time: bool = True, comment: str | None = None) -> None:
+    async def record(self, role: str, *, active: bool, code: int, time: datetime, acked: bool | None = None) -> bytes:
+        """Store a past state of ``role``'s condition in the event history (nothing is emitted, the live state
+        is unchanged): the plant's own alarm log for a back-test. Returns the stored EventId."""
+        cond = self.conditions[role]
+        if cond.generator is None or self._history is None:
+            raise RuntimeError("the simulator is not running (no event history to record into)")
+        ev = copy.deepcopy(cond.generator.event)
+        self._fill(ev, cond, active=active, code=code, acked=(not active) if acked is None else acked,
+                   confirmed=True, retain=active or acked is False)
+        ev.EventId = ua.Variant(uuid.uuid4().hex.encode(), ua.VariantType.ByteString)
+        ev.Time = ev.ReceiveTime = time
+        await self._history.save_event(ev)
+        return bytes(ev.EventId.Value)
+
+    @staticmethod
+    def _fill(ev: Any, cond: _Condition, *, active: bool, code: int, acked: bool, confirmed: bool,
+              retain: bool) -> None:
+        ko, en, severity = alarm_text(code)
+        ev.Message = ua.LocalizedText(f"{ko} / {en}", "ko-KR")
+        ev.Severity = severity
+        ev.Retain = retain
+        setattr(ev, "ActiveState/Id", active)
+        ev.ActiveState = ua.LocalizedText("Active" if active else "Inactive", "en")
+        setattr(ev, "AckedState/Id", acked)
+        ev.AckedState = ua.LocalizedText("Acknowledged" if acked else "Unacknowledged", "en")
+        setattr(ev, "ConfirmedState/Id", confirmed)
+        ev.ConfirmedState = ua.LocalizedText("Confirmed" if confirmed else "Unconfirmed", "en")
+        setattr(ev, "EnabledState/Id", True)
+        ev.EnabledState = ua.LocalizedText("Enabled", "en")
+
+    async def _trigger(self, cond: _Condition, keep_time: bool = True, comment: str | None = None,
+                       store: bool = True) -> None:
         await self._write_state(cond)
         if cond.generator is None:
             return
-        ko, en, severity = alarm_text(cond.code)
         ev = cond.generator.event
-        ev.Message = ua.LocalizedText(f"{ko} / {en}", "ko-KR")
-        ev.Severity = severity
-        ev.Retain = cond.retain
-        setattr(ev, "ActiveState/Id", cond.active)
-        ev.ActiveState = ua.LocalizedText("Active" if cond.active else "Inactive", "en")
-        setattr(ev, "AckedState/Id", cond.acked)
-        ev.AckedState = ua.LocalizedText("Acknowledged" if cond.acked else "Unacknowledged", "en")
-        setattr(ev, "ConfirmedState/Id", cond.confirmed)
-        ev.ConfirmedState = ua.LocalizedText("Confirmed" if cond.confirmed else "Unconfirmed", "en")
+        self._fill(ev, cond, active=cond.active, code=cond.code, acked=cond.acked, confirmed=cond.confirmed,
+                   retain=cond.retain)
         if comment is not None:
             ev.Comment = ua.LocalizedText(comment, "ko-KR")
-        setattr(ev, "EnabledState/Id", True)
-        ev.EnabledState = ua.LocalizedText("Enabled", "en")
         await cond.generator.trigger(time_attr=cond.since if keep_time else None)
         eid = ev.EventId.Value if isinstance(ev.EventId, ua.Variant) else ev.EventId
         cond.event_id = bytes(eid or b"")
+        if store and self._history is not None:
+            await self._history.save_event(copy.deepcopy(ev))
         self.triggered += 1
         _log.info("simulator alarm %s %s (code %d)", cond.condition_id.to_string(),
                   "active" if cond.active else "normal", cond.code)

@@ -19,7 +19,7 @@ from factorypilot.vocabulary import Scalar
 from ._address_space import variant
 from ._server import PlantSimulator
 
-__all__ = ["backfill_history"]
+__all__ = ["backfill_alarms", "backfill_history"]
 
 
 async def backfill_history(sim: PlantSimulator, role: str,
@@ -45,3 +45,17 @@ async def backfill_history(sim: PlantSimulator, role: str,
         await sim._history.save_node_value(nid, dv)
         n += 1
     return n
+
+
+async def backfill_alarms(sim: PlantSimulator, role: str, rows: Iterable[tuple[bool, int, datetime]]) -> list[bytes]:
+    """Store ``(active, code, time)`` states of ``role``'s alarm condition (``role`` = the alarm flag, e.g.
+    ``line1.alarm_active``) in the Server object's event history, oldest first; returns their EventIds.
+
+    An active state is stored unacknowledged, a return to normal acknowledged (the operator's HMI did it).
+    """
+    if sim._layout is None:
+        raise ConfigError("the simulator is not running", where="backfill_alarms", hint="start it first")
+    if role not in sim.alarms.conditions:
+        raise NodeNotFoundError(f"no alarm condition for role {role!r} in model {sim.model_name!r}",
+                                where=sim.model_name, hint=f"alarm roles: {sorted(sim.alarms.conditions)}")
+    return [await sim.alarms.record(role, active=a, code=c, time=t) for a, c, t in rows]

@@ -87,6 +87,11 @@ class History(HistoryDict):
         if node_id not in self._datachanges:
             await self.new_historized_node(node_id, None, self.size)
 
+    async def ensure_events(self, notifier: ua.NodeId) -> None:
+        """Keep the events emitted by ``notifier`` (the last ``size`` of them)."""
+        if notifier not in self._events:
+            await self.new_historized_event(notifier, [], None, self.size)
+
 
 def datavalue(variant: ua.Variant, when: datetime | None = None) -> ua.DataValue:
     now = cast(ua.DateTime, when or datetime.now(UTC))

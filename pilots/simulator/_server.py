@@ -76,7 +76,7 @@ class PlantSimulator:
         self._users = users
         self._allow_anonymous = allow_anonymous
         self._history = History(history_size)
-        self.alarms = PlantAlarms(self.engine)
+        self.alarms = PlantAlarms(self.engine, history=self._history)
         self._server: Server | None = None
         self._layout: NodeLayout | None = None
         self._ticker: asyncio.Task[None] | None = None

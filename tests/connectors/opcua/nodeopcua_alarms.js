@@ -68,10 +68,11 @@ const port = Number(process.argv[2]);
           server.resumeEndPoints().then(done);
           return;
         }
-        let left = server.endpoints.length;
-        for (const ep of server.endpoints) {
-          ep.killClientSockets(() => { left -= 1; if (left === 0) server.suspendEndPoints().then(done); });
-        }
+        // killClientSockets() does nothing on node-opcua 2.186 (the channel's transport is a private #field, so
+        // its `transport._socket` is undefined): the client kept its socket and never saw an outage.
+        // abruptlyInterruptChannels() reaches the socket through the channel itself.
+        server.suspendEndPoints().then(done);  // stop listening first, so the client cannot come straight back
+        for (const ep of server.endpoints) ep.abruptlyInterruptChannels();
         return;
       } else if (cmd === "stop") {
         server.shutdown(0).then(() => process.exit(0));

@@ -1,9 +1,10 @@
 """The A&C client against a second OPC UA stack: node-opcua raising a real AlarmConditionType condition (with
 Confirm). An alarm active before we connect arrives through ConditionRefresh; a new state and its return to
-normal (a reconnect during an active alarm is tested on the simulator only: here it failed when run after the
-other tests of this file, cause not found); acknowledge/confirm through the guard, a person's approval and a
-read-back; a refused acknowledge never reaches the server (checked on the server's own state); the CLI lists the
-alarm with its Korean text and reads the history node-opcua stored."""
+normal; a reconnect during an active alarm (a Gap, no duplicate, and events flow again: the outage is real —
+the script's ``drop`` interrupts the client's channel — and the test waits on the client's state, not on
+sleeps); acknowledge/confirm through the guard, a person's approval and a read-back; a refused acknowledge
+never reaches the server (checked on the server's own state); the CLI lists the alarm with its Korean text and
+reads the history node-opcua stored."""
 
 from __future__ import annotations
 
@@ -184,3 +185,32 @@ def test_cli_history_reads_what_node_opcua_stored_with_its_timestamps(plant: Nod
     got = [(float(r["value"]), datetime.fromisoformat(r["source_time"])) for r in rows]
     assert got[-3:] == stored  # values and source timestamps as the server stored them (ms precision)
 
+
+
+async def test_reconnect_during_an_active_alarm_is_a_gap_and_no_duplicate(plant: NodePlant) -> None:
+    from asyncua.client.ua_client import UaClientState
+
+    from factorypilot.vocabulary import Gap
+
+    plant.command("raise 2201 600 윤활 압력 저하")
+    cfg = OpcUaConnector.Config(endpoint=plant.endpoint, timeout_s=2, watchdog_interval_s=0.2,
+                                reconnect_max_delay_s=1.0)
+    async with OpcUaConnector(cfg) as c, contextlib.aclosing(c.events()) as stream:
+        first = await _next_alarm(stream)
+        assert first.active
+        client = next(iter(c._clients.values()))
+        async with client.uaclient.subscribe_state() as states:
+            await asyncio.to_thread(plant.command, "drop")
+            while await asyncio.wait_for(states.next_change(), 60) not in (UaClientState.DISCONNECTED,
+                                                                             UaClientState.RECONNECTING):
+                pass  # barrier: the client has noticed the outage
+        await asyncio.to_thread(plant.command, "resume")
+        gap = await asyncio.wait_for(anext(stream), 60)
+        assert isinstance(gap, Gap)
+        assert gap.end is not None
+        # the refresh after the reconnect re-sends the active alarm: the same state is not delivered twice,
+        # so the next alarm event is the return to normal
+        await asyncio.to_thread(plant.command, "clear")
+        after = await _next_alarm(stream)
+        assert after.condition_id == first.condition_id
+        assert not after.active
