@@ -56,7 +56,8 @@ Diagnose the events and propose the smallest safe actions. Reply with ONE JSON o
 "reason": "<why>"}, {"kind": "method", "target": "<method>", "reason": "<why>"}, {"kind": "note",
 "target": "<topic, e.g. maintenance>", "value": "<note text>", "reason": "<why>"}], "escalate": <true|false>,
 "citations": ["<citation>"]}
-Use an empty actions list and escalate=true when no safe action fits.
+When a PROCEDURE matches, put its actions in "actions" (with the values it gives for now); escalate=true may
+go with them. Use an empty actions list and escalate=true only when no safe action fits.
 """ + _RULES
 
 
