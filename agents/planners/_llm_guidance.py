@@ -85,10 +85,10 @@ def _action_text(a: PlaybookAction, ctx: PlanContext) -> str | None:
             target = current + a.delta if a.delta is not None else current * (a.scale or 1.0)
             target = max(target, a.floor) if a.floor is not None else target
             target = min(target, a.ceiling) if a.ceiling is not None else target
-        if target is not None and is_number(current) and abs(target - current) < 1e-9:  # type: ignore[operator]
+        if target is not None and is_number(current) and abs(target - current) < 1e-9:
             return f"no write to {a.write}: it is already at the procedure's limit {_g(target)}"
         if target is not None:  # the absolute value first: small models copy the first number they see
-            return f"write {a.write} = {_g(round(target, 6))} ({how} from {_g(float(current))}{clamp})"  # type: ignore[arg-type]
+            return f"write {a.write} = {_g(round(target, 6))} ({how} from {_g(float(current))}{clamp})"
         return f"write {a.write}: {how}{clamp}"
     if a.call is not None:
         return f"method {a.call}"

@@ -152,7 +152,7 @@ def render_context(ctx: PlanContext, *, include_refusals: bool = True, procedure
         if e.samples:
             recent = [s.value for s in e.samples[-MAX_SAMPLES:]]
             plain = all(is_number(v) for v in recent)
-            lines.append("  recent values: " + (", ".join(f"{v:g}" for v in recent) if plain  # type: ignore[str-format]
+            lines.append("  recent values: " + (", ".join(f"{v:g}" for v in recent) if plain
                                                 else quote_untrusted(recent, 240)))
     lines += ["", "TAGS (role | unit | range | whether you may propose a write | current value):"]
     for tid in relevant_tag_ids(ctx):
