@@ -4,6 +4,10 @@
     python benchmarks/llm_planner.py --model qwen-0.5b.gguf --model qwen-1.5b.gguf          # four pilots
     python benchmarks/llm_planner.py --model qwen-0.5b.gguf --pilots mobility --scenarios vibration-drift
     python benchmarks/llm_planner.py --base-url http://gpu-box:8000/v1 --served-model qwen2.5-7b   # any server
+    python benchmarks/llm_planner.py --model qwen-1.5b.gguf --modes json,tools --tools-pilots mobility
+
+One table row per (model, mode, pilot), so the pilot a prompt was tuned on (mobility) stays apart from the
+held-out ones; a ``done:`` line is printed as each row finishes.
 
 For each model (served by ``LocalModelServer``: llama.cpp, 127.0.0.1, ``--threads`` CPU threads) and each mode
 (``json`` = structured output, ``tools`` = tool calling), the pilots' scenarios are evaluated with
