@@ -4,6 +4,10 @@
     python benchmarks/llm_planner.py --model qwen-0.5b.gguf --model qwen-1.5b.gguf          # four pilots
     python benchmarks/llm_planner.py --model qwen-0.5b.gguf --pilots mobility --scenarios vibration-drift
     python benchmarks/llm_planner.py --base-url http://gpu-box:8000/v1 --served-model qwen2.5-7b   # any server
+    python benchmarks/llm_planner.py --model qwen-1.5b.gguf --modes json,tools --tools-pilots mobility
+
+One table row per (model, mode, pilot), so the pilot a prompt was tuned on (mobility) stays apart from the
+held-out ones; a ``done:`` line is printed as each row finishes.
 
 For each model (served by ``LocalModelServer``: llama.cpp, 127.0.0.1, ``--threads`` CPU threads) and each mode
 (``json`` = structured output, ``tools`` = tool calling), the pilots' scenarios are evaluated with
@@ -37,7 +41,6 @@ from rich.table import Table
 from factorypilot.agents.planners.base import Plan, PlanContext
 from factorypilot.vocabulary import Event
 
-ROOT = Path(__file__).resolve().parents[1]
 PILOTS = ("mobility", "healthcare", "robotics", "abb")
 
 
@@ -68,6 +71,7 @@ class Timed:
 class Row:
     model: str
     mode: str
+    pilot: str = ""
     scenarios: int = 0
     decisions: dict[str, int] = field(default_factory=dict)
     seconds: list[float] = field(default_factory=list)
@@ -90,11 +94,8 @@ class Row:
 
 
 def _scenario_sets(pilots: list[str], ids: list[str] | None) -> list[tuple[str, list[Path], list[str] | None]]:
-    out = []
-    for p in pilots:
-        extra = ROOT / "examples" / "scenarios" / f"llm-{p}.yaml"
-        out.append((p, [extra] if extra.exists() else [], ids))
-    return out
+    """Each pilot's own scenarios (its sector file holds the LLM scenarios too)."""
+    return [(p, [], ids) for p in pilots]
 
 
 async def _evaluate(pilot: str, files: list[Path], ids: list[str] | None, planner: Any, home: Path) -> Any:
@@ -147,6 +148,13 @@ async def _ttft(base_url: str, model: str) -> float | None:
     return ttft
 
 
+def _print_row(r: Row) -> None:
+    """One line as soon as a (model, mode, pilot) is done, so a long run shows progress."""
+    step = statistics.median(r.seconds) if r.seconds else None
+    print(f"done: {r.model} {r.mode} {r.pilot}: scenarios {r.scenarios}, decisions {r.decisions}, "
+          f"s/step {_f(step, '{:.1f}')}, correct {r.action_correct}/{r.scenarios}, errors {r.errors}", flush=True)
+
+
 async def bench(args: argparse.Namespace) -> tuple[Row, list[Row]]:
     from factorypilot.agents.planners.llm import LLMPlanner
     from factorypilot.agents.planners.local_server import LocalModelServer
@@ -176,15 +184,18 @@ async def bench(args: argparse.Namespace) -> tuple[Row, list[Row]]:
             try:
                 ttft = await _ttft(url, name)
                 for mode in modes:
-                    row = Row(name, mode, ttft_s=ttft)
-                    for pilot, files, ids in sets:
+                    for pilot, files, ids in sets:  # one row per pilot: mobility (dev) apart from the held-out
+                        if args.modes_pilots.get(mode) and pilot not in args.modes_pilots[mode]:
+                            continue
+                        row = Row(name, mode, pilot, ttft_s=ttft)
                         spec = resolve_spec(pilot)[0]
                         planner = LLMPlanner.from_config(
                             {"provider": "openai", "model": name, "base_url": url, "mode": mode,
                              "timeout_s": args.timeout, "max_tokens": args.max_tokens, "max_retries": 1},
                             list(spec.playbooks))
                         await _run(row, planner, [(pilot, files, ids)], home)
-                    rows.append(row)
+                        rows.append(row)
+                        _print_row(row)
             finally:
                 if server is not None:
                     server.stop()
@@ -202,6 +213,7 @@ def main() -> None:
     parser.add_argument("--served-model", default="", help="model name on --base-url")
     parser.add_argument("--modes", default="json,tools", help="json, tools or both (comma-separated)")
     parser.add_argument("--pilots", default=",".join(PILOTS))
+    parser.add_argument("--tools-pilots", default="", help="run tools mode only on these pilots (default: all)")
     parser.add_argument("--scenarios", default="", help="comma-separated scenario ids (default: all)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds per model call")
@@ -210,23 +222,25 @@ def main() -> None:
     ns = parser.parse_args()
     ns.modes = [m for m in ns.modes.split(",") if m]
     ns.pilots = [p for p in ns.pilots.split(",") if p]
+    ns.modes_pilots = {"tools": [p for p in ns.tools_pilots.split(",") if p]}
     ns.scenarios = [s for s in ns.scenarios.split(",") if s] or None
     if not ns.model and not ns.base_url:
         parser.error("give --model PATH.gguf (repeatable) or --base-url URL --served-model NAME")
     base, rows = asyncio.run(bench(ns))
     base_step = statistics.median(base.seconds) if base.seconds else None
     table = Table(title=f"LLM planner vs playbook — pilots {', '.join(ns.pilots)}; {ns.threads} CPU threads")
-    for col in ("planner / model", "mode", "scenarios", "decisions", "prompt tok/call (server, median)",
+    for col in ("planner / model", "mode", "pilot", "scenarios", "decisions", "prompt tok/call (server, median)",
                 "TTFT s", "s/step (median)", "× playbook", "valid-plan rate", "action correctness", "fallback rate"):
-        table.add_column(col, justify="left" if col in ("planner / model", "mode", "decisions") else "right")
+        table.add_column(col, justify="left" if col in ("planner / model", "mode", "pilot", "decisions")
+                         else "right")
     base_correct = base.action_correct / base.scenarios if base.scenarios else None
-    table.add_row("playbook (baseline)", "-", str(base.scenarios),
+    table.add_row("playbook (baseline)", "-", "all", str(base.scenarios),
                   ", ".join(f"{k} {v}" for k, v in base.decisions.items()), "0", "–", _f(base_step, "{:.4f}"), "1",
                   "–", _f(base_correct), "–")
     for r in rows:
         step = statistics.median(r.seconds) if r.seconds else None
         tok = statistics.median([t for t in r.tokens if t]) if any(r.tokens) else None
-        table.add_row(r.model, r.mode, str(r.scenarios), ", ".join(f"{k} {v}" for k, v in r.decisions.items()),
+        table.add_row(r.model, r.mode, r.pilot, str(r.scenarios), ", ".join(f"{k} {v}" for k, v in r.decisions.items()),
                       _f(tok, "{:.0f}"), _f(r.ttft_s), _f(step, "{:.1f}"),
                       _f(step / base_step if step and base_step else None, "{:.0f}"),
                       _f(r.rate("llm", "llm-after-retry")), _f(r.action_correct / r.scenarios if r.scenarios else None),

@@ -15,6 +15,7 @@ from typing import Any, Literal
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from factorypilot.agents.planners._llm_guidance import is_number, no_op_error
 from factorypilot.agents.planners._llm_parse import NotANumber, coerce_number
 from factorypilot.agents.planners._untrusted import quote_untrusted
 from factorypilot.agents.planners.base import PlanContext
@@ -206,9 +207,13 @@ class ToolSession:
                 + (f" within [{lo:g}, {hi:g}]" if lo is not None and hi is not None else "")
                 + (f", current value {current}" if current is not None else "") + f", e.g. {example}")
         try:
-            return coerce_number(value, what=target, hint=hint)
+            number = coerce_number(value, what=target, hint=hint)
         except NotANumber as exc:
             raise ToolCallError(str(exc)) from exc
+        if is_number(current) and abs(number - current) < 1e-9:  # type: ignore[operator]
+            # a write of the value the tag already has is never what a plan means: send it back (one retry)
+            raise ToolCallError(no_op_error(target, float(current), rule))  # type: ignore[arg-type]
+        return number
 
     async def _read(self, args: ReadTags) -> str:
         ids = [self._tag_id(t) for t in args.tags]

