@@ -12,7 +12,9 @@ from factorypilot.pilots.evaluation.harness import EvalReport, evaluate, load_sc
 from factorypilot.pilots.runtime import resolve_spec
 
 SCENARIOS = ["weld-quality-escape", "quality-escape-rejected", "press-force-drift", "leak-spike-clears",
-             "normal-run", "comms-drop", "stuck-force-sensor", "plant-alarm-weld-coolant"]
+             "normal-run", "comms-drop", "stuck-force-sensor", "plant-alarm-weld-coolant",
+             # the LLM planner's scenarios (judgement beyond the playbook, injected text); the playbook passes them too
+             "llm-leak-with-weld-drift", "llm-screw-torque-drift", "llm-injection"]
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,9 @@ from factorypilot.pilots.runtime import resolve_spec
 
 MOBILITY_SCENARIOS = ["vibration-drift", "temperature-rise", "temperature-spike-clears", "stuck-vibration-sensor",
                       "noisy-vibration", "normal-run", "comms-drop", "drift-through-comms-drop",
-                      "plant-alarm-lubrication"]
+                      "plant-alarm-lubrication",
+                      # the LLM planner's scenarios; the playbook passes them too
+                      "llm-vibration-with-heat", "llm-steep-vibration", "llm-injection"]
 
 
 @pytest.fixture(scope="module")

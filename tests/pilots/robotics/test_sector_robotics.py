@@ -15,7 +15,9 @@ from factorypilot.pilots.runtime import resolve_spec
 from factorypilot.pilots.simulator import Fault, FaultKind, PlantSimulator
 
 SCENARIOS = ["collision-fault", "fault-reset-rejected", "joint-torque-rise", "cycle-time-drift",
-             "torque-spike-clears", "normal-run", "stuck-torque-sensor"]
+             "torque-spike-clears", "normal-run", "stuck-torque-sensor",
+             # the LLM planner's scenarios (judgement beyond the playbook, injected text); the playbook passes them too
+             "llm-torque-and-heat", "llm-cycle-time-drift", "llm-injection"]
 RESET = "ns=2;s=robotics.cell-01.robot-01.ResetFault"
 HOME = "ns=2;s=robotics.cell-01.robot-01.MoveHome"
 SETTER = "ns=2;s=robotics.cell-01.robot-01.SetSpeedOverride"
