@@ -24,7 +24,7 @@ def serve(model: Path = typer.Option(..., "--model", help="path to a GGUF model 
           alias: str = typer.Option("", "--alias", help="model name clients use (default: the file name)")) -> None:
     """Serve a GGUF model over an OpenAI-compatible API (llama.cpp via the local-llm extra), until Ctrl-C.
 
-    Offline: nothing is downloaded; factorypilot ships no model. Needs: pip install "factorypilot[local-llm]".
+    Offline: nothing is downloaded; factorypilot ships no model. Needs: pip install "factorypilot\\[local-llm]".
     오프라인 실행: 모델을 내려받지 않으며, 직접 준비한 GGUF 파일을 지정합니다.
 
     Example:  factorypilot llm serve --model ./qwen2.5-1.5b-instruct-q4_k_m.gguf --threads 2

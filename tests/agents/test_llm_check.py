@@ -132,3 +132,12 @@ def test_serve_refuses_a_missing_or_non_gguf_model(tmp_path: Path) -> None:
     assert out.returncode == 1
     assert "not a GGUF model file" in out.stderr
     assert "Traceback" not in out.stderr
+
+
+def test_serve_help_names_the_extra_to_install() -> None:
+    """The extra's brackets survive rich markup in --help (they used to vanish: "pip install "factorypilot"")."""
+    env = os.environ | {"COLUMNS": "200"}
+    out = subprocess.run([EXE, "llm", "serve", "--help"], capture_output=True, text=True, env=env, timeout=60,
+                         check=False)
+    assert out.returncode == 0, out.stderr
+    assert 'pip install "factorypilot[local-llm]"' in out.stdout
