@@ -47,7 +47,7 @@ async def propose_action(dep: Deployment, caller: Caller, *, kind: str, target: 
         if branch_id is not None:
             raise ConfigError("branch_id is only for acknowledge/confirm / branch_id 는 알람 확인에만 쓰입니다")
         request = ActionRequest(kind=ActionKind(kind), target=target, value=value, args=tuple(args),
-                                expect=_confirm(p, target) if kind == "method" else {}, reason=reason[:500],
+                                expect=_confirm(p, target, args) if kind == "method" else {}, reason=reason[:500],
                                 requested_by=requested_by)
     proposer = {"client": caller.client, "token_id": caller.token_id, "transport": caller.transport,
                 "company": p.company}
@@ -62,16 +62,20 @@ async def propose_action(dep: Deployment, caller: Caller, *, kind: str, target: 
                           reasons=outcome.reasons, reasons_ko=outcome.reasons_ko, reason_codes=outcome.codes)
 
 
-def _confirm(p: ServedPilot, target: str) -> dict[str, Scalar]:
-    """The read-back that says a method worked: its role's ``confirm`` (as the agent's playbooks use it), on the
-    plant's tag ids. The client cannot say what "done" means; a method without ``confirm`` (or with a confirm role
-    this plant does not have) ends ``unconfirmed``, never ``done`` on half a check."""
+def _confirm(p: ServedPilot, target: str, args: list[Scalar]) -> dict[str, Scalar]:
+    """The read-back that says a method worked: its role's ``confirm`` and ``confirm_args`` filled with the call's
+    arguments (``RoleSpec.read_back``, as the agent's playbooks use it), on the plant's tag ids. The client cannot
+    say what "done" means; a method without a read-back, with a read-back role this plant does not have, or with
+    fewer arguments than ``confirm_args`` needs ends ``unconfirmed``, never ``done`` on half a check."""
     roles = p.runtime.config.roles
     role = target if target in p.spec.roles else next((r for r, t in roles.items() if t == target), None)
     spec = p.spec.roles.get(role) if role is not None else None
-    if spec is None or spec.kind != "method" or not set(spec.confirm) <= set(roles):
+    if spec is None or spec.kind != "method":
         return {}
-    return {roles[k]: v for k, v in spec.confirm.items()}
+    expect = spec.read_back(args)
+    if set(expect) != set(spec.confirm) | set(spec.confirm_args) or not set(expect) <= set(roles):
+        return {}
+    return {roles[k]: v for k, v in expect.items()}
 
 
 def action_status(dep: Deployment, caller: Caller, request_id: str) -> ActionStatusResult:

@@ -123,3 +123,79 @@ async def test_method_proposal_waits_for_a_person_and_runs_once(tmp_path: Path, 
         assert readback["read"] == 0
         refusals = [r.payload for r in ledger.records(kind="refusal")]
         assert [r["target"] for r in refusals] == ["ns=2;s=robotics.cell-01.robot-01.Shutdown"]
+
+
+async def _settled(client: Client, rid: str) -> dict[str, Any]:
+    deadline = time.monotonic() + 60
+    status = await _call(client, "get_action_status", {"request_id": rid})
+    while status["status"] in ("pending_approval", "approved", "running") and time.monotonic() < deadline:
+        status = await _call(client, "get_action_status", {"request_id": rid})
+    return status
+
+
+async def test_method_with_an_argument_is_done_only_after_the_roles_read_back(
+        tmp_path: Path, robot: PlantHandle) -> None:
+    """``set_speed_override(80)`` over MCP: the read-back is the role's ``confirm_args`` (speed_override = the
+    call's percent), the same rule the agent's playbooks use; 30 is refused by the guard and never sent; a plant
+    whose read-back tag does not follow the call ends ``failed``/``unconfirmed``, never ``done``."""
+    home = tmp_path / "home"
+    path, bound = _bindings(tmp_path, robot)
+    params = StdioServerParameters(command=EXE, args=["mcp", "--pilot", "robotics", "--company", "daegu-robotics",
+                                                      "--endpoint", robot.endpoint, "--bindings", str(path),
+                                                      "--allow-propose", PILOT], env=env_for(home))
+    _wait(lambda: robot.value("speed_override") == 100, "the override does not start at 100")
+    try:
+        async with Client(params) as client:
+            before = list(robot.method_log)
+            refused = await _call(client, "propose_action", {"kind": "method", "target": "set_speed_override",
+                                                             "args": [30], "reason": "slow down hard"})
+            assert refused["status"] == "refused", refused
+            assert refused["request_id"] is None
+            assert any("percent" in r for r in refused["reasons"]), refused["reasons"]
+            assert robot.method_log == before
+            assert robot.value("speed_override") == 100
+
+            pending = await _call(client, "propose_action", {"kind": "method", "target": "set_speed_override",
+                                                             "args": [80], "reason": "restart at 80 % (5.2)"})
+            assert pending["status"] == "pending_approval", pending
+            ok = pending["request_id"]
+            approved = cli(home, "runs", "approve", ok, "--by", "최수연")
+            assert approved.returncode == 0, approved.stdout + approved.stderr
+            status = await _settled(client, ok)
+            assert status["status"] == "done", status
+            [action] = status["actions"]
+            assert (action["target"], action["status"], action["read_back"]) == (
+                bound["set_speed_override"], "confirmed", 80)
+            assert robot.value("speed_override") == 80
+            assert [c[2] for c in _calls(robot, "SetSpeedOverride")] == [(80.0,)]
+
+    finally:
+        robot.clear_faults()
+
+    # a plant whose read-back tag does not follow the call (here: the override role bound to a tag the setter
+    # does not change): 90 is sent, the read-back does not read 90, so the call is never ``done``
+    wrong = dict(bound, speed_override=bound["joint2_temperature"])
+    path.write_text(yaml.safe_dump(wrong, allow_unicode=True), encoding="utf-8")
+    async with Client(params) as client:
+        pending = await _call(client, "propose_action", {"kind": "method", "target": "set_speed_override",
+                                                         "args": [90], "reason": "back up to 90 %"})
+        stuck = pending["request_id"]
+        approved = cli(home, "runs", "approve", stuck, "--by", "최수연")
+        assert approved.returncode == 0, approved.stdout + approved.stderr
+        status = await _settled(client, stuck)
+        assert status["status"] in ("failed", "unconfirmed"), status
+        assert status["actions"][0]["status"] in ("failed", "unconfirmed")
+    assert [c[2] for c in _calls(robot, "SetSpeedOverride")] == [(80.0,), (90.0,)]
+    assert robot.value("speed_override") == 90
+
+    with Ledger(home / "ledger.sqlite") as ledger:
+        [readback] = [r.payload for r in ledger.records(run_id=ok, kind="read-back")]
+        assert readback["status"] == "done"
+        assert readback["expected"] == {bound["speed_override"]: 80}  # the role's confirm_args, not the client's
+        assert readback["read"] == 80
+        [failed] = [r.payload for r in ledger.records(run_id=stuck, kind="read-back")]
+        assert failed["expected"] == {bound["joint2_temperature"]: 90}
+        assert failed["read"] != 90
+        assert failed["status"] != "done"
+        refusals = [r.payload for r in ledger.records(kind="refusal")]
+        assert [r["target"] for r in refusals] == [bound["set_speed_override"]]
