@@ -3,8 +3,8 @@
 The model sees a *selected* context (``_llm_prompt``) and a few tools (``_llm_tools``): read the pilot's
 roles, search the company's documents, propose writes / method calls / work-order notes, and finish with
 ``propose_plan`` (a pydantic schema; it may also acknowledge the plant alarm that started the run). It only
-proposes; the graph's guard decides, and its refusals come back on the next planning attempt as the ``ToolMessage`` answering ``propose_plan`` (or, after a restart, in the
-context).
+proposes; the graph's guard decides, and its refusals come back on the next planning attempt as the
+``ToolMessage`` answering ``propose_plan`` (or, after a restart, in the context).
 
 Failures — timeout, provider error, malformed tool call, unknown tool, invalid arguments, no tool call —
 are answered with an error ``ToolMessage`` for *every* tool call of that reply (so the history never holds a
