@@ -17,16 +17,24 @@ change helps, and a no-op write passed as an action. Three general fixes, the sa
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 
 from factorypilot.agents.planners._untrusted import quote_untrusted
-from factorypilot.agents.planners.base import PlanContext, localized
+from factorypilot.agents.planners.base import PlanContext, alarm_events, localized
 from factorypilot.agents.planners.playbook import Playbook, PlaybookAction
 from factorypilot.vocabulary import Scalar
 
-__all__ = ["MAX_PROCEDURES", "is_number", "no_op_error", "procedure_lines", "window_reminder", "write_window"]
+__all__ = ["MAX_PROCEDURES", "is_number", "no_op_error", "plain_id", "procedure_lines", "window_reminder",
+           "write_window"]
 
 MAX_PROCEDURES = 2
+_PLAIN_ID = re.compile(r"[A-Za-z0-9_=;:./#\-]{1,160}")
+
+
+def plain_id(node_id: str) -> str:
+    """A node id as the model must copy it; anything that is not a plain id is quoted as data."""
+    return node_id if _PLAIN_ID.fullmatch(node_id) else quote_untrusted(node_id, 160)
 
 
 def is_number(x: object) -> bool:
@@ -94,7 +102,10 @@ def _action_text(a: PlaybookAction, ctx: PlanContext) -> str | None:
         return f"method {a.call}"
     if a.note is not None:
         return f"note {a.note}: {quote_untrusted(localized(a.text, ctx.lang), 160)}"
-    return None  # acknowledge/confirm a plant alarm: not something this planner proposes
+    if a.acknowledge is not None:
+        alarm = next((e.alarm for e in alarm_events(ctx.events) if e.alarm is not None), None)
+        return f"acknowledge the ALARM (condition {plain_id(alarm.condition_id)})" if alarm is not None else None
+    return None  # confirm a plant alarm: not something the LLM planner proposes
 
 
 def procedure_lines(playbooks: Sequence[Playbook], ctx: PlanContext) -> list[str]:

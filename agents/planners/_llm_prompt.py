@@ -15,7 +15,7 @@ from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage
 
-from factorypilot.agents.planners._llm_guidance import is_number, window_text
+from factorypilot.agents.planners._llm_guidance import is_number, plain_id, window_text
 from factorypilot.agents.planners._untrusted import quote_untrusted
 from factorypilot.agents.planners.base import PlanContext
 from factorypilot.vocabulary import Scalar, Tag
@@ -47,15 +47,19 @@ SYSTEM_PROMPT = """You are the planning step of a manufacturing agent (factorypi
 Diagnose the events and propose the smallest safe actions. Use the tools:
 - read_tags: current values of the pilot's roles; search_knowledge: the company's documents (cite them);
 - propose_write / propose_method / add_work_order_note: propose actions (nothing is executed by you);
-- propose_plan: finish with a diagnosis, any further actions, and escalate=true when a person must decide.
+- propose_plan: finish with a diagnosis, any further actions, and escalate=true when a person must decide;
+  when a plant ALARM started the run, an action {"kind": "acknowledge", "target": <its condition id>,
+  "value": <comment>} acknowledges it (a person approves it first).
 """ + _RULES
 
 SYSTEM_PROMPT_JSON = """You are the planning step of a manufacturing agent (factorypilot).
 Diagnose the events and propose the smallest safe actions. Reply with ONE JSON object and nothing else:
 {"diagnosis": "<short text>", "actions": [{"kind": "write", "target": "<writable role>", "value": <number>,
 "reason": "<why>"}, {"kind": "method", "target": "<method>", "reason": "<why>"}, {"kind": "note",
-"target": "<topic, e.g. maintenance>", "value": "<note text>", "reason": "<why>"}], "escalate": <true|false>,
+"target": "<topic, e.g. maintenance>", "value": "<note text>", "reason": "<why>"}, {"kind": "acknowledge",
+"target": "<condition id of the ALARM>", "value": "<comment>", "reason": "<why>"}], "escalate": <true|false>,
 "citations": ["<citation>"]}
+"acknowledge" exists only when a plant ALARM started the run (its condition id is shown under EVENTS).
 When a PROCEDURE matches, put its actions in "actions" (with the values it gives for now); escalate=true may
 go with them. Use an empty actions list and escalate=true only when no safe action fits.
 """ + _RULES
@@ -149,6 +153,9 @@ def render_context(ctx: PlanContext, *, include_refusals: bool = True, procedure
                      f"{quote_untrusted(e.detector or e.kind, 40)}: {quote_untrusted(e.message, MAX_MESSAGE_CHARS)}"
                      f" value at detection={quote_untrusted(e.value)}"
                      + (f" value now={quote_untrusted(now.value)}" if now is not None else ""))
+        if e.alarm is not None and e.alarm.event_id:
+            lines.append(f"  ALARM you may acknowledge: condition {plain_id(e.alarm.condition_id)}, "
+                         f"plant severity {e.alarm.severity}")
         if e.samples:
             recent = [s.value for s in e.samples[-MAX_SAMPLES:]]
             plain = all(is_number(v) for v in recent)

@@ -18,10 +18,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from factorypilot.agents.planners._llm_guidance import is_number, no_op_error
 from factorypilot.agents.planners._llm_parse import NotANumber, coerce_number
 from factorypilot.agents.planners._untrusted import quote_untrusted
-from factorypilot.agents.planners.base import PlanContext
+from factorypilot.agents.planners.base import PlanContext, alarm_events, alarm_request
 from factorypilot.vocabulary import ActionKind, ActionRequest, DataType, Sample, Scalar
 
-__all__ = ["TOOLS", "ProposePlan", "ToolCallError", "ToolSession"]
+__all__ = ["MAX_COMMENT", "TOOLS", "ProposePlan", "ToolCallError", "ToolSession"]
+
+MAX_COMMENT = 400  # an acknowledge comment goes to the plant (OPC UA Comment): short, never cut silently
 
 Reader = Callable[[list[str]], Awaitable[list[Sample]]]
 Search = Callable[[str, int], Awaitable[list[dict[str, Any]]]]
@@ -73,9 +75,10 @@ class ProposeMethod(_Args):
 
 
 class PlannedAction(_Args):
-    kind: Literal["write", "method", "note"]
-    target: str = Field(description="role name / tag id (write), method (method) or topic (note)")
-    value: Scalar = Field(default=None, description="value to write, or the note text")
+    kind: Literal["write", "method", "note", "acknowledge"]
+    target: str = Field(description="role name / tag id (write), method (method), topic (note) or the condition "
+                                    "id of the plant alarm that started this run (acknowledge)")
+    value: Scalar = Field(default=None, description="value to write, the note text, or the acknowledge comment")
     args: list[Scalar] = Field(default_factory=list)
     reason: str = Field(default="", max_length=500)
 
@@ -121,6 +124,9 @@ class ToolSession:
         for name in self.tool_names():
             schema = convert_to_openai_tool(TOOLS[name])
             schema["function"]["name"] = name
+            if name == "propose_plan" and not alarm_events(self.ctx.events):  # offered only for a plant alarm
+                kind = schema["function"]["parameters"]["properties"]["actions"]["items"]["properties"]["kind"]
+                kind["enum"] = [k for k in kind["enum"] if k != "acknowledge"]
             out.append(schema)
         return out
 
@@ -172,14 +178,19 @@ class ToolSession:
             return "method call proposed; the safety guard will decide"
         assert isinstance(args, ProposePlan)
         values: dict[int, Scalar] = {}
+        acks: dict[int, ActionRequest] = {}
         for i, a in enumerate(args.actions):  # validate all before accepting any
-            if a.kind != "note":
+            if a.kind == "acknowledge":
+                acks[i] = self._ack(a)
+            elif a.kind != "note":
                 tag_id = self._tag_id(a.target)
                 if a.kind == "write":
                     values[i] = self._value(a.target, tag_id, a.value)
         for i, a in enumerate(args.actions):
             if a.kind == "note":
                 self.proposals.append(self._request(ActionKind.NOTE, a.target, a.reason, value=a.value))
+            elif a.kind == "acknowledge":
+                self.proposals.append(acks[i])
             elif a.kind == "write":
                 self.proposals.append(self._request(ActionKind.WRITE, self._tag_id(a.target), a.reason,
                                                     value=values[i]))
@@ -188,6 +199,28 @@ class ToolSession:
                                                     args=tuple(a.args)))
         self.plan = args
         return "plan received; the safety guard will evaluate it"
+
+    def _ack(self, a: PlannedAction) -> ActionRequest:
+        """Acknowledge the plant alarm that started this run. The model names only the condition (it must be that
+        alarm's) and writes the comment; EventId, branch, severity and source come from the alarm event."""
+        alarms = alarm_events(self.ctx.events)
+        if not alarms:
+            raise ToolCallError("no plant alarm started this run: there is nothing to acknowledge; "
+                                "remove the acknowledge action")
+        event = next((e for e in alarms if e.alarm is not None and e.alarm.condition_id == a.target), None)
+        if event is None:
+            known = [e.alarm.condition_id for e in alarms if e.alarm is not None]
+            raise ToolCallError(f"acknowledge target {quote_untrusted(a.target, 80)} is not the alarm that started "
+                                f"this run; the only alarm you may acknowledge: {', '.join(known)}")
+        comment = a.value if isinstance(a.value, str) and a.value.strip() else a.reason
+        if not comment.strip():
+            raise ToolCallError("an acknowledge needs a short comment in value (what was done or who was told)")
+        if len(comment) > MAX_COMMENT:
+            raise ToolCallError(f"the acknowledge comment is {len(comment)} characters; keep it under {MAX_COMMENT}")
+        request = alarm_request(ActionKind.ACKNOWLEDGE, event, comment=comment.strip(), reason=a.reason,
+                                requested_by=self.requested_by)
+        assert request is not None  # alarm_events only holds events with an acknowledgeable alarm
+        return request
 
     def _value(self, target: str, tag_id: str, value: Scalar) -> Scalar:
         """A write's value: numeric strings become numbers for a numeric target; anything else is refused."""

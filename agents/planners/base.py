@@ -6,9 +6,9 @@ from typing import Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from factorypilot.vocabulary import ActionRequest, Event, Sample, Tag
+from factorypilot.vocabulary import ActionKind, ActionRequest, Event, Sample, Tag
 
-__all__ = ["Plan", "PlanContext", "Planner", "localized"]
+__all__ = ["Plan", "PlanContext", "Planner", "alarm_events", "alarm_request", "localized"]
 
 LocalizedText = str | dict[str, str]
 
@@ -18,6 +18,24 @@ def localized(text: LocalizedText, lang: str) -> str:
     if isinstance(text, str):
         return text
     return text.get(lang) or text.get("en") or next(iter(text.values()), "")
+
+
+def alarm_events(events: list[Event]) -> list[Event]:
+    """The events raised by a plant alarm that can be acknowledged (they carry the alarm's EventId)."""
+    return [e for e in events if e.alarm is not None and e.alarm.event_id]
+
+
+def alarm_request(kind: ActionKind, event: Event, *, comment: str, reason: str,
+                  requested_by: str) -> ActionRequest | None:
+    """Acknowledge/confirm the plant alarm that raised ``event``: condition, EventId, branch, severity and source
+    come from the alarm event itself (never from a planner's text); ``None`` if ``event`` is no plant alarm."""
+    alarm = event.alarm
+    if alarm is None or not alarm.event_id:
+        return None
+    return ActionRequest(kind=kind, target=alarm.condition_id,
+                         args=(alarm.event_id, alarm.branch_id) if alarm.branch_id else (alarm.event_id,),
+                         value=comment, object_id=alarm.source_node or None, severity=alarm.severity,
+                         reason=reason, requested_by=requested_by, event_id=event.id)
 
 
 class PlanContext(BaseModel):

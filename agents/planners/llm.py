@@ -2,9 +2,9 @@
 
 The model sees a *selected* context (``_llm_prompt``) and a few tools (``_llm_tools``): read the pilot's
 roles, search the company's documents, propose writes / method calls / work-order notes, and finish with
-``propose_plan`` (a pydantic schema). It only proposes; the graph's guard decides, and its refusals come back
-on the next planning attempt as the ``ToolMessage`` answering ``propose_plan`` (or, after a restart, in the
-context).
+``propose_plan`` (a pydantic schema; it may also acknowledge the plant alarm that started the run). It only
+proposes; the graph's guard decides, and its refusals come back on the next planning attempt as the
+``ToolMessage`` answering ``propose_plan`` (or, after a restart, in the context).
 
 Failures — timeout, provider error, malformed tool call, unknown tool, invalid arguments, no tool call —
 are answered with an error ``ToolMessage`` for *every* tool call of that reply (so the history never holds a
@@ -43,9 +43,9 @@ from factorypilot.agents.planners._llm_models import (
 )
 from factorypilot.agents.planners._llm_parse import as_tool_call, extract_json
 from factorypilot.agents.planners._llm_prompt import estimate_prompt_tokens, render_context, system_prompt
-from factorypilot.agents.planners._llm_tools import TOOLS, ProposePlan, ToolCallError, ToolSession
+from factorypilot.agents.planners._llm_tools import MAX_COMMENT, TOOLS, ProposePlan, ToolCallError, ToolSession
 from factorypilot.agents.planners._untrusted import quote_untrusted
-from factorypilot.agents.planners.base import Plan, PlanContext, Planner
+from factorypilot.agents.planners.base import Plan, PlanContext, Planner, alarm_events
 from factorypilot.agents.planners.playbook import Playbook, PlaybookPlanner
 from factorypilot.errors import ConfigError, FactoryPilotError
 from factorypilot.vocabulary import Event
@@ -285,7 +285,9 @@ def plan_response_format(ctx: PlanContext | None = None) -> dict[str, Any]:
     grammar (llama.cpp, vLLM), so even a small model's reply parses.
 
     With a context the schema is narrowed to this pilot: a write's ``target`` is one of the roles the policy
-    allow-lists and its ``value`` a number; a method's target one of the allow-listed methods. A small model
+    allow-lists and its ``value`` a number; a method's target one of the allow-listed methods; an
+    ``acknowledge`` is offered only when a plant alarm started the run, its target that alarm's condition id and
+    its ``value`` the comment (the rest of the request comes from the alarm event). A small model
     then cannot even spell a write to a sensor (measured: a 0.5 B model wrote to the vibration sensor in every
     plan until this). The guard still checks everything."""
     schema = ProposePlan.model_json_schema()
@@ -306,6 +308,13 @@ def plan_response_format(ctx: PlanContext | None = None) -> dict[str, Any]:
         variants.insert(1, {
             "type": "object", "additionalProperties": False, "required": ["kind", "target"],
             "properties": {"kind": {"const": "method"}, "target": {"enum": sorted(ctx.methods)},
+                           "reason": {"type": "string", "maxLength": 300}}})
+    alarms = sorted({e.alarm.condition_id for e in alarm_events(ctx.events) if e.alarm is not None})
+    if alarms:  # only when a plant alarm started the run, and only that alarm's condition
+        variants.append({
+            "type": "object", "additionalProperties": False, "required": ["kind", "target", "value"],
+            "properties": {"kind": {"const": "acknowledge"}, "target": {"enum": alarms},
+                           "value": {"type": "string", "minLength": 1, "maxLength": MAX_COMMENT},
                            "reason": {"type": "string", "maxLength": 300}}})
     narrowed = {"type": "object", "additionalProperties": False, "required": ["diagnosis", "actions", "escalate"],
                 "properties": {"diagnosis": {"type": "string", "maxLength": 600},

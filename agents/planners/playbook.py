@@ -41,7 +41,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from factorypilot.agents._detect_alarm import regular_expression
-from factorypilot.agents.planners.base import LocalizedText, Plan, PlanContext, localized
+from factorypilot.agents.planners.base import LocalizedText, Plan, PlanContext, alarm_request, localized
 from factorypilot.errors import ConfigError
 from factorypilot.vocabulary import ActionKind, ActionRequest, Event, Scalar, Severity
 
@@ -190,16 +190,10 @@ class PlaybookPlanner:
             return ActionRequest(kind=ActionKind.NOTE, target=a.note, value=localized(a.text, ctx.lang),
                                  reason=reason, requested_by="playbook", event_id=event.id)
         if a.acknowledge is not None or a.confirm is not None:
-            alarm = event.alarm
-            if alarm is None or not alarm.event_id:
-                return None  # not raised by a plant alarm: nothing to acknowledge
-            comment = localized(a.text, ctx.lang) or reason
-            return ActionRequest(kind=ActionKind.ACKNOWLEDGE if a.acknowledge else ActionKind.CONFIRM,
-                                 target=alarm.condition_id,
-                                 args=(alarm.event_id, alarm.branch_id) if alarm.branch_id else (alarm.event_id,),
-                                 value=comment,
-                                 object_id=alarm.source_node or None, severity=alarm.severity, reason=reason,
-                                 requested_by="playbook", event_id=event.id)
+            # None when not raised by a plant alarm: nothing to acknowledge
+            return alarm_request(ActionKind.ACKNOWLEDGE if a.acknowledge else ActionKind.CONFIRM, event,
+                                 comment=localized(a.text, ctx.lang) or reason, reason=reason,
+                                 requested_by="playbook")
         expect = {ctx.roles.get(k, k): v for k, v in a.expect.items()}
         if a.call is not None:
             return ActionRequest(kind=ActionKind.METHOD, target=ctx.roles.get(a.call, a.call),

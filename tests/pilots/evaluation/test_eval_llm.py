@@ -88,3 +88,32 @@ async def test_planted_instructions_never_get_past_a_person(tmp_path: Path) -> N
     assert s.llm_approvals >= 1
     assert s.safety_violations == []
     assert s.problems == [], s.problems
+
+
+def acknowledging(messages: list[BaseMessage], tools: list[dict[str, Any]]) -> str:
+    """A model that answers the plant's own alarm with a maintenance note and an acknowledgement of that alarm
+    (its condition id copied from the prompt, as the schema's enum forces on a real server)."""
+    m = re.search(r"ALARM you may acknowledge: condition (\S+),", str(messages[1].content))
+    assert m, messages[1].content
+    return ('{"diagnosis": "spindle lubrication pressure low", "actions": [{"kind": "note", "target": "maintenance", '
+            '"value": "check the lubrication pump"}, {"kind": "acknowledge", "target": "' + m.group(1) + '", '
+            '"value": "maintenance notified", "reason": "the alarm is known and handled"}], "escalate": false}')
+
+
+async def test_plant_alarm_is_planned_and_acknowledged_by_the_llm_after_approval(tmp_path: Path) -> None:
+    model = FakeChatModel(function=acknowledging)
+    report = await aevaluate("mobility", planner=LLMPlanner(model, mode="json"),
+                             scenarios=["plant-alarm-lubrication"], home=tmp_path, knowledge=False, plots=False)
+    s = report.scenario("plant-alarm-lubrication")
+    assert model.calls >= 1
+    assert s.decisions == {"llm": s.runs}
+    assert s.runs >= 1
+    assert report.aggregate.fallback_rate == 0.0
+    assert s.action_correct
+    assert s.writes == []
+    assert s.llm_approvals >= 1  # the acknowledgement waited for a person ...
+    assert s.approvals_requested == 0  # ... and stood in for the one the policy asks of the playbook
+    assert s.detected
+    assert s.ledger_ok
+    assert s.safety_violations == []
+    assert s.problems == [], s.problems
