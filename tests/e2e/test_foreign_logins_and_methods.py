@@ -9,7 +9,6 @@ path; the plant's commanded override reads 80 %)."""
 from __future__ import annotations
 
 import asyncio
-import json
 import shutil
 import sqlite3
 from collections.abc import Callable
@@ -24,6 +23,8 @@ from factorypilot.cli._commands import register
 from factorypilot.connectors.registry import create
 from factorypilot.pilots.spreading._plants import node_modules, serving_node_plant
 from factorypilot.pilots.spreading.templates import Project, export_template
+
+from ._fenced_plants import fenced_plant
 
 register(app)
 runner = CliRunner()
@@ -47,18 +48,6 @@ set_speed_override: SetOvr   # SetOvr(Percent: Double, "override in %"): the met
 pytestmark = pytest.mark.skipif(shutil.which("node") is None or node_modules() is None,
                                 reason="node or node-opcua is not installed: bash .ci/run installs node-opcua "
                                        "into ~/.cache/factorypilot")
-
-
-def _fenced_plant(tmp_path: Path) -> Path:
-    """Plant A as committed, plus the fence-door switch the firm wired to the line PLC (line-level signal)."""
-    desc = json.loads((PLANTS / "plant_a_daesung.json").read_text(encoding="utf-8"))
-    line = desc["objects"][0]["children"][0]
-    assert line["browse"] == "L1"
-    line["variables"].append({"browse": "FENCE_DR", "id": "s=DSA.L1.FENCE_DR", "display": {"ko": "안전펜스 도어"},
-                              "type": "Boolean", "value": False})
-    path = tmp_path / "plant_a_fenced.json"
-    path.write_text(json.dumps(desc, ensure_ascii=False), encoding="utf-8")
-    return path
 
 
 def _cli(*args: str, input: str | None = None) -> str:
@@ -91,7 +80,8 @@ def test_viewer_login_then_operator_approved_method_call_ends_done_on_node_opcua
     answers = tmp_path / "answers.yaml"
     answers.write_text(ANSWERS, encoding="utf-8")
     monkeypatch.delenv("FACTORYPILOT_OPCUA_PASSWORD", raising=False)
-    with serving_node_plant(_fenced_plant(tmp_path), PLANTS / "nodeopcua_plant.js", {"users": USERS}) as plant:
+    fenced = fenced_plant(PLANTS / "plant_a_daesung.json", "L1", "s=DSA.L1.FENCE_DR", tmp_path / "plant_a_fenced.json")
+    with serving_node_plant(fenced, PLANTS / "nodeopcua_plant.js", {"users": USERS}) as plant:
         _cli("template", "init", "robotics-weld-cell", "--company", "대성오토텍", "--endpoint", plant.endpoint,
              "--dir", str(project), "--lang", "en")
         # a browse name both robots carry is refused, never resolved to one of them silently

@@ -17,6 +17,8 @@ from factorypilot.cli._commands import register
 from factorypilot.pilots.spreading._plants import serving_plant
 from factorypilot.pilots.spreading.templates import Project, export_template
 
+from ._fenced_plants import fenced_plant
+
 register(app)
 runner = CliRunner()
 PLANT_B = Path(__file__).parents[1] / "pilots" / "spreading" / "plants" / "plant_b_medical.json"
@@ -134,20 +136,6 @@ def test_interactive_map_asks_which_robot_and_takes_absent_answers(fp_home: Path
     assert all(not t.startswith("ns=2;s=DSA.L1.CNC01") for t in spec.bindings.values())
 
 
-def _fenced_plant_b(tmp_path: Path) -> Path:
-    """Plant B as committed, plus the safety-fence door switch the firm wired to the line PLC."""
-    import json
-
-    desc = json.loads(PLANT_B.read_text(encoding="utf-8"))
-    line = desc["objects"][0]["children"][0]
-    assert line["browse"] == "PKG"
-    line["variables"].append({"browse": "FENCE_DR", "id": "s=MTK.PKG.FENCE_DR", "display": {"ko": "안전펜스 도어"},
-                              "type": "Boolean", "value": False})
-    path = tmp_path / "plant_b_fenced.json"
-    path.write_text(json.dumps(desc, ensure_ascii=False), encoding="utf-8")
-    return path
-
-
 def test_the_firm_approves_in_its_project_with_project_and_no_environment_variable(
         fp_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """``runs list|show|approve --project DIR`` reads and decides the runs of the project's home (the one
@@ -162,7 +150,7 @@ def test_the_firm_approves_in_its_project_with_project_and_no_environment_variab
     answers = tmp_path / "answers.yaml"
     answers.write_text("joint2_torque: null\njoint2_temperature: null\nmove_home: null\n"
                        "cell_door_open: ns=2;s=MTK.PKG.FENCE_DR\n", encoding="utf-8")
-    with serving_plant(_fenced_plant_b(tmp_path)) as plant:
+    with serving_plant(fenced_plant(PLANT_B, "PKG", "s=MTK.PKG.FENCE_DR", tmp_path / "plant_b_fenced.json")) as plant:
         _cli("template", "init", "robotics-weld-cell", "--company", "메디텍", "--endpoint", plant.endpoint,
              "--dir", str(project), "--lang", "en")
         assert "read-only check passed" in _cli("template", "map", "--project", str(project), "--answers",
