@@ -11,6 +11,11 @@ nothing: the verdict is ``done`` only if the server sent a state event for that 
 AckedState (ConfirmedState) true right after our call (``seen``), else ``unconfirmed`` — a person checks at
 the HMI.
 
+Both reads name the EventId the server announced (the proposed one before, the server's event right after
+our call at read-back), so a connector may answer from the condition's own variables when they carry exactly
+that EventId (OPC UA: one Read instead of a ConditionRefresh of every retained alarm); otherwise it asks the
+server for its retained conditions as before.
+
 Before it is issued, the alarm is read from the plant again: an alarm that is gone, already acknowledged (by
 an operator at the HMI), or changed since it was proposed (a new EventId: it returned to normal or its
 severity changed) is not acknowledged — the request is refused with the reason, and a person proposes again.
@@ -34,7 +39,9 @@ def _state_field(req: ActionRequest) -> str:
 
 async def alarm_precheck(connector: BaseConnector[Any], req: ActionRequest) -> str:
     """Why ``req`` must not be sent now ('' when it may): the alarm as the plant holds it right now."""
-    alarm = await connector.alarm_state(req.target, req.alarm_branch)
+    wanted = req.args[0] if req.args else None
+    alarm = await connector.alarm_state(req.target, req.alarm_branch,
+                                        known_event=wanted if isinstance(wanted, str) and wanted else None)
     verb = req.kind.value
     if alarm is None:
         return f"alarm {req.target} is no longer held by the plant (returned to normal and acknowledged); not sent"
@@ -43,7 +50,6 @@ async def alarm_precheck(connector: BaseConnector[Any], req: ActionRequest) -> s
     if alarm.confirmed if req.kind is ActionKind.CONFIRM else alarm.acked:
         done = "confirmed" if req.kind is ActionKind.CONFIRM else "acknowledged"
         return f"alarm {req.target} is already {done} at the plant (e.g. by an operator); not sent again"
-    wanted = req.args[0] if req.args else None
     if alarm.event_id and wanted != alarm.event_id:
         return (f"alarm {req.target} changed since the {verb} was proposed (new EventId: it returned to normal, "
                 f"or its severity or text changed); propose it again")
@@ -68,9 +74,10 @@ async def read_back_alarm(connector: BaseConnector[Any], req: ActionRequest, att
     field = _state_field(req)
     error, lost = "", None
     where = req.target + (f" branch {req.alarm_branch}" if req.alarm_branch else "")
+    known = seen.event_id or None if seen is not None and _seen_done(seen, req) else None
     for attempt in range(attempts):
         try:
-            alarm = await connector.alarm_state(req.target, req.alarm_branch)
+            alarm = await connector.alarm_state(req.target, req.alarm_branch, known_event=known)
             error, lost = "", None
             if alarm is None:
                 if seen is not None and _seen_done(seen, req):

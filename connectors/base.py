@@ -135,11 +135,19 @@ class BaseConnector(abc.ABC, Generic[ConfigT]):
         self._need(Capability.EVENTS)
         return self._events(list(sources or []), filter or EventFilter())
 
-    async def alarm_state(self, condition_id: str, branch_id: str | None = None) -> AlarmEvent | None:
+    async def alarm_state(self, condition_id: str, branch_id: str | None = None, *,
+                          known_event: str | None = None) -> AlarmEvent | None:
         """The current state of one alarm (its main branch, or condition branch ``branch_id``) as the server holds
         it (a read: used to check and read back an acknowledgement). None when the server does not hold it any
-        more (not retained, and not readable in its address space)."""
+        more (not retained, and not readable in its address space).
+
+        ``known_event``: the hex EventId of a state the server itself announced for this alarm (the proposed
+        alarm's, or the event it sent right after an acknowledgement). A connector may then answer from a
+        cheaper source that carries exactly that EventId (OPC UA: the condition's own variables instead of a
+        ConditionRefresh of every retained alarm); the answer must be the same."""
         self._need(Capability.EVENTS)
+        if known_event is not None:
+            return await self._alarm_state_known(condition_id, branch_id, known_event)
         return await self._alarm_state(condition_id, branch_id)
 
     async def acknowledge(self, request: ActionRequest, permit: WritePermit) -> AlarmEvent | None:
@@ -238,6 +246,11 @@ class BaseConnector(abc.ABC, Generic[ConfigT]):
 
     async def _alarm_state(self, condition_id: str, branch_id: str | None) -> AlarmEvent | None:
         raise NotImplementedError
+
+    async def _alarm_state_known(self, condition_id: str, branch_id: str | None,
+                                 known_event: str) -> AlarmEvent | None:
+        """``alarm_state`` with a known EventId; by default the same read as without it."""
+        return await self._alarm_state(condition_id, branch_id)
 
     async def _acknowledge(self, condition_id: str, event_id: str, comment: str, *, confirm: bool,
                            branch_id: str | None) -> AlarmEvent | None:

@@ -1,13 +1,7 @@
-"""Reading one alarm's state and acknowledging/confirming it (OPC UA Part 9, AcknowledgeableConditionType).
-
-``read_condition`` asks the server for the retained conditions (``ConditionRefresh`` on a short-lived
-subscription) and returns the one asked for, with its EventId, severity, source and Acked/Confirmed state. A
-condition the server no longer retains (returned to normal and acknowledged) is looked up in the address
-space instead (``<ConditionId>/AckedState/Id`` ...), where servers that expose their conditions keep it;
-None when neither knows it. A condition *branch* (BranchId not null) is read from the refresh only (the
-address space holds the main branch). ``acknowledge`` calls the type's ``Acknowledge`` or ``Confirm`` method on
-the condition with the EventId (of the branch's state, for a branch) and a comment — the connector only does
-this with a permit from the safety layer — and watches the Server object's events while doing so: the state
+"""Acknowledging or confirming one alarm (OPC UA Part 9, AcknowledgeableConditionType; reading its state is
+``_condition``). ``acknowledge`` calls the type's ``Acknowledge`` or ``Confirm`` method on the condition with the
+EventId (of the branch's state, for a branch) and a comment — the connector only does this with a permit from
+the safety layer — and watches the Server object's events while doing so: the state
 event the server sends for that condition and branch with AckedState (ConfirmedState) true is returned as
 evidence, which the read-back needs when the server stops holding the alarm right after.
 """
@@ -24,18 +18,12 @@ from asyncua.client.client import Client
 from asyncua.ua import uaerrors
 from asyncua.ua.object_ids import ObjectIds
 
-from factorypilot.connectors.opcua._events import (
-    REFRESH_END,
-    alarm_event_filter,
-    alarm_from_fields,
-    condition_refresh,
-    event_fields,
-)
+from factorypilot.connectors.opcua._events import alarm_event_filter, alarm_from_fields, event_fields
 from factorypilot.connectors.opcua._values import status_name
 from factorypilot.errors import DataError, NodeNotFoundError
 from factorypilot.vocabulary import AlarmEvent
 
-__all__ = ["acknowledge", "read_condition"]
+__all__ = ["acknowledge"]
 
 _NOT_FOUND = {"BadNodeIdUnknown", "BadNodeIdInvalid", "BadMethodInvalid"}
 _HANGUL = re.compile(r"[\uac00-\ud7a3]")
@@ -43,47 +31,6 @@ _HANGUL = re.compile(r"[\uac00-\ud7a3]")
 
 def _nid(identifier: int) -> ua.NodeId:
     return ua.NodeId(cast(ua.Int32, identifier))
-
-
-class _Collector:
-    """Event handler for one ConditionRefresh: keeps the states of one condition until RefreshEnd."""
-
-    def __init__(self, condition_id: str) -> None:
-        self.condition_id = condition_id
-        self.states: dict[str | None, AlarmEvent] = {}
-        self.done = asyncio.Event()
-
-    def event_notification(self, event: Any) -> None:
-        fields = event_fields(event)
-        if fields.get("EventType") == REFRESH_END:
-            self.done.set()
-            return
-        ev = alarm_from_fields(fields, refreshed=True)
-        if ev is not None and ev.condition_id == self.condition_id:
-            self.states[ev.branch_id] = ev
-
-    def status_change_notification(self, status: Any) -> None:
-        return None
-
-
-async def _from_address_space(client: Client, condition: ua.NodeId) -> AlarmEvent | None:
-    node = client.get_node(condition)
-
-    async def value(*path: str) -> Any:
-        try:
-            child = await node.get_child([f"0:{p}" for p in path])
-            return await child.read_value()
-        except (uaerrors.UaError, ValueError):
-            return None
-
-    acked = await value("AckedState", "Id")
-    if acked is None:
-        return None  # the server does not expose this condition in its address space
-    confirmed, active, retain, severity = (await value("ConfirmedState", "Id"), await value("ActiveState", "Id"),
-                                           await value("Retain"), await value("Severity"))
-    return AlarmEvent(condition_id=condition.to_string(), acked=bool(acked), confirmed=confirmed is not False,
-                      active=bool(active), retain=bool(retain),
-                      severity=min(1000, max(1, int(severity))) if isinstance(severity, int) else 500)
 
 
 class _AckWatch:
@@ -104,27 +51,6 @@ class _AckWatch:
 
     def status_change_notification(self, status: Any) -> None:
         return None
-
-
-async def read_condition(client: Client, condition_id: str, timeout_s: float,
-                         branch_id: str | None = None) -> AlarmEvent | None:
-    """The state of ``condition_id``'s main branch or branch ``branch_id`` (see the module docstring)."""
-    condition = ua.NodeId.from_string(condition_id)
-    collector = _Collector(condition.to_string())
-    sub = await client.create_subscription(50.0, collector)
-    try:
-        await sub.subscribe_events(_nid(ObjectIds.Server), evfilter=alarm_event_filter(), queuesize=1000)
-        await condition_refresh(client, int(sub.subscription_id or 0))
-        await asyncio.wait_for(collector.done.wait(), timeout_s)
-    finally:
-        with contextlib.suppress(uaerrors.UaError, OSError, asyncio.TimeoutError):
-            await asyncio.wait_for(sub.delete(), 2.0)
-    found = collector.states.get(branch_id)
-    if found is not None:
-        return found.model_copy(update={"refreshed": False})
-    if branch_id is not None:
-        return None  # a branch the server no longer retains (deleted once acknowledged and confirmed)
-    return await _from_address_space(client, condition)
 
 
 async def acknowledge(client: Client, condition_id: str, event_id: str, comment: str, *, confirm: bool,

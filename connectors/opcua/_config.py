@@ -56,6 +56,10 @@ class OpcUaConfig(ConnectorConfig):
         default=None, description="name of the environment variable holding the password (the password itself "
         "is never written to YAML); with a username and neither set, FACTORYPILOT_OPCUA_PASSWORD is used")
     timeout_s: float = Field(default=4.0, gt=0, description="per-request timeout")
+    condition_reads: Literal["auto", "refresh"] = Field(
+        default="auto", description="checking an alarm before and after an acknowledgement: 'auto' reads the "
+        "condition's own variables when they carry the EventId the server announced, else ConditionRefresh; "
+        "'refresh' always asks with ConditionRefresh")
     read_chunk_size: int = Field(default=500, ge=1, description="node ids per Read request")
     session_tag_budget: int = Field(
         default=1000, ge=1, description="tags per session; bigger subscriptions open more sessions")

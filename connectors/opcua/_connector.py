@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any, TypeVar, cast
@@ -18,6 +19,7 @@ from factorypilot.connectors._events import EventFilter
 from factorypilot.connectors.base import BaseConnector, Capability, Health
 from factorypilot.connectors.opcua import _ack, _services
 from factorypilot.connectors.opcua._browse import PlantStructure, browse_variables, chunks
+from factorypilot.connectors.opcua._condition import ConditionRead, read_condition
 from factorypilot.connectors.opcua._config import OpcUaConfig
 from factorypilot.connectors.opcua._event_history import event_history
 from factorypilot.connectors.opcua._events import merge_alarm_streams
@@ -55,6 +57,8 @@ class OpcUaConnector(BaseConnector[OpcUaConfig]):
         self._vtypes: dict[str, ua.VariantType] = {}
         self._nodes: dict[str, ua.NodeId] = {}  # parsed node ids (parsing costs more than a Read of one value)
         self.structure = PlantStructure()  # filled by browse(): object/variable types, unit codes, methods
+        self.condition_reads: Counter[ConditionRead] = Counter()
+        """how many alarm reads the condition's variables answered, and how many a ConditionRefresh"""
 
     # -- lifecycle ---------------------------------------------------------------------------------
     async def _connect(self) -> None:
@@ -221,10 +225,17 @@ class OpcUaConnector(BaseConnector[OpcUaConfig]):
             return next(iter(self._clients))
 
     async def _alarm_state(self, condition_id: str, branch_id: str | None) -> AlarmEvent | None:
+        return await self._alarm_state_known(condition_id, branch_id, None)
+
+    async def _alarm_state_known(self, condition_id: str, branch_id: str | None,
+                                 known_event: str | None) -> AlarmEvent | None:
         url = await self._alarm_url(condition_id)
         client = self._clients[url]
-        return await self._guard(url, "reading an alarm", lambda: _ack.read_condition(
-            client, condition_id, self.config.timeout_s, branch_id))
+        known = known_event if self.config.condition_reads == "auto" else None
+        alarm, how = await self._guard(url, "reading an alarm", lambda: read_condition(
+            client, condition_id, self.config.timeout_s, branch_id, known))
+        self.condition_reads[how] += 1
+        return alarm
 
     async def _acknowledge(self, condition_id: str, event_id: str, comment: str, *, confirm: bool,
                            branch_id: str | None) -> AlarmEvent | None:

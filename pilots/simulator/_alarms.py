@@ -5,7 +5,8 @@ active with a Korean and English message for the code and its severity; when it 
 normal. The condition stays *retained* (returned by ConditionRefresh) while it is active, not yet
 acknowledged, or (with ``needs_confirm``) not yet confirmed. Each condition is also a node of type
 ``OffNormalAlarmType`` under the Server object (ConditionId = its NodeId), whose ``AckedState/Id``,
-``ConfirmedState/Id``, ``ActiveState/Id``, ``Retain`` and ``Severity`` follow the state, and the standard
+``ConfirmedState/Id``, ``ActiveState/Id``, ``Retain``, ``Severity``, ``EventId``, ``Time``, ``Message`` and
+``SourceNode`` follow the state (the last four are those of the last state event sent), and the standard
 ``Acknowledge``/``Confirm`` methods (EventId + comment) work on it as OPC UA Part 9 says: an unknown EventId
 is ``BadEventIdUnknown``, a second acknowledgement ``BadConditionBranchAlreadyAcked``. The conditions are
 emitted by the Server object, and re-registered with their original transition time when the server
@@ -206,6 +207,17 @@ class PlantAlarms:
             child = await cond.node.get_child([f"0:{p}" for p in path])
             await child.write_value(ua.Variant(value, vtype))
 
+    async def _write_event(self, cond: _Condition, ev: Any) -> None:
+        """The condition node's EventId, Time, Message and SourceNode: those of the state event just sent (as
+        Part 9 keeps them)."""
+        if cond.node is None:
+            return
+        for name, variant in (("EventId", ua.Variant(cond.event_id, ua.VariantType.ByteString)),
+                              ("Time", ua.Variant(ev.Time, ua.VariantType.DateTime)),
+                              ("Message", ua.Variant(ev.Message, ua.VariantType.LocalizedText)),
+                              ("SourceNode", ua.Variant(cond.source, ua.VariantType.NodeId))):
+            await (await cond.node.get_child(f"0:{name}")).write_value(variant)
+
     async def record(self, role: str, *, active: bool, code: int, time: datetime, acked: bool | None = None) -> bytes:
         """Store a past state of ``role``'s condition in the event history (nothing is emitted, the live state
         is unchanged): the plant's own alarm log for a back-test. Returns the stored EventId."""
@@ -249,6 +261,7 @@ class PlantAlarms:
         await cond.generator.trigger(time_attr=cond.since if keep_time else None)
         eid = ev.EventId.Value if isinstance(ev.EventId, ua.Variant) else ev.EventId
         cond.event_id = bytes(eid or b"")
+        await self._write_event(cond, ev)
         if store and self._history is not None:
             await self._history.save_event(copy.deepcopy(ev))
         self.triggered += 1

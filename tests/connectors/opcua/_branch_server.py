@@ -6,7 +6,9 @@ branch (main and branches, as sent), RefreshEnd. Acknowledge is bound on the con
 branch is acknowledged (``BadEventIdUnknown`` for any other); an acknowledged, inactive branch is deleted
 (Retain false). ``forget_on_ack``: the server drops the whole condition at the moment it is acknowledged
 (node deleted, not retained), and ``silent`` sends no event for that — the case where only the ack event
-(or nothing) can say what happened.
+(or nothing) can say what happened. ``stale_node``: the condition node's variables say AckedState/Id true with
+an EventId of their own, never updated (a server that exposes its condition but does not keep it);
+``lose_ack``: Acknowledge answers Good but changes nothing and sends no event.
 """
 
 from __future__ import annotations
@@ -37,9 +39,11 @@ class _Branch:
 
 
 class BranchServer:
-    def __init__(self, *, forget_on_ack: bool = False, silent: bool = False) -> None:
+    def __init__(self, *, forget_on_ack: bool = False, silent: bool = False, stale_node: bool = False,
+                 lose_ack: bool = False) -> None:
         self.server = Server()
         self.forget_on_ack, self.silent = forget_on_ack, silent
+        self.stale_node, self.lose_ack = stale_node, lose_ack
         self.branches: dict[str | None, _Branch] = {}
         self.calls = 0
         self.cid = ua.NodeId()
@@ -64,6 +68,10 @@ class BranchServer:
         for method in (ObjectIds.AcknowledgeableConditionType_Acknowledge,):
             s.link_method(s.get_node(ua.NodeId(cast(ua.Int32, method))), self._acknowledge)
         s.link_method(await self._cond.get_child("0:Acknowledge"), self._acknowledge)
+        if self.stale_node:
+            await (await self._cond.get_child(["0:AckedState", "0:Id"])).write_value(True)
+            await (await self._cond.get_child("0:EventId")).write_value(
+                ua.Variant(b"left-behind", ua.VariantType.ByteString))
         s.iserver.aspace.add_method_callback(ua.NodeId(cast(ua.Int32, ObjectIds.ConditionType_ConditionRefresh)),
                                              self._refresh)
         await s.start()
@@ -123,6 +131,8 @@ class BranchServer:
         if b.acked:
             return ua.StatusCode(cast(ua.UInt32, StatusCodes.BadConditionBranchAlreadyAcked))
         b.comments.append(text.Text if isinstance(text, ua.LocalizedText) else str(text))
+        if self.lose_ack:
+            return []
         if self.forget_on_ack:
             b.acked, b.retain = True, False
             if not self.silent:

@@ -138,6 +138,9 @@ async def test_acknowledge_and_confirm_with_approval_and_read_back(plant: NodePl
             [result] = (out.report or {})["results"]
             assert result["status"] == "done", result
             assert result["read_back"]["value"] is True
+        # node-opcua keeps its condition node (EventId included): the check before each call and the read-back
+        # after it read the condition's variables; the test's own two reads above used ConditionRefresh
+        assert dict(c.condition_reads) == {"refresh": 2, "variables": 4}
         state = await asyncio.to_thread(plant.command, "state")
         assert (state["acked"], state["confirmed"], state["calls"]) == (True, True, 2)
         assert state["comments"] == [["acknowledge", "정비 통보"], ["confirm", "윤활 펌프 교체 완료"]]

@@ -1,0 +1,114 @@
+"""How an alarm is read before and after a guarded acknowledgement: from the condition's own variables when they
+carry the EventId the server announced (one Read), otherwise with ConditionRefresh — never from variables a
+server left behind.
+
+Servers: the simulator (keeps its condition nodes as Part 9 says, EventId included) and
+tests/connectors/opcua/_branch_server.py with ``stale_node`` (its condition node says "acknowledged" with an
+EventId of its own and is never updated) and ``lose_ack`` (Acknowledge answers Good and changes nothing).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from factorypilot.agents import AgentConfig, AgentRuntime
+from factorypilot.agents._external import alarm_request, propose
+from factorypilot.agents.safety import AlarmRule, SafetyPolicy
+from factorypilot.connectors.opcua import OpcUaConnector
+from factorypilot.pilots.runtime import resolve_spec
+from factorypilot.pilots.simulator import Fault, FaultKind, PlantSimulator
+
+from ._branch_server import BranchServer
+
+
+async def _guarded_ack(rt: AgentRuntime, cid: str) -> dict[str, Any]:
+    _, request = await alarm_request(rt, cid, confirm=False, comment="정비 통보", requested_by="test")
+    proposal = await propose(rt, request, proposer={"client": "test"})
+    assert proposal.status == "pending_approval", proposal.reasons
+    assert proposal.request_id is not None
+    out = await rt.resume(proposal.request_id, "approve", by="이영희")
+    [result] = (out.report or {})["results"]
+    return dict(result)
+
+
+async def test_simulator_ack_is_checked_and_read_back_from_the_condition_variables(tmp_path: Path) -> None:
+    spec, _ = resolve_spec("mobility")
+    spec = spec.model_copy(update={"policy": spec.policy.model_copy(update={"alarms": [AlarmRule(source="*")]})})
+    async with PlantSimulator("mobility", realtime=False) as sim:
+        sim.inject(Fault(FaultKind.ALARM, magnitude=2101))
+        await sim.step(1)
+        cid = sim.node_id("alarm_active") + ".Condition"
+        config = spec.agent_config(spec.simulator_bindings(sim.roles(), sim.method_ids()))
+        async with OpcUaConnector(OpcUaConnector.Config(endpoint=sim.endpoint, timeout_s=3)) as c:
+            by_refresh = await c.alarm_state(cid)
+            assert by_refresh is not None
+            by_variables = await c.alarm_state(cid, known_event=by_refresh.event_id)
+            assert by_variables is not None
+            keys = ("condition_id", "event_id", "active", "acked", "confirmed", "retain", "severity", "message",
+                    "source_node")
+            assert by_variables.model_dump(include=set(keys)) == by_refresh.model_dump(include=set(keys))
+            assert dict(c.condition_reads) == {"refresh": 1, "variables": 1}
+            c.condition_reads.clear()
+            async with AgentRuntime(config, c, home=tmp_path, lease=False) as rt:
+                result = await _guarded_ack(rt, cid)
+            assert result["status"] == "done", result
+            assert result["read_back"] == {**result["read_back"], "tag_id": f"{cid}/AckedState/Id", "value": True}
+            # the proposal reads with ConditionRefresh; the check before the call and the read-back after it
+            # read the condition's variables, which carry the EventIds the server announced
+            assert dict(c.condition_reads) == {"refresh": 1, "variables": 2}
+            cond = sim.alarms.by_condition_id(cid)
+            assert cond is not None
+            assert (cond.acked, sim.alarms.calls) == (True, 1)
+            # a state the server never announced is not answered from the variables
+            c.condition_reads.clear()
+            assert await c.alarm_state(cid, known_event="00ff") is not None
+            assert dict(c.condition_reads) == {"refresh": 1}
+
+
+async def test_refresh_only_config_never_reads_the_variables(tmp_path: Path) -> None:
+    async with PlantSimulator("mobility", realtime=False) as sim:
+        sim.inject(Fault(FaultKind.ALARM, magnitude=2101))
+        await sim.step(1)
+        cid = sim.node_id("alarm_active") + ".Condition"
+        cfg = OpcUaConnector.Config(endpoint=sim.endpoint, timeout_s=3, condition_reads="refresh")
+        async with OpcUaConnector(cfg) as c:
+            alarm = await c.alarm_state(cid)
+            assert alarm is not None
+            again = await c.alarm_state(cid, known_event=alarm.event_id)
+            assert again is not None
+            assert again.event_id == alarm.event_id
+            assert dict(c.condition_reads) == {"refresh": 2}
+
+
+def _agent(server: BranchServer) -> AgentConfig:
+    return AgentConfig(name="stale-plant", roles={"oil_pressure": server.source.nodeid.to_string()},
+                       policy=SafetyPolicy(name="p", alarms=[AlarmRule(source="*", max_severity=800)]),
+                       verify={"attempts": 3, "interval_s": 0.05})  # type: ignore[arg-type]
+
+
+async def test_condition_variables_left_behind_are_never_trusted(tmp_path: Path) -> None:
+    async with BranchServer(stale_node=True) as srv:
+        cid = srv.cid.to_string()
+        await srv.emit(None, severity=600)
+        async with OpcUaConnector(OpcUaConnector.Config(endpoint=srv.endpoint, timeout_s=3)) as c, \
+                AgentRuntime(_agent(srv), c, home=tmp_path, lease=False) as rt:
+            result = await _guarded_ack(rt, cid)
+            # the node said "acknowledged" all along: the check before the call did not believe it (the alarm
+            # was sent), and the read-back asked the server
+            assert result["status"] == "done", result
+            assert (srv.calls, srv.branches[None].acked) == (1, True)
+            assert dict(c.condition_reads) == {"refresh": 3}
+
+
+async def test_a_lost_acknowledgement_is_not_done_although_the_stale_node_says_acknowledged(tmp_path: Path) -> None:
+    async with BranchServer(stale_node=True, lose_ack=True) as srv:
+        cid = srv.cid.to_string()
+        await srv.emit(None, severity=600)
+        async with OpcUaConnector(OpcUaConnector.Config(endpoint=srv.endpoint, timeout_s=1)) as c, \
+                AgentRuntime(_agent(srv), c, home=tmp_path, lease=False) as rt:
+            result = await _guarded_ack(rt, cid)
+            assert result["status"] == "failed", result
+            assert "AckedState/Id is still false" in result["reason"]
+            assert (srv.calls, srv.branches[None].acked) == (1, False)
+            assert c.condition_reads["variables"] == 0
