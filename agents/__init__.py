@@ -1,6 +1,7 @@
 """Agents: the LangGraph runtime, planners, safety envelope, approvals and the audit ledger."""
 
 from factorypilot.agents._lease import LeaseInfo, read_leases
+from factorypilot.agents._reasons import result_reason
 from factorypilot.agents.config import AgentConfig, VerifyConfig
 from factorypilot.agents.detectors import DetectorConfig, build_detector, run_detectors
 from factorypilot.agents.graph import AgentState, build_graph
@@ -41,5 +42,6 @@ __all__ = [
     "build_graph",
     "load_playbooks",
     "read_leases",
+    "result_reason",
     "run_detectors",
 ]

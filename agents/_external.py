@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from factorypilot.agents._lease import PilotLease
+from factorypilot.agents._reasons import Reason, plain
 from factorypilot.agents.planners.base import Plan
 from factorypilot.agents.safety import Decision, Guard
 from factorypilot.errors import ConfigError, LeaseHeldError
@@ -124,12 +125,13 @@ async def propose(rt: AgentRuntime, request: ActionRequest, *, proposer: dict[st
     outcome = await rt._invoke(run_id, None)
     if outcome.status == "waiting_approval":
         return ProposalOutcome("pending_approval", run_id, request, [], decision.rule)
-    # conditions changed between the check above and the guard node: the run ended with the refusal
-    # (the run's report keeps the guard's reasons as English text only)
-    reasons = [r.get("reason", "") for r in (outcome.report or {}).get("results", []) if r["status"] == "refused"]
-    reasons = reasons or [f"run ended as {outcome.status}"]
-    return ProposalOutcome("refused", run_id, request, reasons, decision.rule, reasons_ko=list(reasons),
-                           codes=["text"] * len(reasons))
+    # conditions changed between the check above and the guard node: the run ended with the refusal, whose
+    # reasons the run's report keeps with their codes
+    refused = [r for r in (outcome.report or {}).get("results", []) if r["status"] == "refused"]
+    coded = [c for r in refused for c in [Reason.model_validate(x) for x in r.get("reason_codes") or []]
+             or [plain(str(r.get("reason", "")))]] or [plain(f"run ended as {outcome.status}")]
+    return ProposalOutcome("refused", run_id, request, [c.text() for c in coded], decision.rule,
+                           reasons_ko=[c.text("ko") for c in coded], codes=[c.code for c in coded])
 
 
 async def apply_decided(rt: AgentRuntime, only: Callable[[str], bool],

@@ -26,6 +26,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from factorypilot.agents._nodes_alarm import alarm_precheck, read_back_alarm
+from factorypilot.agents._reasons import Reason, plain, texts, why
 from factorypilot.agents.safety import Decision
 from factorypilot.connectors.base import BaseConnector
 from factorypilot.errors import ConnectionError_, FactoryPilotError
@@ -54,6 +55,15 @@ def _result(req: ActionRequest, status: ActionStatus, key: str, reason: str = ""
     return ActionResult(request=req, status=status, reason=reason, idempotency_key=key, **kw).model_dump(mode="json")
 
 
+def _coded(dec: Decision) -> list[Reason]:
+    """A decision's reasons as codes (a reason recorded only as text keeps its text)."""
+    return list(dec.codes) if len(dec.codes) == len(dec.reasons) else [plain(r) for r in dec.reasons]
+
+
+def _refused(req: ActionRequest, key: str, reasons: list[Reason], **kw: Any) -> dict[str, Any]:
+    return _result(req, ActionStatus.REFUSED, key, texts(reasons), reason_codes=reasons, **kw)
+
+
 def apply_edits(d: RuntimeDeps, state: AgentState, answer: dict[str, Any]) -> list[dict[str, Any]]:
     """Apply a person's edits (``{"<index>": value}``) to waiting actions; edited values pass the guard again."""
     edits = {str(k): v for k, v in (answer.get("edits") or {}).items()}
@@ -68,7 +78,7 @@ def apply_edits(d: RuntimeDeps, state: AgentState, answer: dict[str, Any]) -> li
                 update={"value": new_value, "requested_by": f"edited by {answer.get('by')}"})
             dec = d.guard.evaluate(req, current, d.store.recent_actions())
             if not dec.allowed:
-                dec = Decision(allowed=False, reasons=["edited value refused: " + "; ".join(dec.reasons)])
+                dec = Decision.of([why("edited_refused", reasons=[r.model_dump() for r in _coded(dec)])])
             item = {"request": req.model_dump(mode="json"), "decision": dec.model_dump(mode="json")}
         out.append(item)
     return out
@@ -88,19 +98,21 @@ async def act(d: RuntimeDeps, state: AgentState, crash_hook: Callable[[str], Non
         dec = Decision.model_validate(item["decision"])
         key = f"{run_id}:act:{i}:{req.fingerprint()}"
         if not dec.allowed:
-            results.append(_result(req, ActionStatus.REFUSED, key, "; ".join(dec.reasons)))
+            results.append(_refused(req, key, _coded(dec)))
             continue
         if dec.needs_approval and approval.get("decision") != "approve":
-            why = f"rejected by {approval.get('by')}" + (f": {approval['comment']}" if approval.get("comment") else "")
-            d.ledger.append("action", {"target": req.target, "status": "rejected", "reason": why}, run_id=run_id,
-                            key=f"{key}:rejected")
-            results.append(_result(req, ActionStatus.REJECTED, key, why))
+            rejected = f"rejected by {approval.get('by')}" + (f": {approval['comment']}" if approval.get("comment")
+                                                              else "")
+            d.ledger.append("action", {"target": req.target, "status": "rejected", "reason": rejected},
+                            run_id=run_id, key=f"{key}:rejected")
+            results.append(_result(req, ActionStatus.REJECTED, key, rejected))
             continue
         row = d.store.action(key)
         if row is not None and row.state in _FINAL:  # a replayed node: the action is settled
             status = {"refused": ActionStatus.REFUSED, "failed": ActionStatus.FAILED,
                       "confirmed": ActionStatus.DONE}.get(row.state, ActionStatus.UNCONFIRMED)
-            results.append(_result(req, status, key, row.detail, executed_value=req.value) | {
+            codes = _stored_codes(d, run_id, key) if row.state == "refused" else []
+            results.append(_result(req, status, key, row.detail, executed_value=req.value, reason_codes=codes) | {
                 "executed": row.state != "refused", "settled": True})
             continue
         if row is not None and row.state == "issued":  # issued before a crash: never issue again
@@ -118,16 +130,17 @@ async def act(d: RuntimeDeps, state: AgentState, crash_hook: Callable[[str], Non
         fresh = await _fresh_values(d, [req.target] if req.kind is ActionKind.WRITE else []) if is_plant else {}
         dec_now = d.guard.evaluate(req, fresh, d.store.recent_actions()) if is_plant else dec
         if not dec_now.allowed or (dec_now.needs_approval and not dec.needs_approval):
-            why = "conditions changed before acting: " + ("; ".join(dec_now.reasons) or "now needs approval")
-            results.append(_refuse(d, run_id, req, key, why))
+            inner = _coded(dec_now) or [why("now_needs_approval")]
+            changed = why("conditions_changed", reasons=[r.model_dump() for r in inner])
+            results.append(_refuse(d, run_id, req, key, changed))
             continue
-        alarm_problem = await alarm_precheck(d.connector, req) if req.is_alarm else ""
-        if alarm_problem:
+        alarm_problem = await alarm_precheck(d.connector, req) if req.is_alarm else None
+        if alarm_problem is not None:
             results.append(_refuse(d, run_id, req, key, alarm_problem))
             continue
         if d.config.policy.dry_run_on_simulator and req.kind is ActionKind.WRITE:
             rehearsal_problem = await _rehearse(d, req, dec_now)
-            if rehearsal_problem:
+            if rehearsal_problem is not None:
                 results.append(_refuse(d, run_id, req, key, rehearsal_problem))
                 continue
             d.ledger.append("dry-run", {"target": req.target, "value": req.value, "result": "ok"}, run_id=run_id,
@@ -182,29 +195,37 @@ def _issued_payload(req: ActionRequest, key: str, approval: dict[str, Any], befo
             "idempotency_key": key, "approved_by": approval.get("by")}
 
 
-def _refuse(d: RuntimeDeps, run_id: str, req: ActionRequest, key: str, why: str) -> dict[str, Any]:
-    """Record a refusal found at act time (action table + ledger) so a replay does not try again."""
+def _refuse(d: RuntimeDeps, run_id: str, req: ActionRequest, key: str, reason: Reason) -> dict[str, Any]:
+    """Record a refusal found at act time (action table + ledger, with its code) so a replay does not try again."""
+    text = reason.text()
     d.store.plan_action(key, run_id, req.target, req.kind.value, req.model_dump(mode="json"))
-    d.store.mark_action(key, "refused", why)
-    d.ledger.append("refusal", {"target": req.target, "value": req.value, "reasons": [why]}, run_id=run_id,
-                    key=f"{key}:refused")
-    return _result(req, ActionStatus.REFUSED, key, why)
+    d.store.mark_action(key, "refused", text)
+    d.ledger.append("refusal", {"target": req.target, "value": req.value, "reasons": [text],
+                                "codes": [reason.model_dump(mode="json")]}, run_id=run_id, key=f"{key}:refused")
+    return _refused(req, key, [reason])
 
 
-async def _rehearse(d: RuntimeDeps, req: ActionRequest, decision: Decision) -> str:
-    """Write to the simulator first and read it back; return why it failed ('' when it passed)."""
+def _stored_codes(d: RuntimeDeps, run_id: str, key: str) -> list[Reason]:
+    """The codes of a refusal recorded at act time (a replayed node); none for one recorded before codes."""
+    rec = next((r for r in d.ledger.records(run_id=run_id, kind="refusal") if r.key == f"{key}:refused"), None)
+    codes = rec.payload.get("codes") if rec is not None else None
+    return [Reason.model_validate(c) for c in codes] if isinstance(codes, list) else []
+
+
+async def _rehearse(d: RuntimeDeps, req: ActionRequest, decision: Decision) -> Reason | None:
+    """Write to the simulator first and read it back; return why it failed (None when it passed)."""
     if d.rehearsal is None:
-        return "the policy requires a dry run on the simulator, but no simulator is configured"
+        return why("dry_run_no_simulator")
     sim_tag = d.rehearsal_roles.get(d.role_of(req.target))
     if sim_tag is None:
-        return f"dry run impossible: role of {req.target!r} does not exist on the simulator"
+        return why("dry_run_no_role", target=req.target)
     rehearsal = req.model_copy(update={"target": sim_tag})
     try:
         await d.rehearsal.write(rehearsal, d.guard.permit(rehearsal, decision, approved=True))
-        status, why, _ = await _read_back(d.rehearsal, {sim_tag: req.value}, d.config.verify)
+        status, reason, _ = await _read_back(d.rehearsal, {sim_tag: req.value}, d.config.verify)
     except FactoryPilotError as exc:
-        return f"dry run on the simulator failed: {exc}"
-    return "" if status is ActionStatus.DONE else f"dry run on the simulator failed: {why}"
+        return why("dry_run_failed", error=str(exc))
+    return None if status is ActionStatus.DONE else why("dry_run_failed", error=reason)
 
 
 async def verify(d: RuntimeDeps, state: AgentState) -> dict[str, Any]:

@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from factorypilot.agents._reasons import Reason, why
 from factorypilot.connectors.base import BaseConnector
 from factorypilot.errors import ConnectionError_, FactoryPilotError
 from factorypilot.vocabulary import ActionKind, ActionRequest, ActionStatus, AlarmEvent, Quality, Sample, utcnow
@@ -37,25 +38,24 @@ def _state_field(req: ActionRequest) -> str:
     return "ConfirmedState/Id" if req.kind is ActionKind.CONFIRM else "AckedState/Id"
 
 
-async def alarm_precheck(connector: BaseConnector[Any], req: ActionRequest) -> str:
-    """Why ``req`` must not be sent now ('' when it may): the alarm as the plant holds it right now."""
+async def alarm_precheck(connector: BaseConnector[Any], req: ActionRequest) -> Reason | None:
+    """Why ``req`` must not be sent now (None when it may): the alarm as the plant holds it right now."""
     wanted = req.args[0] if req.args else None
     alarm = await connector.alarm_state(req.target, req.alarm_branch,
                                         known_event=wanted if isinstance(wanted, str) and wanted else None)
     verb = req.kind.value
     if alarm is None:
-        return f"alarm {req.target} is no longer held by the plant (returned to normal and acknowledged); not sent"
+        return why("alarm_gone", target=req.target)
     if req.kind is ActionKind.CONFIRM and not alarm.acked:
-        return f"alarm {req.target} is not acknowledged yet; it cannot be confirmed before"
+        return why("alarm_not_acked", target=req.target)
     if alarm.confirmed if req.kind is ActionKind.CONFIRM else alarm.acked:
         done = "confirmed" if req.kind is ActionKind.CONFIRM else "acknowledged"
-        return f"alarm {req.target} is already {done} at the plant (e.g. by an operator); not sent again"
+        return why("alarm_already_done", target=req.target, done=done, verb=verb)
     if alarm.event_id and wanted != alarm.event_id:
-        return (f"alarm {req.target} changed since the {verb} was proposed (new EventId: it returned to normal, "
-                f"or its severity or text changed); propose it again")
+        return why("alarm_changed", target=req.target, verb=verb)
     if req.severity is not None and alarm.severity != req.severity:
-        return f"alarm {req.target} now has severity {alarm.severity}, not {req.severity}; propose it again"
-    return ""
+        return why("alarm_severity_changed", target=req.target, severity=alarm.severity, proposed=req.severity)
+    return None
 
 
 def _done(alarm: AlarmEvent, req: ActionRequest) -> bool:

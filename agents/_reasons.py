@@ -8,13 +8,13 @@ convention as playbook texts. A code is stable: tools may match on it; the wordi
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
-
 from factorypilot.agents.planners.base import LocalizedText, localized
+from factorypilot.vocabulary import ReasonCode
 
-__all__ = ["REASONS", "Reason", "why"]
+__all__ = ["ACT_STEP_CODES", "REASONS", "Reason", "plain", "result_reason", "texts", "why"]
 
 REASONS: dict[str, LocalizedText] = {
     "interlock": {"en": "interlock {name!r} active",
@@ -59,19 +59,46 @@ REASONS: dict[str, LocalizedText] = {
                       "ko": "인수 {name} = {value:g} 이(가) 허용 최솟값 {min:g} 보다 작습니다"},
     "arg_above_max": {"en": "argument {name} = {value:g} above allowed maximum {max:g}",
                       "ko": "인수 {name} = {value:g} 이(가) 허용 최댓값 {max:g} 보다 큽니다"},
+    # found by the act step right before sending ({reasons}: nested reasons, each in the same language)
+    "conditions_changed": {"en": "conditions changed before acting: {reasons}",
+                           "ko": "보내기 직전에 조건이 바뀌었습니다: {reasons}"},
+    "now_needs_approval": {"en": "now needs approval", "ko": "이제 승인이 필요합니다"},
+    "edited_refused": {"en": "edited value refused: {reasons}", "ko": "수정한 값이 거부되었습니다: {reasons}"},
+    "alarm_gone": {"en": "alarm {target} is no longer held by the plant (returned to normal and acknowledged); "
+                         "not sent",
+                   "ko": "설비에 알람 {target} 이(가) 더 이상 없습니다 (정상 복귀 후 확인됨). 보내지 않았습니다"},
+    "alarm_not_acked": {"en": "alarm {target} is not acknowledged yet; it cannot be confirmed before",
+                        "ko": "알람 {target} 이(가) 아직 확인(acknowledge)되지 않아 승인(confirm)할 수 없습니다"},
+    "alarm_already_done": {"en": "alarm {target} is already {done} at the plant (e.g. by an operator); not sent "
+                                 "again",
+                           "ko": "알람 {target} 은(는) 설비에서 이미 {verb_ko}되었습니다 (예: 작업자가 HMI 에서). "
+                                 "다시 보내지 않았습니다"},
+    "alarm_changed": {"en": "alarm {target} changed since the {verb} was proposed (new EventId: it returned to "
+                            "normal, or its severity or text changed); propose it again",
+                      "ko": "{verb_ko} 제안 뒤에 알람 {target} 이(가) 바뀌었습니다 (새 EventId: 정상 복귀했거나 "
+                            "심각도나 문구가 바뀜). 다시 제안하세요"},
+    "alarm_severity_changed": {"en": "alarm {target} now has severity {severity}, not {proposed}; propose it again",
+                               "ko": "알람 {target} 의 심각도가 {proposed} 이(가) 아니라 이제 {severity} 입니다. "
+                                     "다시 제안하세요"},
+    "dry_run_no_simulator": {"en": "the policy requires a dry run on the simulator, but no simulator is configured",
+                             "ko": "정책이 시뮬레이터 사전 실행을 요구하지만 설정된 시뮬레이터가 없습니다"},
+    "dry_run_no_role": {"en": "dry run impossible: role of {target!r} does not exist on the simulator",
+                        "ko": "사전 실행 불가: {target!r} 의 역할이 시뮬레이터에 없습니다"},
+    "dry_run_failed": {"en": "dry run on the simulator failed: {error}",
+                       "ko": "시뮬레이터 사전 실행 실패: {error}"},
     # a reason given as plain text (e.g. a person's edit refused, built from other reasons): not translated
     "text": {"en": "{text}", "ko": "{text}"},
 }
+ACT_STEP_CODES = frozenset({"conditions_changed", "now_needs_approval", "edited_refused", "alarm_gone",
+                            "alarm_not_acked", "alarm_already_done", "alarm_changed", "alarm_severity_changed",
+                            "dry_run_no_simulator", "dry_run_no_role", "dry_run_failed"})
+"""the codes of refusals found when acting (right before sending, or a person's edit), not by the guard"""
 _VERB_KO = {"acknowledge": "확인(acknowledge)", "confirm": "승인(confirm)"}
 
 
-class Reason(BaseModel):
-    """One refusal reason: a code of :data:`REASONS` and the values its text names."""
-
-    model_config = ConfigDict(frozen=True)
-
-    code: str
-    args: dict[str, Any] = Field(default_factory=dict)
+class Reason(ReasonCode):
+    """One refusal reason: a code of :data:`REASONS` and the values its text names. An argument ``reasons`` is a
+    list of nested reasons (code + args), shown in the same language, joined with '; '."""
 
     def text(self, lang: str = "en") -> str:
         """The reason in ``lang`` (``en`` or ``ko``; English for another)."""
@@ -79,8 +106,33 @@ class Reason(BaseModel):
         values = dict(self.args)
         if "verb" in values:
             values.setdefault("verb_ko", _VERB_KO.get(str(values["verb"]), str(values["verb"])))
+        if isinstance(values.get("reasons"), list):
+            values["reasons"] = texts(values["reasons"], lang)
         values.setdefault("text", self.code)
         return template.format(**values)
+
+
+def plain(text: str) -> Reason:
+    """A reason known only as text (shown as it is in every language)."""
+    return Reason(code="text", args={"text": text})
+
+
+def texts(reasons: list[Any], lang: str = "en") -> str:
+    """Coded reasons (``Reason``/``ReasonCode`` or their JSON form) in ``lang``, joined with '; '."""
+    return "; ".join(Reason.model_validate(r if isinstance(r, Mapping) else r.model_dump()).text(lang)
+                     for r in reasons)
+
+
+def result_reason(result: Mapping[str, Any], lang: str = "en") -> str:
+    """An action result's reason (a run report's ``results[i]``) in ``lang``: its ``reason_codes`` in that
+    language, or its ``reason`` text as stored when it has none (a reason known only as text, an older run)."""
+    codes = result.get("reason_codes")
+    if lang == "en" or not isinstance(codes, list) or not codes:
+        return str(result.get("reason") or "")
+    try:
+        return texts(codes, lang)
+    except (KeyError, IndexError, ValueError):  # a record this version cannot render: the stored text
+        return str(result.get("reason") or "")
 
 
 def why(code: str, **args: Any) -> Reason:

@@ -227,6 +227,7 @@ class _Nodes:
         }
         rec = self.d.ledger.append("report", {k: v for k, v in report.items() if k != "results"} | {
             "results": [{"target": r["request"]["target"], "status": r["status"], "reason": r.get("reason", "")}
+                        | ({"codes": r["reason_codes"]} if r.get("reason_codes") else {})
                         for r in results]}, run_id=run_id, key=self._key(state, "report"))
         report["ledger_ids"] = [r.seq for r in self.d.ledger.records(run_id=run_id)]
         report["ledger_head"] = rec.hash

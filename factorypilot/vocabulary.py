@@ -27,6 +27,7 @@ __all__ = [
     "Gap",
     "Limits",
     "Quality",
+    "ReasonCode",
     "Sample",
     "Scalar",
     "Severity",
@@ -249,6 +250,14 @@ class ActionRequest(_Value):
         return hashlib.sha256(body.encode()).hexdigest()[:16]
 
 
+class ReasonCode(_Value):
+    """A reason as a stable code and the values its text names. The texts (English and Korean) are kept by the
+    layer that defines the code (the safety guard's and the act step's: ``factorypilot.agents._reasons``)."""
+
+    code: str
+    args: dict[str, Any] = Field(default_factory=dict)
+
+
 class ActionResult(_Value):
     """What happened to a request. ``status`` is ``done`` only when ``read_back`` confirmed it."""
 
@@ -257,6 +266,10 @@ class ActionResult(_Value):
     executed_value: Scalar = None
     read_back: Sample | None = None
     reason: str = ""
+    reason_codes: list[ReasonCode] = Field(
+        default_factory=list, description="``reason`` as coded reasons (their English texts joined with '; ' "
+        "are ``reason``), so it can be shown in Korean too; empty for a reason known only as text and in records "
+        "written before codes existed")
     idempotency_key: str | None = None
     time: datetime = Field(default_factory=utcnow)
 

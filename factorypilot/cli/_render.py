@@ -24,6 +24,8 @@ _T = {
 
 
 def render_report(report: dict[str, Any], console: Console, *, lang: str = "en") -> None:
+    from factorypilot.agents import result_reason  # deferred: the CLI starts without the agents
+
     t = _T.get(lang, _T["en"])
     obs = Table(title=t["observed"], title_justify="left", expand=True)
     for col in ("role", "value", "detector", "message"):
@@ -43,7 +45,7 @@ def render_report(report: dict[str, Any], console: Console, *, lang: str = "en")
         style = _STATUS_STYLE.get(r["status"], "")
         changed.add_row(req["kind"], r.get("role") or req["target"], _fmt(r.get("from")),
                         _fmt(req.get("value")) if req["kind"] != "note" else str(req.get("value"))[:60],
-                        _fmt(rb.get("value")) if rb else "-", f"[{style}]{r['status']}[/]", r.get("reason", ""))
+                        _fmt(rb.get("value")) if rb else "-", f"[{style}]{r['status']}[/]", result_reason(r, lang))
     console.print(obs)
     console.print(Panel(why, title=t["why"], title_align="left"))
     console.print(changed)

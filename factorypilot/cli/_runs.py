@@ -114,8 +114,13 @@ def show(run_id: str = typer.Argument(...), lang: str = typer.Option("en", "--la
                           f"at {approval.decided_at}")
     if run.data.get("report"):
         render_report(run.data["report"], console, lang=lang)
+    from factorypilot.agents import result_reason
+
+    results = {r.get("idempotency_key"): r for r in (run.data.get("report") or {}).get("results", [])}
     for a in store.actions_for(run_id):
-        console.print(f"action {a.key}: {a.state} {a.detail}")
+        result = results.get(a.key)
+        detail = result_reason(result, lang) if a.state == "refused" and result is not None else a.detail
+        console.print(f"action {a.key}: {a.state} {detail}")
 
 
 _REQ = {"en": {"asks": "Asks for approval", "by": "proposed by", "why": "why", "rule": "approval rule",

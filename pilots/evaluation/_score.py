@@ -38,7 +38,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from factorypilot.agents import SafetyPolicy
+from factorypilot.agents import SafetyPolicy, result_reason
 from factorypilot.pilots.evaluation._checks import safety_violations, unverified_done
 from factorypilot.pilots.evaluation._run import Trace
 from factorypilot.pilots.evaluation.scenarios import GateSpec, KpiSpec, Scenario
@@ -153,6 +153,8 @@ def problem_text(problem: dict[str, Any], lang: str) -> str:
     if texts is None:
         return str(problem.get("code"))
     args = {k: v for k, v in problem.items() if k != "code"}
+    if f"detail_{lang}" in args:  # a detail recorded in this language too (e.g. refusal reasons in Korean)
+        args["detail"] = args[f"detail_{lang}"]
     return texts.get(lang, texts["en"]).format(**args)
 
 
@@ -181,10 +183,14 @@ def score(scenario: Scenario, agent: Trace, baseline: Trace, policy: SafetyPolic
         add("late", ttd=ttd, max=exp.max_time_to_detect)
     action_ok = _action_correct(scenario, agent, first)
     if not action_ok:
-        done = [f"{r.get('role')}: {r.get('status')}" + (f" ({r.get('reason')})" if r.get("reason") else "")
-                for r in (first.report.get("results", []) if first else []) if r["request"].get("kind") != "note"]
-        add("wrong_action", detail=(": " + "; ".join(done) if done else
-                                    f"; writes: {agent.writes}" if agent.writes else ""))
+        taken = [r for r in (first.report.get("results", []) if first else []) if r["request"].get("kind") != "note"]
+
+        def listed(lang: str) -> str:
+            done = [f"{r.get('role')}: {r.get('status')}" + (f" ({why})" if (why := result_reason(r, lang)) else "")
+                    for r in taken]
+            return ": " + "; ".join(done) if done else f"; writes: {agent.writes}" if agent.writes else ""
+
+        add("wrong_action", detail=listed("en"), detail_ko=listed("ko"))
     violations = safety_violations(agent, policy)
     for v in violations:
         add("safety", detail=v)
