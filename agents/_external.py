@@ -127,11 +127,16 @@ async def propose(rt: AgentRuntime, request: ActionRequest, *, proposer: dict[st
         return ProposalOutcome("pending_approval", run_id, request, [], decision.rule)
     # conditions changed between the check above and the guard node: the run ended with the refusal, whose
     # reasons the run's report keeps with their codes
-    refused = [r for r in (outcome.report or {}).get("results", []) if r["status"] == "refused"]
-    coded = [c for r in refused for c in [Reason.model_validate(x) for x in r.get("reason_codes") or []]
-             or [plain(str(r.get("reason", "")))]] or [plain(f"run ended as {outcome.status}")]
+    coded = report_refusals(outcome.report or {}) or [plain(f"run ended as {outcome.status}")]
     return ProposalOutcome("refused", run_id, request, [c.text() for c in coded], decision.rule,
                            reasons_ko=[c.text("ko") for c in coded], codes=[c.code for c in coded])
+
+
+def report_refusals(report: Mapping[str, Any]) -> list[Reason]:
+    """The reasons of a run report's refused results, coded (a result without codes: its text)."""
+    refused = [r for r in report.get("results", []) if r["status"] == "refused"]
+    return [c for r in refused for c in [Reason.model_validate(x) for x in r.get("reason_codes") or []]
+            or [plain(str(r.get("reason", "")))]]
 
 
 async def apply_decided(rt: AgentRuntime, only: Callable[[str], bool],

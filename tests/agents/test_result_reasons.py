@@ -179,3 +179,18 @@ def test_evaluation_report_lists_refusals_in_the_report_language() -> None:
     assert problem_text(problem, "en") == f"action not as expected: feed_override: refused ({BELOW_EN})"
     older = {"code": "wrong_action", "detail": f": feed_override: refused ({BELOW_EN})"}  # a report.json from before
     assert problem_text(older, "ko") == f"기대와 다른 조치: feed_override: refused ({BELOW_EN})"
+
+
+def test_a_proposal_refused_when_its_run_acted_gets_korean_reasons_and_codes() -> None:
+    """MCP ``propose_action``: conditions changed between its check and the run's guard — the reasons come from the
+    run's report, coded (``reasons_ko``, ``reason_codes``), and a result without codes keeps its text."""
+    from factorypilot.agents._external import report_refusals
+
+    changed = why("conditions_changed", reasons=[why("interlock", name="door").model_dump()])
+    report = {"results": [{"status": "refused", "reason": changed.text(), "reason_codes": [changed.model_dump()]},
+                          {"status": "done", "reason": "read back"},
+                          {"status": "refused", "reason": BELOW_EN}]}
+    coded = report_refusals(report)
+    assert [c.code for c in coded] == ["conditions_changed", "text"]
+    assert [c.text("ko") for c in coded] == ["보내기 직전에 조건이 바뀌었습니다: 인터록 'door' 작동 중", BELOW_EN]
+    assert [c.text() for c in coded] == ["conditions changed before acting: interlock 'door' active", BELOW_EN]
