@@ -18,6 +18,7 @@ from asyncua.client.client import Client
 from asyncua.ua import uaerrors
 from asyncua.ua.object_ids import ObjectIds
 
+from factorypilot.connectors.opcua._condition import SHORT_PUBLISH_MS
 from factorypilot.connectors.opcua._events import alarm_event_filter, alarm_from_fields, event_fields
 from factorypilot.connectors.opcua._values import status_name
 from factorypilot.errors import DataError, NodeNotFoundError
@@ -71,7 +72,7 @@ async def acknowledge(client: Client, condition_id: str, event_id: str, comment:
                                    InputArguments=[ua.Variant(event, ua.VariantType.ByteString),
                                                    ua.Variant(text, ua.VariantType.LocalizedText)])
     watch = _AckWatch(ua.NodeId.from_string(condition_id).to_string(), branch_id, confirm)
-    sub = await client.create_subscription(50.0, watch)
+    sub = await client.create_subscription(SHORT_PUBLISH_MS, watch)
     try:
         try:
             await sub.subscribe_events(_nid(ObjectIds.Server), evfilter=alarm_event_filter(), queuesize=100)

@@ -40,11 +40,16 @@ from factorypilot.connectors.opcua._events import (
 )
 from factorypilot.vocabulary import AlarmEvent
 
-__all__ = ["ConditionRead", "read_condition"]
+__all__ = ["SHORT_PUBLISH_MS", "ConditionRead", "read_condition"]
 
 ConditionRead = Literal["variables", "refresh"]
 _VARIABLES = ("EventId", "AckedState/Id", "ConfirmedState/Id", "ActiveState/Id", "Retain", "Severity", "Message",
               "SourceNode", "SourceName", "ConditionName", "Time")
+
+SHORT_PUBLISH_MS = 10.0
+"""publishing interval of a short-lived subscription (a refresh here, an acknowledgement's watch in ``_ack``): the
+answer (RefreshEnd, the ack's state event) comes with the next publish, so a long interval is pure waiting (50 ms
+cost about a third of a guarded acknowledgement)"""
 
 
 def _nid(identifier: int) -> ua.NodeId:
@@ -110,7 +115,7 @@ async def _from_variables(client: Client, condition: ua.NodeId, known_event: str
 
 async def _refresh(client: Client, condition: ua.NodeId, timeout_s: float) -> dict[str | None, AlarmEvent]:
     collector = _Collector(condition.to_string())
-    sub = await client.create_subscription(50.0, collector)
+    sub = await client.create_subscription(SHORT_PUBLISH_MS, collector)
     try:
         await sub.subscribe_events(_nid(ObjectIds.Server), evfilter=alarm_event_filter(), queuesize=1000)
         await condition_refresh(client, int(sub.subscription_id or 0))
