@@ -15,22 +15,16 @@ import contextlib
 from pathlib import Path
 from typing import Any
 
-from factorypilot.agents import AgentConfig, AgentRuntime
+from factorypilot.agents import AgentRuntime
 from factorypilot.agents._detect_alarm import AlarmDetector, AlarmDetectorConfig
-from factorypilot.agents._external import alarm_request, propose
-from factorypilot.agents.safety import AlarmRule, SafetyPolicy
+from factorypilot.agents.safety import AlarmRule
 from factorypilot.connectors.opcua import OpcUaConnector
 
+from ._ack_flow import agent_for, guarded_ack
 from ._branch_server import BranchServer
 
 BRANCH = "ns=2;s=Press.LubeAlarm.Branch1"
 RULES = [AlarmRule(source="*", max_severity=800)]
-
-
-def _agent(server: BranchServer) -> AgentConfig:
-    return AgentConfig(name="branch-plant", roles={"oil_pressure": server.source.nodeid.to_string()},
-                       policy=SafetyPolicy(name="p", alarms=RULES),
-                       verify={"attempts": 5, "interval_s": 0.1})  # type: ignore[arg-type]
 
 
 async def _alarms(stream: Any, n: int) -> list[Any]:
@@ -40,17 +34,6 @@ async def _alarms(stream: Any, n: int) -> list[Any]:
         if hasattr(item, "condition_id"):
             out.append(item)
     return out
-
-
-async def _ack(rt: AgentRuntime, cid: str, branch: str | None) -> dict[str, Any]:
-    _, request = await alarm_request(rt, cid, confirm=False, comment="정비 통보", requested_by="test",
-                                     branch_id=branch)
-    proposal = await propose(rt, request, proposer={"client": "test"})
-    assert proposal.status == "pending_approval", proposal.reasons
-    assert proposal.request_id is not None
-    out = await rt.resume(proposal.request_id, "approve", by="이영희")
-    [result] = (out.report or {})["results"]
-    return dict(result)
 
 
 async def test_branch_is_delivered_detected_and_acknowledged_apart_from_the_main_branch(tmp_path: Path) -> None:
@@ -75,8 +58,8 @@ async def test_branch_is_delivered_detected_and_acknowledged_apart_from_the_main
             assert fired[1].alarm is not None
             assert (fired[1].alarm.branch_id, fired[1].alarm.event_id) == (BRANCH, branch_eid)
 
-            async with AgentRuntime(_agent(srv), c, home=tmp_path, lease=False) as rt:
-                result = await _ack(rt, cid, BRANCH)
+            async with AgentRuntime(agent_for(srv), c, home=tmp_path, lease=False) as rt:
+                result = await guarded_ack(rt, cid, BRANCH)
             assert result["status"] == "done", result
             assert result["request"]["args"] == [branch_eid, BRANCH]
         assert srv.calls == 1
@@ -89,8 +72,8 @@ async def test_alarm_the_server_forgets_is_done_only_with_its_ack_event(tmp_path
         async with BranchServer(forget_on_ack=True, silent=silent) as srv:
             await srv.emit(None, severity=600, active=False)  # returned to normal, waiting for acknowledgement
             async with OpcUaConnector(OpcUaConnector.Config(endpoint=srv.endpoint, timeout_s=2)) as c, \
-                    AgentRuntime(_agent(srv), c, home=tmp_path / str(silent), lease=False) as rt:
-                result = await _ack(rt, srv.cid.to_string(), None)
+                    AgentRuntime(agent_for(srv), c, home=tmp_path / str(silent), lease=False) as rt:
+                result = await guarded_ack(rt, srv.cid.to_string())
                 assert await c.alarm_state(srv.cid.to_string()) is None  # the server holds it no more
             assert srv.calls == 1
             assert result["status"] == expected, result

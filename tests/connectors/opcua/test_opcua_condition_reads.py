@@ -10,26 +10,17 @@ EventId of its own and is never updated) and ``lose_ack`` (Acknowledge answers G
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
-from factorypilot.agents import AgentConfig, AgentRuntime
-from factorypilot.agents._external import alarm_request, propose
-from factorypilot.agents.safety import AlarmRule, SafetyPolicy
+import pytest
+
+from factorypilot.agents import AgentRuntime
+from factorypilot.agents.safety import AlarmRule
 from factorypilot.connectors.opcua import OpcUaConnector
 from factorypilot.pilots.runtime import resolve_spec
 from factorypilot.pilots.simulator import Fault, FaultKind, PlantSimulator
 
+from ._ack_flow import agent_for, guarded_ack
 from ._branch_server import BranchServer
-
-
-async def _guarded_ack(rt: AgentRuntime, cid: str) -> dict[str, Any]:
-    _, request = await alarm_request(rt, cid, confirm=False, comment="정비 통보", requested_by="test")
-    proposal = await propose(rt, request, proposer={"client": "test"})
-    assert proposal.status == "pending_approval", proposal.reasons
-    assert proposal.request_id is not None
-    out = await rt.resume(proposal.request_id, "approve", by="이영희")
-    [result] = (out.report or {})["results"]
-    return dict(result)
 
 
 async def test_simulator_ack_is_checked_and_read_back_from_the_condition_variables(tmp_path: Path) -> None:
@@ -51,7 +42,7 @@ async def test_simulator_ack_is_checked_and_read_back_from_the_condition_variabl
             assert dict(c.condition_reads) == {"refresh": 1, "variables": 1}
             c.condition_reads.clear()
             async with AgentRuntime(config, c, home=tmp_path, lease=False) as rt:
-                result = await _guarded_ack(rt, cid)
+                result = await guarded_ack(rt, cid)
             assert result["status"] == "done", result
             assert result["read_back"] == {**result["read_back"], "tag_id": f"{cid}/AckedState/Id", "value": True}
             # the proposal reads with ConditionRefresh; the check before the call and the read-back after it
@@ -81,34 +72,22 @@ async def test_refresh_only_config_never_reads_the_variables(tmp_path: Path) -> 
             assert dict(c.condition_reads) == {"refresh": 2}
 
 
-def _agent(server: BranchServer) -> AgentConfig:
-    return AgentConfig(name="stale-plant", roles={"oil_pressure": server.source.nodeid.to_string()},
-                       policy=SafetyPolicy(name="p", alarms=[AlarmRule(source="*", max_severity=800)]),
-                       verify={"attempts": 3, "interval_s": 0.05})  # type: ignore[arg-type]
-
-
-async def test_condition_variables_left_behind_are_never_trusted(tmp_path: Path) -> None:
-    async with BranchServer(stale_node=True) as srv:
-        cid = srv.cid.to_string()
-        await srv.emit(None, severity=600)
-        async with OpcUaConnector(OpcUaConnector.Config(endpoint=srv.endpoint, timeout_s=3)) as c, \
-                AgentRuntime(_agent(srv), c, home=tmp_path, lease=False) as rt:
-            result = await _guarded_ack(rt, cid)
-            # the node said "acknowledged" all along: the check before the call did not believe it (the alarm
-            # was sent), and the read-back asked the server
-            assert result["status"] == "done", result
-            assert (srv.calls, srv.branches[None].acked) == (1, True)
-            assert dict(c.condition_reads) == {"refresh": 3}
-
-
-async def test_a_lost_acknowledgement_is_not_done_although_the_stale_node_says_acknowledged(tmp_path: Path) -> None:
-    async with BranchServer(stale_node=True, lose_ack=True) as srv:
+@pytest.mark.parametrize("lose_ack", [False, True])
+async def test_condition_variables_left_behind_are_never_trusted(tmp_path: Path, lose_ack: bool) -> None:
+    """The node says "acknowledged" all along. The check before the call does not believe it (the alarm is
+    sent), and the read-back asks the server: ``done`` when the server acknowledged it, ``failed`` when the
+    server answered Good but lost it — never ``done`` from the node."""
+    async with BranchServer(stale_node=True, lose_ack=lose_ack) as srv:
         cid = srv.cid.to_string()
         await srv.emit(None, severity=600)
         async with OpcUaConnector(OpcUaConnector.Config(endpoint=srv.endpoint, timeout_s=1)) as c, \
-                AgentRuntime(_agent(srv), c, home=tmp_path, lease=False) as rt:
-            result = await _guarded_ack(rt, cid)
-            assert result["status"] == "failed", result
-            assert "AckedState/Id is still false" in result["reason"]
-            assert (srv.calls, srv.branches[None].acked) == (1, False)
+                AgentRuntime(agent_for(srv), c, home=tmp_path, lease=False) as rt:
+            result = await guarded_ack(rt, cid)
+            assert (srv.calls, srv.branches[None].acked) == (1, not lose_ack)
             assert c.condition_reads["variables"] == 0
+            if lose_ack:
+                assert result["status"] == "failed", result
+                assert "AckedState/Id is still false" in result["reason"]
+            else:
+                assert result["status"] == "done", result
+                assert dict(c.condition_reads) == {"refresh": 3}
