@@ -78,6 +78,9 @@ async def read_back_alarm(connector: BaseConnector[Any], req: ActionRequest, att
     for attempt in range(attempts):
         try:
             alarm = await connector.alarm_state(req.target, req.alarm_branch, known_event=known)
+            if known and alarm is not None and not _done(alarm, req):
+                # the state with the event's EventId contradicts that event: the server's retained conditions decide
+                alarm = await connector.alarm_state(req.target, req.alarm_branch)
             error, lost = "", None
             if alarm is None:
                 if seen is not None and _seen_done(seen, req):
