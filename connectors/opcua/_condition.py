@@ -6,7 +6,8 @@ Two ways, chosen per read:
   ``ActiveState/Id``, ``Retain``, ``Severity`` ...: one TranslateBrowsePathsToNodeIds and one Read). Used only
   when the caller knows an EventId the server itself announced for this condition (``known_event``: the
   proposed alarm's, or the state event the server sent right after an acknowledgement) and the variables
-  carry exactly that EventId with a readable ``AckedState/Id``. The variables are then the state the server
+  carry exactly that EventId, with ``AckedState/Id``, ``ActiveState/Id``, ``Retain`` and ``Severity`` readable
+  (``ConfirmedState/Id`` when the type has it). The variables are then the state the server
   announced, not values a server left behind without keeping them up to date: a server that does not keep
   its condition nodes (no EventId there, a stale one, or no node at all) is asked the other way. Main branch
   only: the address space holds no branches.
@@ -104,8 +105,9 @@ async def _from_variables(client: Client, condition: ua.NodeId, known_event: str
         fields = await _variables(client, condition)
     except (uaerrors.UaError, ValueError):
         return None
-    if not isinstance(fields.get("AckedState/Id"), bool):
-        return None  # the server does not expose this condition's state in its address space
+    if not all(isinstance(fields.get(name), bool) for name in ("AckedState/Id", "ActiveState/Id", "Retain")) or \
+            not isinstance(fields.get("Severity"), int):
+        return None  # the server does not expose (all of) this condition's state in its address space
     event_id = fields.get("EventId")
     if known_event is not None and not (
             isinstance(event_id, bytes | bytearray) and event_id and event_id.hex() == known_event.lower()):

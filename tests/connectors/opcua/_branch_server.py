@@ -8,7 +8,9 @@ branch is acknowledged (``BadEventIdUnknown`` for any other); an acknowledged, i
 (node deleted, not retained), and ``silent`` sends no event for that — the case where only the ack event
 (or nothing) can say what happened. ``stale_node``: the condition node's variables say AckedState/Id true with
 an EventId of their own, never updated (a server that exposes its condition but does not keep it);
-``lose_ack``: Acknowledge answers Good but changes nothing and sends no event.
+``lose_ack``: Acknowledge answers Good but changes nothing and sends no event; ``ack_not_kept``: the condition
+node's EventId, ActiveState/Id, Retain and Severity follow the main branch's last event, its AckedState/Id stays
+false (a node kept by half).
 """
 
 from __future__ import annotations
@@ -40,10 +42,10 @@ class _Branch:
 
 class BranchServer:
     def __init__(self, *, forget_on_ack: bool = False, silent: bool = False, stale_node: bool = False,
-                 lose_ack: bool = False) -> None:
+                 lose_ack: bool = False, ack_not_kept: bool = False) -> None:
         self.server = Server()
         self.forget_on_ack, self.silent = forget_on_ack, silent
-        self.stale_node, self.lose_ack = stale_node, lose_ack
+        self.stale_node, self.lose_ack, self.ack_not_kept = stale_node, lose_ack, ack_not_kept
         self.branches: dict[str | None, _Branch] = {}
         self.calls = 0
         self.cid = ua.NodeId()
@@ -108,6 +110,13 @@ class BranchServer:
         await gen.trigger()
         b.event_id = bytes(ev.EventId.Value if isinstance(ev.EventId, ua.Variant) else ev.EventId)
         b.last = copy.deepcopy(ev)
+        if self.ack_not_kept and key is None and self._cond is not None:
+            for path, variant in ((["0:AckedState", "0:Id"], ua.Variant(False, ua.VariantType.Boolean)),
+                                  (["0:ActiveState", "0:Id"], ua.Variant(b.active, ua.VariantType.Boolean)),
+                                  (["0:Retain"], ua.Variant(b.retain, ua.VariantType.Boolean)),
+                                  (["0:Severity"], ua.Variant(b.severity, ua.VariantType.UInt16)),
+                                  (["0:EventId"], ua.Variant(b.event_id, ua.VariantType.ByteString))):
+                await (await self._cond.get_child(path)).write_value(variant)
 
     async def _refresh(self, parent: ua.NodeId, subscription_id: ua.Variant, *rest: Any) -> list[ua.Variant]:
         svc = self.server.iserver.subscription_service

@@ -91,3 +91,19 @@ async def test_condition_variables_left_behind_are_never_trusted(tmp_path: Path,
             else:
                 assert result["status"] == "done", result
                 assert dict(c.condition_reads) == {"refresh": 3}
+
+
+async def test_a_node_that_contradicts_the_ack_event_is_asked_again_with_conditionrefresh(tmp_path: Path) -> None:
+    """The node carries the EventId of the server's ack event but still says "not acknowledged": the read-back
+    does not call the acknowledgement failed on that, it asks the server's retained conditions."""
+    async with BranchServer(ack_not_kept=True) as srv:
+        cid = srv.cid.to_string()
+        await srv.emit(None, severity=600)
+        async with OpcUaConnector(OpcUaConnector.Config(endpoint=srv.endpoint, timeout_s=3)) as c, \
+                AgentRuntime(agent_for(srv), c, home=tmp_path, lease=False) as rt:
+            result = await guarded_ack(rt, cid)
+            assert result["status"] == "done", result["reason"]
+            assert (srv.calls, srv.branches[None].acked) == (1, True)
+            # proposal: refresh; check before the call: the node (the proposed EventId, not acknowledged);
+            # read-back: the node (the ack event's EventId, "not acknowledged": a contradiction), then refresh
+            assert dict(c.condition_reads) == {"refresh": 2, "variables": 2}
