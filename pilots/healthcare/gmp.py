@@ -6,7 +6,8 @@ CP949; headers as in ``pilots/healthcare/mes/healthcare-batch-record.csv``) and 
 :class:`~factorypilot.vocabulary.Event` (kind ``deviation``) per critical parameter outside its limit, plus any
 deviation the MES already recorded. ``deviation_report(ledger, run_id)`` renders one agent run as a deviation
 report — description, investigation (diagnosis, playbook, cited documents), actions with the approval and the
-read-back, and the run's ledger records with their hashes — and states whether the chain verifies.
+read-back, what the safety guard refused and why (in the report's language), and the run's ledger records with
+their hashes — and states whether the chain verifies.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import io
 from pathlib import Path
 from typing import Any
 
-from factorypilot.agents import Ledger
+from factorypilot.agents import Ledger, result_reason
 from factorypilot.errors import DataError, NodeNotFoundError
 from factorypilot.vocabulary import Event, Severity
 
@@ -27,12 +28,14 @@ _TEXT = {
     "en": {"title": "GMP deviation report", "no": "Deviation no.", "pilot": "Pilot", "opened": "Opened",
            "status": "Status", "desc": "1. Description", "inv": "2. Investigation", "diag": "Diagnosis",
            "pb": "Playbook", "refs": "References", "act": "3. Actions and approvals", "req": "Approval requested",
-           "dec": "Decision", "by": "by", "rb": "read-back", "trail": "4. Audit trail", "int": "5. Integrity",
+           "dec": "Decision", "by": "by", "rb": "read-back", "refused": "refused by the safety guard",
+           "trail": "4. Audit trail", "int": "5. Integrity",
            "ok": "The ledger chain verifies: no record was edited, deleted or reordered.",
            "bad": "The ledger chain does NOT verify"},
     "ko": {"title": "GMP 일탈 보고서", "no": "일탈 번호", "pilot": "파일럿", "opened": "발생 일시", "status": "상태",
            "desc": "1. 일탈 내용", "inv": "2. 조사", "diag": "진단", "pb": "플레이북", "refs": "근거 문서",
            "act": "3. 조치 및 승인", "req": "승인 요청", "dec": "결정", "by": "승인자", "rb": "확인 판독",
+           "refused": "안전 가드가 거부",
            "trail": "4. 감사 추적", "int": "5. 무결성",
            "ok": "원장 체인 검증 완료: 수정·삭제·순서 변경된 기록이 없습니다.",
            "bad": "원장 체인 검증 실패"},
@@ -121,6 +124,10 @@ def deviation_report(ledger: Ledger, run_id: str, *, lang: str = "en") -> str:
             value = "" if p.get("kind") == "note" else f" = {p.get('value')}"
             out.append(f"- {p.get('kind', 'action')} `{p.get('target')}`{value}: {p.get('status', 'executed')}; "
                        f"{t['rb']}: {rb.get('status', '-')} ({rb.get('reason', '')})")
+    for r in report.get("results", []):  # what the agent proposed and the guard refused, in the report's language
+        if r.get("status") == "refused":
+            why = result_reason({"reason": r.get("reason", ""), "reason_codes": r.get("codes") or []}, lang)
+            out.append(f"- `{r.get('target')}`: {t['refused']} — {why}")
     out += ["", f"## {t['trail']}", "", "| # | time (UTC) | kind | hash | previous |", "|---|---|---|---|---|"]
     out += [f"| {r.seq} | {r.time[:19]} | {r.kind} | `{r.hash[:16]}` | `{r.prev_hash[:16]}` |" for r in records]
     chain = ledger.verify()
