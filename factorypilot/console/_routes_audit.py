@@ -11,8 +11,8 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from factorypilot.agents import Ledger
-from factorypilot.console._app import ConsoleConfig, PageError, render, require, scope_of
+from factorypilot.agents import Ledger, result_reason
+from factorypilot.console._app import ConsoleConfig, PageError, lang_of, render, require, scope_of
 from factorypilot.console._data import ledger_rows, run_detail, runs_page
 from factorypilot.console._request_view import PLAN_SOURCES, plan_source, request_view
 
@@ -48,7 +48,13 @@ def run(request: Request, run_id: str) -> Response:
         f"llm:{planned[-1]['model']}" if planned and planned[-1].get("model") else
         str(planned[-1].get("planner") or "") if planned else "")
     source = plan_source(records)
+    # a refusal found when acting: its reason in the page's language, from the report's reason codes
+    results = {r.get("idempotency_key"): r for r in (detail["data"].get("report") or {}).get("results", [])}
+    lang = lang_of(request)
+    details = {a.key: result_reason(results[a.key], lang) for a in detail["actions"]
+               if a.state == "refused" and a.key in results}
     return render(request, "run.html", session=session, d=detail, records=records, asked=asked, planner=planner,
+                  details=details,
                   source=source, source_key="plan_source_" + source.replace("-", "_") if source in PLAN_SOURCES
                   else "", views={r.seq: request_view(r.payload) for r in records if r.kind == "approval-requested"},
                   dumps=lambda p: json.dumps(p, ensure_ascii=False, indent=1, default=str))

@@ -121,3 +121,28 @@ def test_a_playbook_run_without_approval_names_its_planner(client: TestClient, h
     client.cookies.clear()
     login(client, "park")
     assert client.get(f"/runs/{run}").status_code == 404
+
+
+def test_a_refusal_found_when_acting_reads_in_the_page_language(client: TestClient, home: Path) -> None:
+    """The action table's refusal (recorded in English in the action store) shows in Korean on a Korean page,
+    from the reason codes the run's report keeps; in English on an English page."""
+    from factorypilot.agents._reasons import why
+    from factorypilot.vocabulary import ActionKind, ActionRequest, ActionResult, ActionStatus
+
+    _seed_llm_run(home)
+    key = f"{RUN}:act0"
+    reason = why("conditions_changed", reasons=[why("interlock", name="door").model_dump()])
+    req = ActionRequest(kind=ActionKind.WRITE, target=TAG, value=85.0)
+    result = ActionResult(request=req, status=ActionStatus.REFUSED, reason=reason.text(), idempotency_key=key,
+                          reason_codes=[reason]).model_dump(mode="json")
+    store = RunStore(home / "agent.sqlite")
+    store.mark_action(key, "refused", reason.text())
+    store.upsert_run(RUN, "pilot-a", "done", data={"report": {"results": [result]}})
+    store.close()
+    login(client, "김민수")
+    ko = client.get(f"/runs/{RUN}").text
+    assert "refused 보내기 직전에 조건이 바뀌었습니다: 인터록 &#39;door&#39; 작동 중" in ko
+    assert "conditions changed before acting" not in ko
+    client.cookies.set("fp_lang", "en")
+    en = client.get(f"/runs/{RUN}").text
+    assert "refused conditions changed before acting: interlock &#39;door&#39; active" in en
