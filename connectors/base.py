@@ -144,7 +144,8 @@ class BaseConnector(abc.ABC, Generic[ConfigT]):
         ``known_event``: the hex EventId of a state the server itself announced for this alarm (the proposed
         alarm's, or the event it sent right after an acknowledgement). A connector may then answer from a
         cheaper source that carries exactly that EventId (OPC UA: the condition's own variables instead of a
-        ConditionRefresh of every retained alarm); the answer must be the same."""
+        ConditionRefresh of every retained alarm); the state it returns (EventId, acknowledged, confirmed,
+        active, retained, severity) must be the one the server holds, as without it."""
         self._need(Capability.EVENTS)
         if known_event is not None:
             return await self._alarm_state_known(condition_id, branch_id, known_event)
