@@ -290,6 +290,31 @@ class ConnectorContract:
 
         _run(go())
 
+    def test_alarm_state_read_with_its_event_id_is_the_same_state(
+        self, make_connector: MakeConnector, alarm_case: AlarmCase | None
+    ) -> None:
+        """``alarm_state(id, known_event=...)`` may answer from a cheaper source; the state must be the same."""
+        async def go() -> None:
+            async with make_connector() as c:
+                self._need(c, Capability.EVENTS)
+                if alarm_case is None:
+                    pytest.skip("no alarm_case fixture given")
+                async with contextlib.aclosing(c.events()) as stream:
+                    alarm_case.raise_alarm(c)
+                    try:
+                        on = await self._next_alarm(stream, lambda e: e.active
+                                                    and alarm_case.message_contains in e.message)
+                        plain = await c.alarm_state(on.condition_id)
+                        assert plain is not None, "an active alarm must be readable with alarm_state"
+                        known = await c.alarm_state(on.condition_id, known_event=plain.event_id)
+                        assert known is not None
+                        keys = {"condition_id", "event_id", "acked", "confirmed", "active", "retain", "severity"}
+                        assert known.model_dump(include=keys) == plain.model_dump(include=keys)
+                    finally:
+                        alarm_case.clear_alarm(c)
+
+        _run(go())
+
     def test_alarm_raised_and_returned_to_normal(
         self, make_connector: MakeConnector, alarm_case: AlarmCase | None
     ) -> None:
