@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from langchain_core.utils.function_calling import convert_to_openai_tool
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from factorypilot.agents.planners._llm_guidance import is_number, no_op_error
 from factorypilot.agents.planners._llm_parse import NotANumber, coerce_number
@@ -81,6 +81,20 @@ class PlannedAction(_Args):
     value: Scalar = Field(default=None, description="value to write, the note text, or the acknowledge comment")
     args: list[Scalar] = Field(default_factory=list)
     reason: str = Field(default="", max_length=500)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _note_in_tool_words(cls, data: Any) -> Any:
+        """A note action written with ``add_work_order_note``'s own words (``topic``, ``text``) means ``target``
+        and ``value``: small models carry that tool's argument names into ``propose_plan`` (measured: every
+        1.5 B tools-mode fallback on mobility). Only for ``kind: note``, only when the plan's own key is absent;
+        anything else still fails validation and goes back to the model."""
+        if isinstance(data, dict) and data.get("kind") == "note":
+            data = dict(data)
+            for theirs, ours in (("topic", "target"), ("text", "value")):
+                if theirs in data and ours not in data:
+                    data[ours] = data.pop(theirs)
+        return data
 
 
 class ProposePlan(_Args):

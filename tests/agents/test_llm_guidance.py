@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from langchain_core.messages import AIMessage, ToolMessage
 
 from factorypilot.agents import PlaybookPlanner
@@ -97,3 +98,33 @@ async def test_no_op_twice_falls_back_and_nothing_no_op_is_written(plant: InMemo
     assert "already 100" in str(fake.received[1][-1].content)  # the retry was told why
     assert dec["planner"] == "llm>playbook"
     assert plant.writes == [("cnc1.feed", 85.0)]  # the playbook's write, not the model's no-op
+
+
+def test_a_note_written_in_the_note_tools_words_means_target_and_value() -> None:
+    from pydantic import ValidationError
+
+    from factorypilot.agents.planners._llm_tools import PlannedAction
+
+    note = PlannedAction.model_validate({"kind": "note", "topic": "maintenance", "text": "공구 점검"})
+    assert (note.target, note.value) == ("maintenance", "공구 점검")
+    # the plan's own keys win; the tool's words are then extra and refused, as is any other stray key
+    with pytest.raises(ValidationError, match="topic"):
+        PlannedAction.model_validate({"kind": "note", "target": "quality", "topic": "maintenance", "value": "x"})
+    with pytest.raises(ValidationError, match="text"):
+        PlannedAction.model_validate({"kind": "write", "target": "feed_override", "text": "85"})
+
+
+async def test_a_plan_whose_note_uses_the_note_tools_words_is_the_models_own(plant: InMemoryConnector,
+                                                                             tmp_path: Path) -> None:
+    plan = AIMessage("", tool_calls=[tool_call(
+        "propose_plan", diagnosis="주축 진동 상승: 이송 감소",
+        actions=[{"kind": "write", "target": "feed_override", "value": 85, "reason": "절삭 부하 감소"},
+                 {"kind": "note", "topic": "maintenance", "text": "주축 베어링 점검"}])])
+    fake = FakeChatModel(script=[plan])
+    config = make_config()
+    out, rt = await run(plant, tmp_path, LLMPlanner(fake, fallback=PlaybookPlanner(config.playbooks),
+                                                    max_retries=0), config)
+    [dec] = decisions(rt, out.run_id)
+    assert dec["source"] == "llm"
+    notes = [a for a in dec["actions"] if a["kind"] == "note"]
+    assert [(n["target"], n["value"]) for n in notes] == [("maintenance", "주축 베어링 점검")]
