@@ -23,3 +23,19 @@ async def test_weak_evidence_is_marked_in_the_planner_context(two_company_home: 
     text = render_context(PlanContext(run_id="r1", events=[], knowledge=weak))
     assert text.count("NOT AN ANSWER") == len(weak)
     assert "NOT AN ANSWER" not in render_context(PlanContext(run_id="r2", events=[], knowledge=strong))
+
+
+async def test_local_model_judge_reaches_the_planner_context(two_company_home: Path) -> None:
+    from factorypilot.knowledge._assist import LLMAssist, chat_model_fn
+    from factorypilot.testing import FakeChatModel
+
+    fake = FakeChatModel(script=['{"passage": 0, "answered": false}'])
+    assist = LLMAssist(chat_model_fn(fake, timeout_s=5), name="fake", translate=False)
+    store = KnowledgeStore.open("hanbit", home=two_company_home, assist=assist)
+    hits = await KnowledgeRetriever(store).search("수용성 절삭유 농도는 몇 %로 맞춰야 돼?", k=3)
+    store.close()
+    assert hits
+    assert {(h["answerable"], h.get("why")) for h in hits} == {(False, "judged by the local model")}
+    text = render_context(PlanContext(run_id="r3", events=[], knowledge=hits))
+    assert text.count("NOT AN ANSWER") == len(hits)
+    assert fake.calls == 1
