@@ -181,7 +181,7 @@ class LLMAssist:
 
     def judge_passages(self, question: str, hits: Sequence[Hit], cap: int) -> Judgement:
         """Whether one of ``hits`` states the answer; cached per process by question and passages."""
-        passages = [_passage(h) for h in hits]
+        passages = [_passage(h, cap) for h in hits]
         key = ("j", str(cap), question, *passages)
         hit = self._cached(key)
         if hit is not None:
@@ -194,10 +194,18 @@ class LLMAssist:
         return out
 
 
-def _passage(hit: Hit) -> str:
-    """What the judge reads of a hit: where it is from, then the chunk with its neighbours."""
+def _passage(hit: Hit, cap: int) -> str:
+    """What the judge reads of a hit: where it is from, then the chunk — widened into its neighbours (``context``)
+    on both sides as far as ``cap`` allows, so the chunk itself is never the part cut off."""
     where = " § ".join(p for p in (hit.citation.file, hit.citation.section) if p)
-    return f"({where}) {hit.context or hit.text}"
+    head = f"({where}) "
+    room = max(cap - len(head), 0)
+    text, context = " ".join(hit.text.split()), " ".join((hit.context or hit.text).split())
+    pos = context.find(text)
+    if pos < 0 or len(text) >= room:
+        return head + text[:room]
+    start = max(0, min(pos - (room - len(text)) // 2, len(context) - room))
+    return head + context[start:start + room]
 
 
 # ----------------------------------------------------------------------------------------------- LangChain

@@ -9,6 +9,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from langchain_core.messages import BaseMessage
 
 from factorypilot._untrusted import OPEN
@@ -173,3 +175,19 @@ def test_off_by_default_nothing_changes(store: KnowledgeStore, home: Path) -> No
         assert fake.calls == 0
         assert off.model_copy(update={"llm": None}).model_dump_json() == plain.model_dump_json()
     assert "llm" not in json.loads(store.ask(PACK_Q).model_dump_json(exclude_defaults=True))
+
+
+@given(before=st.text(min_size=0, max_size=600), chunk=st.text(min_size=1, max_size=300),
+       after=st.text(min_size=0, max_size=600), cap=st.integers(min_value=100, max_value=900))
+def test_judge_passage_keeps_the_chunk_itself(before: str, chunk: str, after: str, cap: int) -> None:
+    from factorypilot.knowledge import Citation, Hit
+    from factorypilot.knowledge._assist import _passage
+
+    hit = Hit(text=chunk, score=1.0, context="\n".join([before, chunk, after]),
+              citation=Citation(file="a.md", source="/a.md", section="S", chunk_id="x-0001"))
+    out = _passage(hit, cap)
+    assert len(out) <= cap
+    assert out.startswith("(a.md § S) ")
+    body = " ".join(chunk.split())
+    if len(body) <= cap - len("(a.md § S) "):
+        assert body in out
