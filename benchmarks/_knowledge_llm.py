@@ -97,12 +97,11 @@ def _print(console: Console, results: dict[str, dict[str, Any]], split: str, mod
         first = next(iter(results.values()))["score"]
         groups = [g for g in ("ko->en", "en->ko", "same", "all") if f"{sp} {g}" in first]
         table = Table(title=f"two-company set with the local model {model}, {sp.upper()}: hit@1 / hit@5 by "
-                            "direction; abstention (positive = 'no answer')")
+                            "direction; abstention (positive = 'no answer')", width=170)
         table.add_column("row")
         for g in groups:
             table.add_column(f"{g} ({int(first[f'{sp} {g}']['n'])})", justify="right")
-        for col in ("abst. P / R", "answerable refused", "unanswerable answered", "judge said no",
-                    "judge failed", "transl. failed", "s / question"):
+        for col in ("abst. P / R", "ans. refused", "unans. answered", "judge no", "judge fail", "tr. fail", "s/q"):
             table.add_column(col, justify="right")
         for name, r in results.items():
             sc, ab = r["score"], r["abst"][sp]

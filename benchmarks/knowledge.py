@@ -315,7 +315,7 @@ def main() -> None:
     total = args.chunks or (1_000 if args.quick else 10_000)
     console = Console(width=150)
     if args.llm_base_url:
-        two_company_llm(console, args)
+        two_company_llm(Console(width=180), args)
         return
     if args.sweep:
         sweep(console, args.sweep, args.threads)
