@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from factorypilot.agents.planners._llm_prompt import render_context
 from factorypilot.agents.planners.base import PlanContext
 from factorypilot.knowledge import KnowledgeStore
@@ -39,3 +41,26 @@ async def test_local_model_judge_reaches_the_planner_context(two_company_home: P
     text = render_context(PlanContext(run_id="r3", events=[], knowledge=hits))
     assert text.count("NOT AN ANSWER") == len(hits)
     assert fake.calls == 1
+
+
+async def test_pilot_knowledge_uses_the_local_model_only_when_set(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """FACTORYPILOT_KNOWLEDGE_LLM=true: the pilot's store gets the assist built from the planner settings (the chat
+    model replaced by the fake: no network); unset, the store has none."""
+    from factorypilot.agents import knowledge_llm
+    from factorypilot.pilots.runtime import _knowledge, resolve_spec
+    from factorypilot.settings import get_settings
+    from factorypilot.testing import FakeChatModel
+
+    spec, path = resolve_spec("mobility")
+    monkeypatch.setattr(knowledge_llm, "make_chat_model", lambda cfg: FakeChatModel(model_name="pilot-judge"))
+    monkeypatch.setenv("FACTORYPILOT_LLM_MODEL", "x")
+    for flag, expected in (("false", None), ("true", "pilot-judge")):
+        monkeypatch.setenv("FACTORYPILOT_KNOWLEDGE_LLM", flag)
+        get_settings.cache_clear()
+        retriever = await _knowledge(spec, path, "mobility", tmp_path / flag)
+        assert retriever is not None
+        assist = retriever.store.assist
+        assert (assist.name if assist is not None else None) == expected
+        retriever.store.close()
+    get_settings.cache_clear()
