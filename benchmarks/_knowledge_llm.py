@@ -9,6 +9,7 @@ the translation seconds plus the judge seconds (printed in the cost table).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from collections.abc import Sequence
@@ -24,19 +25,33 @@ ROWS = (("hybrid (no model)", None), ("hybrid + translate", (False, True)), ("hy
 
 
 class _Timed:
-    """Wraps a ChatFn: counts calls and seconds by kind (judge / translator)."""
+    """Wraps a ChatFn: counts calls and seconds by kind (judge / translator). With ``replies`` (a JSON file), every
+    reply is kept there by its exact prompt and replayed in a later run (a weight sweep on dev without asking the
+    model again); replayed calls are counted apart and not timed."""
 
-    def __init__(self, chat: Any) -> None:
+    def __init__(self, chat: Any, replies: Path | None = None) -> None:
         self.chat = chat
         self.calls: dict[str, list[float]] = {"judge": [], "translate": []}
+        self.replayed = 0
+        self.path = replies
+        self.replies: dict[str, str] = (json.loads(replies.read_text(encoding="utf-8"))
+                                        if replies is not None and replies.exists() else {})
 
     def __call__(self, system: str, user: str, schema: dict[str, Any]) -> str:
         kind = "judge" if "answered" in schema.get("properties", {}) else "translate"
+        key = hashlib.sha256(json.dumps([system, user, schema], sort_keys=True).encode()).hexdigest()
+        if key in self.replies:
+            self.replayed += 1
+            return self.replies[key]
         t = time.perf_counter()
         try:
-            return str(self.chat(system, user, schema))
+            reply = str(self.chat(system, user, schema))
         finally:
             self.calls[kind].append(time.perf_counter() - t)
+        if self.path is not None:
+            self.replies[key] = reply
+            self.path.write_text(json.dumps(self.replies, ensure_ascii=False), encoding="utf-8")
+        return reply
 
 
 def _server_model(base_url: str) -> str:
@@ -47,14 +62,16 @@ def _server_model(base_url: str) -> str:
 
 
 def run(console: Console, home: Path, key: list[dict[str, Any]], *, base_url: str, model: str | None,
-        split: str, timeout_s: float, log: Path | None) -> None:
+        split: str, timeout_s: float, log: Path | None, replies: Path | None = None,
+        overrides: dict[str, Any] | None = None) -> None:
     from factorypilot.agents.knowledge_llm import knowledge_assist
-    from factorypilot.knowledge import KnowledgeStore
+    from factorypilot.knowledge import KnowledgeConfig, KnowledgeStore
 
     qs = [q for q in key if split == "all" or q["split"] == split]
     assist = knowledge_assist({"provider": "openai", "base_url": base_url, "model": model or _server_model(base_url),
                                "timeout_s": timeout_s, "max_retries": 0})
-    timed = _Timed(assist.chat)
+    cfg = KnowledgeConfig(**(overrides or {}))
+    timed = _Timed(assist.chat, replies)
     assist.chat = timed
     results: dict[str, dict[str, Any]] = {}
     records: list[dict[str, Any]] = []
@@ -65,7 +82,7 @@ def run(console: Console, home: Path, key: list[dict[str, Any]], *, base_url: st
         answers: list[Any] = []
 
         def ask(company: str, cq: list[dict[str, Any]], parts: Any = parts) -> list[Any]:
-            with KnowledgeStore.open(company, home=home, assist=assist if parts else None) as store:
+            with KnowledgeStore.open(company, home=home, config=cfg, assist=assist if parts else None) as store:
                 return [store.ask(q["q"]) for q in cq]
 
         t = time.perf_counter()
@@ -117,6 +134,8 @@ def _print(console: Console, results: dict[str, dict[str, Any]], split: str, mod
         if xs:
             table.add_row(kind, str(len(xs)), f"{sum(xs) / len(xs):.2f}", f"{_median(xs):.2f}", f"{max(xs):.2f}")
     console.print(table)
+    if timed.replayed:
+        console.print(f"{timed.replayed} model replies replayed from the replies file (not timed)")
 
 
 def _median(xs: Sequence[float]) -> float:

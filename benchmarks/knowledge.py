@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import json
 import random
 import resource
 import statistics
@@ -252,7 +253,8 @@ def two_company_llm(console: Console, args: argparse.Namespace) -> None:
                 if store.stats().chunks == 0:
                     store.ingest(folder)
         llm.run(console, home, key, base_url=args.llm_base_url, model=args.llm_model, split=args.llm_split,
-                timeout_s=args.llm_timeout, log=args.llm_log)
+                timeout_s=args.llm_timeout, log=args.llm_log, replies=args.llm_replies,
+                overrides=json.loads(args.llm_config) if args.llm_config else None)
 
 
 def tune(console: Console) -> None:
@@ -311,6 +313,10 @@ def main() -> None:
                     help="questions to ask the model (tune on dev; held-out once at the end)")
     ap.add_argument("--llm-timeout", type=float, default=120.0, help="seconds per model call")
     ap.add_argument("--llm-log", type=Path, default=None, help="write every answer of the model rows as JSONL")
+    ap.add_argument("--llm-replies", type=Path, default=None,
+                    help="JSON file keeping every model reply by prompt; replayed in later runs (dev sweeps)")
+    ap.add_argument("--llm-config", default=None, metavar="JSON",
+                    help='KnowledgeConfig overrides for the model rows, e.g. \'{"llm_translate_weight": 0.6}\'')
     args = ap.parse_args()
     total = args.chunks or (1_000 if args.quick else 10_000)
     console = Console(width=150)
