@@ -96,6 +96,7 @@ def translate_prompt(question: str, target: str) -> str:
 
 # ----------------------------------------------------------------------------------------------- parsing
 _OBJ = re.compile(r"\{.*\}", re.DOTALL)
+_WRAPPER = re.compile(r'^\s*(?:DATA|데이터)?\s*‹\s*"?|"?\s*›\s*$')
 
 
 def _json_object(reply: str) -> dict[str, Any] | None:
@@ -124,7 +125,7 @@ def parse_translation(reply: str, question: str, target: str) -> Translation:
     text = obj.get("translation") if obj else None
     if not isinstance(text, str) or not text.strip():
         return Translation(None, f"translation reply did not parse: {reply[:80]!r}")
-    text = " ".join(text.split())[:300]
+    text = _WRAPPER.sub("", " ".join(text.split()))[:300]  # a small model may copy the DATA‹"…"› quote
     from factorypilot.knowledge._index import text_lang
 
     if text_lang(text) != target:

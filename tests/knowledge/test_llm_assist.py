@@ -191,3 +191,10 @@ def test_judge_passage_keeps_the_chunk_itself(before: str, chunk: str, after: st
     body = " ".join(chunk.split())
     if len(body) <= cap - len("(a.md § S) "):
         assert body in out
+
+
+def test_translation_copied_inside_the_data_quote_is_unwrapped() -> None:
+    from factorypilot.knowledge._assist import parse_translation
+
+    reply = json.dumps({"translation": 'DATA‹"How long is the accumulator discharged?"›'})
+    assert parse_translation(reply, "축압기", "en").text == "How long is the accumulator discharged?"
