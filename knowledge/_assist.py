@@ -21,7 +21,6 @@ import re
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -239,16 +238,28 @@ def chat_model_fn(model: Any, *, timeout_s: float = 60.0, max_retries: int = 0) 
     return call
 
 
+_LOOP: asyncio.AbstractEventLoop | None = None
+_LOOP_LOCK = threading.Lock()
+
+
+def _loop() -> asyncio.AbstractEventLoop:
+    """One event loop per process on a daemon thread: a LangChain model's async HTTP client is bound to the loop
+    it first ran on, so every call must use the same, still-running loop (``asyncio.run`` per call closed it and
+    every second request failed with "Event loop is closed" against a real server)."""
+    global _LOOP
+    with _LOOP_LOCK:
+        if _LOOP is None or _LOOP.is_closed():
+            loop = asyncio.new_event_loop()
+            threading.Thread(target=loop.run_forever, name="knowledge-llm", daemon=True).start()
+            _LOOP = loop
+        return _LOOP
+
+
 def _run_with_timeout(make: Any, timeout_s: float) -> Any:
     """Run the coroutine ``make()`` to completion within ``timeout_s``, from sync code (``ask()`` runs on the
-    caller's thread, or on a worker thread under ``aask()``)."""
+    caller's thread, or on a worker thread under ``aask()``), on the process's model loop."""
 
     async def go() -> Any:
         return await asyncio.wait_for(make(), timeout=timeout_s)
 
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(go())
-    with ThreadPoolExecutor(max_workers=1) as pool:  # called on an event loop's thread: run beside it
-        return pool.submit(asyncio.run, go()).result()
+    return asyncio.run_coroutine_threadsafe(go(), _loop()).result()
