@@ -63,7 +63,7 @@ def _server_model(base_url: str) -> str:
 
 def run(console: Console, home: Path, key: list[dict[str, Any]], *, base_url: str, model: str | None,
         split: str, timeout_s: float, log: Path | None, replies: Path | None = None,
-        overrides: dict[str, Any] | None = None) -> None:
+        overrides: dict[str, Any] | None = None, rows: Sequence[str] = ()) -> None:
     from factorypilot.agents.knowledge_llm import knowledge_assist
     from factorypilot.knowledge import KnowledgeConfig, KnowledgeStore
 
@@ -76,6 +76,8 @@ def run(console: Console, home: Path, key: list[dict[str, Any]], *, base_url: st
     results: dict[str, dict[str, Any]] = {}
     records: list[dict[str, Any]] = []
     for name, parts in ROWS:
+        if parts is not None and rows and name.removeprefix("hybrid + ") not in rows:
+            continue
         if parts is not None:
             assist.judge, assist.translate = parts
         before = {k: len(v) for k, v in timed.calls.items()}

@@ -254,7 +254,8 @@ def two_company_llm(console: Console, args: argparse.Namespace) -> None:
                     store.ingest(folder)
         llm.run(console, home, key, base_url=args.llm_base_url, model=args.llm_model, split=args.llm_split,
                 timeout_s=args.llm_timeout, log=args.llm_log, replies=args.llm_replies,
-                overrides=json.loads(args.llm_config) if args.llm_config else None)
+                overrides=json.loads(args.llm_config) if args.llm_config else None,
+                rows=[r.strip() for r in args.llm_rows.split(",") if r.strip()])
 
 
 def tune(console: Console) -> None:
@@ -308,6 +309,8 @@ def main() -> None:
     ap.add_argument("--llm-base-url", default=None, metavar="URL",
                     help="with --two-company: also the rows with the optional local model (an OpenAI-compatible "
                     ".../v1 server, e.g. factorypilot llm serve): hybrid + translate / + judge / + both")
+    ap.add_argument("--llm-rows", default="", help="only these model rows: translate, judge, both (comma-separated;"
+                    " default all); plain hybrid is always measured beside them")
     ap.add_argument("--llm-model", default=None, help="model name (default: the first the server lists)")
     ap.add_argument("--llm-split", choices=("dev", "heldout", "all"), default="all",
                     help="questions to ask the model (tune on dev; held-out once at the end)")
