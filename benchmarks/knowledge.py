@@ -9,6 +9,8 @@
     python benchmarks/knowledge.py --chunks 2000 --grow-to 10000   # 2k chunks ingested, grown to 10k by copies
     python benchmarks/knowledge.py --pilot-rss           # RSS of a running pilot service with / without knowledge
     python benchmarks/knowledge.py --ingest-compare 500  # ingest vs the floor (same texts, model, raw Chroma add)
+    python benchmarks/knowledge.py --two-company --llm-base-url http://127.0.0.1:8080/v1 [--llm-model NAME]
+                                                         # + the optional local model: translate / judge / both
 
 Two-company set (tests/knowledge/two_company.yaml, issue 17): hit@1 / hit@5 / answer@5 by split (dev, held-out)
 and direction (ko->en, en->ko, same language) for every option tried, and the abstention precision/recall on the
@@ -29,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import json
 import random
 import resource
 import statistics
@@ -237,6 +240,24 @@ def two_company(console: Console, home: Path | None = None) -> None:
                   "rows and the loanwords (Hangul spellings of the company's English words: rows with 'loanwords').")
 
 
+def two_company_llm(console: Console, args: argparse.Namespace) -> None:
+    """Only the rows with the local model (plain hybrid measured beside them); stores kept in ``--store``."""
+    import _knowledge_llm as llm
+
+    key = sets.load_key()
+    with tempfile.TemporaryDirectory() as tmp:
+        home = args.store or Path(tmp) / "home"
+        corpora = sets.build_corpora(Path(tmp) / "docs")
+        for company, folder in corpora.items():
+            with KnowledgeStore.open(company, home=home) as store:
+                if store.stats().chunks == 0:
+                    store.ingest(folder)
+        llm.run(console, home, key, base_url=args.llm_base_url, model=args.llm_model, split=args.llm_split,
+                timeout_s=args.llm_timeout, log=args.llm_log, replies=args.llm_replies,
+                overrides=json.loads(args.llm_config) if args.llm_config else None,
+                rows=[r.strip() for r in args.llm_rows.split(",") if r.strip()])
+
+
 def tune(console: Console) -> None:
     """DEV part only: language-centring share and the abstention threshold, by the rules in docs/knowledge.md."""
     key = [q for q in sets.load_key() if q["split"] == "dev"]
@@ -285,9 +306,26 @@ def main() -> None:
     ap.add_argument("--ingest-compare", type=int, default=None, metavar="N",
                     help="only ingest N chunks (corpus + distractors) in a fresh process against the floor: the same "
                     "texts embedded with the same model and added to a raw Chroma collection")
+    ap.add_argument("--llm-base-url", default=None, metavar="URL",
+                    help="with --two-company: also the rows with the optional local model (an OpenAI-compatible "
+                    ".../v1 server, e.g. factorypilot llm serve): hybrid + translate / + judge / + both")
+    ap.add_argument("--llm-rows", default="", help="only these model rows: translate, judge, both (comma-separated;"
+                    " default all); plain hybrid is always measured beside them")
+    ap.add_argument("--llm-model", default=None, help="model name (default: the first the server lists)")
+    ap.add_argument("--llm-split", choices=("dev", "heldout", "all"), default="all",
+                    help="questions to ask the model (tune on dev; held-out once at the end)")
+    ap.add_argument("--llm-timeout", type=float, default=120.0, help="seconds per model call")
+    ap.add_argument("--llm-log", type=Path, default=None, help="write every answer of the model rows as JSONL")
+    ap.add_argument("--llm-replies", type=Path, default=None,
+                    help="JSON file keeping every model reply by prompt; replayed in later runs (dev sweeps)")
+    ap.add_argument("--llm-config", default=None, metavar="JSON",
+                    help='KnowledgeConfig overrides for the model rows, e.g. \'{"llm_translate_weight": 0.6}\'')
     args = ap.parse_args()
     total = args.chunks or (1_000 if args.quick else 10_000)
     console = Console(width=150)
+    if args.llm_base_url:
+        two_company_llm(Console(width=180), args)
+        return
     if args.sweep:
         sweep(console, args.sweep, args.threads)
         return

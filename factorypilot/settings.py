@@ -27,6 +27,9 @@ class Settings(BaseSettings):
         "the test suite sets FACTORYPILOT_ALLOW_MODEL_REQUESTS=false",
     )
     lang: str = Field(default="en", description="default report language: en or ko")
+    knowledge_llm: bool = Field(
+        default=False, description="knowledge answers use the local model (judge + ko/en query translation) "
+        "configured for the LLM planner (FACTORYPILOT_LLM_* or the pilot's planner: block); see docs/knowledge.md")
     ledger_anchor: Path | None = Field(
         default=None, description="external append-only anchor file for the ledger head (another disk or share); "
         "a pilot appends a line after every run, `ledger verify` checks the ledger against it")

@@ -51,5 +51,16 @@ class KnowledgeConfig(BaseModel):
     identifier_check: bool = Field(
         default=True, description="ask(): a question naming an identifier (MC-35, a lot or report number) that none "
         "of the returned passages holds is not answerable")
+    llm_judge: bool = Field(
+        default=True, description="with a local model (assist=): ask it whether the top passages answer the "
+        "question when the score rule would answer; 'no' makes the question not answerable")
+    llm_translate: bool = Field(
+        default=True, description="with a local model (assist=): also search with the question translated into the "
+        "store's other language (Korean <-> English), ranks fused")
+    llm_passages: int = Field(default=5, ge=1, le=10, description="passages the judge reads (the top ones)")
+    llm_passage_chars: int = Field(default=450, ge=100, le=4000, description="characters per passage for the judge "
+                                   "(the chunk, widened into its neighbours)")
+    llm_translate_weight: float = Field(
+        default=0.5, ge=0.0, le=1.0, description="weight of the translated question's ranking in the fusion")
     abstain_threshold: float = Field(
         default=0.33, description="evidence below this is 'not answerable' (ask()); chosen on the dev questions")

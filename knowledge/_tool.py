@@ -44,12 +44,16 @@ def why_not(answer: Answer) -> str:
     """Why ``answer`` is not answerable, in English (the agent tool) — identifiers first, they are the sharper."""
     if answer.missing:
         return f"{', '.join(answer.missing)} appears in none of the passages"
+    if answer.llm is not None and answer.llm.judge == "not answered":
+        return f"judged by the local model {answer.llm.model}: the passages do not state the answer"
     return f"evidence {answer.evidence:.2f} < {answer.threshold:.2f}"
 
 
 def _artifact(answer: Answer) -> dict[str, Any]:
-    """The tool's artifact: ``{"answerable", "evidence", "threshold", "missing", "hits": [Hit as JSON]}``."""
-    return answer.model_dump(mode="json", include={"answerable", "evidence", "threshold", "missing", "hits"})
+    """The tool's artifact: ``{"answerable", "evidence", "threshold", "missing", "hits": [Hit as JSON]}``, plus
+    ``"llm"`` (what the local model did) when one is configured."""
+    keys = {"answerable", "evidence", "threshold", "missing", "hits"}
+    return answer.model_dump(mode="json", include=keys if answer.llm is None else keys | {"llm"})
 
 
 def make_tool(store: KnowledgeStore, *, name: str, k: int) -> BaseTool:

@@ -58,8 +58,10 @@ class KnowledgeRetriever:
         """Hits with citations; ``answerable`` False on every hit when the store found no answer (weak
         evidence), so the planner context can say "no answer in the documents" instead of quoting them."""
         answer = await self.store.aask(query, k=k)
+        judged_no = answer.llm is not None and answer.llm.judge == "not answered"
         return [{"text": h.text[:600], "citation": str(h.citation), "score": h.score,
-                 "answerable": answer.answerable} for h in answer.hits]
+                 "answerable": answer.answerable, **({"why": "judged by the local model"} if judged_no else {})}
+                for h in answer.hits]
 
 
 async def _knowledge(spec: PilotSpec, spec_path: Path, company: str, home: Path) -> KnowledgeRetriever | None:
@@ -67,7 +69,12 @@ async def _knowledge(spec: PilotSpec, spec_path: Path, company: str, home: Path)
         return None
     from factorypilot.knowledge import KnowledgeStore
 
-    store = KnowledgeStore.open(company, home=home)
+    assist = None
+    if get_settings().knowledge_llm:  # judge + ko/en translation by the planner's model (docs/knowledge.md)
+        from factorypilot.agents.knowledge_llm import knowledge_assist
+
+        assist = knowledge_assist(spec.planner)
+    store = KnowledgeStore.open(company, home=home, assist=assist)
     paths = [spec_path.parent / p for p in spec.knowledge]
     report = await store.aingest([p for p in paths if p.exists()])
     log.info("knowledge for %s: %s", company, report)

@@ -40,7 +40,8 @@ def _companies() -> list[str]:
     return sorted(p.name for p in root.iterdir() if (p / "manifest.sqlite").is_file()) if root.is_dir() else []
 
 
-def _open(company: str, model_path: Path | None, tokenizer: str | None, *, create: bool = False) -> KnowledgeStore:
+def _open(company: str, model_path: Path | None, tokenizer: str | None, *, create: bool = False,
+          llm: bool = False) -> KnowledgeStore:
     """Open the company's store; only ``ingest`` (``create``) may create one — a misspelt company is an error."""
     from factorypilot.errors import ConfigError
     from factorypilot.knowledge import KnowledgeConfig, KnowledgeStore
@@ -54,7 +55,12 @@ def _open(company: str, model_path: Path | None, tokenizer: str | None, *, creat
             + f"; to create one: factorypilot knowledge ingest --company {company} <files>",
         )
     cfg = KnowledgeConfig.model_validate({"model_path": model_path, "tokenizer": tokenizer})
-    return KnowledgeStore.open(company, config=cfg)
+    assist = None
+    if llm:  # the planner's model settings (FACTORYPILOT_LLM_*): judge + ko/en query translation
+        from factorypilot.agents.knowledge_llm import knowledge_assist
+
+        assist = knowledge_assist()
+    return KnowledgeStore.open(company, config=cfg, assist=assist)
 
 
 def shorten(text: str, width: int) -> str:
@@ -69,11 +75,30 @@ def cite(c: Citation, width: int = 60) -> str:
     return f"{shorten(c.file, width)} § {where} [{c.chunk_id}]"
 
 
+def _llm_lines(answer: Answer) -> list[str]:
+    """What the local model did (``--llm``), in both languages; failures in yellow (the result without the model
+    was kept for each)."""
+    n = answer.llm
+    if n is None:
+        return []
+    out = []
+    if n.translation:
+        out.append(f"[dim]also searched as · 번역 검색어:[/] {escape(n.translation)}")
+    if n.judge == "answered":
+        where = f" (passage {n.passage} · {n.passage}번 구절)" if n.passage else ""
+        out.append(f"[dim]local model {escape(n.model)}: the passages answer{where} · 로컬 모델: 구절에 답이 있음[/]")
+    out += [f"[yellow]local model problem · 로컬 모델 문제:[/] {escape(p)}" for p in n.problems]
+    return out
+
+
 def _why(answer: Answer) -> str:
     """Why the question is not answerable, in both languages."""
     if answer.missing:
         ids = escape(", ".join(answer.missing))
         return f"{ids} appears in none of the passages · {ids}이(가) 어느 구절에도 없습니다"
+    if answer.llm is not None and answer.llm.judge == "not answered":
+        return (f"judged by the local model {escape(answer.llm.model)} · 로컬 모델이 판단했습니다: the passages do not "
+                "state the answer · 구절에 답이 없습니다")
     return f"evidence {answer.evidence:.2f} < {answer.threshold:.2f} · 근거 점수가 기준보다 낮습니다"
 
 
@@ -133,6 +158,10 @@ def query(
     as_json: bool = typer.Option(False, "--json", help="print the answer (answerable, evidence, hits) as JSON"),
     show_weak: bool = typer.Option(False, "--show-weak",
                                    help="also print the closest passages when there is no answer"),
+    llm: bool = typer.Option(False, "--llm", envvar="FACTORYPILOT_KNOWLEDGE_LLM",
+                             help="also use the local model of FACTORYPILOT_LLM_* (e.g. factorypilot llm serve): it "
+                             "judges whether the passages answer, and the question is searched in Korean and English "
+                             "· 로컬 모델로 답 여부 판단 + 한/영 번역 검색"),
     model_path: Path | None = _MODEL,
     tokenizer: str | None = _TOKENIZER,
 ) -> None:
@@ -141,7 +170,13 @@ def query(
     When no passage is close enough it says so ("no answer in ACME's documents") instead of printing the
     closest unrelated text as an answer (--show-weak prints them anyway, marked).
 
+    With --llm (off by default) a local model judges the passages and translates the question; see
+    docs/knowledge.md for what it costs.
+
     Example:  factorypilot knowledge query --company acme "베어링 교체 주기" --equipment CNC-01
+
+    Example:  FACTORYPILOT_LLM_BASE_URL=http://127.0.0.1:8080/v1 FACTORYPILOT_LLM_MODEL=qwen
+    factorypilot knowledge query --company acme "축압기 압력 빼는 법" --llm
     """
     from factorypilot.errors import ConfigError
     from factorypilot.knowledge import Filters
@@ -154,14 +189,15 @@ def query(
                       date_to=date.fromisoformat(until) if until else None)
     except ValueError as exc:
         raise ConfigError(f"bad date: {exc}", where="--since/--until", hint="use YYYY-MM-DD") from exc
-    store = _open(company, model_path, tokenizer)
+    store = _open(company, model_path, tokenizer, llm=llm and mode == "hybrid")
     if mode == "hybrid":
         answer = store.ask(text, k=k, filters=flt)
         hits, answerable = answer.hits, answer.answerable
     else:  # a single method for diagnosis: ranks only, no answerable decision
         hits, answerable = store.query(text, k=k, filters=flt, mode=mode), True  # type: ignore[arg-type]
     if as_json:
-        payload = answer.model_dump(mode="json") if mode == "hybrid" else {
+        payload = answer.model_dump(mode="json", exclude={"llm"} if answer.llm is None else None) if (
+            mode == "hybrid") else {
             "answerable": None, "hits": [h.model_dump(mode="json") for h in hits]}
         typer.echo(json.dumps(payload, ensure_ascii=False, indent=2))
         return
@@ -169,6 +205,8 @@ def query(
         console.print(f"no matching documents in {escape(store.company)}'s store · 일치하는 문서가 없습니다",
                       highlight=False)
         return
+    for line in _llm_lines(answer) if mode == "hybrid" else []:
+        console.print(line, highlight=False)
     if not answerable:
         console.print(f"[yellow]no answer in {escape(store.company)}'s documents · "
                       f"{escape(store.company)} 문서에는 이 질문의 답이 없습니다[/] "

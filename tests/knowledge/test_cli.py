@@ -143,3 +143,41 @@ def test_question_about_an_absent_machine_says_which_identifier(docs: Path, fp_h
     assert answer["answerable"] is False
     assert answer["missing"] == ["PR-7"]
     assert answer["hits"][0]["citation"]["file"] == "press.txt"
+
+
+def test_query_with_local_model_says_it_judged(docs: Path, fp_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``--llm``: the assist is built from FACTORYPILOT_LLM_* through agents.knowledge_llm (the chat model
+    replaced by the library's fake: no network in tests); a judge's "no" is printed in both languages."""
+    from factorypilot.agents import knowledge_llm
+    from factorypilot.testing import FakeChatModel
+
+    fake = FakeChatModel(script=['{"translation": "spindle vibration limit"}', '{"passage": 0, "answered": false}'])
+    seen: list[object] = []
+
+    def fake_model(cfg: object) -> FakeChatModel:
+        seen.append(cfg)
+        return fake
+
+    monkeypatch.setattr(knowledge_llm, "make_chat_model", fake_model)
+    monkeypatch.setenv("FACTORYPILOT_LLM_MODEL", "qwen-test")
+    monkeypatch.setenv("FACTORYPILOT_LLM_TIMEOUT_S", "7")
+    runner = CliRunner()
+    assert runner.invoke(app, ["knowledge", "ingest", "-c", "acme", str(docs)]).exit_code == 0
+    res = runner.invoke(app, ["knowledge", "query", "-c", "acme", "스핀들 진동 기준", "--llm", "--json"])
+    assert res.exit_code == 0, res.output
+    answer = json.loads(res.output)
+    assert answer["answerable"] is False
+    assert answer["llm"]["judge"] == "not answered"
+    assert answer["llm"]["translation"] == "spindle vibration limit"
+    assert getattr(seen[0], "timeout_s", None) == 7.0
+    # each command builds its own assist (and cache): the model is asked again
+    fake.script[:] = ['{"translation": "spindle vibration limit"}', '{"passage": 0, "answered": false}']
+    res = runner.invoke(app, ["knowledge", "query", "-c", "acme", "스핀들 진동 기준", "--llm"])
+    assert res.exit_code == 0, res.output
+    out = " ".join(res.output.split())
+    assert "no answer in acme's documents" in out
+    assert "judged by the local model fake-chat" in out
+    assert "로컬 모델이 판단했습니다" in out
+    assert "also searched as · 번역 검색어: spindle vibration limit" in out
+    res = runner.invoke(app, ["knowledge", "query", "-c", "acme", "스핀들 진동 기준", "--json"])
+    assert "llm" not in json.loads(res.output)  # off by default: the JSON of before, no new key
