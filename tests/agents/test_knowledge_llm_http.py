@@ -7,68 +7,43 @@ silently fell back. A stdlib OpenAI-compatible stub on 127.0.0.1 answers; no mod
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, ClassVar
 
 import pytest
 
 from factorypilot.agents.knowledge_llm import knowledge_assist
 from factorypilot.settings import get_settings
 
+from ._http_stub import JsonHandler, serving
+
 _LAST = 3  # requests in the test; the last answer closes the keep-alive connection
 
 
-class _Handler(BaseHTTPRequestHandler):
-    seen: ClassVar[list[dict[str, Any]]] = []
+class _Handler(JsonHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as llama.cpp's server: the client's pooled connection is reused
 
-    def log_message(self, *args: Any) -> None:
-        pass
+    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+        self.send_json({"object": "list", "data": [{"id": "stub", "object": "model"}]})
 
-    def _send(self, obj: dict[str, Any], last: bool = False) -> None:
-        body = json.dumps(obj).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        if last:  # the client then closes its pooled connection: nothing is left open after the test
-            self.send_header("Connection", "close")
-            self.close_connection = True
-        self.end_headers()
-        self.wfile.write(body)
-
-    def do_GET(self) -> None:
-        self._send({"object": "list", "data": [{"id": "stub", "object": "model"}]})
-
-    def do_POST(self) -> None:
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        _Handler.seen.append(body)
+    def do_POST(self) -> None:  # noqa: N802 - http.server's name
+        body = self.read_json()
         props = body.get("response_format", {}).get("json_schema", {}).get("schema", {}).get("properties", {})
         content = json.dumps({"passage": 1, "answered": True} if "answered" in props
                              else {"translation": f"coolant concentration {len(_Handler.seen)}"})
-        self._send({"id": "c1", "object": "chat.completion", "created": 0, "model": "stub",
-                    "choices": [{"index": 0, "finish_reason": "stop",
-                                 "message": {"role": "assistant", "content": content}}],
-                    "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}},
-                   last=len(_Handler.seen) >= _LAST)
+        self.send_json({"id": "c1", "object": "chat.completion", "created": 0, "model": "stub",
+                        "choices": [{"index": 0, "finish_reason": "stop",
+                                     "message": {"role": "assistant", "content": content}}],
+                        "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}},
+                       close=len(_Handler.seen) >= _LAST)
 
 
 @pytest.fixture
 def stub_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     monkeypatch.setenv("FACTORYPILOT_ALLOW_MODEL_REQUESTS", "true")
     get_settings.cache_clear()
-    _Handler.seen = []
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}/v1"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join()
-        get_settings.cache_clear()
+    with serving(_Handler) as url:
+        yield url
+    get_settings.cache_clear()
 
 
 def test_consecutive_model_calls_all_reach_the_server(stub_server: str) -> None:

@@ -11,11 +11,8 @@ import json
 import os
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, ClassVar
 
 import pytest
 
@@ -24,58 +21,38 @@ from factorypilot.agents.planners.local_server import LocalModelServer
 from factorypilot.errors import ConfigError
 from factorypilot.settings import get_settings
 
+from ._http_stub import JsonHandler, serving
+
 EXE = str(Path(sys.executable).with_name("factorypilot"))
 PLAN = {"diagnosis": "spindle vibration high", "escalate": False,
         "actions": [{"kind": "write", "target": "feed_override", "value": "85", "reason": "lower the load"}]}
 
 
-class _Handler(BaseHTTPRequestHandler):
-    seen: ClassVar[list[dict[str, Any]]] = []
+class _Handler(JsonHandler):
+    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+        self.send_json({"object": "list", "data": [{"id": "stub-0.5b", "object": "model"}]})
 
-    def log_message(self, *args: Any) -> None:
-        return
-
-    def _send(self, body: dict[str, Any]) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def do_GET(self) -> None:
-        self._send({"object": "list", "data": [{"id": "stub-0.5b", "object": "model"}]})
-
-    def do_POST(self) -> None:
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        type(self).seen.append(body)
+    def do_POST(self) -> None:  # noqa: N802 - http.server's name
+        body = self.read_json()
         if body.get("response_format"):
             content = json.dumps(PLAN)
         elif body.get("tools"):
             content = "Here is my plan:\n```json\n" + json.dumps(PLAN) + "\n```"
         else:
             content = '{"diagnosis": "test", "actions": []}'
-        self._send({"id": "c1", "object": "chat.completion", "created": 0, "model": body.get("model"),
-                    "choices": [{"index": 0, "finish_reason": "stop",
-                                 "message": {"role": "assistant", "content": content}}],
-                    "usage": {"prompt_tokens": 1234, "completion_tokens": 40, "total_tokens": 1274},
-                    "timings": {"prompt_per_second": 130.0, "predicted_per_second": 14.5, "prompt_ms": 950.0}})
+        self.send_json({"id": "c1", "object": "chat.completion", "created": 0, "model": body.get("model"),
+                       "choices": [{"index": 0, "finish_reason": "stop",
+                                    "message": {"role": "assistant", "content": content}}],
+                       "usage": {"prompt_tokens": 1234, "completion_tokens": 40, "total_tokens": 1274},
+                       "timings": {"prompt_per_second": 130.0, "predicted_per_second": 14.5, "prompt_ms": 950.0}})
 
 
 @pytest.fixture
 def stub_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     monkeypatch.setenv("FACTORYPILOT_ALLOW_MODEL_REQUESTS", "true")
     get_settings.cache_clear()
-    _Handler.seen = []
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}/v1"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join()
+    with serving(_Handler) as url:
+        yield url
 
 
 async def test_check_reports_modes_server_tokens_and_speed(stub_server: str) -> None:
