@@ -48,3 +48,17 @@ def serving(handler: type[JsonHandler]) -> Iterator[str]:
         httpd.shutdown()
         httpd.server_close()
         thread.join()
+
+
+@contextmanager
+def allowed_model_server(handler: type[JsonHandler], monkeypatch: Any) -> Iterator[str]:
+    """:func:`serving`, with real model requests allowed for the test (``FACTORYPILOT_ALLOW_MODEL_REQUESTS``)."""
+    from factorypilot.settings import get_settings
+
+    monkeypatch.setenv("FACTORYPILOT_ALLOW_MODEL_REQUESTS", "true")
+    get_settings.cache_clear()
+    try:
+        with serving(handler) as url:
+            yield url
+    finally:
+        get_settings.cache_clear()

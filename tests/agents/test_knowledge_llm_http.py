@@ -12,9 +12,8 @@ from collections.abc import Iterator
 import pytest
 
 from factorypilot.agents.knowledge_llm import knowledge_assist
-from factorypilot.settings import get_settings
 
-from ._http_stub import JsonHandler, serving
+from ._http_stub import JsonHandler, allowed_model_server
 
 _LAST = 3  # requests in the test; the last answer closes the keep-alive connection
 
@@ -39,11 +38,8 @@ class _Handler(JsonHandler):
 
 @pytest.fixture
 def stub_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    monkeypatch.setenv("FACTORYPILOT_ALLOW_MODEL_REQUESTS", "true")
-    get_settings.cache_clear()
-    with serving(_Handler) as url:
+    with allowed_model_server(_Handler, monkeypatch) as url:
         yield url
-    get_settings.cache_clear()
 
 
 def test_consecutive_model_calls_all_reach_the_server(stub_server: str) -> None:

@@ -19,9 +19,8 @@ import pytest
 from factorypilot.agents.planners.llm_check import check_server
 from factorypilot.agents.planners.local_server import LocalModelServer
 from factorypilot.errors import ConfigError
-from factorypilot.settings import get_settings
 
-from ._http_stub import JsonHandler, serving
+from ._http_stub import JsonHandler, allowed_model_server
 
 EXE = str(Path(sys.executable).with_name("factorypilot"))
 PLAN = {"diagnosis": "spindle vibration high", "escalate": False,
@@ -49,9 +48,7 @@ class _Handler(JsonHandler):
 
 @pytest.fixture
 def stub_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    monkeypatch.setenv("FACTORYPILOT_ALLOW_MODEL_REQUESTS", "true")
-    get_settings.cache_clear()
-    with serving(_Handler) as url:
+    with allowed_model_server(_Handler, monkeypatch) as url:
         yield url
 
 
