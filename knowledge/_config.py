@@ -32,6 +32,9 @@ class KnowledgeConfig(BaseModel):
     chunk_overlap: int = Field(default=80, ge=0, le=1000)
     batch_size: int = Field(default=32, ge=1, le=1024, description="chunks per embedding call")
     candidates: int = Field(default=50, ge=5, le=1000, description="candidates per method before fusion")
+    new_file_slots: int = Field(
+        default=1, ge=0, le=10, description="last places of the top k given to the best passage of a file not shown "
+        "above them (0 = plain ranking); chosen on the dev questions")
     vector_index: Literal["exact", "hnsw"] = Field(
         default="exact", description="vector search: exact cosine over vectors held in memory, or Chroma's HNSW")
     fusion: FusionName = Field(

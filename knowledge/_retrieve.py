@@ -11,6 +11,11 @@ Two fusion functions, chosen per store (``KnowledgeConfig.fusion``):
   score *gaps*: a BM25 hit far ahead of the rest stays ahead unless the vector side is sure as well.
 
 ``fuse`` picks the configured one; ties are broken by chunk id so results are deterministic.
+
+``spread`` then gives the last places of the top ``k`` to files not shown yet: a file whose chunks fill the first
+places pushes the next-best *document* out of sight, and a person (or the agent) reading five passages of one
+wrong manual learns less than from four of them and the best passage of another. Chosen on the dev questions
+(issue 17, session 6; ``KnowledgeConfig.new_file_slots``).
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Literal
 
-__all__ = ["BM25_MIN", "COSINE_MIN", "FusionName", "Normalization", "convex", "fuse", "normalize", "rrf"]
+__all__ = ["BM25_MIN", "COSINE_MIN", "FusionName", "Normalization", "convex", "fuse", "normalize", "rrf", "spread"]
 
 FusionName = Literal["rrf", "convex"]
 Normalization = Literal["minmax", "tmm"]
@@ -79,3 +84,30 @@ def fuse(vector: Sequence[tuple[str, float]], bm25: Sequence[tuple[str, float]],
     if fusion == "rrf":
         return rrf([[c for c, _ in vector], [c for c, _ in bm25]], rrf_k, weights)
     return convex([vector, bm25], weights, normalization, (COSINE_MIN, BM25_MIN))
+
+
+def file_of(chunk_id: str) -> str:
+    """The file part of a chunk id (``<file sha>-<index>``)."""
+    return chunk_id.rsplit("-", 1)[0]
+
+
+def spread(ranked: Sequence[tuple[str, float]], k: int, new_slots: int) -> list[tuple[str, float]]:
+    """``ranked`` with its top ``k`` changed so that the last ``new_slots`` of them are the best chunks of files
+    not among the first ``k - new_slots`` (in rank order; when the candidates hold fewer such files, the places
+    left keep their chunks). The rest of the ranking follows unchanged. ``new_slots`` 0 (or ``k`` ≤ it) keeps it as
+    it is."""
+    if new_slots <= 0 or k <= new_slots or len(ranked) <= k:
+        return list(ranked)
+    head = list(ranked[: k - new_slots])
+    seen = {file_of(c) for c, _ in head}
+    fresh: list[tuple[str, float]] = []
+    for item in ranked[k - new_slots:]:
+        if len(fresh) == new_slots:
+            break
+        if file_of(item[0]) not in seen:
+            fresh.append(item)
+            seen.add(file_of(item[0]))
+    taken = {c for c, _ in fresh}
+    rest = [item for item in ranked[k - new_slots:] if item[0] not in taken]
+    fill = rest[: new_slots - len(fresh)]
+    return head + fresh + fill + rest[len(fill):]

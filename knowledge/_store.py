@@ -30,7 +30,7 @@ from factorypilot.knowledge._expand import QueryExpander
 from factorypilot.knowledge._hits import build_hits
 from factorypilot.knowledge._manifest import ChunkRow, Manifest
 from factorypilot.knowledge._models import Answer, Filters, Hit, IngestReport, StoreStats
-from factorypilot.knowledge._retrieve import fuse
+from factorypilot.knowledge._retrieve import fuse, spread
 from factorypilot.knowledge._tokenize import TokenizerName, make_tokenizer
 from factorypilot.knowledge._vectors import ExactIndex
 
@@ -280,7 +280,7 @@ class KnowledgeStore:
         """Top ``k`` chunks for ``text``: vector + BM25 fused (``config.fusion``; ``mode`` selects one method alone).
         Never abstains: see :meth:`ask` for an answer that says when the documents do not hold one."""
         fused, vec, lex = self._rank(text, k, filters, mode)
-        return self._hits(fused[:k], vec, lex)
+        return self._hits(spread(fused, k, self.config.new_file_slots)[:k], vec, lex)
 
     def ask(self, text: str, k: int = 5, filters: Filters | dict[str, Any] | None = None) -> Answer:
         """Like :meth:`query`, plus a decision: ``answerable`` is False when the best evidence is too weak
@@ -293,7 +293,7 @@ class KnowledgeStore:
             from factorypilot.knowledge import _assisted
 
             fused, note = _assisted.translated(self, self.assist, text, fused, k, filters)
-        hits = self._hits(fused[:k], vec, lex)
+        hits = self._hits(spread(fused, k, self.config.new_file_slots)[:k], vec, lex)
         verdict = decide(vec, lex, self._bm25, self._tokenize([text])[0], self.config.abstain_threshold,
                          question=text if self.config.identifier_check else "",
                          passages=[evidence_text(h) for h in hits])
