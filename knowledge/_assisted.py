@@ -54,5 +54,5 @@ def judged(cfg: KnowledgeConfig, assist: LLMAssist, answer: Answer, note: Assist
         return answer.model_copy(update={"llm": note.model_copy(update={"judge": "failed", "problems": problems})})
     if j.answered:
         return answer.model_copy(update={"llm": note.model_copy(update={"judge": "answered", "passage": j.passage})})
-    return answer.model_copy(update={"answerable": False, "weak": False,
+    return answer.model_copy(update={"answerable": False,
                                      "llm": note.model_copy(update={"judge": "not answered"})})

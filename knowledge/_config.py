@@ -67,7 +67,3 @@ class KnowledgeConfig(BaseModel):
         default=0.5, ge=0.0, le=1.0, description="weight of the translated question's ranking in the fusion")
     abstain_threshold: float = Field(
         default=0.33, description="evidence below this is 'not answerable' (ask()); chosen on the dev questions")
-    weak_threshold: float = Field(
-        default=0.39, description="evidence from abstain_threshold up to this is answered but marked weak: the "
-        "passages may not hold the answer (ask(); Answer.weak); chosen on the tuning questions, see "
-        "docs/knowledge.md")

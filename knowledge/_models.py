@@ -53,8 +53,6 @@ class Answer(_Value):
     answerable: bool = Field(description="False: no passage is close enough — say there is no answer in the "
                                          "company's documents, do not answer from the hits")
     evidence: float = Field(description="strength of the best evidence (compared with ``threshold``)")
-    weak: bool = Field(default=False, description="answerable, but the evidence is below the store's "
-                       "weak_threshold: the passages may not hold the answer — read them before relying on them")
     threshold: float
     missing: list[str] = Field(default_factory=list, description="identifiers of the question (MC-35, a lot or "
                                "report number) that no hit contains; any makes the question not answerable")

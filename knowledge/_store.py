@@ -297,9 +297,8 @@ class KnowledgeStore:
         verdict = decide(vec, lex, self._bm25, self._tokenize([text])[0], self.config.abstain_threshold,
                          question=text if self.config.identifier_check else "",
                          passages=[evidence_text(h) for h in hits])
-        weak = verdict.answerable and verdict.evidence < self.config.weak_threshold
         answer = Answer(question=text, company=self.company, answerable=verdict.answerable,
-                        evidence=verdict.evidence, weak=weak, threshold=self.config.abstain_threshold,
+                        evidence=verdict.evidence, threshold=self.config.abstain_threshold,
                         missing=list(verdict.missing), hits=hits)
         if note is None or self.assist is None:
             return answer

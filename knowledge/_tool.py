@@ -33,10 +33,6 @@ def format_hits(hits: list[Hit]) -> str:
 def format_answer(answer: Answer) -> str:
     """The hits, or — when the evidence is too weak — a plain "no answer in <company>'s documents" first, so a
     model reading it does not take the closest passages for an answer."""
-    if answer.answerable and answer.weak:
-        return (f"WEAK EVIDENCE: {answer.company}'s documents may not answer this (evidence {answer.evidence:.2f}). "
-                "Use a passage only if it states the answer; otherwise say the documents do not hold it.\n\n"
-                + format_hits(answer.hits))
     if answer.answerable:
         return format_hits(answer.hits)
     head = (f"NOT ANSWERABLE: no answer in {answer.company}'s documents ({why_not(answer)}). Say so; do not "
@@ -54,9 +50,9 @@ def why_not(answer: Answer) -> str:
 
 
 def _artifact(answer: Answer) -> dict[str, Any]:
-    """The tool's artifact: ``{"answerable", "weak", "evidence", "threshold", "missing", "hits": [Hit as JSON]}``, plus
+    """The tool's artifact: ``{"answerable", "evidence", "threshold", "missing", "hits": [Hit as JSON]}``, plus
     ``"llm"`` (what the local model did) when one is configured."""
-    keys = {"answerable", "weak", "evidence", "threshold", "missing", "hits"}
+    keys = {"answerable", "evidence", "threshold", "missing", "hits"}
     return answer.model_dump(mode="json", include=keys if answer.llm is None else keys | {"llm"})
 
 

@@ -60,8 +60,7 @@ class KnowledgeRetriever:
         answer = await self.store.aask(query, k=k)
         judged_no = answer.llm is not None and answer.llm.judge == "not answered"
         return [{"text": h.text[:600], "citation": str(h.citation), "score": h.score,
-                 "answerable": answer.answerable, "weak": bool(getattr(answer, "weak", False)),
-                 **({"why": "judged by the local model"} if judged_no else {})}
+                 "answerable": answer.answerable, **({"why": "judged by the local model"} if judged_no else {})}
                 for h in answer.hits]
 
 

@@ -175,10 +175,8 @@ class ToolSession:
             if hits and all(h.get("answerable") is False for h in hits):
                 return ("no answer in the company's documents; closest: "
                     + ", ".join(quote_untrusted(h.get("citation"), 120) for h in hits))
-            head = ("weak evidence: the documents may not answer this; use a passage only if it states the "
-                    "answer\n") if hits and any(h.get("weak") for h in hits) else ""
-            return head + "\n".join(f"- [{quote_untrusted(h.get('citation'), 120)}] "
-                                     f"{quote_untrusted(h.get('text', ''), 700)}" for h in hits) or "no documents found"
+            return "\n".join(f"- [{quote_untrusted(h.get('citation'), 120)}] {quote_untrusted(h.get('text', ''), 700)}"
+                             for h in hits) or "no documents found"
         if isinstance(args, AddWorkOrderNote):
             self.proposals.append(self._request(ActionKind.NOTE, args.topic, "", value=args.text))
             return "note proposed"

@@ -214,11 +214,6 @@ def query(
         if not show_weak:
             return
         console.print("closest passages, not an answer · 가장 가까운 구절(답이 아님):", highlight=False)
-    elif mode == "hybrid" and answer.weak:
-        console.print(f"[yellow]weak evidence: {escape(store.company)}'s documents may not answer this — check the "
-                      f"passages before relying on them · 근거가 약합니다: 문서에 답이 없을 수 있으니 구절을 직접 "
-                      f"확인하세요[/] (evidence {answer.evidence:.2f} < {store.config.weak_threshold:.2f} · 근거 점수)",
-                      highlight=False)
     width = max(30, console.width - 24)
     for i, h in enumerate(hits, start=1):
         console.print(f"[bold]{i}.[/] [cyan]{escape(cite(h.citation, width))}[/]  score {h.score:.4f}",

@@ -122,8 +122,6 @@ class Documents(BaseModel):
     company: str
     answerable: bool = Field(description="false: the company's documents hold no answer — say so, do not guess")
     evidence: float | None = None
-    weak: bool = Field(default=False, description="true: answered, but the evidence is weak — the passages may not "
-                       "hold the answer; quote one only if it states it")
     hits: list[DocumentHit]
 
 

@@ -135,15 +135,13 @@ async def search_documents(dep: Deployment, caller: Caller, query: str, k: int, 
     store = dep.knowledge(firm)
     ask = getattr(store, "aask", None)  # abstention ("not answerable"), where the store offers it
     evidence: float | None = None
-    weak = False
     if ask is not None:
         answer = await ask(query, k=k)
         hits, answerable, evidence = list(answer.hits), bool(answer.answerable), getattr(answer, "evidence", None)
-        weak = bool(getattr(answer, "weak", False))
     else:
         hits = await store.aquery(query, k=k)
         answerable = bool(hits)
-    return Documents(company=firm, answerable=answerable, evidence=evidence, weak=weak, hits=[
+    return Documents(company=firm, answerable=answerable, evidence=evidence, hits=[
         DocumentHit(excerpt=untrusted(h.text, LONG), score=float(h.score),
                     citation=Citation(file=h.citation.file, section=h.citation.section, page=h.citation.page,
                                       chunk_id=h.citation.chunk_id)) for h in hits])

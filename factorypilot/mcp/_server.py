@@ -124,9 +124,8 @@ def build_server(dep: Deployment, *, http: bool = False, url: str = "http://127.
 
     @server.tool(annotations=read_only, description=(
         "Search the company's own documents (manuals, SOPs, incident reports). Every hit has a citation; "
-        "answerable=false means the documents hold no answer; weak=true means they may not. / 회사 문서 검색. "
-        "모든 결과에 출처가 붙으며, answerable=false 이면 문서에 답이 없고, weak=true 이면 답이 없을 수 있다는 "
-        "뜻입니다."))
+        "answerable=false means the documents hold no answer. / 회사 문서 검색. 모든 결과에 출처가 붙으며, "
+        "answerable=false 이면 문서에 답이 없다는 뜻입니다."))
     async def search_documents(ctx: Context, query: Annotated[str, Field(min_length=1, max_length=1000,
                                                                          description="question / 질문")],
                                k: Annotated[int, Field(ge=1, le=20, description="passages / 결과 수")] = 5,
