@@ -1,5 +1,7 @@
-"""The two-company bilingual set (tests/knowledge/two_company.yaml) for benchmarks/knowledge.py: build both
-companies' stores, ask every question of its own company, score by split (dev / held-out) and direction.
+"""The bilingual set for benchmarks/knowledge.py: tests/knowledge/two_company.yaml (splits dev and heldout) plus
+the second held-out part tests/knowledge/heldout2_*.yaml (split heldout2: new questions on the two companies and a
+third company, daeyang, written before session 6's tuning). Builds each company's store, asks every question of
+its own company, scores by split and direction.
 
 Scoring is at file level (hit@1, hit@5: the expected file among the files of the top chunks, in rank order) and
 at answer level (answer@5: the answer phrase inside the text of a top-5 hit, neighbours included). Unanswerable
@@ -18,12 +20,15 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 TESTS = ROOT / "tests" / "knowledge"
-COMPANIES = ("hanbit", "northgate")
+COMPANIES = ("hanbit", "northgate", "daeyang")
+SPLITS = ("dev", "heldout", "heldout2")
 DIRECTIONS = ("ko->en", "en->ko", "same", "none")
 
 
 def load_key() -> list[dict[str, Any]]:
     key: list[dict[str, Any]] = yaml.safe_load((TESTS / "two_company.yaml").read_text(encoding="utf-8"))
+    for part in sorted(TESTS.glob("heldout2_*.yaml")):
+        key += yaml.safe_load(part.read_text(encoding="utf-8"))
     for q in key:
         d = q["direction"]
         q["group"] = "same" if d in ("ko->ko", "en->en") else d
@@ -75,7 +80,7 @@ def abstention(questions: Sequence[dict[str, Any]], abstained: Sequence[bool]) -
     """Per split: precision/recall of "not answerable" (positive = abstained), answerable questions wrongly
     refused, unanswerable ones answered."""
     out: dict[str, dict[str, float]] = {}
-    for split in ("dev", "heldout"):
+    for split in SPLITS:
         pairs = [(q["group"] == "none", a) for q, a in zip(questions, abstained, strict=True) if q["split"] == split]
         tp = sum(u and a for u, a in pairs)
         fp = sum((not u) and a for u, a in pairs)
@@ -111,6 +116,7 @@ OPTIONS: dict[str, tuple[dict[str, Any], str]] = {
     "hybrid default: centred, adaptive weight, glossary + loanwords": ({}, "hybrid"),
     "hybrid default, no glossary, no loanwords": ({"expand_queries": False}, "hybrid"),
     "hybrid default without loanwords": ({"loanwords": False}, "hybrid"),
+    "hybrid default without the new-file slot (session 5 default)": ({"new_file_slots": 0}, "hybrid"),
 }
 
 
@@ -195,3 +201,19 @@ def replicate(home: Path, company: str, target: int) -> int:
                 store._add_chunks(rows, vectors)
         store._commit_index()
         return len(store._raw)
+
+
+def weak_band(key: list[dict[str, Any]], verdicts: Sequence[tuple[bool, float]],
+              weak_threshold: float) -> dict[str, dict[str, int]]:
+    """Per split, what the three-way verdict (no answer / weak / answer) did with each kind of question."""
+    out: dict[str, dict[str, int]] = {}
+    for split in SPLITS:
+        m = {"un_refused": 0, "un_weak": 0, "un_answered": 0, "an_refused": 0, "an_weak": 0, "an_answered": 0}
+        for q, (answerable, evidence) in zip(key, verdicts, strict=True):
+            if q["split"] != split:
+                continue
+            kind = "un" if q["group"] == "none" else "an"
+            verdict = "refused" if not answerable else "weak" if evidence < weak_threshold else "answered"
+            m[f"{kind}_{verdict}"] += 1
+        out[split] = m
+    return out
