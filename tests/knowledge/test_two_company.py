@@ -41,7 +41,7 @@ def _found(answers: dict[str, Answer], split: str, direction: str) -> tuple[int,
 
 def test_korean_questions_find_english_documents(answers: dict[str, Answer]) -> None:
     # measured 26/32 (0.81; 24/32 before the loanwords, the glossary fix and the BM25 floor); e5-small alone: 1/32
-    assert _found(answers, "heldout", "ko->en")[0] >= 26
+    assert _found(answers, "heldout", "ko->en")[0] >= 29  # 29/32 (26 before the new-file slot)
     assert _found(answers, "dev", "ko->en")[0] >= 14  # 14/16
 
 
@@ -55,7 +55,7 @@ def test_answer_phrase_is_in_a_returned_passage(answers: dict[str, Answer]) -> N
     qs = [q for q in KEY if q["direction"] != "none"]
     ok = [q for q in qs if any(_norm(q["answer"]) in _norm(h.context) for h in answers[q["q"]].hits
                                if h.citation.file == q["expect"])]
-    assert len(ok) >= 88, len(ok)  # measured 88/108 (dev 29/36, held-out 59/72)
+    assert len(ok) >= 90, len(ok)  # measured 90/108 (dev 28/36, held-out 62/72)
 
 
 ROOT_CAUSE = ("보온로 쇳물 튄 사고는 왜 일어났어?", "What was the root cause of the needle hub coming off the syringe?",
