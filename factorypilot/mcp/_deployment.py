@@ -27,6 +27,7 @@ from factorypilot.errors import ConfigError, FactoryPilotError, SecurityError
 from factorypilot.mcp._identity import Caller
 from factorypilot.mcp._tokens import TokenStore
 from factorypilot.pilots.spec import PilotSpec
+from factorypilot.settings import get_settings
 
 __all__ = ["Deployment", "PilotTarget", "ServedPilot"]
 
@@ -143,7 +144,12 @@ class Deployment:
                 raise ConfigError(f"company {company!r} has no documents yet / {company!r} 회사의 문서가 아직 없습니다",
                                   hint=f"add some with: factorypilot knowledge ingest DOCS --company {company} "
                                        "/ 문서를 먼저 넣으십시오")
-            self._knowledge[company] = KnowledgeStore.open(company, home=self.home)
+            assist = None
+            if get_settings().knowledge_llm:  # the local model as in the CLI and the pilot runtime (docs/knowledge.md)
+                from factorypilot.agents.knowledge_llm import knowledge_assist
+
+                assist = knowledge_assist()
+            self._knowledge[company] = KnowledgeStore.open(company, home=self.home, assist=assist)
         return self._knowledge[company]
 
     # -- bookkeeping -------------------------------------------------------------------------------

@@ -40,6 +40,7 @@ async def test_local_model_judge_reaches_the_planner_context(two_company_home: P
     assert {(h["answerable"], h.get("why")) for h in hits} == {(False, "judged by the local model")}
     text = render_context(PlanContext(run_id="r3", events=[], knowledge=hits))
     assert text.count("NOT AN ANSWER") == len(hits)
+    assert text.count("judged by the local model") == len(hits)  # the planner sees why, not only that
     assert fake.calls == 1
 
 
