@@ -22,7 +22,16 @@ from langchain_core.documents import Document
 from langchain_text_splitters import MarkdownHeaderTextSplitter
 
 from factorypilot.errors import DataError, DependencyMissing
-from factorypilot.knowledge._sections import Sections, markdown_tables, row_line, txt_heading
+from factorypilot.knowledge._sections import (
+    ROW_LEVEL,
+    Sections,
+    is_rule,
+    log_row,
+    markdown_tables,
+    row_line,
+    txt_heading,
+    txt_title,
+)
 
 __all__ = ["SUPPORTED_SUFFIXES", "LoadedFile", "load_file"]
 
@@ -93,13 +102,30 @@ def _split_front_matter(text: str, file: str) -> tuple[str, dict[str, str | int]
 
 
 def _load_txt(path: Path, raw: bytes) -> LoadedFile:
-    """Plain text: headings guessed line by line (``_sections.txt_heading``); no heading → one section ""."""
+    """Plain text: headings guessed line by line (``_sections.txt_heading``), the dated rows of a log each a section
+    (``_sections.log_row``); no heading → one section ""."""
     text, meta = _split_front_matter(decode_text(raw, str(path)), str(path))
     sections = Sections()
-    for line in text.split("\n"):
+    in_rows = False
+    lines = text.split("\n")
+    first = next((i for i, line in enumerate(lines) if line.strip()), None)
+    more = first is not None and any(line.strip() for line in lines[first + 1:])
+    title = txt_title(lines[first]) if first is not None and more and not txt_heading(lines[first]) else None
+    for i, line in enumerate(lines):
+        if title is not None and i == first:
+            sections.heading(0, line, title=title)
+            continue
         level = txt_heading(line)
+        row = None if level else log_row(line)
         if level:
             sections.heading(level, line)
+            in_rows = False
+        elif row is not None:
+            sections.heading(ROW_LEVEL, line, title=row)
+            in_rows = True
+        elif in_rows and is_rule(line):  # the table of rows ends; what follows is not the last row's
+            sections.close(ROW_LEVEL)
+            in_rows = False
         else:
             sections.line(line)
     return LoadedFile(sections.done(), meta)

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from factorypilot.knowledge._loaders import load_file
-from factorypilot.knowledge._sections import Sections, markdown_tables, row_line, txt_heading
+from factorypilot.knowledge._sections import Sections, log_row, markdown_tables, row_line, txt_heading, txt_title
 
 
 def test_txt_headings() -> None:
@@ -83,3 +83,55 @@ def test_html_table_rows_use_the_header_row(tmp_path: Path) -> None:
     docs = load_file(p, p.read_bytes()).sections
     assert [(x.metadata["section"], x.page_content.split("\n")[-1]) for x in docs] == [
         ("Leak test", "month: April; rejects: 221"), ("Leak test > Analysis", "porosity")]
+
+
+def test_log_rows_are_titled_by_date_and_machine() -> None:
+    assert log_row("2026.01.09  2호기   ［고장］  E-217 반복 발생") == "2026.01.09 2호기"
+    assert log_row("2026.05.08  1,2호기 ［예방］  집진 테이블 필터 교체") == "2026.05.08 1,2호기"
+    assert log_row("2025-05-19  strong smell reported by operators at MC-34") == "2025-05-19"
+    assert log_row("2025/03/04 MC-34 coolant topped up") == "2025/03/04"  # one space: not a column layout
+    assert log_row("2026.06.30") == "2026.06.30"
+    assert log_row("IM-02  2025-01-08  Check ring clearance 0.12 mm") is None
+    assert log_row("202 6.01.09 text") is None
+
+
+@given(st.text(max_size=120))
+def test_log_row_never_fails_and_starts_with_the_date(line: str) -> None:
+    title = log_row(line)
+    assert title is None or line.startswith(title.split(" ")[0])
+
+
+def test_txt_title_reads_a_title_line_not_a_sentence() -> None:
+    line = "■ 용접셀 정비이력 조회 (MES 출력)  출력일시: 2026.06.30 17:42"
+    assert txt_title(line) == "용접셀 정비이력 조회 (MES 출력)"
+    assert txt_title("가공 3라인 CNC 정비 이력 (2025년 상반기)") == "가공 3라인 CNC 정비 이력 (2025년 상반기)"
+    assert txt_title("The pump must be checked every day.") is None
+    assert txt_title("2026.01.09  2호기  고장") is None
+
+
+def test_mes_log_export_is_cut_at_its_dated_rows(tmp_path: Path) -> None:
+    """A Korean MES log export (no heading lines): the title line heads the path, each dated row is a section with
+    its continuation lines, and the notes after the closing rule are not the last row's."""
+    text = ("■ 설비 정비이력 조회 (MES 출력)  출력일시: 2026.06.30\n"
+            "----------------------------------------\n"
+            "일자        설비     구분      내용\n"
+            "----------------------------------------\n"
+            "2026.01.09  2호기   ［고장］  E-217 반복 발생. 송급롤러 교체\n"
+            "                              → 가압레버 눈금 3.5로 재설정.\n"
+            "2026.02.03  1호기   ［고장］  E-412 토치 충돌.\n"
+            "----------------------------------------\n"
+            "※ 문의: 보전팀 내선 2240\n")
+    path = tmp_path / "log.txt"
+    path.write_text(text, encoding="utf-8")
+    sections = {d.metadata["section"]: d.page_content for d in load_file(path, path.read_bytes()).sections}
+    assert "가압레버 눈금 3.5" in sections["설비 정비이력 조회 (MES 출력) > 2026.01.09 2호기"]
+    assert "E-412" in sections["설비 정비이력 조회 (MES 출력) > 2026.02.03 1호기"]
+    assert "내선 2240" in sections["설비 정비이력 조회 (MES 출력)"]
+    assert "내선 2240" not in sections["설비 정비이력 조회 (MES 출력) > 2026.02.03 1호기"]
+
+
+def test_a_one_line_text_file_is_kept(tmp_path: Path) -> None:
+    path = tmp_path / "a.txt"
+    path.write_text("pump seal leak on line 3", encoding="utf-8")
+    [doc] = load_file(path, path.read_bytes()).sections
+    assert doc.page_content == "pump seal leak on line 3"

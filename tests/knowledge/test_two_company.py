@@ -101,6 +101,7 @@ def test_every_chunk_has_a_section_path(two_company_home: Path) -> None:
         by_file.setdefault(m["file"], set()).add(m["section"])
     assert "DCM-800 Operator Manual > 1. Start-up > 1.1 Die preheating" in by_file["dc_machine_manual.md"]
     assert {"CONCENTRATION CONTROL", "PH AND BACTERIA"} <= by_file["coolant_system_maintenance.txt"]
-    assert "[MC-33] 2025-01-20" in by_file["가공라인_정비이력.txt"]
+    assert "가공 3라인 CNC 정비 이력 (2025년 상반기) > [MC-33] 2025-01-20" in by_file["가공라인_정비이력.txt"]
+    assert "LOG 2025 > 2025-05-19" in by_file["coolant_system_maintenance.txt"]  # a dated log row is a section
     assert any(s.endswith("> Results July 2025") for s in by_file["xray_inspection_record.docx"])
     assert all(sections != {""} for sections in by_file.values()), by_file
