@@ -50,6 +50,17 @@ def build_corpora(folder: Path) -> dict[str, Path]:
     return {c: conf.build_company_corpus(folder / c, c) for c in COMPANIES}
 
 
+def build_stores(home: Path, docs: Path) -> None:
+    """Every company's store in ``home``, its documents copied to ``docs`` first; a store that already holds
+    chunks is kept as it is."""
+    from factorypilot.knowledge import KnowledgeStore
+
+    for company, folder in build_corpora(docs).items():
+        with KnowledgeStore.open(company, home=home) as store:
+            if store.stats().chunks == 0:
+                store.ingest(folder)
+
+
 def norm(text: str) -> str:
     return re.sub(r"\s+", " ", text)
 

@@ -204,11 +204,7 @@ def two_company(console: Console, home: Path | None = None) -> None:
     key = sets.load_key()
     with tempfile.TemporaryDirectory() as tmp:
         home = home or Path(tmp) / "home"
-        corpora = sets.build_corpora(Path(tmp) / "docs")
-        for company, folder in corpora.items():
-            with KnowledgeStore.open(company, home=home) as store:
-                if store.stats().chunks == 0:
-                    store.ingest(folder)
+        sets.build_stores(home, Path(tmp) / "docs")
         scores = {name: sets.score(key, sets.evaluate(home, key, ov, mode))
                   for name, (ov, mode) in sets.OPTIONS.items()}
         verdicts = sets.asks(home, key)
@@ -257,11 +253,7 @@ def two_company_llm(console: Console, args: argparse.Namespace) -> None:
     key = sets.load_key()
     with tempfile.TemporaryDirectory() as tmp:
         home = args.store or Path(tmp) / "home"
-        corpora = sets.build_corpora(Path(tmp) / "docs")
-        for company, folder in corpora.items():
-            with KnowledgeStore.open(company, home=home) as store:
-                if store.stats().chunks == 0:
-                    store.ingest(folder)
+        sets.build_stores(home, Path(tmp) / "docs")
         llm.run(console, home, key, base_url=args.llm_base_url, model=args.llm_model, split=args.llm_split,
                 timeout_s=args.llm_timeout, log=args.llm_log, replies=args.llm_replies,
                 overrides=json.loads(args.llm_config) if args.llm_config else None,
@@ -273,9 +265,7 @@ def tune(console: Console) -> None:
     key = [q for q in sets.load_key() if q["split"] == "dev"]
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp) / "home"
-        for company, folder in sets.build_corpora(Path(tmp) / "docs").items():
-            with KnowledgeStore.open(company, home=home) as store:
-                store.ingest(folder)
+        sets.build_stores(home, Path(tmp) / "docs")
         table = Table(title="DEV: language centring share (vector-only hit@1 / hit@5 / answer@5, all directions)")
         for col in ("share", "vector", "hybrid"):
             table.add_column(col)
@@ -304,9 +294,7 @@ def session6_tuning(console: Console) -> None:
     key = [q for q in sets.load_key() if q["split"] in ("dev", "heldout")]
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp) / "home"
-        for company, folder in sets.build_corpora(Path(tmp) / "docs").items():
-            with KnowledgeStore.open(company, home=home) as store:
-                store.ingest(folder)
+        sets.build_stores(home, Path(tmp) / "docs")
         table = Table(title="TUNING (dev + heldout): new-file slots, hybrid hit@5 / answer@5")
         for col in ("slots", "dev", "heldout", "together (108)"):
             table.add_column(col)
