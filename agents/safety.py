@@ -178,8 +178,15 @@ class Decision(BaseModel):
 
     @property
     def summary(self) -> str:
+        return self.summary_in("en")
+
+    def summary_in(self, lang: str) -> str:
+        """``refused: <reasons>`` or ``allowed`` (with ``needs approval``), in ``lang`` (``ko`` or ``en``)."""
+        ko = lang == "ko"
         if not self.allowed:
-            return "refused: " + "; ".join(self.reasons)
+            return ("거부: " if ko else "refused: ") + "; ".join(self.reasons_in(lang))
+        if ko:
+            return "허용" + (" (승인 필요)" if self.needs_approval else "")
         return "allowed" + (" (needs approval)" if self.needs_approval else "")
 
 

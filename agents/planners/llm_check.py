@@ -118,7 +118,8 @@ async def _plan(cfg: ChatModelConfig, mode: str) -> ModeResult:
     seconds = round(time.perf_counter() - t0, 2)
     guard = Guard(POLICY, ctx.roles)
     current = {k: s.value for k, s in ctx.current.items()}
-    verdicts = [f"{a.target}: {guard.evaluate(a, current).summary}" for a in plan.actions if a.kind.value == "write"]
+    decisions = [(a.target, guard.evaluate(a, current)) for a in plan.actions if a.kind.value == "write"]
+    verdicts = [f"{t}: {d.summary_in('en')} / {d.summary_in('ko')}" for t, d in decisions]
     return ModeResult(mode=mode, valid_plan=plan.source in ("llm", "llm-after-retry"), source=plan.source,
                       seconds=seconds, prompt_tokens=plan.prompt_tokens,
                       actions=[f"{a.kind.value} {a.target}={a.value!r}" for a in plan.actions], guard=verdicts,

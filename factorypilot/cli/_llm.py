@@ -72,11 +72,13 @@ def check(base_url: str = typer.Option("http://127.0.0.1:8080/v1", "--base-url",
                   f"{num(rep.generation_tokens_per_s, 'tok/s')}, "
                   f"time to first token {num(rep.time_to_first_token_s, 's')}")
     table = Table(title="planning request / 계획 요청", title_justify="left")
-    for col in ("mode", "valid plan", "source", "seconds", "prompt tokens (server)", "proposed", "guard"):
+    for col in ("mode / 방식", "valid plan / 유효한 계획", "source / 출처", "seconds / 초",
+                "prompt tokens (server) / 프롬프트 토큰", "proposed / 제안", "guard / 안전 검사"):
         table.add_column(col, overflow="fold")
     for m in rep.modes:
-        table.add_row(m.mode, "[green]yes[/]" if m.valid_plan else "[red]no[/]", m.source, f"{m.seconds:g}",
-                      str(m.prompt_tokens), "; ".join(m.actions) or "–", "; ".join(m.guard) or "–")
+        ok = "[green]yes / 예[/]" if m.valid_plan else "[red]no / 아니요[/]"
+        table.add_row(m.mode, ok, m.source, f"{m.seconds:g}", str(m.prompt_tokens), "; ".join(m.actions) or "–",
+                      "; ".join(m.guard) or "–")
     console.print(table)
     for m in rep.modes:
         if not m.valid_plan:

@@ -62,7 +62,7 @@ async def test_check_reports_modes_server_tokens_and_speed(stub_server: str) -> 
     assert by_mode["tools"].valid_plan  # the fenced JSON was read as the plan
     assert by_mode["json"].prompt_tokens == 1234  # the server's count, not the estimate
     assert by_mode["json"].actions == ["write cnc1.feed=85"]  # the string "85" became a number
-    assert by_mode["json"].guard == ["cnc1.feed: allowed (needs approval)"]  # an LLM write waits for a person
+    assert by_mode["json"].guard == ["cnc1.feed: allowed (needs approval) / 허용 (승인 필요)"]  # waits for a person
     assert rep.recommended_mode == "json"
     plan_requests = [b for b in _Handler.seen if b.get("response_format")]
     schema = plan_requests[0]["response_format"]["json_schema"]["schema"]

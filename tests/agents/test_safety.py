@@ -204,3 +204,13 @@ def test_method_arguments_outside_the_rule_are_refused(args: tuple[object, ...],
     ok = Guard(policy).evaluate(call.model_copy(update={"args": (80.0,)}), {})
     assert ok.allowed
     assert ok.needs_approval
+
+
+def test_a_decision_summary_in_both_languages() -> None:
+    refused = Guard(POLICY, ROLES).evaluate(req(500.0), CUR)
+    assert refused.summary == refused.summary_in("en")
+    assert refused.summary_in("en").startswith("refused: ")
+    assert refused.summary_in("ko") == "거부: " + "; ".join(refused.reasons_in("ko"))
+    assert any("\uac00" <= ch <= "\ud7a3" for ch in refused.summary_in("ko").removeprefix("거부: "))
+    assert Decision(allowed=True, needs_approval=True).summary_in("ko") == "허용 (승인 필요)"
+    assert Decision(allowed=True).summary_in("en") == "allowed"
